@@ -1,0 +1,22 @@
+// A finding is what a rule concludes from gathered facts (see DESIGN.md "A finding").
+// Ids are dotted and stable: area.subject.aspect. Every warn and fail carries a fix.
+
+export type Status = 'pass' | 'warn' | 'fail' | 'skip' | 'info';
+
+export interface Finding {
+  id: string;
+  status: Status;
+  title: string;
+  detail?: string;
+  fix?: string;
+  evidence?: Record<string, unknown>;
+}
+
+export const STATUS_ORDER: readonly Status[] = ['fail', 'warn', 'skip', 'info', 'pass'];
+
+export function worstStatus(findings: readonly Finding[]): Status {
+  for (const status of STATUS_ORDER) {
+    if (findings.some((f) => f.status === status)) return status;
+  }
+  return 'pass';
+}
