@@ -1,0 +1,104 @@
+// The command-line contract shared by every check (DESIGN.md "Command-line contract").
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { InputError } from './errors.ts';
+import { parseEndpoint, type Endpoint } from './net.ts';
+import { buildReport, renderJson, renderTable, useColour } from './report.ts';
+import type { Finding } from './finding.ts';
+
+export const COMMON_OPTIONS = {
+  vars: { type: 'string' },
+  playbook: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  resolver: { type: 'string', multiple: true, default: [] },
+  'ca-file': { type: 'string' },
+  timeout: { type: 'string', default: '5' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const satisfies ParseArgsConfig['options'];
+
+export const COMMON_HELP = `  --vars FILE          read the deployment plan from an MDAD vars.yml
+  --playbook DIR       read it from an MDAD checkout (inventory/hosts + host_vars)
+  --resolver IP[:PORT] send every name lookup to this server (repeatable)
+  --ca-file FILE       also trust this CA (PEM) for TLS
+  --timeout SECONDS    per-probe timeout (default 5)
+  --json               print the report as JSON on stdout, nothing else
+  -h, --help           this help
+
+Exit codes: 0 all passed, 1 a warning, 2 a failure, 3 could not run.`;
+
+export function parseCommandLine<O extends ParseArgsConfig['options']>(argv: string[], options: O) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    // node:util's messages are already one line, e.g. "Unknown option '--foo'".
+    throw new InputError(((error as Error).message.split('\n')[0] ?? 'bad arguments').replace(/\. To specify.*$/, ''));
+  }
+}
+
+export function parseTimeout(text: string): number {
+  const seconds = Number(text);
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 300) {
+    throw new InputError(`--timeout must be a number of seconds between 0 and 300, got "${text}"`);
+  }
+  return Math.round(seconds * 1000);
+}
+
+export function parseResolvers(values: readonly string[]): Endpoint[] {
+  return values.map((value) => {
+    const endpoint = parseEndpoint(value, 53);
+    if (!endpoint) throw new InputError(`--resolver "${value}" is not an IP address with an optional port (IP, IP:PORT, [IPv6]:PORT)`);
+    return endpoint;
+  });
+}
+
+export function readCaFile(path: string | undefined): string | undefined {
+  if (path === undefined) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new InputError(`--ca-file ${path}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+  }
+  if (!text.includes('-----BEGIN CERTIFICATE-----')) throw new InputError(`--ca-file ${path}: no PEM certificate in it`);
+  return text;
+}
+
+export interface CheckOutput {
+  check: string;
+  serverName: string;
+  started: Date;
+  findings: Finding[];
+  extra?: Record<string, unknown>;
+  /** Printed after the table (never in --json mode). */
+  appendix?: string;
+}
+
+/** Prints the report as asked and returns the exit code. */
+export function emitReport(output: CheckOutput, json: boolean): number {
+  const report = buildReport(output.check, output.serverName, output.started, output.findings, output.extra);
+  if (json) process.stdout.write(renderJson(report));
+  else process.stdout.write(renderTable(report, useColour(process.stdout)) + (output.appendix ? `\n${output.appendix}` : ''));
+  return report.exitCode;
+}
+
+/**
+ * Runs a command's main function: bad input becomes one line on stderr and exit 3;
+ * anything unexpected also exits 3 (the check could not run), without a stack trace
+ * unless DEBUG is set. Output is flushed before exiting.
+ */
+export function runCommand(name: string, main: () => Promise<number>): void {
+  main().then(
+    (code) => exitAfterFlush(code),
+    (error: unknown) => {
+      const message = error instanceof Error ? error.message : String(error);
+      process.stderr.write(error instanceof InputError ? `${name}: ${message}\n` : `${name}: could not run: ${message}\n`);
+      if (!(error instanceof InputError) && process.env.DEBUG) process.stderr.write(`${(error as Error).stack}\n`);
+      exitAfterFlush(3);
+    },
+  );
+}
+
+function exitAfterFlush(code: number): void {
+  // Exit explicitly: a probe's abandoned socket must not keep the process alive.
+  process.stdout.write('', () => process.exit(code));
+}

@@ -1,0 +1,76 @@
+// Rendering findings as a table, JSON or Prometheus text, and choosing the exit code
+// (monitoring-plugin convention, DESIGN.md: 0 pass, 1 warning, 2 failure, 3 could not run).
+import Table from 'cli-table3';
+import { STATUS_ORDER, type Finding, type Status } from './finding.ts';
+
+export interface Report {
+  check: string;
+  serverName: string;
+  startedAt: string;
+  durationMs: number;
+  summary: Record<Status, number>;
+  exitCode: number;
+  findings: Finding[];
+  /** Check-specific extras (e.g. the zone snippet of the DNS check). */
+  extra?: Record<string, unknown>;
+}
+
+export function exitCodeFor(findings: readonly Finding[]): number {
+  if (findings.some((f) => f.status === 'fail')) return 2;
+  if (findings.some((f) => f.status === 'warn')) return 1;
+  return 0;
+}
+
+export function buildReport(check: string, serverName: string, started: Date, findings: Finding[], extra?: Record<string, unknown>): Report {
+  const summary = { pass: 0, warn: 0, fail: 0, skip: 0, info: 0 };
+  for (const f of findings) summary[f.status]++;
+  const ordered = [...findings].sort((a, b) => STATUS_ORDER.indexOf(a.status) - STATUS_ORDER.indexOf(b.status));
+  return {
+    check,
+    serverName,
+    startedAt: started.toISOString(),
+    durationMs: Date.now() - started.getTime(),
+    summary,
+    exitCode: exitCodeFor(findings),
+    findings: ordered,
+    ...(extra ? { extra } : {}),
+  };
+}
+
+export function renderJson(report: Report): string {
+  return `${JSON.stringify(report, null, 2)}\n`;
+}
+
+const WIDTH = 100;
+const LABEL: Record<Status, string> = { pass: 'PASS', warn: 'WARN', fail: 'FAIL', skip: 'SKIP', info: 'INFO' };
+const COLOUR: Record<Status, string> = { pass: '32', warn: '33', fail: '31', skip: '90', info: '36' };
+
+/** Colour only for a terminal that wants it (NO_COLOR, https://no-color.org). */
+export function useColour(stream: NodeJS.WriteStream): boolean {
+  return Boolean(stream.isTTY) && !('NO_COLOR' in process.env) && process.env.TERM !== 'dumb';
+}
+
+export function renderTable(report: Report, colour = false): string {
+  const table = new Table({
+    head: ['', 'check', 'result'],
+    colWidths: [6, 34, WIDTH - 6 - 34 - 4],
+    wordWrap: true,
+    wrapOnWordBoundary: false,
+    style: { head: [], border: [], compact: false },
+  });
+  for (const f of report.findings) {
+    const label = colour ? `\u001b[${COLOUR[f.status]}m${LABEL[f.status]}\u001b[0m` : LABEL[f.status];
+    const lines = [f.detail ?? ''];
+    if (f.fix && (f.status === 'warn' || f.status === 'fail')) lines.push(`fix: ${f.fix}`);
+    table.push([label, `${f.title}\n(${f.id})`, lines.filter(Boolean).join('\n')]);
+  }
+  return `${report.check} for ${report.serverName}\n${table.toString()}\n${summaryLine(report)}\n`;
+}
+
+export function summaryLine(report: Report): string {
+  const s = report.summary;
+  const parts = [`${s.fail} failed`, `${s.warn} warnings`, `${s.pass} passed`];
+  if (s.info) parts.push(`${s.info} info`);
+  if (s.skip) parts.push(`${s.skip} skipped`);
+  return `${parts.join(', ')} in ${(report.durationMs / 1000).toFixed(1)} s; exit ${report.exitCode}`;
+}

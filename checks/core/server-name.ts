@@ -1,0 +1,63 @@
+// Validation of the server name given on a command line (the part after ':' in user ids).
+// Grammar: Matrix spec appendix "Server Name"; MDAD additionally rejects upper case (mdad.md §3).
+import { domainToASCII } from 'node:url';
+import { InputError } from './errors.ts';
+import { canonicalIp } from './net.ts';
+
+export interface ServerName {
+  /** As given (after trimming). */
+  given: string;
+  /** The ASCII (punycode) host, lower case, no port. */
+  host: string;
+  port?: number;
+  isIpLiteral: boolean;
+  /** True when the given name was an internationalized name converted to punycode. */
+  converted: boolean;
+}
+
+const DNS_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+
+export function parseServerName(input: string, options: { allowMatrixPrefix?: boolean } = {}): ServerName {
+  const given = input.trim();
+  if (given === '') throw new InputError('the server name is empty; give the base domain, e.g. example.org');
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(given);
+  if (scheme || /[/?#]/.test(given)) {
+    const bare = given.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').replace(/[/?#].*$/, '');
+    throw new InputError(`"${given}" is a URL; give the server name alone, without scheme or path: ${bare}`);
+  }
+  if (given !== given.toLowerCase()) {
+    throw new InputError(`"${given}" has upper case; server names are case-sensitive and MDAD refuses upper case: use ${given.toLowerCase()}`);
+  }
+  const { host: rawHost, port } = splitPort(given);
+  const ip = canonicalIp(rawHost);
+  if (ip !== undefined) return { given, host: ip, port, isIpLiteral: true, converted: false };
+  if (rawHost.includes(':')) throw new InputError(`"${given}": an IPv6 server name must be in brackets, e.g. [2001:db8::1]`);
+  const host = domainToASCII(rawHost.replace(/\.$/, ''));
+  if (host === '' || !DNS_NAME.test(host)) throw new InputError(`"${given}" is not a valid domain name`);
+  if (host.startsWith('matrix.') && !options.allowMatrixPrefix) {
+    const base = host.slice('matrix.'.length);
+    throw new InputError(
+      `"${given}" starts with "matrix.": user ids would become @alice:${host}. Give the base domain (${base}); ` +
+        `if that is really intended, pass --vars with matrix_domain: ${host}`,
+    );
+  }
+  return { given, host, port, isIpLiteral: false, converted: host !== rawHost.replace(/\.$/, '') };
+}
+
+function splitPort(name: string): { host: string; port?: number } {
+  const bracketed = /^(\[[^\]]+\])(?::(\d{1,5}))?$/.exec(name);
+  if (bracketed) return withPort(bracketed[1], bracketed[2], name);
+  const colons = name.split(':').length - 1;
+  if (colons === 1) {
+    const [host, port] = name.split(':');
+    return withPort(host, port, name);
+  }
+  return { host: name };
+}
+
+function withPort(host: string, port: string | undefined, name: string): { host: string; port?: number } {
+  if (port === undefined) return { host };
+  const value = Number(port);
+  if (!/^\d{1,5}$/.test(port) || value < 1 || value > 65535) throw new InputError(`"${name}" has an invalid port`);
+  return { host, port: value };
+}

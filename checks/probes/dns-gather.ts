@@ -1,0 +1,137 @@
+// Gathers every DNS answer the DNS rules need, once: from the zone's authoritative servers
+// (the source, asked without recursion) and from each resolver (asked with recursion).
+// Everything runs concurrently under one deadline, so a silent server costs at most the timeout.
+import { queryDns, normalizeName, type DnsOutcome, type DnsRecord } from './dns-query.ts';
+import { formatEndpoint, type Endpoint } from '../core/net.ts';
+
+export interface Question {
+  name: string;
+  type: string;
+}
+
+export interface NamedServer {
+  label: string;
+  endpoint: Endpoint;
+}
+
+export interface ZoneDiscovery {
+  method: 'given' | 'discovered' | 'failed';
+  apex?: string;
+  nameservers: string[];
+  error?: string;
+}
+
+export interface DnsFacts {
+  zone: ZoneDiscovery;
+  authoritative: NamedServer[];
+  resolvers: NamedServer[];
+  /** Answers at the source, by question key then by authoritative server label. */
+  source: Record<string, Record<string, DnsOutcome>>;
+  /** Answers at each resolver, by question key then by resolver label. */
+  resolved: Record<string, Record<string, DnsOutcome>>;
+}
+
+export interface GatherOptions {
+  /** The name whose zone is looked for. */
+  name: string;
+  resolvers: NamedServer[];
+  /** Given authoritative servers: no discovery. */
+  authoritative?: Endpoint[];
+  timeoutMs: number;
+  /** Asked at every authoritative server and every resolver. */
+  questions: Question[];
+  /** Questions that depend on the source's first answers (e.g. SRV targets). */
+  followUp?: (facts: DnsFacts) => Question[];
+}
+
+export function questionKey(name: string, type: string): string {
+  return `${normalizeName(name)} ${type}`;
+}
+
+export async function gatherDns(options: GatherOptions): Promise<DnsFacts> {
+  const deadline = performance.now() + options.timeoutMs;
+  const remaining = () => Math.max(1, deadline - performance.now());
+  const facts: DnsFacts = { zone: { method: 'failed', nameservers: [] }, authoritative: [], resolvers: options.resolvers, source: {}, resolved: {} };
+
+  const ask = async (servers: NamedServer[], questions: Question[], into: DnsFacts['source'], recursive: boolean) => {
+    await Promise.all(
+      questions.flatMap((q) =>
+        servers.map(async (server) => {
+          const outcome = await queryDns(server.endpoint, q.name, q.type, { recursive, timeoutMs: remaining() });
+          (into[questionKey(q.name, q.type)] ??= {})[server.label] = outcome;
+        }),
+      ),
+    );
+  };
+  const askAll = (questions: Question[]) =>
+    Promise.all([ask(facts.authoritative, questions, facts.source, false), ask(facts.resolvers, questions, facts.resolved, true)]);
+
+  // The resolvers start on the questions while the zone's nameservers are being found.
+  const resolverRound = ask(facts.resolvers, options.questions, facts.resolved, true);
+  if (options.authoritative) {
+    facts.authoritative = options.authoritative.map((endpoint) => ({ label: formatEndpoint(endpoint), endpoint }));
+    facts.zone = { method: 'given', nameservers: facts.authoritative.map((s) => s.label), apex: await apexAt(options.name, facts.authoritative, remaining) };
+  } else {
+    const { zone, glue } = await discoverZone(options.name, options.resolvers, remaining);
+    facts.zone = zone;
+    facts.authoritative = await nameserverAddresses(zone.nameservers, glue, options.resolvers, remaining);
+  }
+
+  await ask(facts.authoritative, options.questions, facts.source, false);
+  // Follow-ups depend on the source's answers only, so a slow resolver does not delay them.
+  const followUps = options.followUp ? askAll(options.followUp(facts)) : undefined;
+  await Promise.all([resolverRound, followUps]);
+  return facts;
+}
+
+/** The first usable reply among the servers, asked concurrently. */
+async function firstReply(servers: NamedServer[], name: string, type: string, remaining: () => number, recursive = true) {
+  const outcomes = servers.map((server) => queryDns(server.endpoint, name, type, { recursive, timeoutMs: remaining() }));
+  return new Promise<Extract<DnsOutcome, { ok: true }> | undefined>((resolve) => {
+    let pending = outcomes.length;
+    if (pending === 0) resolve(undefined);
+    for (const outcome of outcomes) {
+      outcome.then((o) => {
+        if (o.ok && (o.rcode === 'NOERROR' || o.rcode === 'NXDOMAIN')) resolve(o);
+        else if (--pending === 0) resolve(undefined);
+      });
+    }
+  });
+}
+
+/** The apex is the owner of the SOA a server returns for the name, in the answer or the authority section. */
+async function apexAt(name: string, servers: NamedServer[], remaining: () => number, recursive = false): Promise<string | undefined> {
+  const reply = await firstReply(servers, name, 'SOA', remaining, recursive);
+  return [...(reply?.answers ?? []), ...(reply?.authorities ?? [])].find((r) => r.type === 'SOA')?.name;
+}
+
+async function discoverZone(name: string, resolvers: NamedServer[], remaining: () => number): Promise<{ zone: ZoneDiscovery; glue: DnsRecord[] }> {
+  const failed = (error: string, apex?: string) => ({ zone: { method: 'failed' as const, apex, nameservers: [], error }, glue: [] });
+  if (resolvers.length === 0) return failed('no resolver to ask');
+  const apex = await apexAt(name, resolvers, remaining, true);
+  if (!apex) return failed(`no resolver returned the SOA of ${name}'s zone`);
+  const reply = await firstReply(resolvers, apex, 'NS', remaining);
+  const nameservers = (reply?.answers ?? []).filter((r) => r.type === 'NS').map((r) => r.value).sort();
+  if (nameservers.length === 0) return failed(`no resolver returned the NS records of ${apex}`, apex);
+  return { zone: { method: 'discovered', apex, nameservers }, glue: reply?.additionals ?? [] };
+}
+
+/**
+ * Addresses of the discovered nameservers: glue first, else a lookup through the resolvers.
+ * IPv4 is preferred where a nameserver has it, since many vantage points have no IPv6 route.
+ */
+async function nameserverAddresses(nameservers: string[], glue: DnsRecord[], resolvers: NamedServer[], remaining: () => number): Promise<NamedServer[]> {
+  const lookup = async (ns: string, type: 'A' | 'AAAA') => {
+    const glued = glue.filter((r) => r.name === ns && r.type === type).map((r) => r.value);
+    if (glued.length > 0) return glued;
+    return ((await firstReply(resolvers, ns, type, remaining))?.answers ?? []).filter((r) => r.type === type).map((r) => r.value);
+  };
+  const servers = await Promise.all(
+    nameservers.map(async (ns) => {
+      let addresses = await lookup(ns, 'A');
+      if (addresses.length === 0) addresses = await lookup(ns, 'AAAA');
+      return addresses.map((host) => ({ label: `${ns} (${host})`, endpoint: { host, port: 53 } }));
+    }),
+  );
+  return servers.flat();
+}

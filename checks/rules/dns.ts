@@ -1,0 +1,584 @@
+// DNS rules: pure functions from the plan and the gathered DNS facts to findings.
+// Each record is judged at the source (the zone's authoritative servers) first; propagation
+// (what resolvers still cache) is judged only for records that are right at the source.
+import type { Finding } from '../core/finding.ts';
+import type { DnsRecordSpec, Plan } from '../plan/types.ts';
+import type { DnsFacts, Question } from '../probes/dns-gather.ts';
+import { atResolvers, atSource, describe, firstResolved, humanDuration, interpret, sameAnswer, type Answer } from './dns-answers.ts';
+import { isCloudflareProxy } from './cloudflare.ts';
+
+export interface ExpectedAddresses {
+  ipv4?: string;
+  ipv6?: string;
+  /** Where they came from, for the report ("--expect-ip", "inventory ansible_host"). */
+  from?: string;
+}
+
+export interface DnsVerdict {
+  findings: Finding[];
+  /** Records to add or correct, for the zone snippet. */
+  missing: MissingRecord[];
+}
+
+export interface MissingRecord {
+  name: string;
+  type: string;
+  value: string;
+  ttl: number;
+}
+
+const SRV_FED = '_matrix-fed._tcp';
+const SRV_LEGACY = '_matrix._tcp';
+const SNIPPET_TTL = 3600;
+
+// ---------------------------------------------------------------------------------------------
+// Questions
+
+/** Every question the rules need answered, derived from the plan alone. */
+export function dnsQuestions(plan: Plan): Question[] {
+  const questions: Question[] = [];
+  const add = (name: string, type: string) => {
+    if (!questions.some((q) => q.name === name && q.type === type)) questions.push({ name, type });
+  };
+  add(plan.serverName, 'SOA');
+  for (const spec of plan.records) add(spec.name, askedType(spec));
+  for (const name of certificateNames(plan)) {
+    for (const ancestor of ancestors(name)) add(ancestor, 'CAA');
+  }
+  add(`${SRV_FED}.${plan.serverName}`, 'SRV');
+  add(`${SRV_LEGACY}.${plan.serverName}`, 'SRV');
+  add(`dimension.${plan.serverName}`, 'A');
+  add(`_matrix-identity._tcp.${plan.serverName}`, 'SRV');
+  return questions;
+}
+
+/** SRV targets: whether each resolves and is not an alias. */
+export function dnsFollowUps(plan: Plan, facts: DnsFacts): Question[] {
+  return srvTargets(plan, facts).flatMap((target) => [
+    { name: target, type: 'A' },
+    { name: target, type: 'AAAA' },
+  ]);
+}
+
+// A CNAME is asked as A: the answer shows both the alias and where it ends.
+function askedType(spec: DnsRecordSpec): string {
+  return spec.type === 'CNAME' ? 'A' : spec.type;
+}
+
+/** Host names that get a certificate from Traefik, hence subject to CAA. */
+function certificateNames(plan: Plan): string[] {
+  return [...new Set(plan.records.filter((r) => ['A', 'AAAA', 'CNAME'].includes(r.type)).map((r) => r.name))];
+}
+
+/** name, its parent, … up to the top-level domain (RFC 8659 §3 climbs the tree). */
+function ancestors(name: string): string[] {
+  const labels = name.split('.');
+  return labels.map((_, i) => labels.slice(i).join('.'));
+}
+
+function srvTargets(plan: Plan, facts: DnsFacts): string[] {
+  const targets = [SRV_FED, SRV_LEGACY].flatMap((prefix) => {
+    const answer = atSource(facts, `${prefix}.${plan.serverName}`, 'SRV').answer;
+    return answer.values.map((value) => value.split(' ')[3]).filter(Boolean);
+  });
+  return [...new Set(targets)];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Judgement
+
+export function judgeDns(plan: Plan, facts: DnsFacts, expected: ExpectedAddresses): DnsVerdict {
+  const missing: MissingRecord[] = [];
+  const reference = referenceAddresses(plan, facts, expected);
+  const findings: Finding[] = [
+    ...zoneFindings(facts, plan.serverName),
+    addressFinding(plan, reference),
+    ...plan.records.flatMap((spec) => recordFindings(spec, plan, facts, reference, missing)),
+    ...consistencyFindings(plan, facts),
+    ...srvFindings(plan, facts, missing),
+    caaFinding(plan, facts),
+    ...cloudflareFindings(plan, facts),
+    ...obsoleteFindings(plan, facts),
+    ...resolverFindings(facts),
+  ];
+  return { findings, missing };
+}
+
+interface Reference {
+  ipv4: string[];
+  ipv6: string[];
+  from: string;
+  /** True when the addresses were given, not read from the matrix host's own records. */
+  given: boolean;
+}
+
+function referenceAddresses(plan: Plan, facts: DnsFacts, expected: ExpectedAddresses): Reference {
+  if (expected.ipv4 || expected.ipv6) {
+    return { ipv4: expected.ipv4 ? [expected.ipv4] : [], ipv6: expected.ipv6 ? [expected.ipv6] : [], from: expected.from ?? '--expect-ip', given: true };
+  }
+  const v4 = atSource(facts, plan.matrixHost, 'A').answer;
+  const v6 = atSource(facts, plan.matrixHost, 'AAAA').answer;
+  return { ipv4: v4.values, ipv6: v6.values, from: `the A/AAAA records of ${plan.matrixHost} at the source`, given: false };
+}
+
+function addressFinding(plan: Plan, reference: Reference): Finding {
+  const addresses = [...reference.ipv4, ...reference.ipv6];
+  if (addresses.length === 0) {
+    return {
+      id: 'dns.server.address',
+      status: 'skip',
+      title: 'Server address',
+      detail: `No expected address given and ${plan.matrixHost} has no address at the source, so records cannot be compared with the server`,
+    };
+  }
+  return {
+    id: 'dns.server.address',
+    status: 'info',
+    title: 'Server address',
+    detail: `Records are judged against ${addresses.join(', ')} (from ${reference.from})${reference.given ? '' : '; give --expect-ip to check the matrix host itself'}`,
+  };
+}
+
+function zoneFindings(facts: DnsFacts, serverName: string): Finding[] {
+  const findings: Finding[] = [];
+  const zone = facts.zone;
+  if (zone.method === 'failed') {
+    findings.push({
+      id: 'dns.zone.nameservers',
+      status: 'fail',
+      title: "Zone's nameservers",
+      detail: `Could not find the nameservers of ${serverName}'s zone: ${zone.error}`,
+      fix: `Make sure the domain is registered and delegated to your DNS provider's nameservers (the NS records at the registrar); check with: dig NS ${zone.apex ?? serverName}`,
+    });
+    return findings;
+  }
+  findings.push({
+    id: 'dns.zone.nameservers',
+    status: zone.method === 'given' ? 'info' : 'pass',
+    title: "Zone's nameservers",
+    detail:
+      zone.method === 'given'
+        ? `Asked the given authoritative server ${zone.nameservers.join(', ')}${zone.apex ? ` (zone ${zone.apex})` : ''}`
+        : `Zone ${zone.apex}, nameservers ${zone.nameservers.join(', ')}`,
+  });
+  const addressed = new Set(facts.authoritative.map((s) => s.label.split(' ')[0]));
+  for (const ns of zone.nameservers.filter((n) => zone.method === 'discovered' && !addressed.has(n))) {
+    findings.push({
+      id: `dns.nameserver.${idPart(ns)}`,
+      status: 'fail',
+      title: `Nameserver ${ns}`,
+      detail: `${ns} is listed in the NS records but has no address`,
+      fix: `Correct the NS records of ${zone.apex} at the registrar, or add the A record of ${ns}`,
+    });
+  }
+  for (const server of facts.authoritative) {
+    const outcomes = Object.values(facts.source).map((byServer) => byServer[server.label]).filter(Boolean);
+    const replies = outcomes.filter((o) => o.ok);
+    const failure = outcomes.find((o) => !o.ok);
+    const id = `dns.nameserver.${idPart(server.label.split(' ')[0])}`;
+    if (replies.length === 0) {
+      findings.push({
+        id,
+        status: 'fail',
+        title: `Nameserver ${server.label}`,
+        detail: `Did not answer: ${failure && !failure.ok ? `${failure.error} (${failure.message})` : 'no reply'}`,
+        fix: `Check that ${server.label} is up and reachable on port 53 over UDP and TCP; if it is not your provider's nameserver any more, fix the NS records at the registrar`,
+        evidence: { server: server.label },
+      });
+    } else if (replies.some((o) => o.ok && !o.authoritative && o.rcode !== 'REFUSED')) {
+      findings.push({
+        id,
+        status: 'fail',
+        title: `Nameserver ${server.label}`,
+        detail: 'Answers without the AA flag: it is not authoritative for the zone (lame delegation), so what it says is not the source',
+        fix: `Point the NS records at the registrar to the nameservers that really host the zone of ${zone.apex ?? serverName}`,
+        evidence: { server: server.label },
+      });
+    } else {
+      findings.push({ id, status: 'pass', title: `Nameserver ${server.label}`, detail: 'Answers authoritatively' });
+    }
+  }
+  return findings;
+}
+
+function recordFindings(spec: DnsRecordSpec, plan: Plan, facts: DnsFacts, reference: Reference, missing: MissingRecord[]): Finding[] {
+  const id = recordId(spec.name, spec.type, plan.serverName);
+  const title = `${spec.name} ${spec.type}`;
+  const source = atSource(facts, spec.name, askedType(spec));
+  const answer = source.answer;
+  const wanted = wantedValue(spec, reference);
+  const line = zoneLine(spec.name, spec.type, wanted);
+  const evidence = { record: spec.name, type: spec.type, service: spec.service, source: describe(answer) };
+  if (answer.state === 'error') {
+    return [{ id, status: 'skip', title, detail: `No authoritative answer to judge (${answer.error})`, evidence }];
+  }
+  const verdict = judgeValue(spec, answer, reference);
+  if (verdict.status === 'missing') {
+    if (!spec.required) {
+      const knownV6 = spec.type === 'AAAA' && reference.ipv6.length > 0 && reference.given;
+      if (knownV6) missing.push({ name: spec.name, type: spec.type, value: wanted, ttl: SNIPPET_TTL });
+      return [
+        {
+          id,
+          status: knownV6 ? 'warn' : 'info',
+          title,
+          detail: `No ${spec.type} record${spec.note ? ` (${spec.note})` : ''}: the name is reachable over IPv4 only`,
+          ...(knownV6 ? { fix: `Add at your DNS provider: ${line}` } : {}),
+          evidence,
+        },
+      ];
+    }
+    missing.push({ name: spec.name, type: spec.type, value: wanted, ttl: SNIPPET_TTL });
+    return [
+      {
+        id,
+        status: 'fail',
+        title,
+        detail: `Missing at the source (${describe(answer)}); needed by ${spec.service}${spec.note ? ` (${spec.note})` : ''}`,
+        fix: `Add at your DNS provider: ${line}`,
+        evidence,
+      },
+    ];
+  }
+  if (verdict.status === 'wrong') {
+    missing.push({ name: spec.name, type: spec.type, value: wanted, ttl: SNIPPET_TTL });
+    return [{ id, status: 'fail', title, detail: verdict.detail, fix: `Change the record at your DNS provider to: ${line}`, evidence }];
+  }
+  if (verdict.status === 'unverified') return [{ id, status: 'info', title, detail: verdict.detail, evidence }];
+  return [{ id, status: 'pass', title, detail: verdict.detail, evidence }, propagationFinding(spec, plan, facts, answer)];
+}
+
+type ValueVerdict = { status: 'ok' | 'wrong' | 'unverified'; detail: string } | { status: 'missing' };
+
+function judgeValue(spec: DnsRecordSpec, answer: Answer, reference: Reference): ValueVerdict {
+  if (answer.state !== 'positive') return { status: 'missing' };
+  const shown = describe(answer);
+  if (spec.type === 'A' || spec.type === 'AAAA') {
+    const expected = spec.type === 'A' ? reference.ipv4 : reference.ipv6;
+    if (answer.values.length === 0) return { status: 'missing' };
+    if (expected.length === 0) {
+      return { status: 'unverified', detail: `Points at ${shown}; not verified: no expected ${spec.type === 'A' ? 'IPv4' : 'IPv6'} address (give --expect-ip)` };
+    }
+    const stray = answer.values.filter((v) => !expected.includes(v));
+    if (stray.length > 0) {
+      return { status: 'wrong', detail: `Points at ${shown}, not at the server (${expected.join(', ')}): ${stray.join(', ')} is another machine, so clients and ACME may reach it` };
+    }
+    return { status: 'ok', detail: `Points at ${shown}` };
+  }
+  if (spec.type === 'CNAME') {
+    if (answer.chain[0] === spec.value) return { status: 'ok', detail: `CNAME to ${spec.value}` };
+    if (answer.chain.length === 0) {
+      const stray = answer.values.filter((v) => !reference.ipv4.includes(v));
+      if (answer.values.length > 0 && stray.length === 0 && reference.ipv4.length > 0) {
+        return { status: 'ok', detail: `An A record (${answer.values.join(', ')}) instead of the CNAME to ${spec.value}: it works, but must be changed by hand if the server's address changes` };
+      }
+      return { status: 'wrong', detail: `Is ${shown}, not a CNAME to ${spec.value}` };
+    }
+    return { status: 'wrong', detail: `CNAME to ${answer.chain[0]}, not to ${spec.value}` };
+  }
+  if (spec.value !== undefined && answer.values.includes(spec.value)) return { status: 'ok', detail: `Has ${spec.value}` };
+  return { status: 'wrong', detail: `Is ${shown}, expected ${spec.value}` };
+}
+
+function propagationFinding(spec: DnsRecordSpec, plan: Plan, facts: DnsFacts, source: Answer): Finding {
+  const id = recordId(spec.name, spec.type, plan.serverName).replace(/^dns\.record\./, 'dns.propagation.');
+  const title = `${spec.name} ${spec.type} propagation`;
+  const answers = atResolvers(facts, spec.name, askedType(spec)).filter((r) => r.answer.state !== 'error');
+  if (answers.length === 0) {
+    return { id, status: 'skip', title, detail: facts.resolvers.length ? 'No resolver answered' : 'No resolver to ask' };
+  }
+  const stale = answers.filter((r) => !sameAnswer(r.answer, source));
+  if (stale.length === 0) return { id, status: 'pass', title, detail: `Same answer at ${answers.length} resolver(s): ${answers.map((r) => r.label).join(', ')}` };
+  const negativeFallback = atSource(facts, spec.name, askedType(spec)).answer.negativeTtl ?? soaMinimum(facts, plan.serverName);
+  const lines = stale.map(({ label, answer }) => {
+    const expiry = answer.state === 'positive' ? answer.ttl : (answer.negativeTtl ?? negativeFallback);
+    return `${label} still serves ${describe(answer)}${expiry !== undefined ? `, which expires within ${humanDuration(expiry)}` : ''}`;
+  });
+  const longest = Math.max(
+    ...stale.map(({ answer }) => (answer.state === 'positive' ? answer.ttl : (answer.negativeTtl ?? negativeFallback)) ?? 0),
+  );
+  return {
+    id,
+    status: 'warn',
+    title,
+    detail: `Right at the source, not yet everywhere: ${lines.join('; ')}`,
+    fix: `Nothing to change in the zone: wait ${humanDuration(longest)} for the cached answers to expire (or flush the caches you control) before running the playbook`,
+    evidence: { stale: stale.map((s) => s.label), source: describe(source) },
+  };
+}
+
+function soaMinimum(facts: DnsFacts, serverName: string): number | undefined {
+  return interpret(Object.values(facts.source[`${serverName} SOA`] ?? {})[0], serverName, 'SOA').negativeTtl;
+}
+
+function consistencyFindings(plan: Plan, facts: DnsFacts): Finding[] {
+  if (facts.authoritative.length < 2) return [];
+  const disagreements = Object.keys(facts.source)
+    .map((key) => {
+      const [name, type] = key.split(' ');
+      return { key, view: atSource(facts, name, type) };
+    })
+    .filter(({ view }) => view.disagreeing.length > 0);
+  if (disagreements.length === 0) {
+    return [{ id: 'dns.zone.consistency', status: 'pass', title: 'Nameservers agree', detail: `All ${facts.authoritative.length} nameservers give the same answers` }];
+  }
+  return [
+    {
+      id: 'dns.zone.consistency',
+      status: 'warn',
+      title: 'Nameservers agree',
+      detail: `Nameservers disagree on ${disagreements.map((d) => d.key).join(', ')} (${[...new Set(disagreements.flatMap((d) => d.view.disagreeing))].join(', ')} differ): a secondary has not caught up with the primary`,
+      fix: `Wait for the zone transfer, or check NOTIFY/AXFR between the nameservers of ${facts.zone.apex ?? plan.serverName}; resolvers pick a nameserver at random, so answers will flip until they agree`,
+    },
+  ];
+}
+
+function srvFindings(plan: Plan, facts: DnsFacts, missing: MissingRecord[]): Finding[] {
+  const findings: Finding[] = [];
+  const fedName = `${SRV_FED}.${plan.serverName}`;
+  const legacyName = `${SRV_LEGACY}.${plan.serverName}`;
+  const fed = atSource(facts, fedName, 'SRV').answer;
+  const legacy = atSource(facts, legacyName, 'SRV').answer;
+  const srvDelegation = plan.records.some((r) => r.type === 'SRV' && r.name === fedName);
+  if (fed.state === 'error') {
+    findings.push({ id: 'dns.srv.matrix-fed', status: 'skip', title: `${fedName} SRV`, detail: `No authoritative answer (${fed.error})` });
+  } else if (fed.state === 'positive' && fed.values.length > 0) {
+    findings.push(srvTargetFinding('dns.srv.matrix-fed', fedName, fed, plan, facts));
+  } else if (!srvDelegation) {
+    findings.push({
+      id: 'dns.srv.matrix-fed',
+      status: 'info',
+      title: `${fedName} SRV`,
+      detail: 'None: federation is delegated by /.well-known/matrix/server (the MDAD default), so no SRV record is needed',
+    });
+  }
+  if (legacy.state === 'positive' && legacy.values.length > 0) {
+    const legacyFinding = srvTargetFinding('dns.srv.legacy', legacyName, legacy, plan, facts);
+    if (legacyFinding.status === 'pass' && fed.state !== 'positive') {
+      findings.push({
+        ...legacyFinding,
+        status: 'warn',
+        detail: `${legacyFinding.detail}; _matrix._tcp is deprecated since Matrix v1.8 and is only used when _matrix-fed._tcp is missing`,
+        fix: `Add the same record under the current name: ${fedName}. ${SNIPPET_TTL} IN SRV ${legacy.values[0]}.`,
+      });
+    } else {
+      findings.push(legacyFinding);
+    }
+    if (fed.state === 'positive' && fed.values.join() !== legacy.values.join()) {
+      findings.push({
+        id: 'dns.srv.agreement',
+        status: 'warn',
+        title: 'SRV records agree',
+        detail: `_matrix-fed._tcp says ${fed.values.join(', ')} but _matrix._tcp says ${legacy.values.join(', ')}; servers that still use the old name go elsewhere`,
+        fix: `Delete ${legacyName} (deprecated), or make it equal to ${fedName}`,
+      });
+    }
+  }
+  if (srvDelegation && !(fed.state === 'positive' && fed.values.length > 0)) {
+    const spec = plan.records.find((r) => r.type === 'SRV' && r.name === fedName);
+    if (spec?.value && fed.state !== 'error') {
+      missing.push({ name: fedName, type: 'SRV', value: spec.value, ttl: SNIPPET_TTL });
+      findings.push({
+        id: 'dns.srv.matrix-fed',
+        status: 'fail',
+        title: `${fedName} SRV`,
+        detail: 'The configuration disables /.well-known/matrix/server (SRV delegation) but there is no SRV record: other servers cannot find this one',
+        fix: `Add at your DNS provider: ${zoneLine(fedName, 'SRV', spec.value)}`,
+      });
+    }
+  }
+  return findings;
+}
+
+function srvTargetFinding(id: string, name: string, answer: Answer, plan: Plan, facts: DnsFacts): Finding {
+  const problems: string[] = [];
+  const targets = answer.values.map((value) => {
+    const [, , port, target] = value.split(' ');
+    const resolved = targetAnswer(plan, facts, target, 'A');
+    const resolved6 = targetAnswer(plan, facts, target, 'AAAA');
+    if (resolved?.chain.length || resolved6?.chain.length) {
+      problems.push(`target ${target} is a CNAME, which SRV forbids (RFC 2782); servers will refuse it`);
+    } else if (resolved && resolved6 && resolved.values.length + resolved6.values.length === 0 && resolved.state !== 'error') {
+      problems.push(`target ${target} has no A or AAAA record`);
+    }
+    const addresses = [...(resolved?.values ?? []), ...(resolved6?.values ?? [])];
+    return `${target} port ${port}${addresses.length ? ` (${addresses.join(', ')})` : ''}`;
+  });
+  if (problems.length > 0) {
+    return {
+      id,
+      status: 'fail',
+      title: `${name} SRV`,
+      detail: `${targets.join('; ')}: ${problems.join('; ')}`,
+      fix: `Point the SRV record at a host name that has its own A/AAAA records (not an alias), e.g. ${plan.matrixHost}`,
+      evidence: { values: answer.values },
+    };
+  }
+  return { id, status: 'pass', title: `${name} SRV`, detail: `Points at ${targets.join('; ')}`, evidence: { values: answer.values } };
+}
+
+/** A target inside the zone is judged at the source, one outside it by resolution. */
+function targetAnswer(plan: Plan, facts: DnsFacts, target: string, type: string): Answer | undefined {
+  const apex = facts.zone.apex ?? plan.serverName;
+  if (target === apex || target.endsWith(`.${apex}`)) {
+    const view = atSource(facts, target, type).answer;
+    if (view.state !== 'error') return view;
+  }
+  return firstResolved(facts, target, type);
+}
+
+function caaFinding(plan: Plan, facts: DnsFacts): Finding {
+  const blocked: string[] = [];
+  const allowedBy = new Set<string>();
+  let unknown = false;
+  for (const name of certificateNames(plan)) {
+    const relevant = relevantCaa(plan, facts, name);
+    if (relevant === undefined) {
+      unknown = true;
+      continue;
+    }
+    if (relevant === null) continue;
+    const issue = relevant.records.filter((r) => / issue "/.test(r));
+    if (issue.length === 0) continue;
+    const permits = issue.some((r) => /"\s*letsencrypt\.org\s*(;|")/i.test(r));
+    if (permits) allowedBy.add(relevant.owner);
+    else blocked.push(`${name} (CAA at ${relevant.owner}: ${issue.join(', ')})`);
+  }
+  if (blocked.length > 0) {
+    return {
+      id: 'dns.caa.letsencrypt',
+      status: 'fail',
+      title: "CAA allows Let's Encrypt",
+      detail: `CAA records forbid Let's Encrypt for ${blocked.join('; ')}: the playbook's Traefik will get no certificate`,
+      fix: `Add at your DNS provider: ${[...new Set(blocked.map((b) => /CAA at (\S+):/.exec(b)?.[1]))].map((owner) => `${owner}. ${SNIPPET_TTL} IN CAA 0 issue "letsencrypt.org"`).join('; ')}`,
+    };
+  }
+  if (unknown) {
+    return { id: 'dns.caa.letsencrypt', status: 'skip', title: "CAA allows Let's Encrypt", detail: 'Some CAA lookups got no answer, so the CAA policy could not be judged' };
+  }
+  return {
+    id: 'dns.caa.letsencrypt',
+    status: 'pass',
+    title: "CAA allows Let's Encrypt",
+    detail: allowedBy.size ? `CAA at ${[...allowedBy].join(', ')} allows letsencrypt.org` : "No CAA record restricts certificate issuance",
+  };
+}
+
+/**
+ * The relevant CAA set of RFC 8659 §3: the first non-empty set climbing from the name.
+ * null: none anywhere; undefined: some lookup on the way failed.
+ */
+function relevantCaa(plan: Plan, facts: DnsFacts, name: string): { owner: string; records: string[] } | null | undefined {
+  for (const owner of ancestors(name)) {
+    const answer = targetAnswer(plan, facts, owner, 'CAA');
+    if (!answer || answer.state === 'error') return undefined;
+    if (answer.state === 'positive' && answer.values.length > 0) return { owner, records: answer.values };
+  }
+  return null;
+}
+
+function cloudflareFindings(plan: Plan, facts: DnsFacts): Finding[] {
+  const names = certificateNames(plan);
+  const proxied = names.flatMap((name) =>
+    ['A', 'AAAA'].flatMap((type) => atSource(facts, name, type).answer.values.filter(isCloudflareProxy).map((address) => ({ name, address }))),
+  );
+  return [...new Set(proxied.map((p) => p.name))].map((name) => ({
+    id: `dns.cloudflare.${recordLabel(name, plan.serverName)}`,
+    status: 'warn' as const,
+    title: `${name} behind Cloudflare's proxy`,
+    detail: `${name} resolves to Cloudflare proxy addresses (${proxied.filter((p) => p.name === name).map((p) => p.address).join(', ')}): federation on port 8448 and Let's Encrypt's HTTP-01 challenge do not pass the proxy`,
+    fix: `In Cloudflare's DNS panel set ${name} to "DNS only" (grey cloud), as MDAD's DNS guide asks`,
+  }));
+}
+
+function obsoleteFindings(plan: Plan, facts: DnsFacts): Finding[] {
+  const findings: Finding[] = [];
+  const dimension = `dimension.${plan.serverName}`;
+  if (atSource(facts, dimension, 'A').answer.state === 'positive') {
+    findings.push({
+      id: 'dns.obsolete.dimension',
+      status: 'info',
+      title: `${dimension} is obsolete`,
+      detail: 'Left over from older guides: the Dimension integration manager was removed from the playbook (2026-02), so nothing serves this name',
+      fix: `Delete the record ${dimension} at your DNS provider`,
+    });
+  }
+  const identity = `_matrix-identity._tcp.${plan.serverName}`;
+  if (atSource(facts, identity, 'SRV').answer.state === 'positive') {
+    findings.push({
+      id: 'dns.obsolete.matrix-identity',
+      status: 'info',
+      title: `${identity} is obsolete`,
+      detail: 'Left over from older guides: the ma1sd identity server was removed from the playbook (2026-02)',
+      fix: `Delete the SRV record ${identity} at your DNS provider`,
+    });
+  }
+  return findings;
+}
+
+function resolverFindings(facts: DnsFacts): Finding[] {
+  return facts.resolvers.map(({ label }) => {
+    const outcomes = Object.values(facts.resolved).map((byResolver) => byResolver[label]).filter(Boolean);
+    const answered = outcomes.filter((o) => o.ok).length;
+    const failure = outcomes.find((o) => !o.ok);
+    const id = `dns.resolver.${idPart(label)}`;
+    if (answered === 0) {
+      return {
+        id,
+        status: 'warn' as const,
+        title: `Resolver ${label}`,
+        detail: `Did not answer: ${failure && !failure.ok ? `${failure.error} (${failure.message})` : 'no reply'}; propagation was judged without it`,
+        fix: `Check that ${label} is a resolver you can reach (UDP/TCP port ${label.split(':').pop()}), or leave it out`,
+      };
+    }
+    return { id, status: 'pass' as const, title: `Resolver ${label}`, detail: `Answered ${answered} of ${outcomes.length} questions` };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Naming and the zone snippet
+
+function wantedValue(spec: DnsRecordSpec, reference: Reference): string {
+  if (spec.value !== undefined) return spec.value;
+  const known = spec.type === 'A' ? reference.ipv4[0] : reference.ipv6[0];
+  return known ?? (spec.type === 'A' ? 'SERVER_IPV4' : 'SERVER_IPV6');
+}
+
+function zoneLine(name: string, type: string, value: string): string {
+  const target = ['CNAME', 'MX', 'SRV'].includes(type) ? `${value}.` : type === 'TXT' ? `"${value}"` : value;
+  return `${name}. ${SNIPPET_TTL} IN ${type} ${target}`;
+}
+
+/** The record's label relative to the base domain: "@" for the base domain itself. */
+export function recordLabel(name: string, serverName: string): string {
+  if (name === serverName) return '@';
+  return name.endsWith(`.${serverName}`) ? name.slice(0, -serverName.length - 1) : name;
+}
+
+function recordId(name: string, type: string, serverName: string): string {
+  const label = recordLabel(name, serverName);
+  return `dns.record.${label === '@' ? 'base' : idPart(label)}.${type.toLowerCase()}`;
+}
+
+/** Ids are dotted, so dots inside a subject become underscores. */
+function idPart(text: string): string {
+  return text.toLowerCase().replace(/[^a-z0-9_-]+/g, '_').replace(/^_+|_+$/g, '');
+}
+
+/** The missing records as a BIND zone snippet and as a registrar-panel table. */
+export function renderZoneSnippet(missing: MissingRecord[], serverName: string): string {
+  if (missing.length === 0) return 'No records to add.\n';
+  const bind = missing.map((m) => zoneLine(m.name, m.type, m.value));
+  const rows = missing.map((m) => [m.type, recordLabel(m.name, serverName), m.type === 'TXT' ? `"${m.value}"` : m.value, String(m.ttl)]);
+  const widths = [0, 1, 2, 3].map((i) => Math.max(['type', 'host', 'value', 'TTL'][i].length, ...rows.map((r) => r[i].length)));
+  const format = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  return [
+    `Records to add or correct (BIND zone file, origin ${serverName}.):`,
+    ...bind,
+    '',
+    'The same for a registrar panel (host relative to the domain):',
+    format(['type', 'host', 'value', 'TTL']),
+    ...rows.map(format),
+    '',
+  ].join('\n');
+}
