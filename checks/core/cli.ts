@@ -1,6 +1,7 @@
 // The command-line contract shared by every check (DESIGN.md "Command-line contract").
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { InputError } from './errors.ts';
 import { parseEndpoint, type Endpoint } from './net.ts';
 import { buildReport, renderJson, renderTable, useColour } from './report.ts';
@@ -10,7 +11,7 @@ export const COMMON_OPTIONS = {
   vars: { type: 'string' },
   playbook: { type: 'string' },
   json: { type: 'boolean', default: false },
-  resolver: { type: 'string', multiple: true, default: [] },
+  resolver: { type: 'string', multiple: true, default: [] as string[] },
   'ca-file': { type: 'string' },
   timeout: { type: 'string', default: '5' },
   help: { type: 'boolean', short: 'h', default: false },
@@ -101,4 +102,9 @@ export function runCommand(name: string, main: () => Promise<number>): void {
 function exitAfterFlush(code: number): void {
   // Exit explicitly: a probe's abandoned socket must not keep the process alive.
   process.stdout.write('', () => process.exit(code));
+}
+
+/** True when the module is the script being run, not imported (e.g. by the benchmark). */
+export function isMain(moduleUrl: string): boolean {
+  return process.argv[1] !== undefined && moduleUrl === pathToFileURL(process.argv[1]).href;
 }

@@ -30,6 +30,9 @@ export function parseServerName(input: string, options: { allowMatrixPrefix?: bo
   }
   const { host: rawHost, port } = splitPort(given);
   const ip = canonicalIp(rawHost);
+  if (ip !== undefined && rawHost.includes(':') && !rawHost.startsWith('[')) {
+    throw new InputError(`"${given}": an IPv6 server name must be in brackets, e.g. [${ip}]`);
+  }
   if (ip !== undefined) return { given, host: ip, port, isIpLiteral: true, converted: false };
   if (rawHost.includes(':')) throw new InputError(`"${given}": an IPv6 server name must be in brackets, e.g. [2001:db8::1]`);
   const host = domainToASCII(rawHost.replace(/\.$/, ''));
