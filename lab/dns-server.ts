@@ -143,7 +143,8 @@ function answer(zones: LabZone[], qname: string, qtype: string, response: Packet
   let name = lower(qname);
   const zone = findZone(zones, name);
   if (!zone) {
-    response.header.rcode = Packet.RCODE.REFUSED;
+    // An authoritative server refuses names outside its zones; a resolver finds no such name.
+    response.header.rcode = response.header.ra ? Packet.RCODE.NXDOMAIN : Packet.RCODE.REFUSED;
     return;
   }
   // Follow in-zone CNAMEs as an authoritative server does, at most a few hops.

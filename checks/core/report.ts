@@ -53,9 +53,8 @@ export function useColour(stream: NodeJS.WriteStream): boolean {
 export function renderTable(report: Report, colour = false): string {
   const table = new Table({
     head: ['', 'check', 'result'],
-    colWidths: [6, 34, WIDTH - 6 - 34 - 4],
+    colWidths: [6, 36, WIDTH - 6 - 36 - 4],
     wordWrap: true,
-    wrapOnWordBoundary: false,
     style: { head: [], border: [], compact: false },
   });
   for (const f of report.findings) {

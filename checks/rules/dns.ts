@@ -6,6 +6,7 @@ import type { DnsRecordSpec, Plan } from '../plan/types.ts';
 import type { DnsFacts, Question } from '../probes/dns-gather.ts';
 import { atResolvers, atSource, describe, firstResolved, humanDuration, interpret, sameAnswer, type Answer } from './dns-answers.ts';
 import { isCloudflareProxy } from './cloudflare.ts';
+import { formatEndpoint } from '../core/net.ts';
 
 export interface ExpectedAddresses {
   ipv4?: string;
@@ -517,11 +518,11 @@ function obsoleteFindings(plan: Plan, facts: DnsFacts): Finding[] {
 }
 
 function resolverFindings(facts: DnsFacts): Finding[] {
-  return facts.resolvers.map(({ label }) => {
+  return facts.resolvers.map(({ label, endpoint }) => {
     const outcomes = Object.values(facts.resolved).map((byResolver) => byResolver[label]).filter(Boolean);
     const answered = outcomes.filter((o) => o.ok).length;
     const failure = outcomes.find((o) => !o.ok);
-    const id = `dns.resolver.${idPart(label)}`;
+    const id = `dns.resolver.${idPart(formatEndpoint(endpoint))}`;
     if (answered === 0) {
       return {
         id,
