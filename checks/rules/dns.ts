@@ -215,28 +215,30 @@ function recordFindings(spec: DnsRecordSpec, plan: Plan, facts: DnsFacts, refere
   }
   const verdict = judgeValue(spec, answer, reference);
   if (verdict.status === 'missing') {
+    const fix = spec.value === undefined && spec.type !== 'A' && spec.type !== 'AAAA' ? `Add a ${spec.type} record at ${spec.name}: ${spec.note ?? 'see the service documentation'}` : `Add at your DNS provider: ${line}`;
     if (!spec.required) {
       const knownV6 = spec.type === 'AAAA' && reference.ipv6.length > 0 && reference.given;
       if (knownV6) missing.push({ name: spec.name, type: spec.type, value: wanted, ttl: SNIPPET_TTL });
+      const consequence = spec.type === 'AAAA' ? 'the name is reachable over IPv4 only' : 'optional';
       return [
         {
           id,
           status: knownV6 ? 'warn' : 'info',
           title,
-          detail: `No ${spec.type} record${spec.note ? ` (${spec.note})` : ''}: the name is reachable over IPv4 only`,
-          ...(knownV6 ? { fix: `Add at your DNS provider: ${line}` } : {}),
+          detail: `No ${spec.type} record${spec.note ? ` (${spec.note})` : ''}: ${consequence}`,
+          ...(knownV6 || spec.type !== 'AAAA' ? { fix } : {}),
           evidence,
         },
       ];
     }
-    missing.push({ name: spec.name, type: spec.type, value: wanted, ttl: SNIPPET_TTL });
+    if (spec.value !== undefined || spec.type === 'A' || spec.type === 'AAAA') missing.push({ name: spec.name, type: spec.type, value: wanted, ttl: SNIPPET_TTL });
     return [
       {
         id,
         status: 'fail',
         title,
         detail: `Missing at the source (${describe(answer)}); needed by ${spec.service}${spec.note ? ` (${spec.note})` : ''}`,
-        fix: `Add at your DNS provider: ${line}`,
+        fix,
         evidence,
       },
     ];
@@ -277,7 +279,9 @@ function judgeValue(spec: DnsRecordSpec, answer: Answer, reference: Reference): 
     }
     return { status: 'wrong', detail: `CNAME to ${answer.chain[0]}, not to ${spec.value}` };
   }
-  if (spec.value !== undefined && answer.values.includes(spec.value)) return { status: 'ok', detail: `Has ${spec.value}` };
+  // A record whose content depends on the server (SPF, DKIM) is only described.
+  if (spec.value === undefined) return { status: 'unverified', detail: `Has ${shown}; content not checked${spec.note ? ` (${spec.note})` : ''}` };
+  if (answer.values.includes(spec.value)) return { status: 'ok', detail: `Has ${spec.value}` };
   return { status: 'wrong', detail: `Is ${shown}, expected ${spec.value}` };
 }
 
