@@ -252,6 +252,25 @@ function ketesaConfig(ctx: ServiceContext): Record<string, unknown> {
   };
 }
 
+/**
+ * With coturn on, group_vars hands Jitsi `turn.<matrix host>` as its TURN host (jitsi_turn_host),
+ * which Prosody advertises to Jitsi clients; MDAD's DNS docs do not list the record, so it is
+ * recommended rather than required.
+ */
+function jitsiTurnRecords(ctx: ServiceContext): RecordDraft[] {
+  if (!ctx.isEnabled('coturn')) return [];
+  const turnHost = (ctx.vars.str('jitsi_turn_host') || `turn.${ctx.matrixHost}`).trim().toLowerCase();
+  const coturnHost = (ctx.vars.str('coturn_hostname') || ctx.matrixHost).trim().toLowerCase();
+  if (turnHost === coturnHost) return [];
+  return [{
+    name: turnHost,
+    type: 'CNAME',
+    value: coturnHost,
+    required: false,
+    note: 'Jitsi tells its clients to use this name for TURN (jitsi_turn_host)',
+  }];
+}
+
 /** Postmoogle's mail records for each of its domains (docs/configuring-playbook-bridge-postmoogle.md). */
 function postmoogleRecords(ctx: ServiceContext): RecordDraft[] {
   const listed = ctx.vars.value('matrix_bridge_postmoogle_domains');
@@ -360,6 +379,7 @@ export const SERVICES: readonly ServiceDef[] = [
     host: fqnHost('jitsi_hostname', 'matrix_server_fqn_jitsi'),
     // 4443/tcp is gone: the Jitsi role rejects jitsi_jvb_rtp_tcp_port (TCP harvester removed).
     ports: [{ variable: 'jitsi_jvb_rtp_udp_port', default: 10000, protocol: 'udp', purpose: 'Jitsi video bridge media (RTP)' }],
+    records: jitsiTurnRecords,
     wellKnownClient: (ctx) => {
       // group_vars uses matrix_server_fqn_jitsi here, not jitsi_hostname.
       const domain =
