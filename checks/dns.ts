@@ -95,9 +95,6 @@ async function main(): Promise<number> {
   const name = positionals[0] === undefined ? undefined : parseServerName(positionals[0], { allowMatrixPrefix: configured });
   if (!name && !configured) throw new InputError('give the server name (e.g. example.org), or --vars/--playbook');
   const plan = configured ? await loadPlan({ vars: values.vars, playbook: values.playbook, serverName: name?.host }) : planFromServerName(name!.host);
-  if (name && name.host !== plan.serverName) {
-    throw new InputError(`the server name ${name.host} differs from matrix_domain ${plan.serverName} in the configuration`);
-  }
   const expected = values['expect-ip'] ? parseExpectIp(values['expect-ip']) : inventoryAddress(plan);
 
   const verdict = await runDnsCheck({ plan, expected, resolvers, authoritative, timeoutMs });

@@ -180,6 +180,18 @@ describe('DNS preflight against the lab', () => {
     expect(allowed.byId('dns.caa.letsencrypt')).toMatchObject({ status: 'pass' });
   });
 
+  it('takes the server address from the inventory of an MDAD checkout', async () => {
+    serve(withChanges([{ name: `jitsi.${ORIGIN}`, type: 'CNAME' }]));
+    const run = await runCli('checks/dns.ts', ['--playbook', 'test/fixtures/lab/playbook', '--resolver', at(fresh), '--json', '--timeout', '2']);
+    const report = JSON.parse(run.stdout) as Report;
+    const ids = Object.fromEntries(report.findings.map((f) => [f.id, f]));
+    expect(report.serverName).toBe(ORIGIN);
+    expect(ids['dns.server.address'].detail).toContain(`${SERVER_IPV4} (from ansible_host of matrix.${ORIGIN})`);
+    expect(ids['dns.record.matrix.a'].status).toBe('pass');
+    expect(ids['dns.record.jitsi.cname'].status).toBe('fail');
+    expect(run.code).toBe(2);
+  });
+
   it("warns about Cloudflare-proxied addresses and notes records left from the 2024 guide", async () => {
     const proxied = '104.16.1.1';
     serve([
@@ -206,6 +218,8 @@ describe('bad input', () => {
     ['an unknown option', ['example.org', '--frobnicate'], /Unknown option '--frobnicate'/],
     ['a missing vars file', ['example.org', '--vars', 'test/fixtures/does-not-exist.yml'], /does-not-exist\.yml/],
     ['a bad timeout', ['example.org', '--timeout', 'soon'], /--timeout/],
+    ['a vars.yml that is not YAML', ['example.test', '--vars', 'test/fixtures/lab/broken-vars.yml'], /broken-vars\.yml: YAML syntax error at line \d/],
+    ['a server name that differs from the configuration', ['example.org', '--vars', VARS], /matrix_domain is example\.test, not the server name example\.org/],
   ];
   for (const [what, args, message] of cases) {
     it(`rejects ${what} with one line and exit 3`, async () => {
