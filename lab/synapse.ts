@@ -1,0 +1,145 @@
+// A real Synapse (PyPI matrix-synapse in .lab/venv) on loopback, plain HTTP, SQLite; nginx or the
+// checks talk to it. Each instance lives in its own folder under .lab/synapse/ and is stopped by
+// the pid this module recorded.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { LAB_DIR, venvBin } from './provision.ts';
+
+export interface SynapseOptions {
+  serverName: string;
+  /** What clients are told (public_baseurl); default https://matrix.<serverName>/ */
+  publicBaseUrl?: string;
+  address?: string;
+  /** Settings merged over the lab defaults (turn_uris, enable_registration, …). */
+  config?: Record<string, unknown>;
+  /** Default: a random lab secret. */
+  registrationSharedSecret?: string;
+}
+
+export interface RunningSynapse {
+  serverName: string;
+  /** http://address:port, the listener nginx proxies to. */
+  url: string;
+  address: string;
+  port: number;
+  dir: string;
+  registrationSharedSecret: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+export async function freePort(address = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, address, () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startSynapse(options: SynapseOptions): Promise<RunningSynapse> {
+  const address = options.address ?? '127.0.0.1';
+  const port = await freePort(address);
+  mkdirSync(join(LAB_DIR, 'synapse'), { recursive: true });
+  const dir = mkdtempSync(join(LAB_DIR, 'synapse', `${options.serverName}-`));
+  const registrationSharedSecret = options.registrationSharedSecret ?? randomBytes(24).toString('hex');
+  const configPath = join(dir, 'homeserver.yaml');
+  writeFileSync(join(dir, 'log.yaml'), stringify(logConfig(join(dir, 'homeserver.log'))));
+  writeFileSync(
+    configPath,
+    stringify({
+      server_name: options.serverName,
+      public_baseurl: options.publicBaseUrl ?? `https://matrix.${options.serverName}/`,
+      pid_file: join(dir, 'homeserver.pid'),
+      listeners: [
+        { port, bind_addresses: [address], type: 'http', tls: false, x_forwarded: true, resources: [{ names: ['client', 'federation'], compress: false }] },
+      ],
+      database: { name: 'sqlite3', args: { database: join(dir, 'homeserver.db') } },
+      log_config: join(dir, 'log.yaml'),
+      media_store_path: join(dir, 'media'),
+      signing_key_path: join(dir, `${options.serverName}.signing.key`),
+      registration_shared_secret: registrationSharedSecret,
+      macaroon_secret_key: randomBytes(24).toString('hex'),
+      form_secret: randomBytes(24).toString('hex'),
+      report_stats: false,
+      // Never contact matrix.org or anything outside the lab.
+      trusted_key_servers: [],
+      suppress_key_server_warning: true,
+      enable_metrics: false,
+      // Tests make many requests in a short time.
+      rc_login: { address: { per_second: 1000, burst_count: 1000 }, account: { per_second: 1000, burst_count: 1000 }, failed_attempts: { per_second: 1000, burst_count: 1000 } },
+      rc_registration: { per_second: 1000, burst_count: 1000 },
+      rc_message: { per_second: 1000, burst_count: 1000 },
+      ...options.config,
+    }),
+  );
+  const keys = spawnSync(venvBin('python'), ['-m', 'synapse.app.homeserver', '-c', configPath, '--generate-keys'], { encoding: 'utf8' });
+  if (keys.status !== 0) throw new Error(`synapse --generate-keys failed: ${keys.stderr}`);
+
+  const output = createWriteStream(join(dir, 'stdout.log'));
+  const child = spawn(venvBin('python'), ['-m', 'synapse.app.homeserver', '-c', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.pipe(output);
+  child.stderr.pipe(output);
+  const url = `http://${address}:${port}`;
+  await waitHealthy(url, child, dir);
+  return {
+    serverName: options.serverName,
+    url,
+    address,
+    port,
+    dir,
+    registrationSharedSecret,
+    pid: child.pid!,
+    async stop() {
+      await stopProcess(child);
+      // Keep the folder for a post-mortem with LAB_KEEP=1.
+      if (!process.env.LAB_KEEP) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function waitHealthy(url: string, child: ChildProcess, dir: string): Promise<void> {
+  const deadline = Date.now() + 90_000;
+  let exited = false;
+  child.once('exit', () => (exited = true));
+  while (Date.now() < deadline) {
+    if (exited) throw new Error(`synapse exited during start-up; see ${join(dir, 'stdout.log')} and homeserver.log`);
+    try {
+      const response = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1000) });
+      if (response.ok && (await response.text()) === 'OK') return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`synapse did not become healthy within 90 s; see ${dir}`);
+}
+
+export function stopProcess(child: ChildProcess, graceMs = 10_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+function logConfig(file: string): Record<string, unknown> {
+  return {
+    version: 1,
+    formatters: { precise: { format: '%(asctime)s - %(name)s - %(lineno)d - %(levelname)s - %(request)s - %(message)s' } },
+    handlers: { file: { class: 'logging.FileHandler', formatter: 'precise', filename: file, encoding: 'utf8' } },
+    root: { level: 'INFO', handlers: ['file'] },
+    disable_existing_loggers: false,
+  };
+}
