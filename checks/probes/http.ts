@@ -1,0 +1,258 @@
+// One HTTPS (or HTTP) request to one address, with the host name kept for SNI, the Host header
+// and certificate checks. The connection is made here, so the probe records what each phase
+// saw: TCP, the TLS handshake and the peer's certificate chain (even an invalid one, which is
+// a finding, not a reason to stop), then the response with a capped body. Redirects are never
+// followed here: callers judge every hop. A probe never throws.
+import net from 'node:net';
+import tls, { type PeerCertificate, type DetailedPeerCertificate } from 'node:tls';
+import { Agent, request, type Dispatcher } from 'undici';
+
+export interface CertificateFact {
+  /** DER, base64: lets rules verify signatures (e.g. against an issuer fetched from AIA). */
+  raw: string;
+  /** The leaf's "CA Issuers" URLs (Authority Information Access), where its issuer can be fetched. */
+  caIssuers: string[];
+  subject: string;
+  issuer: string;
+  sans: string[];
+  validFrom: string;
+  validTo: string;
+  fingerprint256: string;
+  selfIssued: boolean;
+}
+
+export interface TlsFact {
+  protocol: string | null;
+  cipher: string;
+  /** Verified against the trusted CAs and the expected name. */
+  authorized: boolean;
+  /** OpenSSL/Node code when not authorized: CERT_HAS_EXPIRED, ERR_TLS_CERT_ALTNAME_INVALID, … */
+  authorizationError?: string;
+  /**
+   * Leaf first, then its issuers as Node linked them: from what the server sent, completed from
+   * the trusted store. A lone leaf whose issuer is not in it means nobody could find the issuer.
+   */
+  chain: CertificateFact[];
+}
+
+export type HttpPhase = 'tcp' | 'tls' | 'http';
+
+export interface HttpSuccess {
+  ok: true;
+  url: string;
+  address: string;
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+  /** The body was longer than the cap and was cut. */
+  truncated: boolean;
+  tls?: TlsFact;
+  elapsedMs: number;
+}
+
+export interface HttpFailure {
+  ok: false;
+  url: string;
+  address: string;
+  /** Where it failed: TCP connect, TLS handshake, or the HTTP exchange. */
+  phase: HttpPhase;
+  error: 'timeout' | 'refused' | 'unreachable' | 'reset' | 'tls' | 'protocol';
+  code?: string;
+  message: string;
+  tls?: TlsFact;
+  elapsedMs: number;
+}
+
+export type HttpOutcome = HttpSuccess | HttpFailure;
+
+export interface HttpOptions {
+  /** The IP address to connect to; the URL's host stays the name for SNI and Host. */
+  address: string;
+  timeoutMs: number;
+  /** Extra trusted CAs (PEM), in addition to Node's bundled roots. */
+  ca?: string;
+  /** Default: the URL's host, or none when it is an IP (spec: no SNI for IP literals). */
+  servername?: string;
+  /** Default: the URL's host[:port]. */
+  hostHeader?: string;
+  method?: 'GET' | 'OPTIONS' | 'HEAD' | 'POST';
+  headers?: Record<string, string>;
+  body?: string;
+  maxBodyBytes?: number;
+}
+
+const DEFAULT_MAX_BODY = 64 * 1024;
+
+export async function httpRequest(url: string, options: HttpOptions): Promise<HttpOutcome> {
+  const started = performance.now();
+  const target = new URL(url);
+  const secure = target.protocol === 'https:';
+  const host = target.hostname.replace(/^\[|\]$/g, '');
+  const port = Number(target.port || (secure ? 443 : 80));
+  const servername = options.servername ?? (net.isIP(host) ? undefined : host);
+  const state: { phase: HttpPhase; tls?: TlsFact } = { phase: 'tcp' };
+  const elapsed = () => Math.round(performance.now() - started);
+  const signal = AbortSignal.timeout(options.timeoutMs);
+  const dispatcher = new Agent({
+    connect: (_opts, callback) => connectPinned({ address: options.address, port, secure, servername, ca: options.ca, state, signal }, callback),
+    headersTimeout: options.timeoutMs,
+    bodyTimeout: options.timeoutMs,
+    keepAliveTimeout: 1,
+    pipelining: 0,
+  });
+  try {
+    const response = await request(url, {
+      method: options.method ?? 'GET',
+      headers: { host: options.hostHeader ?? target.host, 'user-agent': 'matrix-selfhost-toolkit', ...options.headers },
+      body: options.body,
+      dispatcher,
+      signal,
+    });
+    state.phase = 'http';
+    const { body, truncated } = await readCapped(response.body, options.maxBodyBytes ?? DEFAULT_MAX_BODY);
+    return {
+      ok: true,
+      url,
+      address: options.address,
+      status: response.statusCode,
+      headers: flattenHeaders(response.headers),
+      body,
+      truncated,
+      tls: state.tls,
+      elapsedMs: elapsed(),
+    };
+  } catch (error) {
+    return { ok: false, url, address: options.address, ...classify(error, state.phase), tls: state.tls, elapsedMs: elapsed() };
+  } finally {
+    dispatcher.destroy().catch(() => {});
+  }
+}
+
+interface ConnectOptions {
+  address: string;
+  port: number;
+  secure: boolean;
+  servername?: string;
+  ca?: string;
+  state: { phase: HttpPhase; tls?: TlsFact };
+  signal: AbortSignal;
+}
+
+// undici's connector callback: (error, null) or (null, socket).
+type Callback = (...args: [Error, null] | [null, net.Socket]) => void;
+
+/** TCP, then TLS over it; records the handshake and accepts any certificate so it can be judged. */
+function connectPinned(o: ConnectOptions, callback: Callback): void {
+  let done = false;
+  const finish = (error: Error | null, socket: net.Socket | null) => {
+    if (done) return;
+    done = true;
+    o.signal.removeEventListener('abort', onAbort);
+    if (error) callback(error, null);
+    else callback(null, socket!);
+  };
+  const tcp = net.connect({ host: o.address, port: o.port });
+  const onAbort = () => {
+    tcp.destroy();
+    finish(Object.assign(new Error(`no answer within the timeout (${o.state.phase})`), { code: 'ETIMEDOUT' }), null);
+  };
+  o.signal.addEventListener('abort', onAbort);
+  tcp.once('error', (error) => finish(error, null));
+  tcp.once('connect', () => {
+    if (!o.secure) {
+      o.state.phase = 'http';
+      return finish(null, tcp);
+    }
+    o.state.phase = 'tls';
+    const socket = tls.connect({
+      socket: tcp,
+      servername: o.servername,
+      ca: o.ca ? [...tls.rootCertificates, o.ca] : undefined,
+      rejectUnauthorized: false,
+      ALPNProtocols: ['http/1.1'],
+    });
+    socket.once('error', (error) => finish(error, null));
+    socket.once('secureConnect', () => {
+      o.state.tls = tlsFact(socket);
+      o.state.phase = 'http';
+      finish(null, socket);
+    });
+  });
+}
+
+function tlsFact(socket: tls.TLSSocket): TlsFact {
+  const chain: CertificateFact[] = [];
+  let cert = socket.getPeerCertificate(true) as DetailedPeerCertificate | undefined;
+  const seen = new Set<string>();
+  while (cert && cert.fingerprint256 && !seen.has(cert.fingerprint256)) {
+    seen.add(cert.fingerprint256);
+    chain.push(certificateFact(cert));
+    cert = cert.issuerCertificate;
+  }
+  const error = socket.authorizationError as unknown;
+  return {
+    protocol: socket.getProtocol(),
+    cipher: socket.getCipher().name,
+    authorized: socket.authorized,
+    ...(socket.authorized ? {} : { authorizationError: String((error as { code?: string })?.code ?? error) }),
+    chain,
+  };
+}
+
+function certificateFact(cert: PeerCertificate): CertificateFact {
+  const subject = cert.subject?.CN ?? JSON.stringify(cert.subject ?? {});
+  const issuer = cert.issuer?.CN ?? JSON.stringify(cert.issuer ?? {});
+  const access = (cert.infoAccess ?? {}) as Record<string, string[]>;
+  return {
+    raw: cert.raw.toString('base64'),
+    caIssuers: access['CA Issuers - URI'] ?? [],
+    subject: String(subject),
+    issuer: String(issuer),
+    sans: (cert.subjectaltname ?? '').split(', ').filter(Boolean),
+    validFrom: new Date(cert.valid_from).toISOString(),
+    validTo: new Date(cert.valid_to).toISOString(),
+    fingerprint256: cert.fingerprint256,
+    selfIssued: JSON.stringify(cert.subject) === JSON.stringify(cert.issuer),
+  };
+}
+
+async function readCapped(stream: Dispatcher.ResponseData['body'], max: number): Promise<{ body: string; truncated: boolean }> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    const buffer = Buffer.from(chunk as Uint8Array);
+    chunks.push(buffer);
+    size += buffer.length;
+    if (size > max) {
+      stream.destroy();
+      return { body: Buffer.concat(chunks).subarray(0, max).toString('utf8'), truncated: true };
+    }
+  }
+  return { body: Buffer.concat(chunks).toString('utf8'), truncated: false };
+}
+
+function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const flat: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) flat[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return flat;
+}
+
+function classify(error: unknown, phase: HttpPhase): Omit<HttpFailure, 'ok' | 'url' | 'address' | 'tls' | 'elapsedMs'> {
+  const e = error as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
+  const code = e.code ?? e.cause?.code ?? (e.name === 'TimeoutError' || e.name === 'AbortError' ? 'ETIMEDOUT' : undefined);
+  const message = e.message ?? String(error);
+  if (code === 'ETIMEDOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
+    return { phase, error: 'timeout', code, message: `no answer within the timeout during ${phaseName(phase)}` };
+  }
+  if (code === 'ECONNREFUSED') return { phase, error: 'refused', code, message: 'connection refused: nothing listens on that port' };
+  if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE') return { phase, error: 'reset', code, message: `connection closed during ${phaseName(phase)}` };
+  if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'EADDRNOTAVAIL') return { phase, error: 'unreachable', code, message };
+  if (phase === 'tls') return { phase, error: 'tls', code, message: `TLS handshake failed: ${message}` };
+  return { phase, error: 'protocol', code, message };
+}
+
+function phaseName(phase: HttpPhase): string {
+  return { tcp: 'the TCP connect', tls: 'the TLS handshake', http: 'the HTTP exchange' }[phase];
+}
