@@ -11,6 +11,8 @@ export interface LabPki {
   /** The root CA certificate (PEM path): what tests pass as --ca-file. */
   caFile: string;
   intermediateCert: string;
+  /** The intermediate in DER, as an AIA "CA Issuers" URL serves it. */
+  intermediateDer: string;
   intermediateKey: string;
   /** A root nobody trusts, for "unknown CA". */
   strangerCaCert: string;
@@ -57,7 +59,9 @@ export function createLabPki(dir: string): LabPki {
   const ext = join(dir, 'intermediate.ext');
   writeFileSync(ext, 'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\n');
   openssl(['x509', '-req', '-in', intermediateCsr, '-CA', root.cert, '-CAkey', root.key, '-CAcreateserial', '-out', intermediateCert, '-days', '3650', '-extfile', ext], dir);
-  return { dir, caFile: root.cert, intermediateCert, intermediateKey, strangerCaCert: stranger.cert, strangerCaKey: stranger.key };
+  const intermediateDer = join(dir, 'intermediate.der');
+  openssl(['x509', '-in', intermediateCert, '-outform', 'DER', '-out', intermediateDer], dir);
+  return { dir, caFile: root.cert, intermediateCert, intermediateDer, intermediateKey, strangerCaCert: stranger.cert, strangerCaKey: stranger.key };
 }
 
 function sanLine(names: string[]): string {
@@ -68,7 +72,13 @@ function sanLine(names: string[]): string {
  * Issues a leaf for the names (DNS names or IP addresses) under a file-name prefix.
  * 'expired' was valid for one day in 2024; it is signed by the lab intermediate like 'good'.
  */
-export function issueCertificate(pki: LabPki, prefix: string, names: string[], kind: CertificateKind = 'good'): LabCertificate {
+export function issueCertificate(
+  pki: LabPki,
+  prefix: string,
+  names: string[],
+  kind: CertificateKind = 'good',
+  options: { caIssuersUrl?: string } = {},
+): LabCertificate {
   const dir = pki.dir;
   const key = join(dir, `${prefix}.key`);
   const csr = join(dir, `${prefix}.csr`);
@@ -76,7 +86,9 @@ export function issueCertificate(pki: LabPki, prefix: string, names: string[], k
   const fullchain = join(dir, `${prefix}.fullchain.crt`);
   const ext = join(dir, `${prefix}.ext`);
   newKey(key, dir);
-  writeFileSync(ext, `${sanLine(names)}\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n`);
+  // "CA Issuers" in Authority Information Access tells where the issuer can be fetched (RFC 5280 §4.2.2.1).
+  const aia = options.caIssuersUrl ? `authorityInfoAccess=caIssuers;URI:${options.caIssuersUrl}\n` : '';
+  writeFileSync(ext, `${sanLine(names)}\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n${aia}`);
   const subject = `/CN=${names[0]}`;
   if (kind === 'self-signed') {
     openssl(['req', '-x509', '-new', '-key', key, '-out', leaf, '-days', '365', '-subj', subject, '-addext', sanLine(names)], dir);
