@@ -1,12 +1,11 @@
 // DNS preflight: are the records the deployment needs right at the source, and have they
 // propagated to the resolvers? Run it before the playbook, and again while waiting.
 //   npx tsx checks/dns.ts example.org --vars inventory/host_vars/matrix.example.org/vars.yml --expect-ip 203.0.113.10 --public
-import { getServers } from 'node:dns';
 import { isIPv4, isIPv6 } from 'node:net';
 import type { ParseArgsConfig } from 'node:util';
-import { COMMON_HELP, COMMON_OPTIONS, emitReport, isMain, parseCommandLine, parseResolvers, parseTimeout, runCommand } from './core/cli.ts';
+import { COMMON_HELP, COMMON_OPTIONS, emitReport, isMain, namedResolvers, parseCommandLine, parseResolvers, parseTimeout, runCommand } from './core/cli.ts';
 import { InputError } from './core/errors.ts';
-import { canonicalIp, parseEndpoint, formatEndpoint } from './core/net.ts';
+import { canonicalIp } from './core/net.ts';
 import { parseServerName } from './core/server-name.ts';
 import type { Finding } from './core/finding.ts';
 import { loadPlan } from './plan/load.ts';
@@ -87,10 +86,8 @@ async function main(): Promise<number> {
   }
   if (positionals.length > 1) throw new InputError(`one server name expected, got ${positionals.length}: ${positionals.join(' ')}`);
   const timeoutMs = parseTimeout(values.timeout);
-  const resolvers = parseResolvers(values.resolver).map((endpoint) => ({ label: formatEndpoint(endpoint), endpoint }));
+  const resolvers = namedResolvers(values.resolver, values.public ? PUBLIC_RESOLVERS : []);
   const authoritative = values.authoritative.length ? parseResolvers(values.authoritative) : undefined;
-  if (values.public) resolvers.push(...PUBLIC_RESOLVERS);
-  if (resolvers.length === 0) resolvers.push(...systemResolvers());
   const configured = values.vars !== undefined || values.playbook !== undefined;
   const name = positionals[0] === undefined ? undefined : parseServerName(positionals[0], { allowMatrixPrefix: configured });
   if (!name && !configured) throw new InputError('give the server name (e.g. example.org), or --vars/--playbook');
@@ -111,13 +108,6 @@ async function main(): Promise<number> {
     },
     values.json,
   );
-}
-
-function systemResolvers(): NamedServer[] {
-  return getServers().flatMap((server) => {
-    const endpoint = parseEndpoint(server, 53);
-    return endpoint ? [{ label: `${formatEndpoint(endpoint)} (system)`, endpoint }] : [];
-  });
 }
 
 /** The inventory's ansible_host, when it is an address, is the server's address. */

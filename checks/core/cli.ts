@@ -3,7 +3,9 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { InputError } from './errors.ts';
-import { parseEndpoint, type Endpoint } from './net.ts';
+import { getServers } from 'node:dns';
+import { formatEndpoint, parseEndpoint, type Endpoint } from './net.ts';
+import type { NamedServer } from '../probes/dns-query.ts';
 import { buildReport, renderJson, renderTable, useColour } from './report.ts';
 import type { Finding } from './finding.ts';
 
@@ -49,6 +51,19 @@ export function parseResolvers(values: readonly string[]): Endpoint[] {
     const endpoint = parseEndpoint(value, 53);
     if (!endpoint) throw new InputError(`--resolver "${value}" is not an IP address with an optional port (IP, IP:PORT, [IPv6]:PORT)`);
     return endpoint;
+  });
+}
+
+/** The --resolver servers, then the given extras; the system's resolvers when there are none. */
+export function namedResolvers(values: readonly string[], extra: readonly NamedServer[] = []): NamedServer[] {
+  const given = [...parseResolvers(values).map((endpoint) => ({ label: formatEndpoint(endpoint), endpoint })), ...extra];
+  return given.length > 0 ? given : systemResolvers();
+}
+
+function systemResolvers(): NamedServer[] {
+  return getServers().flatMap((server) => {
+    const endpoint = parseEndpoint(server, 53);
+    return endpoint ? [{ label: `${formatEndpoint(endpoint)} (system)`, endpoint }] : [];
   });
 }
 

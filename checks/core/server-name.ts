@@ -64,3 +64,37 @@ function withPort(host: string, port: string | undefined, name: string): { host:
   if (!/^\d{1,5}$/.test(port) || value < 1 || value > 65535) throw new InputError(`"${name}" has an invalid port`);
   return { host, port: value };
 }
+
+export type GrammarResult =
+  | { ok: true; host: string; port?: number; isIpLiteral: boolean }
+  | { ok: false; problem: string; suggestion?: string };
+
+// Spec appendix "Server Name": hostname [":" port]; DNS names of 1–255 chars from A-Z a-z 0-9 - .
+const GRAMMAR_DNS = /^[A-Za-z0-9.-]{1,255}$/;
+
+/**
+ * The spec's server-name grammar, for names found in documents (m.server, SRV targets): never
+ * throws; says what is wrong and, for the classic mistakes (a scheme, a path), the fixed value.
+ */
+export function parseServerNameGrammar(value: string): GrammarResult {
+  if (value === '') return { ok: false, problem: 'it is empty' };
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(value);
+  if (scheme || /[/?#]/.test(value)) {
+    const bare = value.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').replace(/[/?#].*$/, '');
+    return { ok: false, problem: scheme ? `it has a scheme (${scheme[1]}://)` : 'it has a path', suggestion: bare || undefined };
+  }
+  let split: { host: string; port?: number };
+  try {
+    split = splitPort(value);
+  } catch {
+    return { ok: false, problem: 'its port is not a number from 1 to 65535' };
+  }
+  const bracketed = split.host.startsWith('[');
+  const ip = canonicalIp(split.host);
+  if (ip !== undefined) {
+    if (ip.includes(':') && !bracketed) return { ok: false, problem: 'an IPv6 address must be in brackets', suggestion: `[${ip}]` };
+    return { ok: true, host: ip, port: split.port, isIpLiteral: true };
+  }
+  if (!GRAMMAR_DNS.test(split.host)) return { ok: false, problem: `"${split.host}" is not a host name` };
+  return { ok: true, host: split.host, port: split.port, isIpLiteral: false };
+}

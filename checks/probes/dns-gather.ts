@@ -1,17 +1,15 @@
 // Gathers every DNS answer the DNS rules need, once: from the zone's authoritative servers
 // (the source, asked without recursion) and from each resolver (asked with recursion).
 // Everything runs concurrently under one deadline, so a silent server costs at most the timeout.
-import { queryDns, normalizeName, type DnsOutcome, type DnsRecord } from './dns-query.ts';
+import { queryDns, queryFirst, normalizeName, type DnsOutcome, type DnsRecord, type NamedServer } from './dns-query.ts';
+
+export type { NamedServer } from './dns-query.ts';
 import { formatEndpoint, type Endpoint } from '../core/net.ts';
+import { deadline } from './resolve.ts';
 
 export interface Question {
   name: string;
   type: string;
-}
-
-export interface NamedServer {
-  label: string;
-  endpoint: Endpoint;
 }
 
 export interface ZoneDiscovery {
@@ -49,8 +47,7 @@ export function questionKey(name: string, type: string): string {
 }
 
 export async function gatherDns(options: GatherOptions): Promise<DnsFacts> {
-  const deadline = performance.now() + options.timeoutMs;
-  const remaining = () => Math.max(1, deadline - performance.now());
+  const remaining = deadline(options.timeoutMs);
   const facts: DnsFacts = { zone: { method: 'failed', nameservers: [] }, authoritative: [], resolvers: options.resolvers, source: {}, resolved: {} };
 
   const ask = async (servers: NamedServer[], questions: Question[], into: DnsFacts['source'], recursive: boolean) => {
@@ -84,24 +81,9 @@ export async function gatherDns(options: GatherOptions): Promise<DnsFacts> {
   return facts;
 }
 
-/** The first usable reply among the servers, asked concurrently. */
-async function firstReply(servers: NamedServer[], name: string, type: string, remaining: () => number, recursive = true) {
-  const outcomes = servers.map((server) => queryDns(server.endpoint, name, type, { recursive, timeoutMs: remaining() }));
-  return new Promise<Extract<DnsOutcome, { ok: true }> | undefined>((resolve) => {
-    let pending = outcomes.length;
-    if (pending === 0) resolve(undefined);
-    for (const outcome of outcomes) {
-      outcome.then((o) => {
-        if (o.ok && (o.rcode === 'NOERROR' || o.rcode === 'NXDOMAIN')) resolve(o);
-        else if (--pending === 0) resolve(undefined);
-      });
-    }
-  });
-}
-
 /** The apex is the owner of the SOA a server returns for the name, in the answer or the authority section. */
 async function apexAt(name: string, servers: NamedServer[], remaining: () => number, recursive = false): Promise<string | undefined> {
-  const reply = await firstReply(servers, name, 'SOA', remaining, recursive);
+  const reply = await queryFirst(servers, name, 'SOA', remaining, recursive);
   return [...(reply?.answers ?? []), ...(reply?.authorities ?? [])].find((r) => r.type === 'SOA')?.name;
 }
 
@@ -110,7 +92,7 @@ async function discoverZone(name: string, resolvers: NamedServer[], remaining: (
   if (resolvers.length === 0) return failed('no resolver to ask');
   const apex = await apexAt(name, resolvers, remaining, true);
   if (!apex) return failed(`no resolver returned the SOA of ${name}'s zone`);
-  const reply = await firstReply(resolvers, apex, 'NS', remaining);
+  const reply = await queryFirst(resolvers, apex, 'NS', remaining);
   const nameservers = (reply?.answers ?? []).filter((r) => r.type === 'NS').map((r) => r.value).sort();
   if (nameservers.length === 0) return failed(`no resolver returned the NS records of ${apex}`, apex);
   return { zone: { method: 'discovered', apex, nameservers }, glue: reply?.additionals ?? [] };
@@ -124,7 +106,7 @@ async function nameserverAddresses(nameservers: string[], glue: DnsRecord[], res
   const lookup = async (ns: string, type: 'A' | 'AAAA') => {
     const glued = glue.filter((r) => r.name === ns && r.type === type).map((r) => r.value);
     if (glued.length > 0) return glued;
-    return ((await firstReply(resolvers, ns, type, remaining))?.answers ?? []).filter((r) => r.type === type).map((r) => r.value);
+    return ((await queryFirst(resolvers, ns, type, remaining))?.answers ?? []).filter((r) => r.type === type).map((r) => r.value);
   };
   const servers = await Promise.all(
     nameservers.map(async (ns) => {

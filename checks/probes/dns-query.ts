@@ -36,6 +36,12 @@ export interface DnsFailure {
 
 export type DnsOutcome = DnsReply | DnsFailure;
 
+/** A DNS server to ask, with the name it has in reports. */
+export interface NamedServer {
+  label: string;
+  endpoint: Endpoint;
+}
+
 export interface QueryOptions {
   /** Set RD: ask a resolver to recurse. Off when asking an authoritative server. */
   recursive: boolean;
@@ -207,4 +213,19 @@ function toRecord(resource: unknown): DnsRecord | undefined {
 
 function isRecord(record: DnsRecord | undefined): record is DnsRecord {
   return record !== undefined;
+}
+
+/** The first usable reply (NOERROR or NXDOMAIN) among the servers, asked concurrently. */
+export function queryFirst(servers: NamedServer[], name: string, type: string, remaining: () => number, recursive = true): Promise<DnsReply | undefined> {
+  const outcomes = servers.map((server) => queryDns(server.endpoint, name, type, { recursive, timeoutMs: remaining() }));
+  return new Promise((resolve) => {
+    let pending = outcomes.length;
+    if (pending === 0) resolve(undefined);
+    for (const outcome of outcomes) {
+      outcome.then((o) => {
+        if (o.ok && (o.rcode === 'NOERROR' || o.rcode === 'NXDOMAIN')) resolve(o);
+        else if (--pending === 0) resolve(undefined);
+      });
+    }
+  });
 }

@@ -1,0 +1,35 @@
+// Name → addresses through the run's resolvers (the --resolver servers, or the system's), so
+// that every connection of a check goes where the person asked lookups to go (DESIGN.md).
+import { queryFirst, type NamedServer } from './dns-query.ts';
+
+export interface AddressLookup {
+  name: string;
+  ipv4: string[];
+  ipv6: string[];
+  /** CNAME targets the resolver followed. */
+  aliases: string[];
+  /** Set when neither family could be looked up (no resolver answered). */
+  error?: string;
+  /** The name does not exist (NXDOMAIN). */
+  missing?: boolean;
+}
+
+export async function resolveAddresses(name: string, resolvers: NamedServer[], remaining: () => number): Promise<AddressLookup> {
+  const [v4, v6] = await Promise.all([queryFirst(resolvers, name, 'A', remaining), queryFirst(resolvers, name, 'AAAA', remaining)]);
+  const values = (reply: typeof v4, type: string) => (reply?.answers ?? []).filter((r) => r.type === type).map((r) => r.value);
+  const lookup: AddressLookup = {
+    name,
+    ipv4: values(v4, 'A'),
+    ipv6: values(v6, 'AAAA'),
+    aliases: [...new Set([...values(v4, 'CNAME'), ...values(v6, 'CNAME')])],
+  };
+  if (!v4 && !v6) lookup.error = `no resolver answered for ${name}`;
+  else if (v4?.rcode === 'NXDOMAIN' || v6?.rcode === 'NXDOMAIN') lookup.missing = true;
+  return lookup;
+}
+
+/** A deadline shared by every step of a run: each probe gets what is left of the budget. */
+export function deadline(timeoutMs: number): () => number {
+  const end = performance.now() + timeoutMs;
+  return () => Math.max(1, end - performance.now());
+}
