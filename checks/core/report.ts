@@ -53,7 +53,7 @@ export function useColour(stream: NodeJS.WriteStream): boolean {
 export function renderTable(report: Report, colour = false): string {
   const table = new Table({
     head: ['', 'check', 'result'],
-    colWidths: [6, 36, WIDTH - 6 - 36 - 4],
+    colWidths: [6, 42, WIDTH - 6 - 42 - 4],
     wordWrap: true,
     style: { head: [], border: [], compact: false },
   });

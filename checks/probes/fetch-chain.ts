@@ -27,6 +27,7 @@ export interface ChainOptions {
   headers?: Record<string, string>;
   maxHops?: number;
   maxBodyBytes?: number;
+  bodyEncoding?: 'utf8' | 'base64';
 }
 
 // Go's HTTP client, the Rust tester and Synapse stop after 10 redirects (matrix-federation.md §2).
@@ -43,7 +44,7 @@ export async function fetchChain(url: string, options: ChainOptions): Promise<Fe
     const host = new URL(current).hostname.replace(/^\[|\]$/g, '');
     if (!address) address = isIP(host) ? host : await firstAddress(host, options);
     if (!address) return { hops, problem: 'unresolvable', detail: `${host} has no address` };
-    const outcome = await httpRequest(current, { address, timeoutMs: options.remaining(), ca: options.ca, headers: options.headers, maxBodyBytes: options.maxBodyBytes });
+    const outcome = await httpRequest(current, { address, timeoutMs: options.remaining(), ca: options.ca, headers: options.headers, maxBodyBytes: options.maxBodyBytes, bodyEncoding: options.bodyEncoding });
     hops.push({ url: current, outcome });
     if (!outcome.ok) return { hops, problem: 'failed', detail: outcome.message };
     const location = outcome.headers.location;
@@ -61,4 +62,13 @@ export async function fetchChain(url: string, options: ChainOptions): Promise<Fe
 async function firstAddress(host: string, options: ChainOptions): Promise<string | undefined> {
   const lookup = await resolveAddresses(host, options.resolvers, options.remaining);
   return lookup.ipv4[0] ?? lookup.ipv6[0];
+}
+
+/** The first hop whose certificate does not verify: clients and servers would stop there. */
+export function untrustedHop(chain: FetchChain): { url: string; error: string } | undefined {
+  for (const hop of chain.hops) {
+    const tls = hop.outcome.tls;
+    if (tls && !tls.authorized) return { url: hop.url, error: tls.authorizationError ?? 'untrusted certificate' };
+  }
+  return undefined;
 }

@@ -79,6 +79,8 @@ export interface HttpOptions {
   headers?: Record<string, string>;
   body?: string;
   maxBodyBytes?: number;
+  /** base64 for binary bodies (a DER certificate); default utf8. */
+  bodyEncoding?: 'utf8' | 'base64';
 }
 
 const DEFAULT_MAX_BODY = 64 * 1024;
@@ -92,11 +94,13 @@ export async function httpRequest(url: string, options: HttpOptions): Promise<Ht
   const servername = options.servername ?? (net.isIP(host) ? undefined : host);
   const state: { phase: HttpPhase; tls?: TlsFact } = { phase: 'tcp' };
   const elapsed = () => Math.round(performance.now() - started);
-  const signal = AbortSignal.timeout(options.timeoutMs);
+  // Timers take whole milliseconds; a deadline's remainder is fractional.
+  const timeoutMs = Math.max(1, Math.ceil(options.timeoutMs));
+  const signal = AbortSignal.timeout(timeoutMs);
   const dispatcher = new Agent({
     connect: (_opts, callback) => connectPinned({ address: options.address, port, secure, servername, ca: options.ca, state, signal }, callback),
-    headersTimeout: options.timeoutMs,
-    bodyTimeout: options.timeoutMs,
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
     keepAliveTimeout: 1,
     pipelining: 0,
   });
@@ -109,7 +113,7 @@ export async function httpRequest(url: string, options: HttpOptions): Promise<Ht
       signal,
     });
     state.phase = 'http';
-    const { body, truncated } = await readCapped(response.body, options.maxBodyBytes ?? DEFAULT_MAX_BODY);
+    const { body, truncated } = await readCapped(response.body, options.maxBodyBytes ?? DEFAULT_MAX_BODY, options.bodyEncoding ?? 'utf8');
     return {
       ok: true,
       url,
@@ -216,7 +220,7 @@ function certificateFact(cert: PeerCertificate): CertificateFact {
   };
 }
 
-async function readCapped(stream: Dispatcher.ResponseData['body'], max: number): Promise<{ body: string; truncated: boolean }> {
+async function readCapped(stream: Dispatcher.ResponseData['body'], max: number, encoding: BufferEncoding): Promise<{ body: string; truncated: boolean }> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of stream) {
@@ -225,10 +229,10 @@ async function readCapped(stream: Dispatcher.ResponseData['body'], max: number):
     size += buffer.length;
     if (size > max) {
       stream.destroy();
-      return { body: Buffer.concat(chunks).subarray(0, max).toString('utf8'), truncated: true };
+      return { body: Buffer.concat(chunks).subarray(0, max).toString(encoding), truncated: true };
     }
   }
-  return { body: Buffer.concat(chunks).toString('utf8'), truncated: false };
+  return { body: Buffer.concat(chunks).toString(encoding), truncated: false };
 }
 
 function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {

@@ -3,7 +3,7 @@
 // clients although the spec is lenient (content type, CORS per hop: failure-modes.md F4, F5).
 import type { Finding } from '../core/finding.ts';
 import type { Plan } from '../plan/types.ts';
-import type { FetchChain } from '../probes/fetch-chain.ts';
+import { untrustedHop, type FetchChain } from '../probes/fetch-chain.ts';
 import type { HttpSuccess } from '../probes/http.ts';
 import { parseObject, urlAt, type DocumentFetch, type WellKnownFacts } from '../probes/wellknown-gather.ts';
 import { parseServerNameGrammar } from '../core/server-name.ts';
@@ -17,7 +17,8 @@ export type DiscoveryState = 'SUCCESS' | 'IGNORE' | 'FAIL_PROMPT' | 'FAIL_ERROR'
 
 export interface WellKnownVerdict {
   findings: Finding[];
-  clientDiscovery: { state: DiscoveryState; reason: string; baseUrl?: string };
+  /** cause: what to fix: the file on the base domain, the homeserver it names, or the identity server. */
+  clientDiscovery: { state: DiscoveryState; reason: string; baseUrl?: string; cause?: 'file' | 'homeserver' | 'identity' };
 }
 
 export function judgeWellKnown(facts: WellKnownFacts, plan?: Plan): WellKnownVerdict {
@@ -100,6 +101,17 @@ function serverFileFindings(facts: WellKnownFacts, plan?: Plan): Finding[] {
           ? `${url} answers 404, as configured (matrix_static_files_file_matrix_server_enabled: false): federation is delegated by SRV`
           : `${describeChain(main.chain)}: without this file other servers look for SRV records, then connect to ${facts.serverName}:8448 itself (run checks/federation.ts to see where that leads)`,
       fix: `Serve {"m.server": "${expected ?? `matrix.${facts.serverName}:8448`}"} at ${url} (${STAGE}, or matrix_static_files_container_labels_base_domain_enabled: true when the playbook serves the base domain)`,
+    });
+    return [...findings, ...consistencyFindings(facts.server, 'server')];
+  }
+  const untrusted = untrustedHop(main.chain);
+  if (untrusted) {
+    findings.push({
+      id: id('status'),
+      status: 'fail',
+      title: 'Server well-known answers',
+      detail: `${describeChain(main.chain)}, but over a certificate servers refuse (${untrusted.error} at ${untrusted.url}): they ignore the file`,
+      fix: `Serve ${url} with a valid certificate for ${new URL(untrusted.url).hostname} (full chain)`,
     });
     return [...findings, ...consistencyFindings(facts.server, 'server')];
   }
@@ -203,6 +215,8 @@ export function clientDiscoveryState(facts: WellKnownFacts): WellKnownVerdict['c
   const main = primary(facts.client);
   const final = main?.chain.final;
   if (!main || !final) return { state: 'FAIL_PROMPT', reason: main ? `the file could not be fetched: ${describeChain(main.chain)}` : 'the base domain has no address' };
+  const untrustedFile = untrustedHop(main.chain);
+  if (untrustedFile) return { state: 'FAIL_PROMPT', reason: `the file is served with a certificate clients refuse (${untrustedFile.error} at ${untrustedFile.url})` };
   if (final.status === 404) return { state: 'IGNORE', reason: 'no client well-known file (404)' };
   if (final.status !== 200 || final.body.trim() === '') return { state: 'FAIL_PROMPT', reason: `answered ${final.status}${final.body.trim() === '' ? ' with an empty body' : ''}` };
   const doc = parseObject(final.body);
@@ -213,16 +227,18 @@ export function clientDiscoveryState(facts: WellKnownFacts): WellKnownVerdict['c
   const baseUrl = urlAt(doc, 'm.homeserver');
   if (!baseUrl) return { state: 'FAIL_ERROR', reason: `m.homeserver.base_url ${JSON.stringify(rawBaseUrl)} is not a valid URL` };
   const versions = facts.versions?.chain.final;
+  const untrustedVersions = facts.versions && untrustedHop(facts.versions.chain);
+  if (untrustedVersions) return { state: 'FAIL_ERROR', reason: `${baseUrl} has a certificate clients refuse (${untrustedVersions.error} at ${untrustedVersions.url})`, baseUrl, cause: 'homeserver' };
   if (!versions || versions.status !== 200 || !hasVersions(versions.body)) {
-    return { state: 'FAIL_ERROR', reason: `${baseUrl} does not answer /_matrix/client/versions with a versions list (${facts.versions ? describeChain(facts.versions.chain) : 'not asked'})`, baseUrl };
+    return { state: 'FAIL_ERROR', reason: `${baseUrl} does not answer /_matrix/client/versions with a versions list (${facts.versions ? describeChain(facts.versions.chain) : 'not asked'})`, baseUrl, cause: 'homeserver' };
   }
   const identity = doc['m.identity_server'];
   if (identity !== undefined) {
     const identityUrl = urlAt(doc, 'm.identity_server');
     const rawIdentity = typeof identity === 'object' && identity !== null ? (identity as Record<string, unknown>).base_url : undefined;
-    if (rawIdentity === undefined) return { state: 'FAIL_PROMPT', reason: 'm.identity_server has no base_url', baseUrl };
-    if (!identityUrl || facts.identity?.chain.final?.status !== 200) {
-      return { state: 'FAIL_ERROR', reason: `the identity server ${JSON.stringify(rawIdentity)} does not answer /_matrix/identity/v2`, baseUrl };
+    if (rawIdentity === undefined) return { state: 'FAIL_PROMPT', reason: 'm.identity_server has no base_url', baseUrl, cause: 'identity' };
+    if (!identityUrl || facts.identity?.chain.final?.status !== 200 || untrustedHop(facts.identity.chain)) {
+      return { state: 'FAIL_ERROR', reason: `the identity server ${JSON.stringify(rawIdentity)} does not answer /_matrix/identity/v2`, baseUrl, cause: 'identity' };
     }
   }
   return { state: 'SUCCESS', reason: `clients find ${baseUrl}`, baseUrl };
@@ -238,13 +254,18 @@ function clientFileFindings(facts: WellKnownFacts, plan: Plan | undefined, disco
   const url = `https://${facts.serverName}/.well-known/matrix/client`;
   const expectedBaseUrl = (plan?.wellKnown.client['m.homeserver'] as { base_url?: string } | undefined)?.base_url;
   const fix = `Serve {"m.homeserver": {"base_url": "${expectedBaseUrl ?? `https://matrix.${facts.serverName}`}"}} at ${url} (${STAGE})`;
+  const discoveryFix = {
+    file: fix,
+    homeserver: `Make ${discovery.baseUrl} answer /_matrix/client/versions over HTTPS with a valid certificate (run checks/federation.ts for the certificate, and check the reverse proxy)`,
+    identity: 'Remove m.identity_server from the client file (MDAD: unset matrix_identity_server_url), or make the identity server answer /_matrix/identity/v2',
+  }[discovery.cause ?? 'file'];
   const findings: Finding[] = [
     {
       id: 'wellknown.client.discovery',
       status: discovery.state === 'SUCCESS' ? 'pass' : discovery.state === 'IGNORE' ? (plan ? 'fail' : 'warn') : 'fail',
       title: 'Clients discover the homeserver',
       detail: `${discovery.state}: ${discovery.reason}${discovery.state === 'IGNORE' ? '; users must type the homeserver URL by hand' : ''}`,
-      ...(discovery.state === 'SUCCESS' ? {} : { fix }),
+      ...(discovery.state === 'SUCCESS' ? {} : { fix: discoveryFix }),
       evidence: { state: discovery.state, baseUrl: discovery.baseUrl },
     },
   ];

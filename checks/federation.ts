@@ -1,0 +1,57 @@
+// Federation check: how other servers find this one (the spec's discovery, step by step), and
+// whether every address they reach answers with a valid certificate, the version endpoint and
+// correctly signed server keys.
+//   npx tsx checks/federation.ts example.org
+import { COMMON_HELP, COMMON_OPTIONS, emitReport, isMain, namedResolvers, parseCommandLine, parseTimeout, readCaFile, runCommand } from './core/cli.ts';
+import { InputError } from './core/errors.ts';
+import { parseServerName, type ServerName } from './core/server-name.ts';
+import { loadPlan } from './plan/load.ts';
+import type { NamedServer } from './probes/dns-query.ts';
+import { gatherFederation } from './probes/federation-gather.ts';
+import { judgeFederation } from './rules/federation.ts';
+
+const HELP = `Usage: federation.ts <server-name> [options]
+
+Resolves the server name as other servers do (IP, explicit port, /.well-known/matrix/server,
+SRV _matrix-fed._tcp, the deprecated _matrix._tcp, port 8448), says which step decided, then
+for every IPv4 and IPv6 address of the target: TCP, TLS and the certificate (name, chain,
+expiry), /_matrix/federation/v1/version and /_matrix/key/v2/server with its signatures.
+
+${COMMON_HELP}
+
+Example:
+  npx tsx checks/federation.ts example.org`;
+
+export interface FederationCheckInput {
+  name: Pick<ServerName, 'host' | 'port' | 'isIpLiteral'>;
+  resolvers: NamedServer[];
+  timeoutMs: number;
+  ca?: string;
+}
+
+export async function runFederationCheck(input: FederationCheckInput) {
+  const facts = await gatherFederation({ ...input.name, resolvers: input.resolvers, timeoutMs: input.timeoutMs, ca: input.ca });
+  return judgeFederation(facts, { now: Date.now(), extraCa: input.ca });
+}
+
+async function main(): Promise<number> {
+  const started = new Date();
+  const { values, positionals } = parseCommandLine(process.argv.slice(2), COMMON_OPTIONS);
+  if (values.help) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  if (positionals.length > 1) throw new InputError(`one server name expected, got ${positionals.length}: ${positionals.join(' ')}`);
+  const configured = values.vars !== undefined || values.playbook !== undefined;
+  let name = positionals[0] === undefined ? undefined : parseServerName(positionals[0], { allowMatrixPrefix: configured });
+  if (configured) {
+    const plan = await loadPlan({ vars: values.vars, playbook: values.playbook, serverName: name?.host });
+    name ??= parseServerName(plan.serverName, { allowMatrixPrefix: true });
+  }
+  if (!name) throw new InputError('give the server name (e.g. example.org), or --vars/--playbook');
+  const ca = readCaFile(values['ca-file']);
+  const findings = await runFederationCheck({ name, resolvers: namedResolvers(values.resolver), timeoutMs: parseTimeout(values.timeout), ca });
+  return emitReport({ check: 'Federation', serverName: name.given, started, findings }, values.json);
+}
+
+if (isMain(import.meta.url)) runCommand('federation', main);

@@ -1,0 +1,268 @@
+// Federation rules: which discovery step decided, then for every address of every target the
+// connection, the certificate (against the name discovery expects), the version endpoint and the
+// signed server keys, and whether all addresses serve the same keys.
+import type { Finding } from '../core/finding.ts';
+import type { AddressProbe, FederationFacts } from '../probes/federation-gather.ts';
+import type { HttpOutcome, HttpSuccess } from '../probes/http.ts';
+import { judgeCertificate, type CertificateProblem } from './certificate.ts';
+import { isCloudflareProxy } from './cloudflare.ts';
+import { verifyServerKeys, type ServerKeysVerdict } from './server-keys.ts';
+import type { Discovery } from './discovery.ts';
+
+export interface FederationContext {
+  now: number;
+  extraCa?: string;
+}
+
+const WELLKNOWN_FIX = 'npx tsx scripts/wellknown.ts --flavor nginx';
+
+export function judgeFederation(facts: FederationFacts, context: FederationContext): Finding[] {
+  const { discovery } = facts;
+  const findings: Finding[] = [discoveryFinding(facts)];
+  if (discovery.problem) return findings;
+  findings.push(...facts.lookups.flatMap((lookup, i) => targetAddressFindings(lookup, discovery.targets[i].port)));
+  const keyVerdicts: { probe: AddressProbe; verdict: ServerKeysVerdict }[] = [];
+  for (const probe of facts.probes) {
+    findings.push(...addressFindings(probe, facts, context, keyVerdicts));
+  }
+  findings.push(...keyConsistency(keyVerdicts));
+  return findings;
+}
+
+function discoveryFinding(facts: FederationFacts): Finding {
+  const d = facts.discovery;
+  const targets = d.targets.map((t) => `${t.host}:${t.port}`).join(', ');
+  const extra = [...d.notes, ...d.ignored.map((i) => `ignored: ${i}`)];
+  const evidence = { step: d.step, targets: d.targets, hostHeader: d.hostHeader, tlsName: d.tlsName, ignored: d.ignored, notes: d.notes };
+  if (d.problem) {
+    return { id: 'federation.discovery', status: 'fail', title: 'Server discovery', detail: `Step ${d.step}: ${d.problem}`, fix: 'Fix the DNS records of the SRV name (run checks/dns.ts), or publish /.well-known/matrix/server', evidence };
+  }
+  return {
+    id: 'federation.discovery',
+    status: 'info',
+    title: 'Server discovery',
+    detail: `Step ${d.step}: ${d.how} → ${targets}; TLS name ${d.tlsName}, Host ${d.hostHeader}${extra.length ? `. ${extra.join('. ')}` : ''}`,
+    evidence,
+  };
+}
+
+function targetAddressFindings(lookup: FederationFacts['lookups'][number], port: number): Finding[] {
+  if (lookup.ipv4.length + lookup.ipv6.length > 0) return [];
+  return [
+    {
+      id: `federation.target.${idPart(lookup.name)}.address`,
+      status: 'fail',
+      title: `${lookup.name} has an address`,
+      detail: `${lookup.name} (port ${port}) has no A or AAAA record${lookup.error ? ` (${lookup.error})` : ''}: other servers cannot connect`,
+      fix: `Add the A/AAAA records of ${lookup.name} (run checks/dns.ts)`,
+    },
+  ];
+}
+
+function idPart(text: string): string {
+  return text.toLowerCase().replace(/[^a-z0-9_-]+/g, '_').replace(/^_+|_+$/g, '');
+}
+
+function where(probe: AddressProbe): string {
+  return `${probe.address.includes(':') ? `[${probe.address}]` : probe.address}:${probe.port}`;
+}
+
+function addressFindings(probe: AddressProbe, facts: FederationFacts, context: FederationContext, keyVerdicts: { probe: AddressProbe; verdict: ServerKeysVerdict }[]): Finding[] {
+  const at = where(probe);
+  const family = probe.address.includes(':') ? 'IPv6' : 'IPv4';
+  const label = `${at} (${family})`;
+  const id = (aspect: string) => `federation.${idPart(at)}.${aspect}`;
+  const findings: Finding[] = [];
+  const d = facts.discovery;
+  if (isCloudflareProxy(probe.address) && probe.port === 8448) {
+    findings.push({
+      id: id('cloudflare'),
+      status: 'fail',
+      title: `${label} behind Cloudflare`,
+      detail: `${probe.address} is a Cloudflare proxy address, and Cloudflare does not proxy port 8448`,
+      fix: `Set ${probe.target} to "DNS only" in Cloudflare, or delegate federation to port 443 ("m.server": "${probe.target}:443")`,
+    });
+  }
+  const first = probe.version.ok || !probe.keys.ok ? probe.version : probe.keys;
+  if (!first.ok && first.phase === 'tcp') {
+    findings.push(connectFailure(first, label, id('connect'), probe, d));
+    return findings;
+  }
+  const tls = probe.version.tls ?? probe.keys.tls;
+  if (!tls) {
+    const failure = first.ok ? undefined : first;
+    findings.push({ id: id('tls'), status: 'fail', title: `${label} TLS`, detail: `TLS handshake failed: ${failure?.message ?? 'no handshake'}`, fix: `Check that ${at} serves HTTPS (TLS) for ${d.tlsName}` });
+    return findings;
+  }
+  findings.push({ id: id('connect'), status: 'pass', title: `${label} connection`, detail: `TCP and TLS (${tls.protocol}, ${tls.cipher})` });
+  if (tls.protocol === 'TLSv1' || tls.protocol === 'TLSv1.1') {
+    findings.push({ id: id('tls_version'), status: 'warn', title: `${label} TLS version`, detail: `${tls.protocol} is obsolete`, fix: 'Allow only TLS 1.2 and 1.3 (nginx: ssl_protocols TLSv1.2 TLSv1.3;)' });
+  }
+  findings.push(certificateFinding(probe, label, id('certificate'), facts, context));
+  findings.push(versionFinding(probe, label, id('version')));
+  const keys = keysFinding(probe, label, id('keys'), facts.serverName, context);
+  findings.push(keys.finding);
+  if (keys.verdict) keyVerdicts.push({ probe, verdict: keys.verdict });
+  return findings;
+}
+
+function connectFailure(failure: Extract<HttpOutcome, { ok: false }>, label: string, id: string, probe: AddressProbe, d: Discovery): Finding {
+  const noDelegation = d.step === '6' ? ` Nothing delegates federation elsewhere, so servers come to ${probe.target}:${probe.port} itself.` : '';
+  const cause = failure.error === 'refused' ? 'nothing listens on the port' : failure.error === 'timeout' ? 'packets are dropped (a firewall, or a provider security group)' : failure.message;
+  const fix =
+    d.step === '6'
+      ? `Delegate federation to the Matrix host: serve {"m.server": "matrix.${probe.target}:8448"} at https://${probe.target}/.well-known/matrix/server (${WELLKNOWN_FIX})`
+      : `Open TCP port ${probe.port} to the server at every firewall (host and provider), and forward it if the server is behind NAT (npx tsx scripts/firewall.ts)`;
+  return { id, status: 'fail', title: `${label} connection`, detail: `Cannot connect: ${cause} (${failure.message}).${noDelegation}`, fix };
+}
+
+const CERT_FIX: Record<CertificateProblem, (name: string) => string> = {
+  name: (name) => `Serve a certificate valid for ${name} on this port`,
+  expired: () => "Renew the certificate; with MDAD's Traefik check why renewal fails: journalctl -u matrix-traefik | grep -i acme",
+  'not-yet-valid': () => "Check the server's clock (timedatectl) and the certificate's dates",
+  'self-signed': (name) => `Use a certificate from a public CA (MDAD's Traefik gets one from Let's Encrypt) for ${name}`,
+  'missing-intermediate': () => 'Serve the full chain (fullchain.pem, not cert.pem): nginx ssl_certificate must point at the file with the intermediate',
+  'unknown-ca': (name) => `Use a certificate for ${name} from a CA that servers trust (Let's Encrypt)`,
+  'traefik-default': () => "Let's Encrypt issuance failed: port 80 must reach the server and the A/AAAA records must point at it (run checks/dns.ts); then journalctl -u matrix-traefik | grep -i acme",
+  untrusted: (name) => `Serve a valid certificate for ${name} with its full chain`,
+};
+
+function certificateFinding(probe: AddressProbe, label: string, id: string, facts: FederationFacts, context: FederationContext): Finding {
+  const d = facts.discovery;
+  const tls = (probe.version.tls ?? probe.keys.tls)!;
+  const aia = probe.aiaIssuer?.outcome;
+  const verdict = judgeCertificate(tls, {
+    expectedName: d.tlsName,
+    now: context.now,
+    aiaIssuerDer: aia?.ok && aia.status === 200 ? Buffer.from(aia.body, 'base64') : undefined,
+    extraCa: context.extraCa,
+  });
+  const title = `${label} certificate`;
+  const evidence = { sans: verdict.sans, issuer: verdict.issuer, daysLeft: verdict.daysLeft, authorizationError: tls.authorizationError, problems: verdict.problems };
+  if (verdict.problems.length > 0) {
+    const why = d.step === '6' || d.step === '4' || d.step === '5' || d.step === '3.3' || d.step === '3.4' ? ` (step ${d.step}: the certificate must be valid for ${d.tlsName}, not for the SRV target)` : '';
+    const fixes = verdict.problems.map((p) => CERT_FIX[p](d.tlsName));
+    if (verdict.problems.includes('name') && d.step === '6') fixes.push(`or delegate with /.well-known/matrix/server (${WELLKNOWN_FIX})`);
+    return { id, status: 'fail', title, detail: `Servers will refuse it: ${verdict.reasons.join('; ')}${verdict.problems.includes('name') ? why : ''}`, fix: fixes.join('; '), evidence };
+  }
+  if (verdict.daysLeft < 14) {
+    return { id, status: 'warn', title, detail: `Valid for ${d.tlsName}, but expires in ${verdict.daysLeft} days`, fix: CERT_FIX.expired(d.tlsName), evidence };
+  }
+  return { id, status: 'pass', title, detail: `Valid for ${d.tlsName} (${verdict.sans.join(', ')}), issued by ${verdict.issuer}, ${verdict.daysLeft} days left`, evidence };
+}
+
+/** Who answered, when it was not the homeserver: a proxy error, Traefik's router miss, a web page. */
+function answeredBy(probe: AddressProbe, response: HttpSuccess): string {
+  if (response.status >= 502 && response.status <= 504) return `the reverse proxy cannot reach the homeserver behind it (${response.status}): is it running? (journalctl -fu matrix-synapse)`;
+  if (/^404 page not found/.test(response.body)) return "Traefik's own 404: no router matched, the request never reached the homeserver";
+  if (probe.unknownPath?.ok && /M_UNRECOGNIZED/.test(probe.unknownPath.body)) return 'the homeserver answers other federation paths, so this one is routed elsewhere';
+  if (/<html|<!doctype/i.test(response.body)) return 'a web page: a reverse proxy or web server answers instead of the homeserver';
+  return 'not the homeserver';
+}
+
+function versionFinding(probe: AddressProbe, label: string, id: string): Finding {
+  const title = `${label} /_matrix/federation/v1/version`;
+  const r = probe.version;
+  if (!r.ok) return { id, status: 'fail', title, detail: r.message, fix: 'Check that the reverse proxy forwards /_matrix on this port to the homeserver' };
+  const doc = parseJson(r.body);
+  const server = doc?.server as { name?: unknown; version?: unknown } | undefined;
+  if (r.status === 200 && server) return { id, status: 'pass', title, detail: `${String(server.name ?? 'unknown')} ${String(server.version ?? '')}`.trim() };
+  return {
+    id,
+    status: 'fail',
+    title,
+    detail: `Answered ${r.status} (${r.headers['content-type'] ?? 'no content type'}): ${answeredBy(probe, r)}`,
+    fix: 'Route /_matrix/federation and /_matrix/key on the federation port to the homeserver (MDAD: the matrix-federation entrypoint; your own proxy: see MDAD docs/configuring-playbook-own-webserver.md)',
+  };
+}
+
+function keysFinding(probe: AddressProbe, label: string, id: string, serverName: string, context: FederationContext): { finding: Finding; verdict?: ServerKeysVerdict } {
+  const title = `${label} server keys`;
+  const r = probe.keys;
+  if (!r.ok) return { finding: { id, status: 'fail', title, detail: r.message, fix: 'Check that the reverse proxy forwards /_matrix/key to the homeserver' } };
+  const type = (r.headers['content-type'] ?? '').split(';')[0].trim();
+  if (r.status !== 200 || type !== 'application/json') {
+    return {
+      finding: {
+        id,
+        status: 'fail',
+        title,
+        detail: `Answered ${r.status} as ${type || 'no content type'}, where servers need 200 application/json: ${answeredBy(probe, r)}`,
+        fix: 'Route /_matrix/key on the federation port to the homeserver, without rewriting the answer',
+      },
+    };
+  }
+  const verdict = verifyServerKeys(r.body, serverName, context.now);
+  const problems = keyProblems(verdict);
+  const warnings = keyWarnings(verdict);
+  const keyIds = verdict.ed25519Keys.map((k) => k.keyId).join(', ');
+  const until = verdict.validUntil.ts ? new Date(verdict.validUntil.ts).toISOString() : '?';
+  if (problems.length > 0) {
+    const wrongName = verdict.serverName.status === 'mismatch';
+    return {
+      verdict,
+      finding: {
+        id,
+        status: 'fail',
+        title,
+        detail: `Servers will reject the keys: ${problems.join('; ')}`,
+        fix: wrongName
+          ? `This homeserver is configured as ${verdict.serverName.value}: the server name (matrix_domain / server_name) must be ${serverName}, or you are testing the Matrix host instead of the server name`
+          : 'Check that the homeserver (not a cache or proxy) serves /_matrix/key/v2/server, and that its signing key file is intact',
+        evidence: { keys: keyIds, fingerprint: verdict.fingerprint },
+      },
+    };
+  }
+  if (warnings.length > 0) {
+    return { verdict, finding: { id, status: 'warn', title, detail: `Signed by ${keyIds}, valid until ${until}, but ${warnings.join('; ')}`, fix: 'Serve keys as the homeserver makes them (a proxy or cache in between may alter them)', evidence: { fingerprint: verdict.fingerprint } } };
+  }
+  return { verdict, finding: { id, status: 'pass', title, detail: `server_name ${serverName}, ${keyIds} signature valid, valid until ${until}`, evidence: { fingerprint: verdict.fingerprint } } };
+}
+
+function keyProblems(v: ServerKeysVerdict): string[] {
+  if (!v.parse.ok) return [`not JSON (${v.parse.error})`];
+  const problems: string[] = [];
+  if (v.missingFields.length) problems.push(`missing ${v.missingFields.join(', ')}`);
+  if (v.malformedFields.length) problems.push(`malformed ${v.malformedFields.join(', ')}`);
+  if (v.serverName.status === 'mismatch') problems.push(`server_name is ${v.serverName.value}, not ${v.serverName.requested}${v.serverName.differsOnlyInCase ? ' (server names are case-sensitive)' : ''}`);
+  if (v.validUntil.status === 'expired') problems.push(`valid_until_ts ${new Date(v.validUntil.ts ?? 0).toISOString()} is in the past`);
+  if (!v.hasEd25519Key) problems.push('no ed25519 key');
+  for (const key of v.ed25519Keys.filter((k) => !k.ok)) problems.push(`${key.keyId}: ${key.problems.join(', ')}`);
+  if (v.canonicalError) problems.push(`cannot be signed as canonical JSON (${v.canonicalError})`);
+  return problems;
+}
+
+function keyWarnings(v: ServerKeysVerdict): string[] {
+  const warnings: string[] = [];
+  if (v.validUntil.status === 'short') warnings.push('valid_until_ts is less than an hour away');
+  if (v.nonCanonicalNumbers.length) warnings.push(`non-canonical numbers: ${v.nonCanonicalNumbers.join(', ')}`);
+  if (v.oldVerifyKeys.problems.length) warnings.push(`old_verify_keys: ${v.oldVerifyKeys.problems.join(', ')}`);
+  for (const key of v.ed25519Keys.filter((k) => k.ok && k.problems.length)) warnings.push(`${key.keyId}: ${key.problems.join(', ')}`);
+  return warnings;
+}
+
+function keyConsistency(verdicts: { probe: AddressProbe; verdict: ServerKeysVerdict }[]): Finding[] {
+  const served = verdicts.filter((v) => v.verdict.parse.ok);
+  if (served.length < 2) return [];
+  const distinct = new Set(served.map((v) => v.verdict.fingerprint));
+  const title = 'Same keys on every address';
+  if (distinct.size === 1) return [{ id: 'federation.keys.consistency', status: 'pass', title, detail: `${served.length} addresses serve the same keys` }];
+  return [
+    {
+      id: 'federation.keys.consistency',
+      status: 'fail',
+      title,
+      detail: `Addresses serve different keys: ${served.map((v) => `${where(v.probe)} has ${v.verdict.fingerprint || 'none'}`).join('; ')}. A peer's result depends on which address it reaches`,
+      fix: 'Point every A/AAAA record of the target at the same homeserver (an old server or a stale AAAA is the usual cause)',
+    },
+  ];
+}
+
+function parseJson(body: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(body);
+    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
