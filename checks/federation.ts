@@ -2,7 +2,8 @@
 // whether every address they reach answers with a valid certificate, the version endpoint and
 // correctly signed server keys.
 //   npx tsx checks/federation.ts example.org
-import { COMMON_HELP, COMMON_OPTIONS, emitReport, isMain, namedResolvers, parseCommandLine, parseTimeout, readCaFile, runCommand } from './core/cli.ts';
+import { COMMON_HELP, COMMON_OPTIONS, emitReport, isMain, namedResolvers, parseCommandLine, parseConnectTo, parseTimeout, readCaFile, runCommand } from './core/cli.ts';
+import type { ConnectTo } from './probes/http.ts';
 import { InputError } from './core/errors.ts';
 import { parseServerName, type ServerName } from './core/server-name.ts';
 import { loadPlan } from './plan/load.ts';
@@ -27,10 +28,11 @@ export interface FederationCheckInput {
   resolvers: NamedServer[];
   timeoutMs: number;
   ca?: string;
+  connectTo?: readonly ConnectTo[];
 }
 
 export async function runFederationCheck(input: FederationCheckInput) {
-  const facts = await gatherFederation({ ...input.name, resolvers: input.resolvers, timeoutMs: input.timeoutMs, ca: input.ca });
+  const facts = await gatherFederation({ ...input.name, resolvers: input.resolvers, timeoutMs: input.timeoutMs, ca: input.ca, connectTo: input.connectTo });
   return judgeFederation(facts, { now: Date.now(), extraCa: input.ca });
 }
 
@@ -50,7 +52,8 @@ async function main(): Promise<number> {
   }
   if (!name) throw new InputError('give the server name (e.g. example.org), or --vars/--playbook');
   const ca = readCaFile(values['ca-file']);
-  const findings = await runFederationCheck({ name, resolvers: namedResolvers(values.resolver), timeoutMs: parseTimeout(values.timeout), ca });
+  const connectTo = parseConnectTo(values['connect-to']);
+  const findings = await runFederationCheck({ name, resolvers: namedResolvers(values.resolver), timeoutMs: parseTimeout(values.timeout), ca, connectTo });
   return emitReport({ check: 'Federation', serverName: name.given, started, findings }, values.json);
 }
 

@@ -2,7 +2,8 @@
 // Fetches /.well-known/matrix/server and /client from every address of the base domain, hop by
 // hop, and judges them as peers, browsers and strict clients (Element X) do.
 //   npx tsx checks/wellknown.ts example.org --vars inventory/host_vars/matrix.example.org/vars.yml
-import { COMMON_HELP, COMMON_OPTIONS, emitReport, isMain, namedResolvers, parseCommandLine, parseTimeout, readCaFile, runCommand } from './core/cli.ts';
+import { COMMON_HELP, COMMON_OPTIONS, emitReport, isMain, namedResolvers, parseCommandLine, parseConnectTo, parseTimeout, readCaFile, runCommand } from './core/cli.ts';
+import type { ConnectTo } from './probes/http.ts';
 import { InputError } from './core/errors.ts';
 import { parseServerName } from './core/server-name.ts';
 import { loadPlan } from './plan/load.ts';
@@ -28,6 +29,7 @@ export interface WellKnownCheckInput {
   resolvers: NamedServer[];
   timeoutMs: number;
   ca?: string;
+  connectTo?: readonly ConnectTo[];
 }
 
 export async function runWellKnownCheck(input: WellKnownCheckInput) {
@@ -37,6 +39,7 @@ export async function runWellKnownCheck(input: WellKnownCheckInput) {
     resolvers: input.resolvers,
     timeoutMs: input.timeoutMs,
     ca: input.ca,
+    connectTo: input.connectTo,
   });
   return judgeWellKnown(facts, input.plan);
 }
@@ -61,6 +64,7 @@ async function main(): Promise<number> {
     resolvers: namedResolvers(values.resolver),
     timeoutMs: parseTimeout(values.timeout),
     ca: readCaFile(values['ca-file']),
+    connectTo: parseConnectTo(values['connect-to']),
   });
   return emitReport({ check: '.well-known', serverName, started, findings: verdict.findings, extra: { clientDiscovery: verdict.clientDiscovery } }, values.json);
 }

@@ -6,6 +6,7 @@ import { InputError } from './errors.ts';
 import { getServers } from 'node:dns';
 import { formatEndpoint, parseEndpoint, type Endpoint } from './net.ts';
 import type { NamedServer } from '../probes/dns-query.ts';
+import type { ConnectTo } from '../probes/http.ts';
 import { buildReport, renderJson, renderTable, useColour } from './report.ts';
 import type { Finding } from './finding.ts';
 
@@ -15,6 +16,7 @@ export const COMMON_OPTIONS = {
   json: { type: 'boolean', default: false },
   resolver: { type: 'string', multiple: true, default: [] as string[] },
   'ca-file': { type: 'string' },
+  'connect-to': { type: 'string', multiple: true, default: [] as string[] },
   timeout: { type: 'string', default: '5' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const satisfies ParseArgsConfig['options'];
@@ -23,6 +25,9 @@ export const COMMON_HELP = `  --vars FILE          read the deployment plan from
   --playbook DIR       read it from an MDAD checkout (inventory/hosts + host_vars)
   --resolver IP[:PORT] send every name lookup to this server (repeatable)
   --ca-file FILE       also trust this CA (PEM) for TLS
+  --connect-to HOST:PORT:ADDR:PORT
+                       connect there for HOST:PORT whatever DNS says, e.g. to test a
+                       new server before the DNS switch (repeatable; as curl's option)
   --timeout SECONDS    per-probe timeout (default 5)
   --json               print the report as JSON on stdout, nothing else
   -h, --help           this help
@@ -64,6 +69,17 @@ function systemResolvers(): NamedServer[] {
   return getServers().flatMap((server) => {
     const endpoint = parseEndpoint(server, 53);
     return endpoint ? [{ label: `${formatEndpoint(endpoint)} (system)`, endpoint }] : [];
+  });
+}
+
+export function parseConnectTo(values: readonly string[]): ConnectTo[] {
+  return values.map((value) => {
+    const match = /^([^:\[\]]+):(\d{1,5}):(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(value);
+    const target = match ? parseEndpoint(`${match[3]}:${match[4]}`, 0) : undefined;
+    if (!match || !target || Number(match[2]) < 1 || Number(match[2]) > 65535) {
+      throw new InputError(`--connect-to "${value}" is not HOST:PORT:ADDRESS:PORT (e.g. example.org:443:192.0.2.10:443)`);
+    }
+    return { host: match[1].toLowerCase(), port: Number(match[2]), address: target.host, toPort: target.port };
   });
 }
 

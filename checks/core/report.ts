@@ -42,6 +42,7 @@ export function renderJson(report: Report): string {
 }
 
 const WIDTH = 100;
+const TITLE_WIDTH = 42;
 const LABEL: Record<Status, string> = { pass: 'PASS', warn: 'WARN', fail: 'FAIL', skip: 'SKIP', info: 'INFO' };
 const COLOUR: Record<Status, string> = { pass: '32', warn: '33', fail: '31', skip: '90', info: '36' };
 
@@ -53,7 +54,7 @@ export function useColour(stream: NodeJS.WriteStream): boolean {
 export function renderTable(report: Report, colour = false): string {
   const table = new Table({
     head: ['', 'check', 'result'],
-    colWidths: [6, 42, WIDTH - 6 - 42 - 4],
+    colWidths: [6, TITLE_WIDTH, WIDTH - 6 - TITLE_WIDTH - 4],
     wordWrap: true,
     style: { head: [], border: [], compact: false },
   });
@@ -61,9 +62,14 @@ export function renderTable(report: Report, colour = false): string {
     const label = colour ? `\u001b[${COLOUR[f.status]}m${LABEL[f.status]}\u001b[0m` : LABEL[f.status];
     const lines = [f.detail ?? ''];
     if (f.fix && (f.status === 'warn' || f.status === 'fail')) lines.push(`fix: ${f.fix}`);
-    table.push([label, `${f.title}\n(${f.id})`, lines.filter(Boolean).join('\n')]);
+    table.push([label, `${f.title}\n${breakLong(`(${f.id})`, TITLE_WIDTH - 2)}`, lines.filter(Boolean).join('\n')]);
   }
   return `${report.check} for ${report.serverName}\n${table.toString()}\n${summaryLine(report)}\n`;
+}
+
+/** Ids have no spaces to wrap at; the table would cut them, so break them by hand. */
+function breakLong(text: string, width: number): string {
+  return text.match(new RegExp(`.{1,${width}}`, 'g'))?.join('\n') ?? text;
 }
 
 export function summaryLine(report: Report): string {

@@ -3,7 +3,7 @@
 // and /_matrix/key/v2/server, sent with the Host header and SNI the spec prescribes.
 import { isIP } from 'node:net';
 import { fetchChain } from './fetch-chain.ts';
-import { httpRequest, type HttpOutcome } from './http.ts';
+import { httpRequest, type ConnectTo, type HttpOutcome } from './http.ts';
 import { queryFirst, type DnsOutcome, type NamedServer } from './dns-query.ts';
 import { deadline, resolveAddresses, type AddressLookup } from './resolve.ts';
 import { decideDiscovery, FED_SRV, LEGACY_SRV, wellKnownDelegation, type Discovery, type DiscoveryInput } from '../rules/discovery.ts';
@@ -35,6 +35,7 @@ export interface FederationGatherOptions {
   resolvers: NamedServer[];
   timeoutMs: number;
   ca?: string;
+  connectTo?: readonly ConnectTo[];
 }
 
 // The key document is small; a proxy's HTML page may not be.
@@ -55,7 +56,7 @@ export async function gatherFederation(options: FederationGatherOptions): Promis
   };
   if (!options.isIpLiteral && options.port === undefined) {
     const [wellKnown] = await Promise.all([
-      fetchChain(`https://${host}/.well-known/matrix/server`, { resolvers: options.resolvers, remaining, ca: options.ca }),
+      fetchChain(`https://${host}/.well-known/matrix/server`, { resolvers: options.resolvers, remaining, ca: options.ca, connectTo: options.connectTo }),
       srv(host),
     ]);
     input.wellKnown = wellKnown;
@@ -88,6 +89,7 @@ async function probeAddress(
       address,
       timeoutMs: remaining(),
       ca: options.ca,
+      connectTo: options.connectTo,
       // SNI and certificate name: the name discovery says, none for an IP (spec §2).
       servername: isIP(discovery.tlsName) ? undefined : discovery.tlsName,
       hostHeader: discovery.hostHeader,

@@ -1,7 +1,7 @@
 // GET a URL and follow its redirects one hop at a time, keeping every hop: clients judge CORS
 // and content type per hop, and the spec asks to follow 30x while avoiding loops.
 import { isIP } from 'node:net';
-import { httpRequest, type HttpOutcome, type HttpSuccess } from './http.ts';
+import { httpRequest, type ConnectTo, type HttpOutcome, type HttpSuccess } from './http.ts';
 import { resolveAddresses } from './resolve.ts';
 import type { NamedServer } from './dns-query.ts';
 
@@ -24,6 +24,7 @@ export interface ChainOptions {
   resolvers: NamedServer[];
   remaining: () => number;
   ca?: string;
+  connectTo?: readonly ConnectTo[];
   headers?: Record<string, string>;
   maxHops?: number;
   maxBodyBytes?: number;
@@ -44,7 +45,7 @@ export async function fetchChain(url: string, options: ChainOptions): Promise<Fe
     const host = new URL(current).hostname.replace(/^\[|\]$/g, '');
     if (!address) address = isIP(host) ? host : await firstAddress(host, options);
     if (!address) return { hops, problem: 'unresolvable', detail: `${host} has no address` };
-    const outcome = await httpRequest(current, { address, timeoutMs: options.remaining(), ca: options.ca, headers: options.headers, maxBodyBytes: options.maxBodyBytes, bodyEncoding: options.bodyEncoding });
+    const outcome = await httpRequest(current, { address, timeoutMs: options.remaining(), ca: options.ca, connectTo: options.connectTo, headers: options.headers, maxBodyBytes: options.maxBodyBytes, bodyEncoding: options.bodyEncoding });
     hops.push({ url: current, outcome });
     if (!outcome.ok) return { hops, problem: 'failed', detail: outcome.message };
     const location = outcome.headers.location;

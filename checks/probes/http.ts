@@ -65,9 +65,18 @@ export interface HttpFailure {
 
 export type HttpOutcome = HttpSuccess | HttpFailure;
 
+/** curl's --connect-to: requests for host:port go to address:toPort, whatever DNS says. */
+export interface ConnectTo {
+  host: string;
+  port: number;
+  address: string;
+  toPort: number;
+}
+
 export interface HttpOptions {
   /** The IP address to connect to; the URL's host stays the name for SNI and Host. */
   address: string;
+  connectTo?: readonly ConnectTo[];
   timeoutMs: number;
   /** Extra trusted CAs (PEM), in addition to Node's bundled roots. */
   ca?: string;
@@ -92,13 +101,15 @@ export async function httpRequest(url: string, options: HttpOptions): Promise<Ht
   const host = target.hostname.replace(/^\[|\]$/g, '');
   const port = Number(target.port || (secure ? 443 : 80));
   const servername = options.servername ?? (net.isIP(host) ? undefined : host);
+  const route = options.connectTo?.find((r) => r.host === host && r.port === port);
   const state: { phase: HttpPhase; tls?: TlsFact } = { phase: 'tcp' };
   const elapsed = () => Math.round(performance.now() - started);
   // Timers take whole milliseconds; a deadline's remainder is fractional.
   const timeoutMs = Math.max(1, Math.ceil(options.timeoutMs));
   const signal = AbortSignal.timeout(timeoutMs);
   const dispatcher = new Agent({
-    connect: (_opts, callback) => connectPinned({ address: options.address, port, secure, servername, ca: options.ca, state, signal }, callback),
+    connect: (_opts, callback) =>
+      connectPinned({ address: route?.address ?? options.address, port: route?.toPort ?? port, secure, servername, ca: options.ca, state, signal }, callback),
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,
     keepAliveTimeout: 1,

@@ -5,6 +5,7 @@ import { isIP } from 'node:net';
 import { fetchChain, type FetchChain } from './fetch-chain.ts';
 import { deadline, resolveAddresses, type AddressLookup } from './resolve.ts';
 import type { NamedServer } from './dns-query.ts';
+import type { ConnectTo } from './http.ts';
 
 export interface DocumentFetch {
   address: string;
@@ -31,6 +32,7 @@ export interface WellKnownGatherOptions {
   resolvers: NamedServer[];
   timeoutMs: number;
   ca?: string;
+  connectTo?: readonly ConnectTo[];
 }
 
 /** What a web client sends: CORS is judged on the answer to this. */
@@ -45,7 +47,7 @@ export async function gatherWellKnown(options: WellKnownGatherOptions): Promise<
   const lookup = isIP(name) ? { name, ipv4: [name], ipv6: [], aliases: [] } : await resolveAddresses(name, options.resolvers, remaining);
   const addresses = [...lookup.ipv4, ...lookup.ipv6];
   const chainFrom = (url: string, address?: string, headers?: Record<string, string>) =>
-    fetchChain(url, { address, resolvers: options.resolvers, remaining, ca: options.ca, headers, maxBodyBytes: MAX_DOCUMENT });
+    fetchChain(url, { address, resolvers: options.resolvers, remaining, ca: options.ca, connectTo: options.connectTo, headers, maxBodyBytes: MAX_DOCUMENT });
   const base = `https://${isIP(name) === 6 ? `[${name}]` : name}/.well-known/matrix`;
 
   const [server, client, support] = await Promise.all([
