@@ -1,0 +1,179 @@
+// What configure.ts writes into vars.yml, as pure text transformations (unit-tested):
+// the basics every server needs, services switched by the plan's ids, and the migration of a
+// tutorial-era file using the plan's rules for rejected and ignored variables (mdad.md §3, §6).
+import { InputError } from '../../checks/core/errors.ts';
+import { parseServerName } from '../../checks/core/server-name.ts';
+import { obsoleteIssues, PREFIX_RULES, RENAMED_VARIABLES } from '../../checks/plan/obsolete.ts';
+import { isServiceEnabled, MANAGED_TRAEFIK, readVars, SERVICES } from '../../checks/plan/services.ts';
+import type { ServiceDef } from '../../checks/plan/services.ts';
+import { randomSecret } from './secrets.ts';
+import { removeVar, renameVar, setVar, varsOf } from './vars-text.ts';
+import type { VarValue } from './vars-text.ts';
+
+/** The base domain, checked as MDAD checks matrix_domain (non-empty, lower case) and as a DNS name. */
+export function validDomain(input: string): string {
+  const given = input.trim();
+  if (given.toLowerCase().startsWith('matrix.')) {
+    throw new InputError(`--domain ${given}: give the base domain (${given.slice(7)}); user ids would otherwise be @alice:${given}`);
+  }
+  const name = parseServerName(given);
+  if (name.isIpLiteral || name.port !== undefined) {
+    throw new InputError(`--domain ${given}: a domain name like example.org is needed, without port or IP address`);
+  }
+  return name.host;
+}
+
+// -------------------------------------------------------------------------------------------
+// Services by the plan's ids
+
+/** Catalogue rows that one boolean variable switches (not the homeserver or the proxy type). */
+export const SWITCHABLE: readonly ServiceDef[] = SERVICES.filter((def) => def.enabledBy.endsWith('_enabled'));
+
+function switchable(id: string): ServiceDef {
+  const def = SWITCHABLE.find((d) => d.id === id);
+  if (!def) throw new InputError(`unknown service "${id}"; known: ${SWITCHABLE.map((d) => d.id).join(', ')}`);
+  return def;
+}
+
+/** The variables --enable/--disable set, in the order given. */
+export function serviceSwitches(enable: readonly string[], disable: readonly string[]): Array<[string, boolean]> {
+  const both = enable.filter((id) => disable.includes(id));
+  if (both.length) throw new InputError(`${both.join(', ')}: both --enable and --disable`);
+  return [
+    ...enable.map((id): [string, boolean] => [switchable(id).enabledBy, true]),
+    ...disable.map((id): [string, boolean] => [switchable(id).enabledBy, false]),
+  ];
+}
+
+/** Whether a service is on under these vars (the plan's own rule). */
+export function serviceEnabled(vars: Record<string, unknown>, id: string): boolean {
+  return isServiceEnabled(SERVICES.find((d) => d.id === id)!, readVars(vars));
+}
+
+// -------------------------------------------------------------------------------------------
+// Editing the text
+
+export interface Edit {
+  variable: string;
+  /** What happened, for the report (never contains a secret value). */
+  note: string;
+}
+
+/** Applies `set` when the value differs; returns the new text. */
+function ensure(text: string, file: string, variable: string, value: VarValue, note: string, edits: Edit[]): string {
+  const current = varsOf(text, file)[variable];
+  const same = Array.isArray(value) ? JSON.stringify(current) === JSON.stringify(value) : current === value;
+  if (same) return text;
+  edits.push({ variable, note });
+  return setVar(text, variable, value);
+}
+
+/** A secret that is missing, empty or tutorial prose ("большой ключ") gets a fresh value. */
+function needsSecret(value: unknown): boolean {
+  return value === undefined || value === null || (typeof value === 'string' && (value.trim() === '' || /\s/.test(value)));
+}
+
+export interface BasicsInput {
+  domain: string;
+  /** matrix_playbook_migration_expected_version of the checkout. */
+  expectedVersion: string;
+}
+
+/**
+ * The settings every server needs. Existing values are kept: the migration version (only
+ * update.ts raises it), the secrets (generated once), the proxy type and the implementation.
+ */
+export function ensureBasics(text: string, file: string, input: BasicsInput, edits: Edit[]): string {
+  const vars = varsOf(text, file);
+  const domain = vars['matrix_domain'];
+  if (typeof domain === 'string' && domain !== '' && domain !== input.domain) {
+    throw new InputError(`${file}: matrix_domain is ${domain}, not ${input.domain}; it cannot change after the first install (remove and reinstall instead)`);
+  }
+  let out = ensure(text, file, 'matrix_domain', input.domain, `set to ${input.domain}`, edits);
+  if (!vars['matrix_playbook_migration_validated_version']) {
+    out = ensure(out, file, 'matrix_playbook_migration_validated_version', input.expectedVersion, `set to ${input.expectedVersion}, the version this checkout expects`, edits);
+  }
+  for (const variable of ['matrix_homeserver_generic_secret_key', 'postgres_connection_password']) {
+    const value = vars[variable];
+    if (needsSecret(value)) {
+      out = ensure(out, file, variable, randomSecret(64), value ? 'placeholder replaced by a generated secret' : 'generated (64 random letters and digits)', edits);
+    }
+  }
+  if (!vars['matrix_homeserver_implementation']) out = ensure(out, file, 'matrix_homeserver_implementation', 'synapse', 'set to synapse', edits);
+  if (!vars['matrix_playbook_reverse_proxy_type']) {
+    out = ensure(out, file, 'matrix_playbook_reverse_proxy_type', MANAGED_TRAEFIK, `set to ${MANAGED_TRAEFIK}`, edits);
+  }
+  return out;
+}
+
+export function applySwitches(text: string, file: string, switches: ReadonlyArray<[string, boolean]>, edits: Edit[]): string {
+  return switches.reduce((out, [variable, on]) => ensure(out, file, variable, on, on ? 'switched on' : 'switched off', edits), text);
+}
+
+/** Invite-only sign-up with Synapse registration tokens, or no sign-up (mdad.md §6). */
+export function applyRegistration(text: string, file: string, mode: 'token' | 'closed', edits: Edit[]): string {
+  const on = mode === 'token';
+  let out = ensure(text, file, 'matrix_synapse_enable_registration', on, on ? 'sign-up with a registration token' : 'no sign-up', edits);
+  out = ensure(out, file, 'matrix_synapse_registration_requires_token', on, on ? 'a token is required' : 'no token sign-up', edits);
+  // The token admin API is not public unless Ketesa or Element Admin exposes it.
+  if (on) out = ensure(out, file, 'matrix_synapse_container_labels_public_client_synapse_admin_api_enabled', true, 'admin API reachable for token management', edits);
+  return out;
+}
+
+/** coturn should be told the public address rather than look it up on ifconfig.co (mdad.md §6). */
+export function applyTurnAddress(text: string, file: string, address: string, edits: Edit[]): string {
+  if (!serviceEnabled(varsOf(text, file), 'coturn')) return text;
+  return ensure(text, file, 'coturn_turn_external_ip_addresses', [address], `set to ${address}`, edits);
+}
+
+// -------------------------------------------------------------------------------------------
+// Migrating a tutorial-era vars.yml
+
+export interface MigrationStep {
+  variable: string;
+  kind: 'rejected' | 'ignored';
+  reason: string;
+  fix: string;
+  /** What --migrate does: rename to `to`, or remove the line. */
+  action: 'rename' | 'remove';
+  to?: string;
+}
+
+/** The new name of a renamed variable, when the rename is one to one. */
+function renameTarget(variable: string): string | undefined {
+  const row = RENAMED_VARIABLES.find(([old]) => old === variable);
+  if (row) return row[1] && row[2] !== 'not a 1:1 rename' ? row[1] : undefined;
+  const rule = PREFIX_RULES.find((r) => r.pattern.test(variable));
+  return rule?.rename ? rule.rename[1] + variable.slice(rule.rename[0].length) : undefined;
+}
+
+/** One step per variable the current playbook rejects or ignores (the plan's obsolete rules). */
+export function migrationSteps(vars: Readonly<Record<string, unknown>>): MigrationStep[] {
+  return obsoleteIssues(vars).map((issue) => {
+    const kind = issue.kind === 'ignored' ? 'ignored' : 'rejected';
+    const to = kind === 'rejected' ? renameTarget(issue.variable) : undefined;
+    const step: MigrationStep = { variable: issue.variable, kind, reason: issue.reason, fix: issue.fix, action: to ? 'rename' : 'remove' };
+    if (to) step.to = to;
+    return step;
+  });
+}
+
+const truthy = (value: unknown): boolean => readVars({ v: value }).bool('v', false);
+
+/** Applies the steps; a removed line is replaced by a comment naming it (never its value). */
+export function applyMigration(text: string, file: string, steps: readonly MigrationStep[], edits: Edit[]): string {
+  const before = varsOf(text, file);
+  let out = text;
+  for (const step of steps) {
+    if (step.to && !(step.to in before)) {
+      out = renameVar(out, step.variable, step.to);
+      edits.push({ variable: step.variable, note: `renamed to ${step.to}` });
+    } else {
+      out = removeVar(out, step.variable, `removed by configure.ts --migrate (${step.reason})`);
+      edits.push({ variable: step.variable, note: step.to ? `removed (${step.to} is already set)` : 'removed' });
+    }
+  }
+  // The tutorial's invite-only sign-up (matrix-registration) is Synapse's own token sign-up now.
+  if (truthy(before['matrix_registration_enabled'])) out = applyRegistration(out, file, 'token', edits);
+  return out;
+}

@@ -1,0 +1,153 @@
+// update: the guide's "git pull, then run the playbook again", done today's way (mdad.md §4, §5):
+// fetch the playbook, show the breaking changes between the version this server acknowledged
+// and the one the new playbook expects, and only after `--acknowledge VERSION` pull (keeping
+// local edits, like `just update`), raise matrix_playbook_migration_validated_version and install.
+//   npx tsx scripts/update.ts --playbook ./matrix-docker-ansible-deploy --acknowledge v2026.05.18.0
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ParseArgsConfig } from 'node:util';
+import { InputError } from '../checks/core/errors.ts';
+import { MIGRATION_DEFAULTS_FILE } from '../checks/plan/load.ts';
+import { isMain, parseCommandLine, runStage, STAGE_HELP, StageFailure } from './lib/cli.ts';
+import { breakingChangesBetween, git, isGitCheckout, parseMigrationDefaults } from './lib/checkout.ts';
+import type { BreakingChange } from './lib/checkout.ts';
+import { capture, showCommand } from './lib/commands.ts';
+import type { Command } from './lib/commands.ts';
+import { applyChange, describeChange, fileChange } from './lib/files.ts';
+import { setVar } from './lib/vars-text.ts';
+import { INSTALL_HELP, INSTALL_OPTIONS, prepareInstall, runInstall } from './install.ts';
+import type { Install } from './install.ts';
+
+const HELP = `Usage: update.ts [--playbook DIR] [--acknowledge VERSION] [install options]
+
+Updates the playbook checkout and the server:
+  1. git fetch, and the breaking changes between the version in vars.yml
+     (matrix_playbook_migration_validated_version) and the one the new playbook expects
+  2. stops there until you have read them and pass --acknowledge with that version
+  3. git pull, keeping your local edits (git stash / pull / stash pop)
+  4. raises matrix_playbook_migration_validated_version in vars.yml (diff, backup)
+  5. install: roles, playbook, self-check and checks (see install.ts --help)
+
+  --acknowledge VERSION  you have read the breaking changes up to VERSION
+${INSTALL_HELP}
+${STAGE_HELP}
+
+Example:
+  npx tsx scripts/update.ts --playbook ./matrix-docker-ansible-deploy
+  npx tsx scripts/update.ts --playbook ./matrix-docker-ansible-deploy --acknowledge v2026.05.18.0`;
+
+const OPTIONS = {
+  ...INSTALL_OPTIONS,
+  acknowledge: { type: 'string' },
+} satisfies ParseArgsConfig['options'];
+
+const VALIDATED = 'matrix_playbook_migration_validated_version';
+
+/** Runs a git command that must succeed, showing it first. */
+async function gitStep(command: Command, what: string): Promise<string> {
+  process.stdout.write(`  $ ${showCommand(command)}\n`);
+  const run = await capture(command);
+  if (run.code !== 0) throw new StageFailure(`${what} failed: ${(run.stderr || run.error || '').trim()}`);
+  return run.stdout;
+}
+
+/** The hosts whose acknowledged version is behind `target`, with the changes each has not seen. */
+function behind(install: Install, changes: readonly BreakingChange[], target: string): Array<{ varsFile: string; acknowledged: string; unseen: BreakingChange[] }> {
+  return install.hosts
+    .map((h) => ({ varsFile: h.varsFile, acknowledged: String(h.vars[VALIDATED] ?? '') }))
+    .filter((h) => h.acknowledged < target)
+    .map((h) => ({ ...h, unseen: breakingChangesBetween(changes, h.acknowledged, target) }));
+}
+
+function printChanges(list: readonly BreakingChange[]): void {
+  for (const c of list) process.stdout.write(`  ${c.version}: ${c.summary}${c.changelogUrl ? `\n    ${c.changelogUrl}` : ''}\n`);
+}
+
+/** git stash (if tracked files were edited), git pull --ff-only, git stash pop. */
+async function pullKeepingChanges(checkout: string): Promise<void> {
+  const dirty = (await gitStep(git(checkout, 'status', '--porcelain', '--untracked-files=no'), 'git status')).trim() !== '';
+  if (dirty) await gitStep(git(checkout, 'stash', 'push', '-q', '-m', 'local edits kept by scripts/update.ts'), 'git stash');
+  try {
+    await gitStep(git(checkout, 'pull', '--ff-only', '-q'), 'git pull');
+  } finally {
+    if (dirty) {
+      await gitStep(git(checkout, 'stash', 'pop', '-q'), 'git stash pop').catch((e: Error) => {
+        throw new StageFailure(`${e.message}\nYour local edits conflict with the update; they are kept in the stash (git -C ${checkout} stash list). Resolve them, then run update again.`);
+      });
+    }
+  }
+}
+
+async function raiseValidatedVersion(varsFiles: readonly string[], version: string): Promise<void> {
+  for (const file of varsFiles) {
+    const text = await readFile(file, 'utf8');
+    const change = await fileChange(file, setVar(text, VALIDATED, version), 0o600);
+    if (!change) continue;
+    // Only this line changes, and it holds no secret: the diff is shown as is.
+    process.stdout.write(`${describeChange(change)}\n`);
+    const backup = await applyChange(change);
+    process.stdout.write(`wrote ${file}${backup ? `; the previous version is in ${backup}` : ''}\n`);
+  }
+}
+
+async function main(): Promise<number> {
+  const { values } = parseCommandLine(process.argv.slice(2), OPTIONS);
+  if (values.help) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  const install = await prepareInstall(values, 'update');
+  const { checkout } = install;
+  if (!isGitCheckout(checkout)) throw new InputError(`--playbook ${values.playbook}: not a git checkout; update needs one made with git clone`);
+
+  if (values['dry-run']) {
+    process.stdout.write(
+      [
+        'Would run:',
+        `  ${showCommand(git(checkout, 'fetch', '-q'))}`,
+        `  # show the breaking changes in @{u}:${MIGRATION_DEFAULTS_FILE} newer than ${VALIDATED}; stop unless acknowledged`,
+        `  ${showCommand(git(checkout, 'stash', 'push', '-q', '-m', 'local edits kept by scripts/update.ts'))}   # only with local edits`,
+        `  ${showCommand(git(checkout, 'pull', '--ff-only', '-q'))}`,
+        `  ${showCommand(git(checkout, 'stash', 'pop', '-q'))}   # only with local edits`,
+        `  # raise ${VALIDATED} in ${install.hosts.map((h) => h.varsFile).join(', ')} to the acknowledged version`,
+        '',
+      ].join('\n'),
+    );
+    return runInstall(install);
+  }
+
+  // 1. What the update brings, read from the fetched branch before anything changes here.
+  process.stdout.write('Fetching the playbook\n');
+  await gitStep(git(checkout, 'fetch', '-q'), 'git fetch');
+  const upstreamDefaults = await gitStep(git(checkout, 'show', `@{u}:${MIGRATION_DEFAULTS_FILE}`), 'reading the new migration defaults');
+  const incoming = parseMigrationDefaults(upstreamDefaults, `@{u}:${MIGRATION_DEFAULTS_FILE}`);
+  if (!incoming.expected) throw new StageFailure(`the new playbook has no matrix_playbook_migration_expected_version in ${MIGRATION_DEFAULTS_FILE}`);
+  const target = incoming.expected;
+  const late = behind(install, incoming.breakingChanges, target);
+
+  // 2. Breaking changes are acknowledged explicitly, with the exact version.
+  if (late.length) {
+    process.stdout.write(`The updated playbook expects ${VALIDATED} ${target}. Breaking changes since the version this server acknowledged:\n`);
+    printChanges([...new Map(late.flatMap((h) => h.unseen).map((c) => [c.version, c])).values()]);
+    if (values.acknowledge === undefined) {
+      throw new StageFailure(`stopped before changing anything: read the changes above, adapt vars.yml where they ask, then run:\n  npx tsx scripts/update.ts --playbook ${values.playbook} --acknowledge ${target}`);
+    }
+    if (values.acknowledge !== target) {
+      throw new InputError(`--acknowledge ${values.acknowledge} does not match the version this update brings (${target})`);
+    }
+  } else if (values.acknowledge !== undefined && values.acknowledge !== target) {
+    throw new InputError(`--acknowledge ${values.acknowledge}: nothing to acknowledge, the playbook expects ${target} and vars.yml has it`);
+  }
+
+  // 3. Pull, keeping local edits; 4. raise the acknowledged version.
+  process.stdout.write('Updating the checkout\n');
+  await pullKeepingChanges(checkout);
+  const expectedNow = parseMigrationDefaults(await readFile(join(checkout, MIGRATION_DEFAULTS_FILE), 'utf8'), MIGRATION_DEFAULTS_FILE).expected;
+  if (expectedNow !== target) throw new StageFailure(`after the pull the checkout expects ${expectedNow ?? 'no version'}, not ${target}; run update again`);
+  if (late.length) await raiseValidatedVersion(late.map((h) => h.varsFile), target);
+
+  // 5. Install with the updated playbook and settings.
+  return runInstall(await prepareInstall({ ...values, log: install.ctx.logFile }, 'update'));
+}
+
+if (isMain(import.meta.url)) runStage('update', main);
