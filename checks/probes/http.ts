@@ -256,7 +256,9 @@ function flattenHeaders(headers: Record<string, string | string[] | undefined>):
 
 function classify(error: unknown, phase: HttpPhase): Omit<HttpFailure, 'ok' | 'url' | 'address' | 'tls' | 'elapsedMs'> {
   const e = error as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
-  const code = e.code ?? e.cause?.code ?? (e.name === 'TimeoutError' || e.name === 'AbortError' ? 'ETIMEDOUT' : undefined);
+  // An AbortSignal timeout is a DOMException whose numeric legacy code is no errno code.
+  const timedOut = e.name === 'TimeoutError' || e.name === 'AbortError';
+  const code = timedOut ? 'ETIMEDOUT' : (e.code ?? e.cause?.code);
   const message = e.message ?? String(error);
   if (code === 'ETIMEDOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
     return { phase, error: 'timeout', code, message: `no answer within the timeout during ${phaseName(phase)}` };
