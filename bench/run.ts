@@ -4,13 +4,10 @@ import { startDnsServer, type RunningDnsServer, type LabRecord } from '../lab/dn
 import { planFromVars } from '../checks/plan/plan.ts';
 import { runDnsCheck } from '../checks/dns.ts';
 import { dnsQuestions } from '../checks/rules/dns.ts';
+import { provisionLab } from '../lab/provision.ts';
+import { federationCase } from './federation.ts';
+import type { Figure } from './figure.ts';
 
-interface Figure {
-  name: string;
-  value: string;
-  target: string;
-  met: boolean;
-}
 
 const RUNS = 15;
 const SERVER_IPV4 = '203.0.113.10';
@@ -102,6 +99,7 @@ function printTable(figures: Figure[]): void {
   for (const f of figures) console.log(row([f.name, f.value, f.target]) + `  ${f.met ? 'met' : 'MISSED'}`);
 }
 
-const figures = [...(await dnsCase())];
+await provisionLab();
+const figures = [...(await dnsCase()), ...(await federationCase())];
 printTable(figures);
 process.exit(figures.every((f) => f.met) ? 0 : 1);

@@ -216,6 +216,7 @@ describe('client-discovery referee (matrix-js-sdk AutoDiscovery.findClientConfig
     'unknown-ca': INVALID_HOMESERVER,
     'self-signed': INVALID_HOMESERVER,
     'federation-port-closed': SUCCESS,
+    'two-addresses': SUCCESS,
     'two-addresses-one-broken': SUCCESS,
     'keys-html': SUCCESS,
   };

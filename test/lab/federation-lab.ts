@@ -50,6 +50,7 @@ export type Scenario =
   | 'unknown-ca'
   | 'self-signed'
   | 'federation-port-closed'
+  | 'two-addresses'
   | 'two-addresses-one-broken'
   | 'keys-html';
 
@@ -67,6 +68,7 @@ export const SCENARIOS: Record<Scenario, string> = {
   'unknown-ca': 'the Matrix host (443 and 8448) presents a leaf issued by a CA nobody trusts (no AIA)',
   'self-signed': 'the Matrix host (443 and 8448) presents a self-signed certificate',
   'federation-port-closed': 'nothing listens on matrix.example.test:8448 (443 is fine)',
+  'two-addresses': 'matrix.example.test has A 127.0.1.2 and 127.0.1.3, both healthy nodes in front of the same Synapse',
   'two-addresses-one-broken': 'matrix.example.test has A 127.0.1.2 and 127.0.1.3; 127.0.1.3:8448 answers 502 for /_matrix (dead upstream), all else equal',
   'keys-html': '/_matrix/key/v2/server on the Matrix host answers 200 text/html (a default web page); other paths normal',
 };
@@ -205,6 +207,10 @@ const CHANGES: Record<Scenario, (layout: Layout) => void> = {
   'self-signed': (l) => onMatrixHost(l, (site) => (site.cert = 'self-signed')),
   'federation-port-closed': (l) => {
     l.matrix8448 = null;
+  },
+  'two-addresses': (l) => {
+    l.records.push({ name: LAB.matrixHost, type: 'A', value: LAB.secondMatrixAddress });
+    l.second = { site443: matrixSite(), site8448: matrixSite() };
   },
   'two-addresses-one-broken': (l) => {
     l.records.push({ name: LAB.matrixHost, type: 'A', value: LAB.secondMatrixAddress });
