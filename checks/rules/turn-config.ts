@@ -1,0 +1,179 @@
+// Pure helpers of the TURN rules: TURN URIs (RFC 7065), what an MDAD plan says about coturn and
+// MatrixRTC, the scope of an address (public, private, CGNAT, loopback), and the stable subject
+// of a URI in finding ids.
+import { isIP } from 'node:net';
+import type { Plan } from '../plan/types.ts';
+
+export interface TurnUri {
+  uri: string;
+  scheme: 'turn' | 'turns';
+  host: string;
+  port: number;
+  transport: 'udp' | 'tcp';
+}
+
+export type UriParse = { ok: true; value: TurnUri } | { ok: false; uri: string; problem: string };
+
+const DEFAULT_PORT = { turn: 3478, turns: 5349 } as const;
+
+/** MDAD commands the fixes name (mdad.md §5). */
+export const RERUN_ALL = 'ansible-playbook -i inventory/hosts setup.yml --tags=install-all,start (or: just install-all)';
+export const RERUN_COTURN = 'ansible-playbook -i inventory/hosts setup.yml --tags=install-coturn,start-group --extra-vars=group=coturn (or: just install-service coturn)';
+
+/**
+ * turn:host[:port][?transport=udp|tcp] and turns:… (RFC 7065). Without a transport, turn: is
+ * tried over UDP and turns: over TCP, as WebRTC clients do.
+ */
+export function parseTurnUri(uri: string): UriParse {
+  const match = /^(turns?):(\[[0-9a-fA-F:.]+\]|[^:?\s/]+)(?::(\d{1,5}))?(?:\?transport=(udp|tcp))?$/i.exec(uri.trim());
+  if (!match) return { ok: false, uri, problem: 'not of the form turn:host[:port][?transport=udp|tcp] (RFC 7065)' };
+  const scheme = match[1]!.toLowerCase() as 'turn' | 'turns';
+  const host = match[2]!.replace(/^\[|\]$/g, '').toLowerCase();
+  if (!isIP(host) && !/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(host)) {
+    return { ok: false, uri, problem: `"${host}" is not a host name or IP address` };
+  }
+  const port = match[3] ? Number(match[3]) : DEFAULT_PORT[scheme];
+  if (port < 1 || port > 65535) return { ok: false, uri, problem: `port ${port} is out of range` };
+  const transport = (match[4]?.toLowerCase() as 'udp' | 'tcp' | undefined) ?? (scheme === 'turns' ? 'tcp' : 'udp');
+  return { ok: true, value: { uri, scheme, host, port, transport } };
+}
+
+/** The subject of a URI's finding ids, e.g. turn-udp-3478, turns-tcp-5349 (dots are id separators). */
+export function uriSubject(uri: TurnUri): string {
+  return `${uri.scheme}-${uri.transport}-${uri.port}`;
+}
+
+/** Subjects for a list of URIs; two URIs that would share one get their host appended. */
+export function uriSubjects(uris: readonly TurnUri[]): string[] {
+  const base = uris.map(uriSubject);
+  return uris.map((u, i) => (base.filter((b) => b === base[i]).length > 1 ? `${base[i]}-${u.host.replace(/[.:]/g, '_')}` : base[i]!));
+}
+
+/** What the port of a URI is, for firewall fixes: 3478/udp. */
+export function portLabel(uri: TurnUri): string {
+  return `${uri.port}/${uri.transport}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Address scope
+
+export type AddressScope = 'public' | 'private' | 'cgnat' | 'loopback' | 'link-local' | 'unspecified' | 'reserved';
+
+function ipv4Number(address: string): number {
+  return address.split('.').reduce((n, part) => n * 256 + Number(part), 0);
+}
+
+function inV4(address: string, network: string, bits: number): boolean {
+  const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+  return ((ipv4Number(address) & mask) >>> 0) === ((ipv4Number(network) & mask) >>> 0);
+}
+
+/**
+ * Where an address can be reached from. Documentation ranges (192.0.2/24, 198.51.100/24,
+ * 203.0.113/24, 2001:db8::/32) count as public: they stand for public addresses in examples.
+ */
+export function addressScope(address: string): AddressScope {
+  if (isIP(address) === 4) {
+    if (inV4(address, '127.0.0.0', 8)) return 'loopback';
+    if (inV4(address, '10.0.0.0', 8) || inV4(address, '172.16.0.0', 12) || inV4(address, '192.168.0.0', 16)) return 'private';
+    if (inV4(address, '100.64.0.0', 10)) return 'cgnat';
+    if (inV4(address, '169.254.0.0', 16)) return 'link-local';
+    if (inV4(address, '0.0.0.0', 8)) return 'unspecified';
+    if (inV4(address, '240.0.0.0', 4) || inV4(address, '224.0.0.0', 4) || inV4(address, '198.18.0.0', 15)) return 'reserved';
+    return 'public';
+  }
+  const a = address.toLowerCase();
+  if (a === '::1') return 'loopback';
+  if (a === '::') return 'unspecified';
+  if (/^f[cd]/.test(a)) return 'private';
+  if (/^fe[89ab]/.test(a)) return 'link-local';
+  if (a.startsWith('::ffff:')) return addressScope(a.slice(7).includes('.') ? a.slice(7) : '0.0.0.0');
+  return 'public';
+}
+
+export const SCOPE_TEXT: Record<AddressScope, string> = {
+  public: 'a public address',
+  private: 'a private (RFC 1918 / ULA) address',
+  cgnat: 'a carrier-grade NAT (100.64.0.0/10) address',
+  loopback: 'a loopback address',
+  'link-local': 'a link-local address',
+  unspecified: 'an unspecified address',
+  reserved: 'a reserved address',
+};
+
+// ---------------------------------------------------------------------------------------------
+// What the plan says
+
+export interface TurnPlan {
+  coturnEnabled: boolean;
+  /** coturn_hostname (default: the Matrix host). */
+  coturnHost: string;
+  /** The turn_uris MDAD gives Synapse: coturn_turn_uris. */
+  uris: string[];
+  relayRange?: { min: number; max: number };
+  /** Firewall ports of coturn, as "3478/tcp", "49152-49172/udp". */
+  ports: string[];
+  /** The derived static auth secret is known (never the secret itself). */
+  secretKnown: boolean;
+  rtcEnabled: boolean;
+  /** The org.matrix.msc4143.rtc_foci value the playbook serves. */
+  expectedFoci?: unknown;
+  /** LiveKit's ICE/TCP port (livekit_server_config_rtc_tcp_port). */
+  livekitTcpPort?: number;
+  /** The inventory's ansible_host when it is an address. */
+  serverAddress?: string;
+}
+
+function portText(p: { port: number; endPort?: number; protocol: string }): string {
+  return `${p.port}${p.endPort ? `-${p.endPort}` : ''}/${p.protocol}`;
+}
+
+/** The TURN-related part of a deployment plan. */
+export function turnPlan(plan: Plan): TurnPlan {
+  const enabled = (id: string) => plan.services.some((s) => s.id === id && s.enabled);
+  const coturnEnabled = enabled('coturn');
+  // coturn_hostname is the Matrix host unless changed, in which case the plan asks for its own record.
+  const coturnHost = plan.records.find((r) => r.service === 'coturn' && (r.type === 'CNAME' || r.type === 'A'))?.name ?? plan.matrixHost;
+  const coturnPorts = plan.ports.filter((p) => p.service === 'coturn');
+  const plain = coturnPorts.find((p) => p.protocol === 'udp' && p.purpose === 'STUN/TURN')?.port ?? 3478;
+  const tls = coturnPorts.find((p) => p.protocol === 'tcp' && p.purpose === 'TURN over TLS')?.port;
+  const relay = coturnPorts.find((p) => p.endPort !== undefined);
+  const withPort = (port: number, fallback: number) => (port === fallback ? coturnHost : `${coturnHost}:${port}`);
+  // coturn role vars/main.yml: turns: URIs first when TLS is on, then turn:.
+  const uris = coturnEnabled
+    ? [
+        ...(tls !== undefined ? [`turns:${withPort(tls, 5349)}?transport=udp`, `turns:${withPort(tls, 5349)}?transport=tcp`] : []),
+        `turn:${withPort(plain, 3478)}?transport=udp`,
+        `turn:${withPort(plain, 3478)}?transport=tcp`,
+      ]
+    : [];
+  const livekit = plan.ports.find((p) => p.service === 'matrix-rtc' && p.protocol === 'tcp' && p.purpose.includes('ICE'));
+  const foci = plan.wellKnown.client['org.matrix.msc4143.rtc_foci'];
+  const address = plan.host?.address;
+  return {
+    coturnEnabled,
+    coturnHost,
+    uris,
+    ...(relay ? { relayRange: { min: relay.port, max: relay.endPort! } } : {}),
+    ports: coturnPorts.map(portText),
+    secretKnown: Boolean(plan.secrets.coturnStaticAuthSecret),
+    rtcEnabled: enabled('matrix-rtc') || foci !== undefined,
+    ...(foci !== undefined ? { expectedFoci: foci } : {}),
+    ...(livekit ? { livekitTcpPort: livekit.port } : {}),
+    ...(address && isIP(address) ? { serverAddress: address } : {}),
+  };
+}
+
+/** The livekit_service_url of every LiveKit focus in a served rtc_foci value (http(s) URLs only). */
+export function livekitServiceUrls(foci: unknown): string[] {
+  if (!Array.isArray(foci)) return [];
+  return foci.flatMap((focus) => {
+    const f = focus as Record<string, unknown> | null;
+    if (!f || f.type !== 'livekit' || typeof f.livekit_service_url !== 'string') return [];
+    try {
+      return /^https?:$/.test(new URL(f.livekit_service_url).protocol) ? [f.livekit_service_url] : [];
+    } catch {
+      return [];
+    }
+  });
+}

@@ -1,0 +1,179 @@
+// TURN and MatrixRTC check: probes the TURN servers a calling client is handed, on the wire
+// (STUN Binding, TURN Allocate with REST credentials, relayed data, release), and the MatrixRTC
+// focus (LiveKit JWT service, LiveKit's TCP port).
+//   MATRIX_ACCESS_TOKEN=… npx tsx checks/turn.ts example.org --vars inventory/host_vars/matrix.example.org/vars.yml
+// Secrets never come from the command line (it is visible to every user of the machine and
+// kept in shell history): the access token, the password and the TURN secret come from the
+// environment, a file, or a prompt.
+import { readFileSync } from 'node:fs';
+import type { ParseArgsConfig } from 'node:util';
+import { COMMON_HELP, COMMON_OPTIONS, emitReport, isMain, namedResolvers, parseCommandLine, parseTimeout, readCaFile, runCommand } from './core/cli.ts';
+import { InputError } from './core/errors.ts';
+import { parseServerName } from './core/server-name.ts';
+import { loadPlan } from './plan/load.ts';
+import type { Plan } from './plan/types.ts';
+import { urlAt } from './probes/wellknown-gather.ts';
+import { gatherTurn, type TurnGatherInput } from './probes/turn-gather.ts';
+import { judgeTurn } from './rules/turn.ts';
+import { parseTurnUri, turnPlan } from './rules/turn-config.ts';
+import { parseExpectIp } from './dns.ts';
+
+const HELP = `Usage: turn.ts <server-name> [options]
+
+Probes the TURN servers calls use, the way a calling client does: STUN Binding, TURN Allocate
+with REST credentials (401 challenge, then the signed request; FINGERPRINT and MESSAGE-INTEGRITY
+of the answers verified), the relayed address, data through the relay between two allocations,
+the certificate of turns:, and the release of everything allocated. Then MatrixRTC: the LiveKit
+focus of the client well-known, its JWT service and LiveKit's TCP port.
+
+Where the TURN configuration comes from, in this order:
+  1. the homeserver (GET /_matrix/client/v3/voip/turnServer), as a logged-in client:
+       MATRIX_ACCESS_TOKEN=…            an access token from the environment, or
+       --access-token-file FILE         the token in a file, or
+       --user NAME                      log in (password from MATRIX_PASSWORD or a prompt), log out after
+  2. the plan (--vars/--playbook): coturn's host, ports and the static auth secret MDAD derives
+  3. --turn-uri URI (repeatable), e.g. turn:turn.example.org?transport=udp
+  The TURN secret for 2 and 3 comes from the plan, or TURN_SECRET, or --turn-secret-file FILE.
+  Secrets are never accepted as arguments: the command line is visible to everyone.
+
+  --homeserver URL          the client API base URL (default: from the client well-known)
+  --expect-ip IPV4[,IPV6]   the server's public address(es) the TURN hosts must resolve to
+${COMMON_HELP}
+
+Example:
+  MATRIX_ACCESS_TOKEN=syt_… npx tsx checks/turn.ts example.org --vars inventory/host_vars/matrix.example.org/vars.yml`;
+
+const OPTIONS = {
+  ...COMMON_OPTIONS,
+  homeserver: { type: 'string' },
+  user: { type: 'string' },
+  'access-token-file': { type: 'string' },
+  'turn-uri': { type: 'string', multiple: true, default: [] as string[] },
+  'turn-secret-file': { type: 'string' },
+  'expect-ip': { type: 'string' },
+} satisfies ParseArgsConfig['options'];
+
+/** Gathers and judges; the part the benchmark times. */
+export async function runTurnCheck(input: TurnGatherInput) {
+  const facts = await gatherTurn(input);
+  return { facts, findings: judgeTurn(facts) };
+}
+
+/** A secret from a file: the first line, without its newline; the content is never echoed. */
+export function readSecretFile(path: string, option: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new InputError(`${option} ${path}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+  }
+  const secret = text.split(/\r?\n/)[0]!.trim();
+  if (secret === '') throw new InputError(`${option} ${path}: the file is empty`);
+  return secret;
+}
+
+/** The password from MATRIX_PASSWORD, or asked on the terminal without echo. */
+async function readPassword(user: string): Promise<string> {
+  const fromEnv = process.env.MATRIX_PASSWORD;
+  if (fromEnv) return fromEnv;
+  if (!process.stdin.isTTY) throw new InputError(`--user ${user}: set MATRIX_PASSWORD, or run on a terminal to be asked (the password is never an argument)`);
+  process.stderr.write(`Password for ${user}: `);
+  const password = await readHidden(process.stdin);
+  process.stderr.write('\n');
+  if (password === '') throw new InputError('no password given');
+  return password;
+}
+
+/** Reads a line from a terminal in raw mode: nothing typed is echoed. Ctrl-C cancels. */
+function readHidden(stdin: NodeJS.ReadStream): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let typed = '';
+    stdin.setRawMode(true);
+    stdin.resume();
+    const done = (error?: Error) => {
+      stdin.off('data', onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+      if (error) reject(error);
+      else resolve(typed);
+    };
+    const onData = (chunk: Buffer) => {
+      for (const char of chunk.toString('utf8')) {
+        if (char === '\r' || char === '\n' || char === '\u0004') return done();
+        if (char === '\u0003') return done(new InputError('cancelled'));
+        typed = char === '\u007f' || char === '\b' ? typed.slice(0, -1) : typed + char;
+      }
+    };
+    stdin.on('data', onData);
+  });
+}
+
+function parseHomeserver(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const url = new URL(text);
+    if (url.protocol === 'https:' || url.protocol === 'http:') return url.href.replace(/\/+$/, '');
+  } catch {
+    // reported below
+  }
+  throw new InputError(`--homeserver "${text}" is not an http(s) URL such as https://matrix.example.org`);
+}
+
+async function authFrom(values: { user?: string; 'access-token-file'?: string }): Promise<TurnGatherInput['auth']> {
+  if (values.user !== undefined && values['access-token-file'] !== undefined) throw new InputError('give --user or --access-token-file, not both');
+  if (values.user !== undefined) {
+    if (values.user.trim() === '') throw new InputError('--user is empty');
+    return { kind: 'login', user: values.user, password: await readPassword(values.user) };
+  }
+  if (values['access-token-file'] !== undefined) return { kind: 'token', token: readSecretFile(values['access-token-file'], '--access-token-file') };
+  const token = process.env.MATRIX_ACCESS_TOKEN?.trim();
+  return token ? { kind: 'token', token } : undefined;
+}
+
+function planInput(plan: Plan | undefined): Pick<TurnGatherInput, 'plan' | 'planBaseUrl'> {
+  if (!plan) return {};
+  const base = urlAt(plan.wellKnown.client, 'm.homeserver');
+  return { plan: turnPlan(plan), ...(base ? { planBaseUrl: base } : {}) };
+}
+
+async function main(): Promise<number> {
+  const started = new Date();
+  const { values, positionals } = parseCommandLine(process.argv.slice(2), OPTIONS);
+  if (values.help) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  if (positionals.length > 1) throw new InputError(`one server name expected, got ${positionals.length}: ${positionals.join(' ')}`);
+  const timeoutMs = parseTimeout(values.timeout);
+  const configured = values.vars !== undefined || values.playbook !== undefined;
+  const name = positionals[0] === undefined ? undefined : parseServerName(positionals[0], { allowMatrixPrefix: configured });
+  if (!name && !configured) throw new InputError('give the server name (e.g. example.org), or --vars/--playbook');
+  for (const uri of values['turn-uri']) {
+    const parsed = parseTurnUri(uri);
+    if (!parsed.ok) throw new InputError(`--turn-uri "${uri}": ${parsed.problem}`);
+  }
+  const resolvers = namedResolvers(values.resolver);
+  const ca = readCaFile(values['ca-file']);
+  const homeserver = parseHomeserver(values.homeserver);
+  const expect = values['expect-ip'] ? parseExpectIp(values['expect-ip']) : undefined;
+  const plan = configured ? await loadPlan({ vars: values.vars, playbook: values.playbook, serverName: name?.host }) : undefined;
+  const explicitSecret = values['turn-secret-file'] !== undefined ? readSecretFile(values['turn-secret-file'], '--turn-secret-file') : process.env.TURN_SECRET || undefined;
+  const auth = await authFrom(values);
+  const serverName = plan?.serverName ?? name!.host;
+
+  const { findings } = await runTurnCheck({
+    serverName,
+    ...planInput(plan),
+    resolvers,
+    timeoutMs,
+    ...(ca ? { ca } : {}),
+    ...(homeserver ? { homeserver } : {}),
+    ...(auth ? { auth } : {}),
+    turnUris: values['turn-uri'],
+    secrets: { ...(plan?.secrets.coturnStaticAuthSecret ? { plan: plan.secrets.coturnStaticAuthSecret } : {}), ...(explicitSecret ? { explicit: explicitSecret } : {}) },
+    ...(expect ? { expected: { addresses: [expect.ipv4, expect.ipv6].filter((a): a is string => a !== undefined), from: '--expect-ip' } } : {}),
+  });
+  return emitReport({ check: 'TURN and MatrixRTC', serverName, started, findings }, values.json);
+}
+
+if (isMain(import.meta.url)) runCommand('turn', main);
