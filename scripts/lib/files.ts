@@ -66,7 +66,7 @@ export function lineDiff(before: string, after: string, context = 2): string {
     if (i < a.length && j < b.length && a[i] === b[j]) {
       ops.push({ kind: ' ', line: a[i++]! });
       j++;
-    } else if (j < b.length && (i >= a.length || lcs[i]![j + 1]! >= lcs[i + 1]![j]!)) {
+    } else if (j < b.length && (i >= a.length || lcs[i]![j + 1]! > lcs[i + 1]![j]!)) {
       ops.push({ kind: '+', line: b[j++]! });
     } else {
       ops.push({ kind: '-', line: a[i++]! });
