@@ -41,8 +41,9 @@ export function renderJson(report: Report): string {
   return `${JSON.stringify(report, null, 2)}\n`;
 }
 
-const WIDTH = 100;
+export const WIDTH = 100;
 const TITLE_WIDTH = 42;
+const RESULT_WIDTH = WIDTH - 6 - TITLE_WIDTH - 4;
 const LABEL: Record<Status, string> = { pass: 'PASS', warn: 'WARN', fail: 'FAIL', skip: 'SKIP', info: 'INFO' };
 const COLOUR: Record<Status, string> = { pass: '32', warn: '33', fail: '31', skip: '90', info: '36' };
 
@@ -51,25 +52,40 @@ export function useColour(stream: NodeJS.WriteStream): boolean {
   return Boolean(stream.isTTY) && !('NO_COLOR' in process.env) && process.env.TERM !== 'dumb';
 }
 
-export function renderTable(report: Report, colour = false): string {
-  const table = new Table({
+export function findingsTable(): Table.Table {
+  return new Table({
     head: ['', 'check', 'result'],
-    colWidths: [6, TITLE_WIDTH, WIDTH - 6 - TITLE_WIDTH - 4],
+    colWidths: [6, TITLE_WIDTH, RESULT_WIDTH],
     wordWrap: true,
     style: { head: [], border: [], compact: false },
-  });
-  for (const f of report.findings) {
-    const label = colour ? `\u001b[${COLOUR[f.status]}m${LABEL[f.status]}\u001b[0m` : LABEL[f.status];
-    const lines = [f.detail ?? ''];
-    if (f.fix && (f.status === 'warn' || f.status === 'fail')) lines.push(`fix: ${f.fix}`);
-    table.push([label, `${f.title}\n${breakLong(`(${f.id})`, TITLE_WIDTH - 2)}`, lines.filter(Boolean).join('\n')]);
-  }
+  }) as Table.Table;
+}
+
+export function statusLabel(status: Status, colour: boolean): string {
+  return colour ? `\u001b[${COLOUR[status]}m${LABEL[status]}\u001b[0m` : LABEL[status];
+}
+
+/** A finding as a table row: status, title with its id, detail with the fix. */
+export function findingRow(f: Finding, colour: boolean): string[] {
+  const lines = [f.detail ?? ''];
+  if (f.fix && (f.status === 'warn' || f.status === 'fail')) lines.push(`fix: ${f.fix}`);
+  return [statusLabel(f.status, colour), `${f.title}\n${breakLong(`(${f.id})`, TITLE_WIDTH - 2)}`, breakLongWords(lines.filter(Boolean).join('\n'), RESULT_WIDTH - 2)];
+}
+
+export function renderTable(report: Report, colour = false): string {
+  const table = findingsTable();
+  for (const f of report.findings) table.push(findingRow(f, colour));
   return `${report.check} for ${report.serverName}\n${table.toString()}\n${summaryLine(report)}\n`;
 }
 
 /** Ids have no spaces to wrap at; the table would cut them, so break them by hand. */
 function breakLong(text: string, width: number): string {
   return text.match(new RegExp(`.{1,${width}}`, 'g'))?.join('\n') ?? text;
+}
+
+/** URLs and other long words would be cut by the table: break them across lines instead. */
+function breakLongWords(text: string, width: number): string {
+  return text.replace(new RegExp(`\\S{${width + 1},}`, 'g'), (word) => breakLong(word, width));
 }
 
 export function summaryLine(report: Report): string {

@@ -4,6 +4,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { Packet } from 'dns2';
 import { canonicalIp, type Endpoint } from '../core/net.ts';
+import { cached } from './run-cache.ts';
 
 export interface DnsRecord {
   name: string;
@@ -52,7 +53,11 @@ export interface QueryOptions {
 const EDNS_UDP_SIZE = 1232;
 const MAX_TCP_MESSAGE = 65535;
 
-export async function queryDns(server: Endpoint, name: string, type: string, options: QueryOptions): Promise<DnsOutcome> {
+export function queryDns(server: Endpoint, name: string, type: string, options: QueryOptions): Promise<DnsOutcome> {
+  return cached(`dns ${server.host} ${server.port} ${name.toLowerCase()} ${type} ${options.recursive}`, () => exchange(server, name, type, options));
+}
+
+async function exchange(server: Endpoint, name: string, type: string, options: QueryOptions): Promise<DnsOutcome> {
   const started = performance.now();
   const typeCode = (Packet.TYPE as Record<string, number>)[type];
   const id = Packet.uuid();

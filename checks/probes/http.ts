@@ -6,6 +6,7 @@
 import net from 'node:net';
 import tls, { type PeerCertificate, type DetailedPeerCertificate } from 'node:tls';
 import { Agent, request, type Dispatcher } from 'undici';
+import { cached } from './run-cache.ts';
 
 export interface CertificateFact {
   /** DER, base64: lets rules verify signatures (e.g. against an issuer fetched from AIA). */
@@ -94,7 +95,14 @@ export interface HttpOptions {
 
 const DEFAULT_MAX_BODY = 64 * 1024;
 
-export async function httpRequest(url: string, options: HttpOptions): Promise<HttpOutcome> {
+export function httpRequest(url: string, options: HttpOptions): Promise<HttpOutcome> {
+  // Reads are shared within a run; anything with a body (a login) is always sent.
+  if (options.body !== undefined || (options.method ?? 'GET') === 'POST') return send(url, options);
+  const { timeoutMs: _timeout, ...identity } = options;
+  return cached(`http ${url} ${JSON.stringify(identity)}`, () => send(url, options));
+}
+
+async function send(url: string, options: HttpOptions): Promise<HttpOutcome> {
   const started = performance.now();
   const target = new URL(url);
   const secure = target.protocol === 'https:';

@@ -55,8 +55,12 @@ export function judgeCertificate(tls: TlsFact, context: CertificateContext): Cer
   if (leaf.subject === 'TRAEFIK DEFAULT CERT') {
     add('traefik-default', "it is Traefik's default certificate: Traefik has no certificate for this name, so Let's Encrypt issuance failed");
   }
-  const nameError = checkServerIdentity(context.expectedName, { subject: { CN: leaf.subject }, subjectaltname: leaf.sans.join(', ') } as unknown as PeerCertificate);
-  if (nameError) add('name', `it is valid for ${leaf.sans.join(', ') || leaf.subject}, not for ${context.expectedName}`);
+  // Names come from subjectAltName only: Synapse (service_identity) and Go ignore the subject CN,
+  // so the CN is kept out of Node's check, which would fall back to it.
+  const nameError = checkServerIdentity(context.expectedName, { subject: {}, subjectaltname: leaf.sans.join(', ') } as unknown as PeerCertificate);
+  if (nameError) {
+    add('name', leaf.sans.length ? `it is valid for ${leaf.sans.join(', ')}, not for ${context.expectedName}` : `it has no subjectAltName (only the subject ${leaf.subject}), and servers read names from subjectAltName alone`);
+  }
   if (Date.parse(leaf.validTo) <= context.now) add('expired', `it expired on ${leaf.validTo.slice(0, 10)}`);
   if (Date.parse(leaf.validFrom) > context.now) add('not-yet-valid', `it is valid only from ${leaf.validFrom.slice(0, 10)}`);
 

@@ -62,7 +62,7 @@ export function wellKnownDelegation(chain: FetchChain | undefined): Delegation {
   return { ok: true, value, host: parsed.host, port: parsed.port, isIpLiteral: parsed.isIpLiteral };
 }
 
-type SrvLookup = { state: 'found'; targets: Target[]; values: string[] } | { state: 'not-found' } | { state: 'error'; error: string };
+type SrvLookup = { state: 'found'; targets: Target[]; values: string[] } | { state: 'not-found' } | { state: 'unavailable' } | { state: 'error'; error: string };
 
 export function srvLookup(outcome: DnsOutcome | undefined, name: string): SrvLookup {
   const answer = interpret(outcome, name, 'SRV');
@@ -70,6 +70,8 @@ export function srvLookup(outcome: DnsOutcome | undefined, name: string): SrvLoo
   if (answer.state !== 'positive' || answer.values.length === 0) return { state: 'not-found' };
   // Lowest priority first (RFC 2782); weights are not used to pick, every target is checked.
   const records = answer.values.map((v) => v.split(' ')).sort((a, b) => Number(a[0]) - Number(b[0]));
+  // RFC 2782: a target of "." means the service is decidedly not available at this domain.
+  if (records.every((r) => !r[3])) return { state: 'unavailable' };
   return { state: 'found', values: answer.values, targets: records.map((r) => ({ host: r[3], port: Number(r[2]) })) };
 }
 
@@ -94,10 +96,13 @@ export function decideDiscovery(input: DiscoveryInput): Discovery {
   }
   const delegation = wellKnownDelegation(input.wellKnown);
   const hostSrv = srvOf(host);
-  if (delegation.ok) {
+  // A delegation to the server name itself (no port) goes on to the very same SRV records.
+  if (delegation.ok && !(delegation.host === host && delegation.port === undefined)) {
     for (const [label, lookup] of [[FED_SRV, hostSrv.fed], [LEGACY_SRV, hostSrv.legacy]] as const) {
       if (lookup.state === 'found') ignored.push(`SRV ${label}.${host} (${lookup.values.join(', ')}): a valid /.well-known/matrix/server takes precedence`);
     }
+  }
+  if (delegation.ok) {
     const d = delegation;
     const via = `/.well-known/matrix/server delegates to ${d.value}`;
     if (d.isIpLiteral) {
@@ -126,6 +131,9 @@ function srvSteps(
   if (srv.fed.state === 'found') {
     if (srv.legacy.state === 'found') ignored.push(`SRV ${LEGACY_SRV}.${name} (${srv.legacy.values.join(', ')}): only used when ${FED_SRV} is missing`);
     return { ...base, step: steps[0], how: `${context}; SRV ${FED_SRV}.${name} gives ${srv.fed.values.join(', ')}`, targets: srv.fed.targets };
+  }
+  if (srv.fed.state === 'unavailable') {
+    return { ...base, step: steps[0], how: `${context}; SRV ${FED_SRV}.${name} says the service is not available (target ".")`, targets: [], problem: `SRV ${FED_SRV}.${name} has the target "." (RFC 2782: no federation here), so servers will not connect` };
   }
   if (srv.fed.state === 'error') {
     // A broken _matrix-fed lookup is not "not found": servers do not fall back (matrix-federation.md §2).

@@ -91,7 +91,7 @@ function addressFindings(probe: AddressProbe, facts: FederationFacts, context: F
   const tls = probe.version.tls ?? probe.keys.tls;
   if (!tls) {
     const failure = first.ok ? undefined : first;
-    findings.push({ id: id('tls'), status: 'fail', title: `${label} TLS`, detail: `TLS handshake failed: ${failure?.message ?? 'no handshake'}`, fix: `Check that ${at} serves HTTPS (TLS) for ${d.tlsName}` });
+    findings.push({ id: id('tls'), status: 'fail', title: `${label} TLS`, detail: (failure?.message ?? '').startsWith('TLS handshake failed') ? failure!.message : `TLS handshake failed: ${failure?.message ?? 'no handshake'}`, fix: `Check that ${at} serves HTTPS (TLS) for ${d.tlsName}` });
     return findings;
   }
   findings.push({ id: id('connect'), status: 'pass', title: `${label} connection`, detail: `TCP and TLS (${tls.protocol}, ${tls.cipher})` });
@@ -140,7 +140,8 @@ function certificateFinding(probe: AddressProbe, label: string, id: string, fact
   const title = `${label} certificate`;
   const evidence = { sans: verdict.sans, issuer: verdict.issuer, daysLeft: verdict.daysLeft, authorizationError: tls.authorizationError, problems: verdict.problems };
   if (verdict.problems.length > 0) {
-    const why = d.step === '6' || d.step === '4' || d.step === '5' || d.step === '3.3' || d.step === '3.4' ? ` (step ${d.step}: the certificate must be valid for ${d.tlsName}, not for the SRV target)` : '';
+    const srv = ['3.3', '3.4', '4', '5'].includes(d.step);
+    const why = srv ? ` (step ${d.step}: the certificate must be valid for ${d.tlsName}, not for the SRV target)` : d.step === '6' ? ` (step 6: no delegation, so the certificate must be valid for ${d.tlsName} itself)` : '';
     const fixes = verdict.problems.map((p) => CERT_FIX[p](d.tlsName));
     if (verdict.problems.includes('name') && d.step === '6') fixes.push(`or delegate with /.well-known/matrix/server (${WELLKNOWN_FIX})`);
     return { id, status: 'fail', title, detail: `Servers will refuse it: ${verdict.reasons.join('; ')}${verdict.problems.includes('name') ? why : ''}`, fix: fixes.join('; '), evidence };

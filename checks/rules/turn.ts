@@ -559,6 +559,16 @@ function relayFinding(facts: TurnFacts, probe: TurnProbeFacts, id: string): Find
     };
   }
   const range = facts.plan?.relayRange ? `${facts.plan.relayRange.min}-${facts.plan.relayRange.max}/udp` : '49152-49172/udp';
+  const code = trip.exchange?.ok ? trip.exchange.error?.code : undefined;
+  if (trip.step === 'second allocation' && (code === 508 || code === 486)) {
+    return {
+      id,
+      status: 'fail',
+      title,
+      detail: `${trip.step}: ${trip.message}: coturn has no relay port left (every call needs one per participant; coturn frees released ones a few seconds later)`,
+      fix: `Widen the relay range (coturn_turn_udp_min_port / coturn_turn_udp_max_port, now ${range}) and open the new range in the firewall, then run: ${RERUN_COTURN}`,
+    };
+  }
   if (trip.step === 'CreatePermission') {
     return {
       id,

@@ -7,6 +7,7 @@ import { untrustedHop, type FetchChain } from '../probes/fetch-chain.ts';
 import type { HttpSuccess } from '../probes/http.ts';
 import { parseObject, urlAt, type DocumentFetch, type WellKnownFacts } from '../probes/wellknown-gather.ts';
 import { parseServerNameGrammar } from '../core/server-name.ts';
+import { canonicalJson } from './canonical-json.ts';
 
 // Synapse's and the Go tester's cap on the server file (matrix-federation.md §2).
 const MAX_SERVER_FILE = 50 * 1024;
@@ -271,7 +272,7 @@ function clientFileFindings(facts: WellKnownFacts, plan: Plan | undefined, disco
   ];
   const main = primary(facts.client)!;
   const final = main.chain.final;
-  if (final?.status !== 200) return findings;
+  if (final?.status !== 200) return [...findings, ...consistencyFindings(facts.client, 'client')];
   findings.push(corsFinding(main.chain, 'wellknown.client.cors', `the client well-known`));
   const type = contentType(final);
   findings.push(
@@ -370,7 +371,8 @@ function copyFindings(facts: WellKnownFacts): Finding[] {
   return (['server', 'client'] as const).flatMap((file): Finding[] => {
     const id = `wellknown.copy.${file}`;
     const title = `${file} file on ${facts.serverName} equals the Matrix host's`;
-    const here = parseObject(primary(facts[file])?.chain.final?.body);
+    const ours = primary(facts[file])?.chain.final;
+    const here = parseObject(ours?.status === 200 ? ours.body : undefined);
     const there = parseObject(copies[file].final?.status === 200 ? copies[file].final?.body : undefined);
     if (!here || !there) return [];
     const differences = diffObjects(here, there);
@@ -387,12 +389,22 @@ function copyFindings(facts: WellKnownFacts): Finding[] {
   });
 }
 
+/** Key order does not make two documents different. */
+function stable(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return canonicalJson(value);
+  } catch {
+    return JSON.stringify(value);
+  }
+}
+
 function diffObjects(here: Record<string, unknown>, there: Record<string, unknown>): string[] {
   const keys = [...new Set([...Object.keys(here), ...Object.keys(there)])].sort();
   return keys.flatMap((key) => {
+    if (stable(here[key]) === stable(there[key])) return [];
     const a = JSON.stringify(here[key]);
     const b = JSON.stringify(there[key]);
-    if (a === b) return [];
     if (a === undefined) return [`${key} is missing here (Matrix host: ${b})`];
     if (b === undefined) return [`${key} is only here (${a})`];
     return [`${key} is ${a} here, ${b} on the Matrix host`];

@@ -1,0 +1,63 @@
+// doctor's renderings: one table grouped by area (failures first in each), the fleet summary,
+// and Prometheus text for a node_exporter textfile collector.
+import Table from 'cli-table3';
+import { STATUS_ORDER, worstStatus, type Finding, type Status } from './finding.ts';
+import { findingRow, findingsTable, statusLabel, summaryLine, WIDTH, type Report } from './report.ts';
+
+const byStatus = (a: Finding, b: Finding) => STATUS_ORDER.indexOf(a.status) - STATUS_ORDER.indexOf(b.status);
+
+export function renderDoctorTable(report: Report, areas: Record<string, { findings: Finding[] }>, colour = false): string {
+  const table = findingsTable();
+  // Areas with failures come first, like the findings inside them.
+  const ordered = Object.entries(areas).sort(([, a], [, b]) => STATUS_ORDER.indexOf(worstStatus(a.findings)) - STATUS_ORDER.indexOf(worstStatus(b.findings)));
+  for (const [area, { findings }] of ordered) {
+    const counts = STATUS_ORDER.map((s) => [s, findings.filter((f) => f.status === s).length] as const).filter(([, n]) => n > 0);
+    table.push([{ colSpan: 3, content: `${area}: ${counts.map(([s, n]) => `${n} ${s}`).join(', ')}` }]);
+    for (const f of [...findings].sort(byStatus)) table.push(findingRow(f, colour));
+  }
+  return `doctor for ${report.serverName}\n${table.toString()}\n${summaryLine(report)}\n`;
+}
+
+/** One row a server: counts and the worst finding, so a hundred servers fit on a screen. */
+export function renderFleetTable(reports: Report[], colour = false): string {
+  const table = new Table({
+    head: ['', 'server', 'pass', 'warn', 'fail', 'worst finding'],
+    colWidths: [6, 28, 6, 6, 6, WIDTH - 6 - 28 - 18 - 7],
+    wordWrap: true,
+    style: { head: [], border: [], compact: true },
+  });
+  for (const report of [...reports].sort((a, b) => b.exitCode - a.exitCode || a.serverName.localeCompare(b.serverName))) {
+    const worst = [...report.findings].sort(byStatus)[0];
+    const status: Status = worst && (worst.status === 'fail' || worst.status === 'warn') ? worst.status : 'pass';
+    const note = status === 'pass' ? '' : `${worst.title} (${worst.id})`;
+    table.push([statusLabel(status, colour), report.serverName, report.summary.pass, report.summary.warn, report.summary.fail, note]);
+  }
+  const failing = reports.filter((r) => r.exitCode === 2).length;
+  const warning = reports.filter((r) => r.exitCode === 1).length;
+  return `doctor for ${reports.length} servers\n${table.toString()}\n${failing} failing, ${warning} with warnings, ${reports.length - failing - warning} passing\n`;
+}
+
+const STATUS_VALUE: Record<Status, number> = { pass: 0, info: 0, skip: 0, warn: 1, fail: 2 };
+
+function label(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+/** Prometheus text exposition format 0.0.4: gauges per status and per finding, and the duration. */
+export function renderPrometheus(reports: Report[]): string {
+  const lines = [
+    '# HELP matrix_doctor_findings Findings of the last doctor run, by status.',
+    '# TYPE matrix_doctor_findings gauge',
+    ...reports.flatMap((r) => STATUS_ORDER.map((s) => `matrix_doctor_findings{server="${label(r.serverName)}",status="${s}"} ${r.summary[s]}`)),
+    '# HELP matrix_doctor_check_status Status of each check: 0 pass (or info, skip), 1 warning, 2 failure.',
+    '# TYPE matrix_doctor_check_status gauge',
+    ...reports.flatMap((r) => r.findings.map((f) => `matrix_doctor_check_status{server="${label(r.serverName)}",id="${label(f.id)}",status="${f.status}"} ${STATUS_VALUE[f.status]}`)),
+    '# HELP matrix_doctor_exit_code The run\'s exit code: 0 pass, 1 warning, 2 failure.',
+    '# TYPE matrix_doctor_exit_code gauge',
+    ...reports.map((r) => `matrix_doctor_exit_code{server="${label(r.serverName)}"} ${r.exitCode}`),
+    '# HELP matrix_doctor_duration_seconds How long the run took.',
+    '# TYPE matrix_doctor_duration_seconds gauge',
+    ...reports.map((r) => `matrix_doctor_duration_seconds{server="${label(r.serverName)}"} ${(r.durationMs / 1000).toFixed(3)}`),
+  ];
+  return `${lines.join('\n')}\n`;
+}
