@@ -298,7 +298,8 @@ async function roundTrip(
   const second = await allocate(opened.channel, options.credentials, options.timeoutMs);
   if (!second.allocation) {
     const answer = second.allocate ?? second.challenge;
-    return { attempted: true, ok: false, step: 'second allocation', message: answer && !answer.ok ? answer.message : 'refused', elapsedMs: elapsed(), ...(answer ? { exchange: answer } : {}) };
+    const message = !answer ? 'no answer' : !answer.ok ? answer.message : answer.error ? `refused: ${answer.error.code} ${answer.error.reason}` : 'no relayed address in the answer';
+    return { attempted: true, ok: false, step: 'second allocation', message, elapsedMs: elapsed(), ...(answer ? { exchange: answer } : {}) };
   }
   const b = second.allocation;
   allocations.push(b);

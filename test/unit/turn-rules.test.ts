@@ -356,6 +356,12 @@ describe('one URI, step by step', () => {
     expect(permission.fix).toContain('denied-peer-ip');
     const lost = finding(judge({ roundTrip: { attempted: true, ok: false, step: 'data A to B', message: 'did not arrive', elapsedMs: 2000 } }), 'turn.turn-udp-3478.relay');
     expect(lost.fix).toContain('Open the relay range 49152-49172/udp');
+    const full = finding(
+      judge({ roundTrip: { attempted: true, ok: false, step: 'second allocation', message: 'refused: 508 Cannot create socket', elapsedMs: 3, exchange: ok({ cls: 'error', error: { code: 508, reason: 'Cannot create socket' } }) } }),
+      'turn.turn-udp-3478.relay',
+    );
+    expect(full.detail).toContain('no relay port left');
+    expect(full.fix).toContain('coturn_turn_udp_max_port');
   });
 
   it('warns about allocations left behind', () => {
