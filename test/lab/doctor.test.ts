@@ -90,6 +90,16 @@ describe('doctor, a fleet', () => {
     expect(run.code).toBe(2);
   });
 
+  it('checks every host of an MDAD inventory with the plan from its host_vars', async () => {
+    await lab.use('healthy-wellknown');
+    const run = await runCli('checks/doctor.ts', ['--inventory', 'test/fixtures/lab/playbook/inventory/hosts', ...common(), '--only', 'dns', '--json']);
+    const [report] = run.stdout.trim().split('\n').map((line) => JSON.parse(line) as Report);
+    expect(report.serverName).toBe(LAB.serverName);
+    // The plan comes from host_vars (Jitsi on) and the address from ansible_host.
+    expect(report.findings.map((f) => f.id)).toContain('dns.record.jitsi.cname');
+    expect(report.findings.find((f) => f.id === 'dns.server.address')?.detail).toContain('203.0.113.10 (from ansible_host of matrix.example.test)');
+  });
+
   it('writes one JSON report a line', async () => {
     await lab.use('healthy-wellknown');
     const list = join(dir, 'servers.txt');
