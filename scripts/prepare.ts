@@ -9,7 +9,7 @@ import { homedir, tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
 import type { Finding } from '../checks/core/finding.ts';
-import { buildReport, renderTable } from '../checks/core/report.ts';
+import { buildReport, renderJson, renderTable } from '../checks/core/report.ts';
 import { INVENTORY_FILE, loadInventory, readExpectedMigrationVersion } from '../checks/plan/load.ts';
 import type { InventoryHost } from '../checks/plan/types.ts';
 import { defaultLogFile, playbookCommand, renderExplanation, runStep, runWithProgress } from './lib/ansible.ts';
@@ -39,6 +39,7 @@ ports 80/443/8448 free (or already the playbook's) and sudo.
   --repo URL             where to clone the playbook from (default ${PLAYBOOK_REPO})
   -K, --ask-become-pass  ask for the sudo password (for the server's apt upgrade)
   --log FILE             the full log of the Ansible runs
+  --json                 the report as JSON on stdout (progress goes to stderr)
 ${STAGE_HELP}
 
 Example:
@@ -50,6 +51,7 @@ const OPTIONS = {
   repo: { type: 'string', default: PLAYBOOK_REPO },
   'ask-become-pass': { type: 'boolean', short: 'K', default: false },
   log: { type: 'string' },
+  json: { type: 'boolean', default: false },
 } satisfies ParseArgsConfig['options'];
 
 type Values = ReturnType<typeof parseCommandLine<typeof OPTIONS>>['values'];
@@ -181,9 +183,9 @@ async function takePicture(checkout: string, values: Values, ctx: RunContext): P
   return { control, findings, servers, hosts: state.hosts };
 }
 
-function printPicture(p: Picture, started: Date): number {
+function printPicture(p: Picture, started: Date, json: boolean): number {
   const report = buildReport('Preparation', 'this machine and the servers', started, p.findings);
-  process.stdout.write(renderTable(report));
+  process.stdout.write(json ? renderJson(report) : renderTable(report));
   return report.exitCode >= 2 ? 2 : 0;
 }
 
@@ -219,27 +221,27 @@ async function main(): Promise<number> {
   const checkout = resolve(values.playbook);
   const when = stamp();
   const logFile = values.log ?? (existsSync(join(checkout, 'inventory')) ? defaultLogFile(checkout, 'prepare', when) : join(tmpdir(), `prepare-${when}.log`));
-  // prepare reads no secrets: nothing to mask.
-  const ctx: RunContext = { logFile, mask: (t) => t };
+  // prepare reads no secrets: nothing to mask. With --json, stdout holds the report only.
+  const out = values.json ? process.stderr : process.stdout;
+  const ctx: RunContext = { logFile, mask: (t) => t, out };
 
-  // 1. The picture as it is.
+  // 1. The picture as it is, and with --apply the commands for what is missing.
   const before = await takePicture(checkout, values, ctx);
-  const code = printPicture(before, started);
-  if (!values.apply) return code;
-
-  // 2. --apply: the commands for what is missing, then the picture again.
-  const todo = actions(before, checkout, values);
-  if (values['dry-run']) {
-    process.stdout.write(todo.length ? `Would run:\n${todo.map((c) => `  ${showCommand(c)}`).join('\n')}\n` : 'Nothing to install.\n');
-    process.stdout.write('Dry run: nothing was changed.\n');
+  const todo = values.apply ? actions(before, checkout, values) : [];
+  if (todo.length === 0 || values['dry-run']) {
+    const code = printPicture(before, started, values.json);
+    if (values.apply) out.write(todo.length ? `Would run:\n${todo.map((c) => `  ${showCommand(c)}`).join('\n')}\n` : 'Nothing to install.\n');
+    if (values['dry-run']) out.write('Dry run: nothing was changed.\n');
     return code;
   }
+
+  // 2. --apply: run them, then the picture again (only that one with --json).
+  if (!values.json) printPicture(before, started, false);
   // pipx installs programs into ~/.local/bin, which this process must see right away.
   process.env.PATH = `${join(homedir(), '.local', 'bin')}${delimiter}${process.env.PATH ?? ''}`;
   for (const command of todo) await runStep(command, `Running ${command.program}`, ctx);
-  if (todo.length === 0) return code;
-  process.stdout.write('After the changes:\n');
-  return printPicture(await takePicture(checkout, values, ctx), new Date());
+  out.write('After the changes:\n');
+  return printPicture(await takePicture(checkout, values, ctx), new Date(), values.json);
 }
 
 if (isMain(import.meta.url)) runStage('prepare', main);
