@@ -85,7 +85,16 @@ async function readPassword(user: string): Promise<string> {
 }
 
 /** Reads a line from a terminal in raw mode: nothing typed is echoed. Ctrl-C cancels. */
-function readHidden(stdin: NodeJS.ReadStream): Promise<string> {
+/** What the prompt needs of a terminal (process.stdin when it is a TTY). */
+export interface HiddenInput {
+  setRawMode(mode: boolean): unknown;
+  resume(): unknown;
+  pause(): unknown;
+  on(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  off(event: 'data', listener: (chunk: Buffer) => void): unknown;
+}
+
+export function readHidden(stdin: HiddenInput): Promise<string> {
   return new Promise((resolve, reject) => {
     let typed = '';
     stdin.setRawMode(true);

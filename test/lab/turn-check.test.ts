@@ -9,6 +9,7 @@ import type { Finding } from '../../checks/core/finding.ts';
 import { startSilentServer, type RunningDnsServer } from '../../lab/dns-server.ts';
 import type { RunningCoturn } from '../../lab/coturn.ts';
 import { runCli } from './run-cli.ts';
+import { findingById } from '../find-finding.ts';
 import {
   accessToken,
   labCoturn,
@@ -64,12 +65,7 @@ async function turnCheck(args: string[], env: NodeJS.ProcessEnv = {}): Promise<R
   });
   expect(run.stderr).toBe('');
   const report = JSON.parse(run.stdout) as Report;
-  const byId = (id: string): Finding => {
-    const found = report.findings.find((f) => f.id === id);
-    if (!found) throw new Error(`no finding ${id} in ${report.findings.map((f) => f.id).join(', ')}`);
-    return found;
-  };
-  return { ...run, report, byId, ids: report.findings.map((f) => f.id) };
+  return { ...run, report, byId: (id: string) => findingById(report.findings, id), ids: report.findings.map((f) => f.id) };
 }
 
 /** No secret of the run may appear in what the check printed. */

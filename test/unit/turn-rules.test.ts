@@ -6,6 +6,7 @@ import type { TurnFacts, UriFact } from '../../checks/probes/turn-gather.ts';
 import type { Exchange, TurnProbeFacts } from '../../checks/probes/turn-probe.ts';
 import type { Finding } from '../../checks/core/finding.ts';
 import { planFromVars } from '../../checks/plan/plan.ts';
+import { findingById } from '../find-finding.ts';
 
 const NAME = 'example.org';
 const HOST = `matrix.${NAME}`;
@@ -74,11 +75,7 @@ function facts(overrides: Partial<TurnFacts> = {}): TurnFacts {
   };
 }
 
-function finding(findings: Finding[], id: string): Finding {
-  const found = findings.find((f) => f.id === id);
-  if (!found) throw new Error(`no ${id} in ${findings.map((f) => f.id).join(', ')}`);
-  return found;
-}
+const finding = findingById;
 
 function expectFixes(findings: Finding[]) {
   for (const f of findings) if (f.status === 'warn' || f.status === 'fail') expect(f.fix, f.id).toBeTruthy();
