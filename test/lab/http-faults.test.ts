@@ -63,8 +63,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function wellknown(name: string) {
-  const run = await runCli('checks/wellknown.ts', [`${name}.${ZONE}`, '--resolver', `127.0.3.53:${resolver.port}`, '--ca-file', caFile, '--timeout', '1', '--json']);
+async function wellknown(name: string, timeout = '1') {
+  const run = await runCli('checks/wellknown.ts', [`${name}.${ZONE}`, '--resolver', `127.0.3.53:${resolver.port}`, '--ca-file', caFile, '--timeout', timeout, '--json']);
   expect(run.stderr).toBe('');
   const report = JSON.parse(run.stdout) as Report;
   return { report, status: report.findings.find((f) => f.id === 'wellknown.server.status'), byId: (id: string) => report.findings.find((f) => f.id === id) };
@@ -77,7 +77,8 @@ describe('faults end as findings, within the timeout', () => {
   });
 
   it('endless distinct redirects stop after 10', async () => {
-    const { status } = await wellknown('chain');
+    // Eleven TLS connections: a budget that a loaded machine can meet, the point is the limit.
+    const { status } = await wellknown('chain', '5');
     expect(status).toMatchObject({ status: 'fail', detail: expect.stringContaining('more than 10 redirects') });
   });
 
