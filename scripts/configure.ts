@@ -11,7 +11,7 @@ import type { ParseArgsConfig } from 'node:util';
 import { InputError } from '../checks/core/errors.ts';
 import { hostVarsFile, INVENTORY_FILE } from '../checks/plan/load.ts';
 import { planFromVars } from '../checks/plan/plan.ts';
-import { isMain, listOption, parseCommandLine, positiveInt, requireCheckout, runStage, STAGE_HELP, STAGE_OPTIONS } from './lib/cli.ts';
+import { isMain, listOption, parseCommandLine, stageCommandLine, positiveInt, requireCheckout, runStage, STAGE_HELP, STAGE_OPTIONS } from './lib/cli.ts';
 import { requireExpectedVersion } from './lib/checkout.ts';
 import {
   applyMigration,
@@ -130,11 +130,8 @@ function printMigration(file: string, steps: readonly MigrationStep[]): void {
 }
 
 async function main(): Promise<number> {
-  const { values } = parseCommandLine(process.argv.slice(2), OPTIONS);
-  if (values.help) {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
-  }
+  const { values } = stageCommandLine(OPTIONS, HELP);
+  if (values.help) return 0;
 
   // 1. Input: the checkout, the domain, the host and the settings asked for.
   const checkout = requireCheckout(values.playbook);

@@ -8,7 +8,7 @@ import { parseResolvers, parseTimeout } from '../checks/core/cli.ts';
 import { parseExpectIp } from '../checks/dns.ts';
 import { defaultLogFile, playbookCommand, runStep } from './lib/ansible.ts';
 import type { RunContext } from './lib/ansible.ts';
-import { isMain, parseCommandLine, requireCheckout, runStage, STAGE_HELP, STAGE_OPTIONS, StageFailure } from './lib/cli.ts';
+import { isMain, parseCommandLine, stageCommandLine, requireCheckout, runStage, STAGE_HELP, STAGE_OPTIONS, StageFailure } from './lib/cli.ts';
 import { loadHostPlans, rolesCommands } from './lib/checkout.ts';
 import type { HostPlan } from './lib/checkout.ts';
 import { showCommand } from './lib/commands.ts';
@@ -156,11 +156,8 @@ export async function runInstall(install: Install): Promise<number> {
 }
 
 async function main(): Promise<number> {
-  const { values } = parseCommandLine(process.argv.slice(2), INSTALL_OPTIONS);
-  if (values.help) {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
-  }
+  const { values } = stageCommandLine(INSTALL_OPTIONS, HELP);
+  if (values.help) return 0;
   return runInstall(await prepareInstall(values, 'install'));
 }
 

@@ -14,7 +14,7 @@ import { INVENTORY_FILE, loadInventory, readExpectedMigrationVersion } from '../
 import type { InventoryHost } from '../checks/plan/types.ts';
 import { defaultLogFile, playbookCommand, renderExplanation, runStep, runWithProgress } from './lib/ansible.ts';
 import type { RunContext } from './lib/ansible.ts';
-import { isMain, parseCommandLine, runStage, STAGE_HELP, STAGE_OPTIONS } from './lib/cli.ts';
+import { isMain, parseCommandLine, stageCommandLine, runStage, STAGE_HELP, STAGE_OPTIONS } from './lib/cli.ts';
 import { git, isGitCheckout } from './lib/checkout.ts';
 import { capture, onPath, showCommand } from './lib/commands.ts';
 import type { Command } from './lib/commands.ts';
@@ -213,11 +213,8 @@ function actions(p: Picture, checkout: string, values: Values): Command[] {
 
 async function main(): Promise<number> {
   const started = new Date();
-  const { values } = parseCommandLine(process.argv.slice(2), OPTIONS);
-  if (values.help) {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
-  }
+  const { values } = stageCommandLine(OPTIONS, HELP);
+  if (values.help) return 0;
   const checkout = resolve(values.playbook);
   const when = stamp();
   const logFile = values.log ?? (existsSync(join(checkout, 'inventory')) ? defaultLogFile(checkout, 'prepare', when) : join(tmpdir(), `prepare-${when}.log`));

@@ -8,8 +8,8 @@ import type { ParseArgsConfig } from 'node:util';
 import { InputError } from '../checks/core/errors.ts';
 import { readVars } from '../checks/plan/services.ts';
 import { defaultLogFile, playbookCommand, runStep } from './lib/ansible.ts';
-import { isMain, parseCommandLine, positiveInt, requireCheckout, runStage, STAGE_HELP, STAGE_OPTIONS, StageFailure } from './lib/cli.ts';
-import { loadHostPlans } from './lib/checkout.ts';
+import { isMain, parseCommandLine, stageCommandLine, positiveInt, requireCheckout, runStage, STAGE_HELP, STAGE_OPTIONS, StageFailure } from './lib/cli.ts';
+import { loadHostPlans, pickHost } from './lib/checkout.ts';
 import type { HostPlan } from './lib/checkout.ts';
 import { showCommand } from './lib/commands.ts';
 import { stamp } from './lib/files.ts';
@@ -71,16 +71,6 @@ const OPTIONS = {
 } satisfies ParseArgsConfig['options'];
 
 type Values = ReturnType<typeof parseCommandLine<typeof OPTIONS>>['values'];
-
-function pickHost(hosts: HostPlan[], domain: string | undefined): HostPlan {
-  if (domain === undefined) {
-    if (hosts.length === 1) return hosts[0]!;
-    throw new InputError(`the inventory has several servers (${hosts.map((h) => h.plan.serverName).join(', ')}); choose one with --domain`);
-  }
-  const host = hosts.find((h) => h.plan.serverName === domain);
-  if (!host) throw new InputError(`--domain ${domain}: not in the inventory (${hosts.map((h) => h.plan.serverName).join(', ')})`);
-  return host;
-}
 
 function homeserverUrl(values: Values, host: HostPlan): string {
   if (values.homeserver !== undefined) {
@@ -235,11 +225,8 @@ async function tokens(values: Values, host: HostPlan, args: string[]): Promise<n
 }
 
 async function main(): Promise<number> {
-  const { values, positionals } = parseCommandLine(process.argv.slice(2), OPTIONS);
-  if (values.help) {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
-  }
+  const { values, positionals } = stageCommandLine(OPTIONS, HELP);
+  if (values.help) return 0;
   const [what, ...rest] = positionals;
   if (what !== 'user' && what !== 'token') throw new InputError('say what to register: user NAME, or token create|list|delete');
   if (what === 'user' && rest.length !== 1) throw new InputError('user needs exactly one NAME');

@@ -8,8 +8,8 @@ import { join, resolve } from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
 import { InputError } from '../checks/core/errors.ts';
 import { defaultLogFile, playbookCommand, runStep } from './lib/ansible.ts';
-import { isMain, parseCommandLine, requireCheckout, runStage, STAGE_HELP, STAGE_OPTIONS, StageFailure } from './lib/cli.ts';
-import { loadHostPlans } from './lib/checkout.ts';
+import { isMain, stageCommandLine, requireCheckout, runStage, STAGE_HELP, STAGE_OPTIONS, StageFailure } from './lib/cli.ts';
+import { loadHostPlans, pickHost } from './lib/checkout.ts';
 import { showCommand } from './lib/commands.ts';
 import { stamp } from './lib/files.ts';
 import { askLine } from './lib/prompt.ts';
@@ -78,18 +78,10 @@ async function lockDown(dir: string): Promise<string[]> {
 }
 
 async function main(): Promise<number> {
-  const { values } = parseCommandLine(process.argv.slice(2), OPTIONS);
-  if (values.help) {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
-  }
+  const { values } = stageCommandLine(OPTIONS, HELP);
+  if (values.help) return 0;
   const checkout = requireCheckout(values.playbook);
-  const hosts = await loadHostPlans(checkout);
-  if (hosts.length > 1 && values.domain === undefined) {
-    throw new InputError(`the inventory has several servers (${hosts.map((h) => h.plan.serverName).join(', ')}); choose one with --domain`);
-  }
-  const host = values.domain === undefined ? hosts[0]! : hosts.find((h) => h.plan.serverName === values.domain);
-  if (!host) throw new InputError(`--domain ${values.domain}: not in the inventory`);
+  const host = pickHost(await loadHostPlans(checkout), values.domain);
   const backup = backupDir(values.backup);
   const target = host.host.name;
   const become = values['ask-become-pass'];

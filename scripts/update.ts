@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
 import { InputError } from '../checks/core/errors.ts';
 import { MIGRATION_DEFAULTS_FILE } from '../checks/plan/load.ts';
-import { isMain, parseCommandLine, runStage, STAGE_HELP, StageFailure } from './lib/cli.ts';
+import { isMain, stageCommandLine, runStage, STAGE_HELP, StageFailure } from './lib/cli.ts';
 import { breakingChangesBetween, git, isGitCheckout, parseMigrationDefaults } from './lib/checkout.ts';
 import type { BreakingChange } from './lib/checkout.ts';
 import { capture, showCommand } from './lib/commands.ts';
@@ -91,11 +91,8 @@ async function raiseValidatedVersion(varsFiles: readonly string[], version: stri
 }
 
 async function main(): Promise<number> {
-  const { values } = parseCommandLine(process.argv.slice(2), OPTIONS);
-  if (values.help) {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
-  }
+  const { values } = stageCommandLine(OPTIONS, HELP);
+  if (values.help) return 0;
   const install = await prepareInstall(values, 'update');
   const { checkout } = install;
   if (!isGitCheckout(checkout)) throw new InputError(`--playbook ${values.playbook}: not a git checkout; update needs one made with git clone`);

@@ -74,6 +74,18 @@ export async function loadHostPlans(checkout: string): Promise<HostPlan[]> {
   return out;
 }
 
+/** The host to act on: the only one, or the one whose server name is --domain. */
+export function pickHost(hosts: readonly HostPlan[], domain: string | undefined): HostPlan {
+  const names = hosts.map((h) => h.plan.serverName).join(', ');
+  if (domain === undefined) {
+    if (hosts.length === 1) return hosts[0]!;
+    throw new InputError(`the inventory has several servers (${names}); choose one with --domain`);
+  }
+  const host = hosts.find((h) => h.plan.serverName === domain);
+  if (!host) throw new InputError(`--domain ${domain}: not in the inventory (${names})`);
+  return host;
+}
+
 /** Commands that fetch the roles pinned in requirements.yml (what `just roles` does). */
 export function rolesCommands(checkout: string): Command[] {
   if (onPath('agru')) return [{ program: 'agru', args: ['-no-tui'], cwd: checkout }];

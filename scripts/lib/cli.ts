@@ -5,6 +5,8 @@ import { join, resolve } from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
 import { InputError } from '../../checks/core/errors.ts';
 
+import { parseCommandLine } from '../../checks/core/cli.ts';
+
 export { isMain, parseCommandLine } from '../../checks/core/cli.ts';
 
 export const DEFAULT_CHECKOUT = './matrix-docker-ansible-deploy';
@@ -20,6 +22,13 @@ export const STAGE_HELP = `  --playbook DIR   the matrix-docker-ansible-deploy c
   -h, --help       this help
 
 Exit codes: 0 done, 2 failed, 3 bad input (nothing was changed).`;
+
+/** The stage's command line; with --help the help is printed (the caller then returns 0). */
+export function stageCommandLine<O extends ParseArgsConfig['options'] & typeof STAGE_OPTIONS>(options: O, help: string) {
+  const parsed = parseCommandLine(process.argv.slice(2), options);
+  if ((parsed.values as { help?: boolean }).help) process.stdout.write(`${help}\n`);
+  return parsed;
+}
 
 /** A step failed: its message is printed as is (no stack trace) and the stage exits 2. */
 export class StageFailure extends Error {
