@@ -6,6 +6,8 @@
 import type { ParseArgsConfig } from 'node:util';
 import { parseResolvers, parseTimeout } from '../checks/core/cli.ts';
 import { parseExpectIp } from '../checks/dns.ts';
+import { AREAS } from '../checks/doctor.ts';
+import { InputError } from '../checks/core/errors.ts';
 import { defaultLogFile, playbookCommand, runStep } from './lib/ansible.ts';
 import type { RunContext } from './lib/ansible.ts';
 import { isMain, parseCommandLine, stageCommandLine, requireCheckout, runStage, STAGE_HELP, STAGE_OPTIONS, StageFailure } from './lib/cli.ts';
@@ -14,7 +16,7 @@ import type { HostPlan } from './lib/checkout.ts';
 import { showCommand } from './lib/commands.ts';
 import type { Command } from './lib/commands.ts';
 import { stamp } from './lib/files.ts';
-import { checkCommand, CHECKS, renderCheck, runCheck } from './lib/project-checks.ts';
+import { AFTER_CHECK, checkCommand, PREFLIGHT_CHECK, renderCheck, runCheck } from './lib/project-checks.ts';
 import type { CheckOptions } from './lib/project-checks.ts';
 import { masker, secretsOf } from './lib/secrets.ts';
 
@@ -26,6 +28,7 @@ export const INSTALL_HELP = `  --setup-all            full re-setup: also uninst
   --authoritative IP[:PORT]  ask this server as the zone's source (repeatable)
   --expect-ip IPV4[,IPV6]    the address the DNS records must point at
   --timeout SECONDS      per-probe timeout of the checks (default 5)
+  --after-checks AREA,…  the check areas of the after-picture (default: all of doctor's)
   --log FILE             the full log (default inventory/logs/<stage>-<time>.log in the checkout)`;
 
 const HELP = `Usage: install.ts [--playbook DIR] [options]
@@ -35,7 +38,7 @@ Installs (or re-applies) the Matrix server described by the checkout's inventory
   2. roles: agru when installed, otherwise a clean roles/galaxy from ansible-galaxy
   3. ansible-playbook -i inventory/hosts setup.yml --tags=install-all,ensure-matrix-users-created,start
   4. ansible-playbook … --tags=self-check
-  5. the project's checks again, as the after-picture
+  5. the after-picture: every check of the project (checks/doctor.ts)
 Progress shows the current task; the whole output (secrets masked) goes to the log file.
 
 ${INSTALL_HELP}
@@ -54,6 +57,7 @@ export const INSTALL_OPTIONS = {
   'expect-ip': { type: 'string' },
   timeout: { type: 'string' },
   log: { type: 'string' },
+  'after-checks': { type: 'string' },
 } satisfies ParseArgsConfig['options'];
 
 export type InstallValues = ReturnType<typeof parseCommandLine<typeof INSTALL_OPTIONS>>['values'];
@@ -71,6 +75,8 @@ export async function prepareInstall(values: InstallValues, stage: string): Prom
   parseResolvers([...values.resolver, ...values.authoritative]);
   if (values.timeout !== undefined) parseTimeout(values.timeout);
   if (values['expect-ip'] !== undefined) parseExpectIp(values['expect-ip']);
+  const unknown = (values['after-checks'] ?? '').split(',').filter((a) => a && !(a in AREAS));
+  if (unknown.length) throw new InputError(`--after-checks: unknown area ${unknown.join(', ')} (areas: ${Object.keys(AREAS).join(', ')})`);
   const checkout = requireCheckout(values.playbook);
   const hosts = await loadHostPlans(checkout);
   const mask = masker(hosts.flatMap((h) => secretsOf(h.vars, h.plan)));
@@ -84,8 +90,11 @@ function checkOptions(values: InstallValues): CheckOptions {
   return o;
 }
 
-function checkCommands(install: Install): Command[] {
-  return install.hosts.flatMap((h) => CHECKS.map((script) => checkCommand(script, h.plan.serverName, install.checkout, checkOptions(install.values))));
+/** The DNS check before the playbook; doctor (every area, or --after-checks) after it. */
+function checkCommands(install: Install, when: 'before' | 'after'): Command[] {
+  const only = install.values['after-checks'];
+  const [script, extra] = when === 'before' ? [PREFLIGHT_CHECK, []] : [AFTER_CHECK, only ? ['--only', only] : []];
+  return install.hosts.map((h) => checkCommand(script, h.plan.serverName, install.checkout, checkOptions(install.values), extra));
 }
 
 function playbookRuns(install: Install): Array<{ title: string; command: Command }> {
@@ -108,9 +117,9 @@ function planProblems(install: Install): string[] {
 }
 
 /** Runs the checks; true when none failed. */
-async function runChecks(install: Install, title: string): Promise<boolean> {
+async function runChecks(install: Install, when: 'before' | 'after', title: string): Promise<boolean> {
   let ok = true;
-  for (const command of checkCommands(install)) {
+  for (const command of checkCommands(install, when)) {
     process.stdout.write(`${title}\n  $ ${showCommand(command)}\n`);
     const run = await runCheck(command);
     process.stdout.write(renderCheck(run));
@@ -125,11 +134,11 @@ export async function runInstall(install: Install): Promise<number> {
   const roles = rolesCommands(install.checkout);
   if (values['dry-run']) {
     const lines = [
-      ...(values['skip-preflight'] ? [] : ['# preflight: the plan of each host is validated, then:', ...checkCommands(install).map(showCommand)]),
+      ...(values['skip-preflight'] ? [] : ['# preflight: the plan of each host is validated, then:', ...checkCommands(install, 'before').map(showCommand)]),
       ...roles.map(showCommand),
       ...playbookRuns(install).map((r) => showCommand(r.command)),
       '# after-picture:',
-      ...checkCommands(install).map(showCommand),
+      ...checkCommands(install, 'after').map(showCommand),
     ];
     process.stdout.write(`Would run, in this order (log: ${ctx.logFile}):\n${lines.map((l) => `  ${l}`).join('\n')}\nDry run: nothing was changed.\n`);
     return 0;
@@ -141,13 +150,13 @@ export async function runInstall(install: Install): Promise<number> {
     if (problems.length) {
       throw new StageFailure(`stopped before the playbook: vars.yml has what the playbook would refuse:\n  ${problems.join('\n  ')}\n(fix them, or run again with --skip-preflight)`);
     }
-    if (!(await runChecks(install, 'Preflight: DNS'))) {
+    if (!(await runChecks(install, 'before', 'Preflight: DNS'))) {
       throw new StageFailure('stopped before the playbook: the DNS preflight found failures (see the fixes above); run again when they are fixed, or with --skip-preflight');
     }
   }
   for (const command of roles) await runStep(command, 'Roles', ctx);
   for (const run of playbookRuns(install)) await runStep(run.command, run.title, ctx);
-  if (!(await runChecks(install, 'After-picture: DNS'))) {
+  if (!(await runChecks(install, 'after', 'After-picture: every check (doctor)'))) {
     process.stdout.write('The playbook finished, but the checks above found failures.\n');
     return 2;
   }

@@ -116,7 +116,10 @@ export function applyRegistration(text: string, file: string, mode: 'token' | 'c
   let out = ensure(text, file, 'matrix_synapse_enable_registration', on, on ? 'sign-up with a registration token' : 'no sign-up', edits);
   out = ensure(out, file, 'matrix_synapse_registration_requires_token', on, on ? 'a token is required' : 'no token sign-up', edits);
   // The token admin API is not public unless Ketesa or Element Admin exposes it.
-  if (on) out = ensure(out, file, 'matrix_synapse_container_labels_public_client_synapse_admin_api_enabled', true, 'admin API reachable for token management', edits);
+  const vars = varsOf(out, file);
+  if (on && !serviceEnabled(vars, 'ketesa') && !serviceEnabled(vars, 'element-admin')) {
+    out = ensure(out, file, 'matrix_synapse_container_labels_public_client_synapse_admin_api_enabled', true, 'admin API reachable for token management', edits);
+  }
   return out;
 }
 

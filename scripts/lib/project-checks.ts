@@ -1,6 +1,6 @@
-// The project's own checks, run by the stages exactly as a person runs them (checks/<area>.ts
-// with --json), before the playbook (preflight) and after it (the after-picture).
-// Today that is the DNS check; add a line to CHECKS when another check area exists.
+// The project's own checks, run by the stages exactly as a person runs them (--json), before
+// the playbook (the DNS check: the records must be right before certificates are requested)
+// and after it (doctor: every check area, as the after-picture).
 import { join } from 'node:path';
 import { renderTable } from '../../checks/core/report.ts';
 import type { Report } from '../../checks/core/report.ts';
@@ -9,8 +9,8 @@ import type { Command } from './commands.ts';
 
 const PROJECT_DIR = join(import.meta.dirname, '..', '..');
 
-/** The check scripts that judge a deployment plan (relative to the project). */
-export const CHECKS: readonly string[] = [join('checks', 'dns.ts')];
+export const PREFLIGHT_CHECK = join('checks', 'dns.ts');
+export const AFTER_CHECK = join('checks', 'doctor.ts');
 
 export interface CheckOptions {
   /** --resolver values (repeatable). */
@@ -21,9 +21,9 @@ export interface CheckOptions {
   timeout?: string;
 }
 
-/** `node --import tsx checks/<area>.ts <server> --playbook DIR --json …`, from the project folder. */
-export function checkCommand(script: string, serverName: string, checkout: string, o: CheckOptions): Command {
-  const args = ['--import', 'tsx', script, serverName, '--playbook', checkout, '--json'];
+/** `node --import tsx checks/<script>.ts <server> --playbook DIR --json …`, from the project folder. */
+export function checkCommand(script: string, serverName: string, checkout: string, o: CheckOptions, extra: readonly string[] = []): Command {
+  const args = ['--import', 'tsx', script, serverName, '--playbook', checkout, '--json', ...extra];
   for (const r of o.resolvers) args.push('--resolver', r);
   for (const a of o.authoritative) args.push('--authoritative', a);
   if (o.expectIp) args.push('--expect-ip', o.expectIp);

@@ -49,7 +49,7 @@ describe('install.ts', () => {
     mkdirSync(stale, { recursive: true });
     writeFileSync(join(stale, 'left-over'), 'from an older requirements.yml');
 
-    const run = await install(standin);
+    const run = await install(standin, ['--after-checks', 'dns']);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('Preflight: DNS');
@@ -57,7 +57,8 @@ describe('install.ts', () => {
     expect(run.stdout).toMatch(/ansible-galaxy install -r requirements\.yml -p roles\/galaxy\/ --force/);
     expect(run.stdout).toMatch(/\[task \d+, \d+:\d\d\] Install every component \(stand-in\)/);
     expect(run.stdout).toMatch(/PLAY RECAP/);
-    expect(run.stdout).toContain('After-picture: DNS');
+    expect(run.stdout).toContain('After-picture: every check (doctor)');
+    expect(run.stdout).toMatch(/checks\/doctor\.ts example\.test --playbook \S+ --json --only dns --resolver /);
     expect(run.stdout).toContain('Installed. Next: create your first user');
 
     expect(existsSync(stale)).toBe(false);
@@ -77,9 +78,19 @@ describe('install.ts', () => {
     expect(text).toMatch(/standin_base \(v1\.0\.0\) was installed successfully/);
   });
 
+  it('the after-picture runs every check: the stand-in serves no well-known files, so install says so (exit 2)', async () => {
+    const standin = await configured();
+    const run = await install(standin, ['--skip-preflight']);
+    expect(run.code).toBe(2);
+    expect(standin.records().map((r) => r.tag)).toEqual(['install-all', 'ensure-matrix-users-created', 'start', 'self-check']);
+    expect(run.stdout).toMatch(/checks\/doctor\.ts example\.test --playbook \S+ --json --resolver /);
+    expect(run.stdout).toMatch(/FAIL .*wellknown\./s);
+    expect(run.stdout).toContain('The playbook finished, but the checks above found failures.');
+  });
+
   it('--setup-all runs setup-all instead of install-all', async () => {
     const standin = await configured();
-    const run = await install(standin, ['--setup-all', '--skip-preflight']);
+    const run = await install(standin, ['--setup-all', '--skip-preflight', '--after-checks', 'dns']);
     expect(run.code, run.stderr).toBe(0);
     expect(standin.records().map((r) => r.tag)).toEqual(['setup-all', 'ensure-matrix-users-created', 'start', 'self-check']);
     expect(run.stdout).not.toContain('Preflight: DNS');
@@ -118,7 +129,7 @@ describe('install.ts', () => {
 
   it('explains a service that did not stay up, and stops before the self-check', async () => {
     const standin = await configured();
-    const run = await install(standin, ['--skip-preflight'], { STANDIN_FAIL: 'service' });
+    const run = await install(standin, ['--skip-preflight', '--after-checks', 'dns'], { STANDIN_FAIL: 'service' });
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('Failed at task: Verify that the services stay up');
     expect(run.stderr).toContain('Why: a service stopped right after it was started (matrix-synapse)');
@@ -153,7 +164,8 @@ describe('install.ts', () => {
     expect(lines).toContain(`cd ${standin.checkout} && ansible-galaxy install -r requirements.yml -p roles/galaxy/ --force`);
     expect(lines).toContain(`cd ${standin.checkout} && ANSIBLE_NOCOLOR=1 PYTHONUNBUFFERED=1 ansible-playbook -i inventory/hosts setup.yml --tags=setup-all,ensure-matrix-users-created,start --ask-become-pass`);
     expect(lines).toContain(`cd ${standin.checkout} && ANSIBLE_NOCOLOR=1 PYTHONUNBUFFERED=1 ansible-playbook -i inventory/hosts setup.yml --tags=self-check --ask-become-pass`);
-    expect(lines.filter((l) => l.includes(`checks/dns.ts ${ORIGIN} --playbook ${standin.checkout} --json`))).toHaveLength(2);
+    expect(lines.filter((l) => l.includes(`checks/dns.ts ${ORIGIN} --playbook ${standin.checkout} --json`))).toHaveLength(1);
+    expect(lines.filter((l) => l.includes(`checks/doctor.ts ${ORIGIN} --playbook ${standin.checkout} --json`))).toHaveLength(1);
     expect(run.stdout).toContain('Dry run: nothing was changed.');
     expect(snapshot(standin.root)).toEqual(before);
     expect(standin.records()).toEqual([]);
@@ -165,6 +177,7 @@ describe('install.ts', () => {
     for (const [args, message] of [
       [['--resolver', 'dns.example'], /--resolver "dns.example" is not an IP address/],
       [['--timeout', 'soon'], /--timeout must be a number/],
+      [['--after-checks', 'dns,tls'], /--after-checks: unknown area tls \(areas: dns, wellknown, federation/],
       [['--playbook', join(standin.root, 'missing')], /no such directory/],
     ] as Array<[string[], RegExp]>) {
       const run = await runStage('install', ['--playbook', standin.checkout, ...args], standin.env);

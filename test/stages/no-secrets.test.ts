@@ -39,7 +39,7 @@ describe('secrets', () => {
 
     await stage('configure', ['--domain', ORIGIN, '--local', '--enable', 'element,jitsi,coturn']);
     await stage('configure', ['--domain', ORIGIN, '--enable', 'ketesa']);
-    await stage('install', ['--authoritative', at, '--resolver', at, '--timeout', '2']);
+    await stage('install', ['--authoritative', at, '--resolver', at, '--timeout', '2', '--after-checks', 'dns']);
     await stage('register', ['user', 'alice', '--admin'], { MATRIX_PASSWORD: password });
     await stage('register', ['user', 'bob', '--dry-run'], { MATRIX_PASSWORD: password });
 

@@ -34,7 +34,7 @@ async function configured(): Promise<Standin> {
 }
 
 const update = (standin: Standin, ...args: string[]) =>
-  runStage('update', ['--playbook', standin.checkout, '--authoritative', `${source.address}:${source.port}`, '--resolver', `${source.address}:${source.port}`, '--timeout', '2', ...args], standin.env);
+  runStage('update', ['--playbook', standin.checkout, '--authoritative', `${source.address}:${source.port}`, '--resolver', `${source.address}:${source.port}`, '--timeout', '2', '--after-checks', 'dns', ...args], standin.env);
 const varsFile = (standin: Standin) => join(standin.checkout, 'inventory', 'host_vars', `matrix.${ORIGIN}`, 'vars.yml');
 const validated = (standin: Standin) => varsOf(readFileSync(varsFile(standin), 'utf8'), 'vars.yml')['matrix_playbook_migration_validated_version'];
 const head = (standin: Standin) => git(standin.checkout, 'rev-parse', 'HEAD').trim();
