@@ -12,7 +12,7 @@ const FIXTURE = join(PROJECT_DIR, 'test', 'fixtures', 'standin-playbook');
 const SERVER_FIXTURE = join(PROJECT_DIR, 'test', 'fixtures', 'standin-server');
 
 /** Identity for the commits the tests and `git stash` make. */
-export const GIT_ENV = {
+const GIT_ENV = {
   GIT_AUTHOR_NAME: 'Stage tests',
   GIT_AUTHOR_EMAIL: 'stage-tests@example.test',
   GIT_COMMITTER_NAME: 'Stage tests',

@@ -2,16 +2,16 @@
 // for one server (the guide's "copy examples/vars.yml and fill in ten secrets" step), or
 // migrates a tutorial-era vars.yml to what the current playbook accepts.
 //   npx tsx scripts/configure.ts --domain example.org --ip 203.0.113.10 --enable element,ketesa
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { existsSync } from 'node:fs';
 import type { ParseArgsConfig } from 'node:util';
 import { InputError } from '../checks/core/errors.ts';
 import { hostVarsFile, INVENTORY_FILE } from '../checks/plan/load.ts';
 import { planFromVars } from '../checks/plan/plan.ts';
-import { isMain, listOption, parseCommandLine, stageCommandLine, positiveInt, requireCheckout, runStage, STAGE_HELP, STAGE_OPTIONS } from './lib/cli.ts';
+import { isMain, listOption, parseCommandLine, positiveInt, requireCheckout, runStage, STAGE_HELP, STAGE_OPTIONS, stageCommandLine } from './lib/cli.ts';
 import { requireExpectedVersion } from './lib/checkout.ts';
 import {
   applyMigration,
@@ -162,7 +162,7 @@ async function main(): Promise<number> {
     steps = migrationSteps(migrateVars);
     text = applyMigration(text, varsPath, steps, edits);
   }
-  text = ensureBasics(text, varsPath, { domain, expectedVersion }, edits);
+  text = ensureBasics(text, varsPath, { domain, expectedVersion, replacePlaceholders: migrateVars !== undefined }, edits);
   text = applySwitches(text, varsPath, switches, edits);
   if (registration) text = applyRegistration(text, varsPath, registration, edits);
   if (settings.address && isIP(settings.address)) text = applyTurnAddress(text, varsPath, settings.address, edits);

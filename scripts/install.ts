@@ -10,7 +10,7 @@ import { AREAS } from '../checks/doctor.ts';
 import { InputError } from '../checks/core/errors.ts';
 import { defaultLogFile, playbookCommand, runStep } from './lib/ansible.ts';
 import type { RunContext } from './lib/ansible.ts';
-import { isMain, parseCommandLine, stageCommandLine, requireCheckout, runStage, STAGE_HELP, STAGE_OPTIONS, StageFailure } from './lib/cli.ts';
+import { isMain, parseCommandLine, requireCheckout, runStage, STAGE_HELP, STAGE_OPTIONS, stageCommandLine, StageFailure } from './lib/cli.ts';
 import { loadHostPlans, rolesCommands } from './lib/checkout.ts';
 import type { HostPlan } from './lib/checkout.ts';
 import { showCommand } from './lib/commands.ts';

@@ -14,7 +14,7 @@ import { INVENTORY_FILE, loadInventory, readExpectedMigrationVersion } from '../
 import type { InventoryHost } from '../checks/plan/types.ts';
 import { defaultLogFile, playbookCommand, renderExplanation, runStep, runWithProgress } from './lib/ansible.ts';
 import type { RunContext } from './lib/ansible.ts';
-import { isMain, parseCommandLine, stageCommandLine, runStage, STAGE_HELP, STAGE_OPTIONS } from './lib/cli.ts';
+import { isMain, parseCommandLine, runStage, STAGE_HELP, STAGE_OPTIONS, stageCommandLine } from './lib/cli.ts';
 import { git, isGitCheckout } from './lib/checkout.ts';
 import { capture, onPath, showCommand } from './lib/commands.ts';
 import type { Command } from './lib/commands.ts';

@@ -8,7 +8,7 @@ import type { ParseArgsConfig } from 'node:util';
 import { InputError } from '../checks/core/errors.ts';
 import { readVars } from '../checks/plan/services.ts';
 import { defaultLogFile, playbookCommand, runStep } from './lib/ansible.ts';
-import { isMain, parseCommandLine, stageCommandLine, positiveInt, requireCheckout, runStage, STAGE_HELP, STAGE_OPTIONS, StageFailure } from './lib/cli.ts';
+import { isMain, parseCommandLine, positiveInt, requireCheckout, runStage, STAGE_HELP, STAGE_OPTIONS, stageCommandLine, StageFailure } from './lib/cli.ts';
 import { loadHostPlans, pickHost } from './lib/checkout.ts';
 import type { HostPlan } from './lib/checkout.ts';
 import { showCommand } from './lib/commands.ts';
@@ -123,7 +123,7 @@ async function registerUser(values: Values, host: HostPlan, checkout: string, na
 // Registration tokens
 
 /** The vars.yml lines token sign-up needs that are missing (mdad.md §6). */
-export function missingTokenSettings(vars: Record<string, unknown>): string[] {
+function missingTokenSettings(vars: Record<string, unknown>): string[] {
   const v = readVars(vars);
   return ['matrix_synapse_enable_registration', 'matrix_synapse_registration_requires_token']
     .filter((name) => !v.bool(name, false))
@@ -143,7 +143,7 @@ function parseUses(text: string | undefined): number | null {
 }
 
 /** The end of the given day (UTC) in Unix milliseconds; null without --expires. */
-export function parseExpiry(text: string | undefined, now = Date.now()): number | null {
+function parseExpiry(text: string | undefined, now = Date.now()): number | null {
   if (text === undefined) return null;
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
   const day = m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))) : undefined;

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
 import { InputError } from '../checks/core/errors.ts';
 import { defaultLogFile, playbookCommand, runStep } from './lib/ansible.ts';
-import { isMain, stageCommandLine, requireCheckout, runStage, STAGE_HELP, STAGE_OPTIONS, StageFailure } from './lib/cli.ts';
+import { isMain, requireCheckout, runStage, STAGE_HELP, STAGE_OPTIONS, stageCommandLine, StageFailure } from './lib/cli.ts';
 import { loadHostPlans, pickHost } from './lib/checkout.ts';
 import { showCommand } from './lib/commands.ts';
 import { stamp } from './lib/files.ts';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
 import { InputError } from '../checks/core/errors.ts';
 import { MIGRATION_DEFAULTS_FILE } from '../checks/plan/load.ts';
-import { isMain, stageCommandLine, runStage, STAGE_HELP, StageFailure } from './lib/cli.ts';
+import { isMain, runStage, STAGE_HELP, stageCommandLine, StageFailure } from './lib/cli.ts';
 import { breakingChangesBetween, git, isGitCheckout, parseMigrationDefaults } from './lib/checkout.ts';
 import type { BreakingChange } from './lib/checkout.ts';
 import { capture, showCommand } from './lib/commands.ts';

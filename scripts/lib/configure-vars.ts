@@ -68,15 +68,22 @@ function ensure(text: string, file: string, variable: string, value: VarValue, n
   return setVar(text, variable, value);
 }
 
-/** A secret that is missing, empty or tutorial prose ("большой ключ") gets a fresh value. */
-function needsSecret(value: unknown): boolean {
-  return value === undefined || value === null || (typeof value === 'string' && (value.trim() === '' || /\s/.test(value)));
+/**
+ * A secret that is missing or empty gets a fresh value; with `placeholders`, so does tutorial
+ * prose ("большой ключ", anything with a space), which only --migrate replaces: elsewhere a
+ * value with spaces may be a real passphrase of a running server.
+ */
+function needsSecret(value: unknown, placeholders: boolean): boolean {
+  if (value === undefined || value === null) return true;
+  return typeof value === 'string' && (value.trim() === '' || (placeholders && /\s/.test(value)));
 }
 
 export interface BasicsInput {
   domain: string;
   /** matrix_playbook_migration_expected_version of the checkout. */
   expectedVersion: string;
+  /** Replace placeholder secrets of a tutorial-era file (--migrate). */
+  replacePlaceholders?: boolean;
 }
 
 /**
@@ -95,7 +102,7 @@ export function ensureBasics(text: string, file: string, input: BasicsInput, edi
   }
   for (const variable of ['matrix_homeserver_generic_secret_key', 'postgres_connection_password']) {
     const value = vars[variable];
-    if (needsSecret(value)) {
+    if (needsSecret(value, input.replacePlaceholders ?? false)) {
       out = ensure(out, file, variable, randomSecret(64), value ? 'placeholder replaced by a generated secret' : 'generated (64 random letters and digits)', edits);
     }
   }

@@ -31,7 +31,7 @@ export function checkCommand(script: string, serverName: string, checkout: strin
   return { program: process.execPath, args, cwd: PROJECT_DIR };
 }
 
-export interface CheckRun {
+interface CheckRun {
   report?: Report;
   /** Why there is no report (the check could not run). */
   error?: string;

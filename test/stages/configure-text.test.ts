@@ -87,6 +87,13 @@ describe('configure rules', () => {
     expect(() => ensureBasics(first, 'v', { domain: 'other.org', expectedVersion: 'v1' }, [])).toThrow(/cannot change/);
   });
 
+  it('replaces a secret with spaces only when migrating a tutorial file', () => {
+    const text = "matrix_domain: example.org\nmatrix_homeserver_generic_secret_key: 'my long pass phrase'\n";
+    expect(varsOf(ensureBasics(text, 'v', { domain: 'example.org', expectedVersion: 'v1' }, []), 'v')['matrix_homeserver_generic_secret_key']).toBe('my long pass phrase');
+    const migrated = varsOf(ensureBasics(text, 'v', { domain: 'example.org', expectedVersion: 'v1', replacePlaceholders: true }, []), 'v');
+    expect(migrated['matrix_homeserver_generic_secret_key']).toMatch(/^[A-Za-z0-9]{64}$/);
+  });
+
   it('lists and migrates the tutorial vars.yml: renames, removals, token sign-up', () => {
     const vars = varsOf(TUTORIAL, 't');
     const steps = migrationSteps(vars);
