@@ -193,6 +193,22 @@ describe('register.ts user through the playbook\'s register-user tag', () => {
   });
 });
 
+describe('register.ts --dry-run against Synapse', () => {
+  it('prints the requests and sends nothing', async () => {
+    const listBefore = await register(['token', 'list', '--homeserver', synapse.url, '--admin-user', 'alice'], { MATRIX_PASSWORD: ALICE_PASSWORD });
+    const user = await register(['user', 'grace', '--homeserver', synapse.url, '--dry-run'], { MATRIX_PASSWORD: 'grace password' });
+    expect(user.code).toBe(0);
+    expect(user.stdout).toContain(`Would send: GET ${synapse.url}/_synapse/admin/v1/register, then POST it with grace`);
+    expect(user.stdout).not.toContain('grace password');
+    expect((await login('grace', 'grace password')).status).toBe(403);
+    const token = await register(['token', 'create', '--uses', '2', '--expires', '2099-01-31', '--homeserver', synapse.url, '--admin-user', 'alice', '--dry-run']);
+    expect(token.code).toBe(0);
+    expect(token.stdout).toContain(`POST ${synapse.url}/_synapse/admin/v1/registration_tokens/new {"uses_allowed": 2, "expiry_time": ${Date.UTC(2099, 1, 1)}}`);
+    const listAfter = await register(['token', 'list', '--homeserver', synapse.url, '--admin-user', 'alice'], { MATRIX_PASSWORD: ALICE_PASSWORD });
+    expect(listAfter.stdout).toBe(listBefore.stdout);
+  });
+});
+
 describe('register.ts bad input', () => {
   it('is one line, exit 3, and nothing is written or sent', async () => {
     const before = snapshot(standin.root);
