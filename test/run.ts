@@ -18,7 +18,11 @@ let skipped = 0;
 try {
   const results = JSON.parse(readFileSync(output, 'utf8'));
   passed = results.numPassedTests;
-  failed = results.numFailedTests;
+  // A file that fails before any test runs (a setup error) has no failed test: count it too.
+  const brokenFiles = (results.testResults as { status: string; assertionResults: { status: string }[] }[]).filter(
+    (file) => file.status === 'failed' && !file.assertionResults.some((a) => a.status === 'failed'),
+  ).length;
+  failed = results.numFailedTests + brokenFiles;
   skipped = results.numPendingTests + results.numTodoTests;
 } catch {
   failed = Math.max(1, failed);
