@@ -6,6 +6,7 @@ import { runDnsCheck } from '../checks/dns.ts';
 import { dnsQuestions } from '../checks/rules/dns.ts';
 import { provisionLab } from '../lab/provision.ts';
 import { federationCase } from './federation.ts';
+import { turnCase } from './turn.ts';
 import type { Figure } from './figure.ts';
 
 
@@ -100,6 +101,6 @@ function printTable(figures: Figure[]): void {
 }
 
 await provisionLab();
-const figures = [...(await dnsCase()), ...(await federationCase())];
+const figures = [...(await dnsCase()), ...(await federationCase()), ...(await turnCase())];
 printTable(figures);
 process.exit(figures.every((f) => f.met) ? 0 : 1);

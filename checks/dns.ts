@@ -3,7 +3,7 @@
 //   npx tsx checks/dns.ts example.org --vars inventory/host_vars/matrix.example.org/vars.yml --expect-ip 203.0.113.10 --public
 import { isIPv4, isIPv6 } from 'node:net';
 import type { ParseArgsConfig } from 'node:util';
-import { COMMON_HELP, COMMON_OPTIONS, emitReport, isMain, namedResolvers, parseCommandLine, parseResolvers, parseTimeout, runCommand } from './core/cli.ts';
+import { COMMON_HELP, COMMON_OPTIONS, emitReport, isMain, namedResolvers, parseCheckCommand, parseResolvers, parseTimeout, runCommand } from './core/cli.ts';
 import { InputError } from './core/errors.ts';
 import { canonicalIp } from './core/net.ts';
 import { parseServerName } from './core/server-name.ts';
@@ -79,18 +79,12 @@ export function parseExpectIp(text: string): ExpectedAddresses {
 
 async function main(): Promise<number> {
   const started = new Date();
-  const { values, positionals } = parseCommandLine(process.argv.slice(2), OPTIONS);
-  if (values.help) {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
-  }
-  if (positionals.length > 1) throw new InputError(`one server name expected, got ${positionals.length}: ${positionals.join(' ')}`);
+  const command = parseCheckCommand(process.argv.slice(2), OPTIONS, HELP);
+  if (!command) return 0;
+  const { values, name, configured } = command;
   const timeoutMs = parseTimeout(values.timeout);
   const resolvers = namedResolvers(values.resolver, values.public ? PUBLIC_RESOLVERS : []);
   const authoritative = values.authoritative.length ? parseResolvers(values.authoritative) : undefined;
-  const configured = values.vars !== undefined || values.playbook !== undefined;
-  const name = positionals[0] === undefined ? undefined : parseServerName(positionals[0], { allowMatrixPrefix: configured });
-  if (!name && !configured) throw new InputError('give the server name (e.g. example.org), or --vars/--playbook');
   const plan = configured ? await loadPlan({ vars: values.vars, playbook: values.playbook, serverName: name?.host }) : planFromServerName(name!.host);
   const expected = values['expect-ip'] ? parseExpectIp(values['expect-ip']) : inventoryAddress(plan);
 

@@ -23,12 +23,13 @@ import { withRunCache } from './probes/run-cache.ts';
 import { parseExpectIp, runDnsCheck } from './dns.ts';
 import { runWellKnownCheck } from './wellknown.ts';
 import { runFederationCheck } from './federation.ts';
+import { planInput, planSecret, runTurnCheck } from './turn.ts';
 import type { ExpectedAddresses } from './rules/dns.ts';
 
 const HELP = `Usage: doctor.ts <server-name> [options]
        doctor.ts --inventory inventory/hosts | --list FILE [options]
 
-Runs every check area at once (${'dns, wellknown, federation'}) and prints one report:
+Runs every check area at once (dns, wellknown, federation, turn) and prints one report:
 failures first, each with its fix, grouped by area.
 
   --only AREA,…          run only these areas
@@ -40,6 +41,9 @@ failures first, each with its fix, grouped by area.
   --list FILE            one server name a line
   --concurrency N        servers checked at once in a fleet run (default 16)
 ${COMMON_HELP}
+
+The turn area probes TURN as a logged-in client when MATRIX_ACCESS_TOKEN is set in the
+environment, else from the coturn settings of --vars/--playbook.
 
 Examples:
   npx tsx checks/doctor.ts example.org --vars inventory/host_vars/matrix.example.org/vars.yml
@@ -88,6 +92,23 @@ export const AREAS: Record<string, Area> = {
     return (await runWellKnownCheck({ serverName: target.name.host, plan: target.plan, resolvers: s.resolvers, timeoutMs: s.timeoutMs, ca: s.ca, connectTo: s.connectTo })).findings;
   },
   federation: (target, s) => runFederationCheck({ name: target.name, resolvers: s.resolvers, timeoutMs: s.timeoutMs, ca: s.ca, connectTo: s.connectTo }),
+  // As a logged-in client when MATRIX_ACCESS_TOKEN is set, else from the plan's coturn settings.
+  turn: async (target, s) => {
+    const token = process.env.MATRIX_ACCESS_TOKEN?.trim();
+    const addresses = [target.expected.ipv4, target.expected.ipv6].filter((a): a is string => a !== undefined);
+    const { findings } = await runTurnCheck({
+      serverName: target.name.host,
+      ...planInput(target.plan),
+      resolvers: s.resolvers,
+      timeoutMs: s.timeoutMs,
+      ...(s.ca ? { ca: s.ca } : {}),
+      ...(token ? { auth: { kind: 'token', token } } : {}),
+      turnUris: [],
+      secrets: planSecret(target.plan),
+      ...(addresses.length ? { expected: { addresses, from: target.expected.from ?? '--expect-ip' } } : {}),
+    });
+    return findings;
+  },
 };
 
 export interface ServerResult {

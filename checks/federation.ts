@@ -2,7 +2,7 @@
 // whether every address they reach answers with a valid certificate, the version endpoint and
 // correctly signed server keys.
 //   npx tsx checks/federation.ts example.org
-import { COMMON_HELP, COMMON_OPTIONS, emitReport, isMain, namedResolvers, parseCommandLine, parseConnectTo, parseTimeout, readCaFile, runCommand } from './core/cli.ts';
+import { COMMON_HELP, COMMON_OPTIONS, emitReport, isMain, namedResolvers, parseCheckCommand, parseConnectTo, parseTimeout, readCaFile, runCommand } from './core/cli.ts';
 import type { ConnectTo } from './probes/http.ts';
 import { InputError } from './core/errors.ts';
 import { parseServerName, type ServerName } from './core/server-name.ts';
@@ -38,14 +38,10 @@ export async function runFederationCheck(input: FederationCheckInput) {
 
 async function main(): Promise<number> {
   const started = new Date();
-  const { values, positionals } = parseCommandLine(process.argv.slice(2), COMMON_OPTIONS);
-  if (values.help) {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
-  }
-  if (positionals.length > 1) throw new InputError(`one server name expected, got ${positionals.length}: ${positionals.join(' ')}`);
-  const configured = values.vars !== undefined || values.playbook !== undefined;
-  let name = positionals[0] === undefined ? undefined : parseServerName(positionals[0], { allowMatrixPrefix: configured });
+  const command = parseCheckCommand(process.argv.slice(2), COMMON_OPTIONS, HELP);
+  if (!command) return 0;
+  const { values, configured } = command;
+  let { name } = command;
   if (configured) {
     const plan = await loadPlan({ vars: values.vars, playbook: values.playbook, serverName: name?.host });
     name ??= parseServerName(plan.serverName, { allowMatrixPrefix: true });

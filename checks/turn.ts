@@ -7,9 +7,8 @@
 // environment, a file, or a prompt.
 import { readFileSync } from 'node:fs';
 import type { ParseArgsConfig } from 'node:util';
-import { COMMON_HELP, COMMON_OPTIONS, emitReport, isMain, namedResolvers, parseCommandLine, parseTimeout, readCaFile, runCommand } from './core/cli.ts';
+import { COMMON_HELP, COMMON_OPTIONS, emitReport, isMain, namedResolvers, parseCheckCommand, parseTimeout, readCaFile, runCommand } from './core/cli.ts';
 import { InputError } from './core/errors.ts';
-import { parseServerName } from './core/server-name.ts';
 import { loadPlan } from './plan/load.ts';
 import type { Plan } from './plan/types.ts';
 import { urlAt } from './probes/wellknown-gather.ts';
@@ -139,7 +138,12 @@ async function authFrom(values: { user?: string; 'access-token-file'?: string })
   return token ? { kind: 'token', token } : undefined;
 }
 
-function planInput(plan: Plan | undefined): Pick<TurnGatherInput, 'plan' | 'planBaseUrl'> {
+/** The coturn secret MDAD derives, when the plan knows it. */
+export function planSecret(plan: Plan | undefined): TurnGatherInput['secrets'] {
+  return plan?.secrets.coturnStaticAuthSecret ? { plan: plan.secrets.coturnStaticAuthSecret } : {};
+}
+
+export function planInput(plan: Plan | undefined): Pick<TurnGatherInput, 'plan' | 'planBaseUrl'> {
   if (!plan) return {};
   const base = urlAt(plan.wellKnown.client, 'm.homeserver');
   return { plan: turnPlan(plan), ...(base ? { planBaseUrl: base } : {}) };
@@ -147,16 +151,10 @@ function planInput(plan: Plan | undefined): Pick<TurnGatherInput, 'plan' | 'plan
 
 async function main(): Promise<number> {
   const started = new Date();
-  const { values, positionals } = parseCommandLine(process.argv.slice(2), OPTIONS);
-  if (values.help) {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
-  }
-  if (positionals.length > 1) throw new InputError(`one server name expected, got ${positionals.length}: ${positionals.join(' ')}`);
+  const command = parseCheckCommand(process.argv.slice(2), OPTIONS, HELP);
+  if (!command) return 0;
+  const { values, name, configured } = command;
   const timeoutMs = parseTimeout(values.timeout);
-  const configured = values.vars !== undefined || values.playbook !== undefined;
-  const name = positionals[0] === undefined ? undefined : parseServerName(positionals[0], { allowMatrixPrefix: configured });
-  if (!name && !configured) throw new InputError('give the server name (e.g. example.org), or --vars/--playbook');
   for (const uri of values['turn-uri']) {
     const parsed = parseTurnUri(uri);
     if (!parsed.ok) throw new InputError(`--turn-uri "${uri}": ${parsed.problem}`);
@@ -179,7 +177,7 @@ async function main(): Promise<number> {
     ...(homeserver ? { homeserver } : {}),
     ...(auth ? { auth } : {}),
     turnUris: values['turn-uri'],
-    secrets: { ...(plan?.secrets.coturnStaticAuthSecret ? { plan: plan.secrets.coturnStaticAuthSecret } : {}), ...(explicitSecret ? { explicit: explicitSecret } : {}) },
+    secrets: { ...planSecret(plan), ...(explicitSecret ? { explicit: explicitSecret } : {}) },
     ...(expect ? { expected: { addresses: [expect.ipv4, expect.ipv6].filter((a): a is string => a !== undefined), from: '--expect-ip' } } : {}),
   });
   return emitReport({ check: 'TURN and MatrixRTC', serverName, started, findings }, values.json);

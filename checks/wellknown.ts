@@ -2,10 +2,9 @@
 // Fetches /.well-known/matrix/server and /client from every address of the base domain, hop by
 // hop, and judges them as peers, browsers and strict clients (Element X) do.
 //   npx tsx checks/wellknown.ts example.org --vars inventory/host_vars/matrix.example.org/vars.yml
-import { COMMON_HELP, COMMON_OPTIONS, emitReport, isMain, namedResolvers, parseCommandLine, parseConnectTo, parseTimeout, readCaFile, runCommand } from './core/cli.ts';
+import { COMMON_HELP, COMMON_OPTIONS, emitReport, isMain, namedResolvers, parseCheckCommand, parseConnectTo, parseTimeout, readCaFile, runCommand } from './core/cli.ts';
 import type { ConnectTo } from './probes/http.ts';
 import { InputError } from './core/errors.ts';
-import { parseServerName } from './core/server-name.ts';
 import { loadPlan } from './plan/load.ts';
 import type { Plan } from './plan/types.ts';
 import type { NamedServer } from './probes/dns-query.ts';
@@ -46,15 +45,9 @@ export async function runWellKnownCheck(input: WellKnownCheckInput) {
 
 async function main(): Promise<number> {
   const started = new Date();
-  const { values, positionals } = parseCommandLine(process.argv.slice(2), COMMON_OPTIONS);
-  if (values.help) {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
-  }
-  if (positionals.length > 1) throw new InputError(`one server name expected, got ${positionals.length}: ${positionals.join(' ')}`);
-  const configured = values.vars !== undefined || values.playbook !== undefined;
-  const name = positionals[0] === undefined ? undefined : parseServerName(positionals[0], { allowMatrixPrefix: configured });
-  if (!name && !configured) throw new InputError('give the server name (e.g. example.org), or --vars/--playbook');
+  const command = parseCheckCommand(process.argv.slice(2), COMMON_OPTIONS, HELP);
+  if (!command) return 0;
+  const { values, name, configured } = command;
   if (name?.port !== undefined) throw new InputError(`${name.given} has a port: a server name with a port is not discovered through .well-known (spec step 2)`);
   const plan = configured ? await loadPlan({ vars: values.vars, playbook: values.playbook, serverName: name?.host }) : undefined;
   const serverName = plan?.serverName ?? name!.host;

@@ -3,6 +3,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { InputError } from './errors.ts';
+import { parseServerName } from './server-name.ts';
 import { getServers } from 'node:dns';
 import { formatEndpoint, parseEndpoint, type Endpoint } from './net.ts';
 import type { NamedServer } from '../probes/dns-query.ts';
@@ -41,6 +42,24 @@ export function parseCommandLine<O extends ParseArgsConfig['options']>(argv: str
     // node:util's messages are already one line, e.g. "Unknown option '--foo'".
     throw new InputError(((error as Error).message.split('\n')[0] ?? 'bad arguments').replace(/\. To specify.*$/, ''));
   }
+}
+
+/**
+ * The start every check shares: --help, then one server name or a configuration (--vars or
+ * --playbook). Returns undefined when the help was printed.
+ */
+export function parseCheckCommand<O extends ParseArgsConfig['options']>(argv: string[], options: O, help: string) {
+  const { values, positionals } = parseCommandLine(argv, options);
+  const common = values as { help?: boolean; vars?: string; playbook?: string };
+  if (common.help) {
+    process.stdout.write(`${help}\n`);
+    return undefined;
+  }
+  if (positionals.length > 1) throw new InputError(`one server name expected, got ${positionals.length}: ${positionals.join(' ')}`);
+  const configured = common.vars !== undefined || common.playbook !== undefined;
+  const name = positionals[0] === undefined ? undefined : parseServerName(positionals[0], { allowMatrixPrefix: configured });
+  if (!name && !configured) throw new InputError('give the server name (e.g. example.org), or --vars/--playbook');
+  return { values, name, configured };
 }
 
 export function parseTimeout(text: string): number {

@@ -27,11 +27,12 @@ describe('doctor, one server', () => {
     await lab.use('redirect-no-cors');
     const run = await runCli('checks/doctor.ts', [LAB.serverName, ...common(), '--json']);
     const report = JSON.parse(run.stdout) as Report & { extra: { areas: Record<string, unknown>; probes: { sent: number; shared: number } } };
-    expect(Object.keys(report.extra.areas).sort()).toEqual(['dns', 'federation', 'wellknown']);
+    expect(Object.keys(report.extra.areas).sort()).toEqual(['dns', 'federation', 'turn', 'wellknown']);
     const ids = report.findings.map((f) => f.id);
     expect(ids).toContain('dns.zone.nameservers');
     expect(ids).toContain('wellknown.client.cors');
     expect(ids).toContain('federation.discovery');
+    expect(ids.some((id) => id.startsWith('turn.'))).toBe(true);
     // The well-known file, the SRV lookups and the matrix host's addresses are asked once for all areas.
     expect(report.extra.probes.shared).toBeGreaterThan(0);
     expect(report.findings.find((f) => f.id === 'wellknown.client.cors')?.status).toBe('fail');
@@ -65,7 +66,7 @@ describe('doctor, one server', () => {
   });
 
   it.each([
-    [['--only', 'dns,bogus'], /--only: unknown area bogus \(areas: dns, wellknown, federation/],
+    [['--only', 'dns,bogus'], /--only: unknown area bogus \(areas: dns, wellknown, federation, turn/],
     [['--format', 'xml'], /--format must be table, json or prom/],
     [['--concurrency', '0'], /--concurrency must be a whole number/],
   ])('rejects %j with one line and exit 3', async (args, message) => {
