@@ -105,7 +105,7 @@ async function main(): Promise<number> {
 }
 
 /** The inventory's ansible_host, when it is an address, is the server's address. */
-function inventoryAddress(plan: Plan): ExpectedAddresses {
+export function inventoryAddress(plan: Plan): ExpectedAddresses {
   const address = plan.host?.address;
   if (address && isIPv4(address)) return { ipv4: address, from: `ansible_host of ${plan.host?.name}` };
   if (address && isIPv6(address)) return { ipv6: address, from: `ansible_host of ${plan.host?.name}` };

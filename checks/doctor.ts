@@ -20,7 +20,7 @@ import type { Plan } from './plan/types.ts';
 import type { NamedServer } from './probes/dns-query.ts';
 import type { ConnectTo } from './probes/http.ts';
 import { withRunCache } from './probes/run-cache.ts';
-import { parseExpectIp, runDnsCheck } from './dns.ts';
+import { inventoryAddress, parseExpectIp, runDnsCheck } from './dns.ts';
 import { runWellKnownCheck } from './wellknown.ts';
 import { runFederationCheck } from './federation.ts';
 import { planInput, planSecret, runTurnCheck } from './turn.ts';
@@ -129,14 +129,22 @@ export async function diagnose(target: ServerTarget, settings: RunSettings): Pro
       }),
     ),
   );
-  const areas = Object.fromEntries(result);
-  const findings = result.flatMap(([, r]) => r.findings);
+  const ids = new Set(result.flatMap(([, r]) => r.findings.map((f) => f.id)));
+  const areas = Object.fromEntries(result.map(([area, r]) => [area, { ...r, findings: withoutRepeats(r.findings, ids) }]));
+  const findings = Object.values(areas).flatMap((r) => r.findings);
   const report = buildReport('doctor', target.name.given, started, findings, {
     areas: Object.fromEntries(result.map(([a, r]) => [a, { durationMs: r.durationMs, findings: r.findings.length }])),
     // How many probes the areas shared instead of repeating.
     probes: { sent: misses, shared: hits },
   });
   return { report, areas };
+}
+
+// Judgements two areas make alike: when both ran, the report keeps the first and drops the second.
+const SAME_JUDGEMENT: Record<string, string> = { 'turn.rtc.foci': 'wellknown.client.rtc_foci' };
+
+function withoutRepeats(findings: Finding[], ids: Set<string>): Finding[] {
+  return findings.filter((f) => !(SAME_JUDGEMENT[f.id] && ids.has(SAME_JUDGEMENT[f.id])));
 }
 
 async function guarded(area: string, work: () => Promise<Finding[]>, budgetMs: number): Promise<Finding[]> {
@@ -170,16 +178,6 @@ function selectAreas(only: string | undefined, skip: string | undefined): string
   const areas = chosen.filter((a) => !skipped.includes(a));
   if (areas.length === 0) throw new InputError('no area left to run');
   return areas;
-}
-
-function inventoryAddress(plan: Plan): ExpectedAddresses {
-  const address = plan.host?.address;
-  if (!address) return {};
-  try {
-    return { ...parseExpectIp(address), from: `ansible_host of ${plan.host?.name}` };
-  } catch {
-    return {};
-  }
 }
 
 /** The servers of a fleet run: an MDAD inventory (plans from host_vars) or a plain list. */
