@@ -31,6 +31,19 @@ describe('doctor isolates areas', () => {
   });
 });
 
+describe('doctor reports a judgement once', () => {
+  it('drops the TURN area\'s focus finding when the well-known area made the same one', async () => {
+    area('first', async () => [{ id: 'wellknown.client.rtc_foci', status: 'pass', title: 'focus' }]);
+    area('second', async () => [
+      { id: 'turn.rtc.foci', status: 'pass', title: 'focus' },
+      { id: 'turn.rtc.jwt-service', status: 'pass', title: 'jwt' },
+    ]);
+    const { report, areas } = await diagnose(target, settings(['first', 'second']));
+    expect(report.findings.map((f) => f.id)).toEqual(['wellknown.client.rtc_foci', 'turn.rtc.jwt-service']);
+    expect(areas.second.findings.map((f) => f.id)).toEqual(['turn.rtc.jwt-service']);
+  });
+});
+
 describe('mapBounded', () => {
   it('never runs more than the limit at once and keeps the order', async () => {
     let running = 0;
