@@ -20,7 +20,7 @@ describe('playbook command lines', () => {
 
 describe('failures in plain words', () => {
   it('a role missing after a pull', () => {
-    const e = explainFailure("[ERROR]: the role 'galaxy/traefik' was not found in /srv/mdad/roles:/root/.ansible/roles\nOrigin: /srv/mdad/setup.yml:6:7");
+    const e = explainFailure("[ERROR]: the role 'galaxy/traefik' was not found in /srv/mdad/roles:/home/deploy/.ansible/roles\nOrigin: /srv/mdad/setup.yml:6:7");
     expect(e.reason).toContain('galaxy/traefik is missing');
     expect(e.next).toContain('ansible-galaxy install -r requirements.yml -p roles/galaxy/ --force');
   });
