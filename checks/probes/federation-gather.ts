@@ -26,6 +26,8 @@ export interface FederationFacts {
   discovery: Discovery;
   lookups: AddressLookup[];
   probes: AddressProbe[];
+  /** Set when discovery used up the run's time, so the targets were not probed. */
+  unprobed?: string;
 }
 
 export interface FederationGatherOptions {
@@ -41,6 +43,7 @@ export interface FederationGatherOptions {
 // The key document is small; a proxy's HTML page may not be.
 const MAX_BODY = 256 * 1024;
 const UNKNOWN_PATH = '/_matrix/federation/v1/matrix-selfhost-toolkit-probe';
+const MIN_PROBE_MS = 250;
 
 export async function gatherFederation(options: FederationGatherOptions): Promise<FederationFacts> {
   const remaining = deadline(options.timeoutMs);
@@ -64,6 +67,10 @@ export async function gatherFederation(options: FederationGatherOptions): Promis
     if (delegation.ok && !delegation.isIpLiteral && delegation.port === undefined && delegation.host !== host) await srv(delegation.host);
   }
   const discovery = decideDiscovery(input);
+  // A probe given the last few milliseconds would time out and be misread as a dropped packet.
+  if (remaining() < Math.min(MIN_PROBE_MS, options.timeoutMs / 4)) {
+    return { serverName: host, input, discovery, lookups: [], probes: [], unprobed: 'discovery took the whole --timeout (a well-known or SRV lookup did not answer in time)' };
+  }
   const lookups = await Promise.all(
     discovery.targets.map((t) => (isIP(t.host) ? { name: t.host, ipv4: isIP(t.host) === 4 ? [t.host] : [], ipv6: isIP(t.host) === 6 ? [t.host] : [], aliases: [] } : resolveAddresses(t.host, options.resolvers, remaining))),
   );

@@ -7,6 +7,7 @@ import net from 'node:net';
 import tls, { type PeerCertificate, type DetailedPeerCertificate } from 'node:tls';
 import { Agent, request, type Dispatcher } from 'undici';
 import { cached } from './run-cache.ts';
+import { trustContext } from './trust.ts';
 
 export interface CertificateFact {
   /** DER, base64: lets rules verify signatures (e.g. against an issuer fetched from AIA). */
@@ -190,7 +191,7 @@ function connectPinned(o: ConnectOptions, callback: Callback): void {
     const socket = tls.connect({
       socket: tcp,
       servername: o.servername,
-      ca: o.ca ? [...tls.rootCertificates, o.ca] : undefined,
+      secureContext: trustContext(o.ca),
       rejectUnauthorized: false,
       ALPNProtocols: ['http/1.1'],
     });

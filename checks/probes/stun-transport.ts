@@ -7,6 +7,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import tls from 'node:tls';
 import { decodeMessage, streamFrameLength, verifyFingerprint, type StunMessage } from './stun.ts';
+import { trustContext } from './trust.ts';
 
 export type TransportName = 'udp' | 'tcp' | 'tls';
 
@@ -317,7 +318,7 @@ function openStream(target: ChannelTarget, started: number): Promise<ChannelOpen
       const secure = tls.connect({
         socket: tcp,
         servername: net.isIP(name) ? undefined : name,
-        ca: target.ca ? [...tls.rootCertificates, target.ca] : undefined,
+        secureContext: trustContext(target.ca),
         rejectUnauthorized: false,
         checkServerIdentity: (_host, cert) => tls.checkServerIdentity(name, cert),
       });

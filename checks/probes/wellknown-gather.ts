@@ -63,11 +63,13 @@ export async function gatherWellKnown(options: WellKnownGatherOptions): Promise<
   const matrixHost = options.matrixHost ?? hostOf(baseUrl);
   const follow = async (url: string | undefined, path: string, headers?: Record<string, string>) =>
     url ? { url: joinPath(url, path), chain: await chainFrom(joinPath(url, path), undefined, headers) } : undefined;
-  const copies = async (host: string) => ({
-    host,
-    server: await chainFrom(`https://${host}/.well-known/matrix/server`),
-    client: await chainFrom(`https://${host}/.well-known/matrix/client`, undefined, { origin: CLIENT_ORIGIN }),
-  });
+  const copies = async (host: string) => {
+    const [server, client] = await Promise.all([
+      chainFrom(`https://${host}/.well-known/matrix/server`),
+      chainFrom(`https://${host}/.well-known/matrix/client`, undefined, { origin: CLIENT_ORIGIN }),
+    ]);
+    return { host, server, client };
+  };
   const [versions, identity, matrixCopies] = await Promise.all([
     follow(baseUrl, '_matrix/client/versions', { origin: CLIENT_ORIGIN }),
     follow(identityUrl, '_matrix/identity/v2'),

@@ -93,7 +93,7 @@ export function judgeDns(plan: Plan, facts: DnsFacts, expected: ExpectedAddresse
   const reference = referenceAddresses(plan, facts, expected);
   const findings: Finding[] = [
     ...zoneFindings(facts, plan.serverName),
-    addressFinding(plan, reference),
+    addressFinding(plan, facts, reference),
     ...plan.records.flatMap((spec) => recordFindings(spec, plan, facts, reference, missing)),
     ...consistencyFindings(plan, facts),
     ...srvFindings(plan, facts, missing),
@@ -122,14 +122,14 @@ function referenceAddresses(plan: Plan, facts: DnsFacts, expected: ExpectedAddre
   return { ipv4: v4.values, ipv6: v6.values, from: `the A/AAAA records of ${plan.matrixHost} at the source`, given: false };
 }
 
-function addressFinding(plan: Plan, reference: Reference): Finding {
+function addressFinding(plan: Plan, facts: DnsFacts, reference: Reference): Finding {
   const addresses = [...reference.ipv4, ...reference.ipv6];
   if (addresses.length === 0) {
     return {
       id: 'dns.server.address',
       status: 'skip',
       title: 'Server address',
-      detail: `No expected address given and ${plan.matrixHost} has no address at the source, so records cannot be compared with the server`,
+      detail: `No expected address given and the source gave no address for ${plan.matrixHost} (${describe(atSource(facts, plan.matrixHost, 'A').answer)}), so records cannot be compared with the server`,
     };
   }
   return {

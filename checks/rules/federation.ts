@@ -20,6 +20,15 @@ export function judgeFederation(facts: FederationFacts, context: FederationConte
   const { discovery } = facts;
   const findings: Finding[] = [discoveryFinding(facts)];
   if (discovery.problem) return findings;
+  if (facts.unprobed) {
+    findings.push({
+      id: 'federation.targets.unprobed',
+      status: 'skip',
+      title: 'Targets probed',
+      detail: `${discovery.targets.map((t) => `${t.host}:${t.port}`).join(', ')} not probed: ${facts.unprobed}. Run again with a longer --timeout, and see the well-known and DNS findings`,
+    });
+    return findings;
+  }
   findings.push(...facts.lookups.flatMap((lookup, i) => targetAddressFindings(lookup, discovery.targets[i].port)));
   const keyVerdicts: { probe: AddressProbe; verdict: ServerKeysVerdict }[] = [];
   for (const probe of facts.probes) {

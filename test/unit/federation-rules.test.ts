@@ -344,6 +344,13 @@ describe('targets and discovery', () => {
     expect(findings.map((f) => f.id)).toEqual(['federation.discovery', 'federation.target.matrix_example_org.address']);
   });
 
+  it('says the targets were not probed when discovery used the whole time budget', () => {
+    const facts = { ...federationFacts(delegated(), [], []), unprobed: 'discovery took the whole --timeout (a well-known or SRV lookup did not answer in time)' };
+    const { findings } = judge(facts);
+    expect(findings.map((f) => f.id)).toEqual(['federation.discovery', 'federation.targets.unprobed']);
+    expect(findings[1]).toMatchObject({ status: 'skip', detail: expect.stringContaining('not probed: discovery took the whole --timeout') });
+  });
+
   it('a discovery problem gives only the failing discovery finding', () => {
     const input = discoveryInput(undefined, { [`_matrix-fed._tcp.${NAME}`]: DNS_TIMEOUT, [`_matrix._tcp.${NAME}`]: srvAnswer(`_matrix._tcp.${NAME}`, `10 0 443 ${MX}`) });
     const facts = federationFacts(input, [], []);
