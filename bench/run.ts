@@ -7,6 +7,7 @@ import { dnsQuestions } from '../checks/rules/dns.ts';
 import { provisionLab } from '../lab/provision.ts';
 import { federationCase } from './federation.ts';
 import { turnCase } from './turn.ts';
+import { doctorCases } from './doctor.ts';
 import type { Figure } from './figure.ts';
 
 
@@ -101,6 +102,6 @@ function printTable(figures: Figure[]): void {
 }
 
 await provisionLab();
-const figures = [...(await dnsCase()), ...(await federationCase()), ...(await turnCase())];
+const figures = [...(await dnsCase()), ...(await federationCase()), ...(await turnCase()), ...(await doctorCases())];
 printTable(figures);
 process.exit(figures.every((f) => f.met) ? 0 : 1);

@@ -6,6 +6,7 @@ import { fetchChain } from './fetch-chain.ts';
 import { httpRequest, type ConnectTo, type HttpOutcome } from './http.ts';
 import { queryFirst, type DnsOutcome, type NamedServer } from './dns-query.ts';
 import { deadline, resolveAddresses, type AddressLookup } from './resolve.ts';
+import { MAX_DOCUMENT } from './wellknown-gather.ts';
 import { decideDiscovery, FED_SRV, LEGACY_SRV, wellKnownDelegation, type Discovery, type DiscoveryInput } from '../rules/discovery.ts';
 
 export interface AddressProbe {
@@ -59,7 +60,8 @@ export async function gatherFederation(options: FederationGatherOptions): Promis
   };
   if (!options.isIpLiteral && options.port === undefined) {
     const [wellKnown] = await Promise.all([
-      fetchChain(`https://${host}/.well-known/matrix/server`, { resolvers: options.resolvers, remaining, ca: options.ca, connectTo: options.connectTo }),
+      // The same request as the well-known check's, so a doctor run sends it once.
+      fetchChain(`https://${host}/.well-known/matrix/server`, { resolvers: options.resolvers, remaining, ca: options.ca, connectTo: options.connectTo, maxBodyBytes: MAX_DOCUMENT }),
       srv(host),
     ]);
     input.wellKnown = wellKnown;

@@ -39,7 +39,7 @@ export interface WellKnownGatherOptions {
 export const CLIENT_ORIGIN = 'https://app.element.io';
 
 // Synapse and the Go tester cap the server file at 50 KiB (matrix-federation.md §2); read a little more to tell.
-const MAX_DOCUMENT = 64 * 1024;
+export const MAX_DOCUMENT = 64 * 1024;
 
 export async function gatherWellKnown(options: WellKnownGatherOptions): Promise<WellKnownFacts> {
   const remaining = deadline(options.timeoutMs);
