@@ -14,7 +14,7 @@
 // The addresses written in the zones may differ from where the servers listen, so that a relay
 // (bench/delay-relay.ts) can stand in between.
 import { generateKeyPairSync, sign } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Endpoint } from '../checks/core/net.ts';
 import { canonicalJson } from '../checks/rules/canonical-json.ts';
@@ -22,6 +22,7 @@ import { createLabPki, issueCertificate } from '../lab/certs.ts';
 import { startDnsServer, type LabRecord, type LabZone, type RunningDnsServer } from '../lab/dns-server.ts';
 import { newNginxPrefix, startNginx, type RunningNginx } from '../lab/nginx.ts';
 import { LAB_DIR } from '../lab/provision.ts';
+import { teardown } from '../lab/teardown.ts';
 
 export interface FleetLabOptions {
   count: number;
@@ -123,18 +124,7 @@ export async function startFleetLab(options: FleetLabOptions): Promise<FleetLab>
   chmodSync(dir, 0o755);
   const names = serverNames(options.count, options.domain);
   const started: { nginx?: RunningNginx; dns: RunningDnsServer[] } = { dns: [] };
-  const stop = async () => {
-    const errors: unknown[] = [];
-    for (const close of [() => started.nginx?.stop(), ...started.dns.map((d) => () => d.close())]) {
-      try {
-        await close();
-      } catch (error) {
-        errors.push(error);
-      }
-    }
-    if (!process.env.LAB_KEEP) rmSync(dir, { recursive: true, force: true });
-    if (errors.length > 0) throw errors[0];
-  };
+  const stop = () => teardown([() => started.nginx?.stop(), ...started.dns.map((d) => () => d.close())], dir);
   try {
     const pki = createLabPki(join(dir, 'pki'));
     chmodSync(pki.dir, 0o755);

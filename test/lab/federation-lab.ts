@@ -12,13 +12,14 @@
 // copy of healthy(); `use(scenario)` rewrites nginx's configuration (and restarts it), picks the
 // certificates and swaps the DNS zone. Only one federation lab can run on a machine at a time: the
 // addresses and ports are fixed.
-import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLabPki, issueCertificate, type LabCertificate, type LabPki } from '../../lab/certs.ts';
 import { startDnsServer, type LabRecord, type RunningDnsServer } from '../../lab/dns-server.ts';
 import { newNginxPrefix, startNginx, type RunningNginx } from '../../lab/nginx.ts';
 import { LAB_DIR } from '../../lab/provision.ts';
 import { startSynapse, type RunningSynapse } from '../../lab/synapse.ts';
+import { teardown } from '../../lab/teardown.ts';
 
 export const LAB = {
   serverName: 'example.test',
@@ -348,18 +349,7 @@ export async function startFederationLab(): Promise<FederationLab> {
   // nginx workers run unprivileged and read the AIA file from here.
   chmodSync(dir, 0o755);
   const started: { synapse?: RunningSynapse; nginx?: RunningNginx; dns?: RunningDnsServer } = {};
-  const stopAll = async () => {
-    const errors: unknown[] = [];
-    for (const stop of [() => started.nginx?.stop(), () => started.synapse?.stop(), () => started.dns?.close()]) {
-      try {
-        await stop();
-      } catch (error) {
-        errors.push(error);
-      }
-    }
-    if (!process.env.LAB_KEEP) rmSync(dir, { recursive: true, force: true });
-    if (errors.length > 0) throw errors[0];
-  };
+  const stopAll = () => teardown([() => started.nginx?.stop(), () => started.synapse?.stop(), () => started.dns?.close()], dir);
   try {
     const pki = createLabPki(join(dir, 'pki'));
     chmodSync(pki.dir, 0o755);
