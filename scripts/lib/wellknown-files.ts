@@ -183,7 +183,7 @@ function apacheSnippet(plan: Plan, req: WellKnownRequest): string {
 function caddySnippet(plan: Plan, req: WellKnownRequest): string {
   const body =
     req.serve === 'proxy'
-      ? [`\treverse_proxy https://${plan.matrixHost} {`, '\t\theader_up Host {upstream_hostport}', '\t}']
+      ? [`\treverse_proxy https://${plan.matrixHost} {`, '\t\theader_up Host {http.reverse_proxy.upstream.hostport}', '\t}']
       : [
           `\troot * ${req.webRoot}`,
           '\theader Content-Type application/json',
