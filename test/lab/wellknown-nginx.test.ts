@@ -23,9 +23,10 @@ import { LAB_DIR } from '../../lab/provision.ts';
 import { startSynapse, type RunningSynapse } from '../../lab/synapse.ts';
 import { SNIPPET_FILES } from '../../scripts/lib/wellknown-files.ts';
 import { findingById } from '../find-finding.ts';
+import { ORIGIN, SOA, zone } from './dns-zones.ts';
 import { runCli } from './run-cli.ts';
 
-const SERVER = 'example.test';
+const SERVER = ORIGIN;
 const MATRIX = 'matrix.example.test';
 const BASE_ADDRESS = '127.0.6.1';
 const MATRIX_ADDRESS = '127.0.6.2';
@@ -57,18 +58,13 @@ beforeAll(async () => {
   dns = await startDnsServer({
     address: DNS_ADDRESS,
     role: 'resolver',
-    zones: [
-      {
-        origin: SERVER,
-        records: [
-          { name: SERVER, type: 'SOA', value: `ns1.${SERVER} hostmaster.${SERVER} 2026010101 3600 600 86400 300` },
-          { name: SERVER, type: 'NS', value: `ns1.${SERVER}` },
-          { name: `ns1.${SERVER}`, type: 'A', value: DNS_ADDRESS },
-          { name: SERVER, type: 'A', value: BASE_ADDRESS },
-          { name: MATRIX, type: 'A', value: MATRIX_ADDRESS },
-        ],
-      },
-    ],
+    zones: zone([
+      SOA,
+      { name: SERVER, type: 'NS', value: `ns1.${SERVER}` },
+      { name: `ns1.${SERVER}`, type: 'A', value: DNS_ADDRESS },
+      { name: SERVER, type: 'A', value: BASE_ADDRESS },
+      { name: MATRIX, type: 'A', value: MATRIX_ADDRESS },
+    ]),
   });
   synapse = await startSynapse({ serverName: SERVER, publicBaseUrl: `https://${MATRIX}/` });
   nginx = await startNginx('');

@@ -38,18 +38,64 @@ function words(line: string, lineNo: number): string[] {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Apache httpd
+// Blocks and directives, for both
 
-export interface ApacheNode {
+export interface ConfigNode {
   name: string;
   args: string[];
   line: number;
-  /** For <Section> blocks. */
-  children?: ApacheNode[];
+  /** The directives inside a block (<Directory …> … </Directory>, handle … { … }). */
+  children?: ConfigNode[];
 }
 
-/** Directive name → [min, max] arguments and where it may stand ('vhost' or a section name). */
-const APACHE: Readonly<Record<string, { args: [number, number]; in: readonly string[] }>> = {
+/** Directive name → [min, max] arguments and the blocks it may stand in. */
+type Rules = Readonly<Record<string, { args: [number, number]; in: readonly string[] }>>;
+
+/** The blocks open at a point: the outermost is the snippet's context ('vhost', 'site'). */
+class Blocks {
+  readonly root: ConfigNode[] = [];
+  private readonly stack: Array<{ node?: ConfigNode; children: ConfigNode[] }> = [{ children: this.root }];
+  private readonly rules: Rules;
+  private readonly outer: string;
+  constructor(rules: Rules, outer: string) {
+    this.rules = rules;
+    this.outer = outer;
+  }
+
+  /** Checks the directive where it stands and adds it; a block directive opens its block. */
+  add(name: string, args: string[], lineNo: number, opens: boolean): void {
+    const current = this.stack.at(-1)!;
+    const context = current.node?.name ?? this.outer;
+    const rule = this.rules[name];
+    if (!rule) throw new SyntaxProblem(`line ${lineNo}: unknown directive ${name}`);
+    if (!rule.in.includes(context)) throw new SyntaxProblem(`line ${lineNo}: ${name} is not allowed in ${context}`);
+    if (args.length < rule.args[0] || args.length > rule.args[1]) throw new SyntaxProblem(`line ${lineNo}: ${name} takes ${rule.args.join('-')} arguments, got ${args.length}`);
+    const node: ConfigNode = { name, args, line: lineNo };
+    current.children.push(node);
+    if (opens) {
+      node.children = [];
+      this.stack.push({ node, children: node.children });
+    }
+  }
+
+  /** Closes the innermost block; `name` must match it when given (Apache's </Name>). */
+  close(lineNo: number, written: string, name?: string): void {
+    const top = this.stack.at(-1)!;
+    if (!top.node || (name !== undefined && top.node.name !== name)) throw new SyntaxProblem(`line ${lineNo}: ${written} closes nothing open`);
+    this.stack.pop();
+  }
+
+  done(unclosed: (name: string) => string): ConfigNode[] {
+    const open = this.stack.at(-1)!.node;
+    if (open) throw new SyntaxProblem(unclosed(open.name));
+    return this.root;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Apache httpd: the content of a <VirtualHost>
+
+const APACHE: Rules = {
   SSLProxyEngine: { args: [1, 1], in: ['vhost'] },
   ProxyPass: { args: [2, 8], in: ['vhost'] },
   ProxyPassReverse: { args: [2, 3], in: ['vhost'] },
@@ -60,53 +106,28 @@ const APACHE: Readonly<Record<string, { args: [number, number]; in: readonly str
   Header: { args: [3, 5], in: ['vhost', 'Directory'] },
 };
 
-/** The snippet as the content of a <VirtualHost>; throws SyntaxProblem. */
-export function parseApache(text: string): ApacheNode[] {
-  const root: ApacheNode[] = [];
-  const stack: Array<{ node?: ApacheNode; children: ApacheNode[]; context: string }> = [{ children: root, context: 'vhost' }];
+/** Throws SyntaxProblem. */
+export function parseApache(text: string): ConfigNode[] {
+  const blocks = new Blocks(APACHE, 'vhost');
   text.split('\n').forEach((raw, index) => {
     const lineNo = index + 1;
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) return;
     if (line.endsWith('\\')) throw new SyntaxProblem(`line ${lineNo}: continuation lines are not expected`);
     const close = /^<\/(\w+)>$/.exec(line);
-    if (close) {
-      const top = stack.pop();
-      if (!top?.node || top.node.name !== close[1]) throw new SyntaxProblem(`line ${lineNo}: </${close[1]}> closes nothing open`);
-      return;
-    }
+    if (close) return blocks.close(lineNo, line, close[1]);
     const open = /^<(\w+)(\s.*)?>$/.exec(line);
-    const name = open ? open[1]! : (words(line, lineNo)[0] ?? '');
-    const args = open ? words(open[2] ?? '', lineNo) : words(line, lineNo).slice(1);
     if (line.startsWith('<') && !open) throw new SyntaxProblem(`line ${lineNo}: malformed section ${line}`);
-    const rule = APACHE[name];
-    const current = stack.at(-1)!;
-    if (!rule) throw new SyntaxProblem(`line ${lineNo}: unknown directive ${name}`);
-    if (!rule.in.includes(current.context)) throw new SyntaxProblem(`line ${lineNo}: ${name} is not allowed in ${current.context}`);
-    if (args.length < rule.args[0] || args.length > rule.args[1]) throw new SyntaxProblem(`line ${lineNo}: ${name} takes ${rule.args.join('-')} arguments, got ${args.length}`);
-    const node: ApacheNode = { name, args, line: lineNo };
-    current.children.push(node);
-    if (open) {
-      node.children = [];
-      stack.push({ node, children: node.children, context: name });
-    }
+    const tokens = open ? [open[1]!, ...words(open[2] ?? '', lineNo)] : words(line, lineNo);
+    blocks.add(tokens[0]!, tokens.slice(1), lineNo, Boolean(open));
   });
-  if (stack.length > 1) throw new SyntaxProblem(`<${stack.at(-1)!.node!.name}> is never closed`);
-  return root;
+  return blocks.done((name) => `<${name}> is never closed`);
 }
 
 // ---------------------------------------------------------------------------------------------
-// Caddyfile (Caddy 2)
+// Caddyfile (Caddy 2): the content of a site block
 
-export interface CaddyNode {
-  name: string;
-  args: string[];
-  line: number;
-  block?: CaddyNode[];
-}
-
-/** Directive → [min, max] arguments and the blocks it may stand in ('site' is the site block). */
-const CADDY: Readonly<Record<string, { args: [number, number]; in: readonly string[] }>> = {
+const CADDY: Rules = {
   handle: { args: [0, 1], in: ['site'] },
   reverse_proxy: { args: [0, 2], in: ['site', 'handle'] },
   header_up: { args: [1, 2], in: ['reverse_proxy'] },
@@ -119,48 +140,28 @@ const CADDY: Readonly<Record<string, { args: [number, number]; in: readonly stri
 const PLACEHOLDERS = /^[^{}]*(?:\{[\w.>-]+\}[^{}]*)*$/;
 
 /**
- * The snippet as the content of a site block. A block opens with `{` as the last word of a
- * line and closes with a line that is only `}`; a `{…}` word is a placeholder, and any other
- * brace is an error (as in Caddy's lexer and parser).
+ * A block opens with `{` as the last word of a line and closes with a line that is only `}`;
+ * a `{…}` word is a placeholder, and any other brace is an error (as in Caddy's lexer and
+ * parser). Throws SyntaxProblem.
  */
-export function parseCaddyfile(text: string): CaddyNode[] {
-  const root: CaddyNode[] = [];
-  const stack: Array<{ node?: CaddyNode; children: CaddyNode[] }> = [{ children: root }];
+export function parseCaddyfile(text: string): ConfigNode[] {
+  const blocks = new Blocks(CADDY, 'site');
   text.split('\n').forEach((raw, index) => {
     const lineNo = index + 1;
     const tokens = words(raw, lineNo);
     if (tokens.length === 0) return;
-    if (tokens.length === 1 && tokens[0] === '}') {
-      if (stack.length === 1) throw new SyntaxProblem(`line ${lineNo}: } closes nothing open`);
-      stack.pop();
-      return;
-    }
+    if (tokens.length === 1 && tokens[0] === '}') return blocks.close(lineNo, '}');
     const opens = tokens.at(-1) === '{';
     const [name, ...args] = opens ? tokens.slice(0, -1) : tokens;
     for (const word of [name!, ...args]) {
       if (!PLACEHOLDERS.test(word)) throw new SyntaxProblem(`line ${lineNo}: stray brace in "${word}"`);
     }
-    const parent = stack.at(-1)!;
-    const context = parent.node?.name ?? 'site';
-    const rule = CADDY[name!];
-    if (!rule) throw new SyntaxProblem(`line ${lineNo}: unknown directive ${name}`);
-    if (!rule.in.includes(context)) throw new SyntaxProblem(`line ${lineNo}: ${name} is not allowed in ${context}`);
-    if (args.length < rule.args[0] || args.length > rule.args[1]) throw new SyntaxProblem(`line ${lineNo}: ${name} takes ${rule.args.join('-')} arguments, got ${args.length}`);
-    const node: CaddyNode = { name: name!, args, line: lineNo };
-    parent.children.push(node);
-    if (opens) {
-      node.block = [];
-      stack.push({ node, children: node.block });
-    }
+    blocks.add(name!, args, lineNo, opens);
   });
-  if (stack.length > 1) throw new SyntaxProblem(`${stack.at(-1)!.node!.name} { is never closed`);
-  return root;
+  return blocks.done((name) => `${name} { is never closed`);
 }
 
 /** Names and arguments only, for comparing trees. */
-export function shape(nodes: ReadonlyArray<ApacheNode | CaddyNode>): unknown[] {
-  return nodes.map((n) => {
-    const kids = 'children' in n ? n.children : 'block' in n ? n.block : undefined;
-    return kids ? [n.name, ...n.args, shape(kids)] : [n.name, ...n.args];
-  });
+export function shape(nodes: readonly ConfigNode[]): unknown[] {
+  return nodes.map((n) => (n.children ? [n.name, ...n.args, shape(n.children)] : [n.name, ...n.args]));
 }
