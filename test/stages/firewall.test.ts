@@ -125,10 +125,12 @@ describe('firewall.ts', () => {
     for (const d of sandboxes.splice(0)) rmSync(d, { recursive: true, force: true });
   });
 
-  async function configured(): Promise<{ standin: Standin; sandbox: string; fw: (...args: string[]) => ReturnType<typeof runStage> }> {
+  /** The stand-in checkout configured for this machine, with coturn on, and the SSH port in inventory/hosts when given. */
+  async function configured(sshPort?: string): Promise<{ standin: Standin; sandbox: string; fw: (...args: string[]) => ReturnType<typeof runStage> }> {
     const standin = createStandin();
     standins.push(standin);
-    const run = await runStage('configure', ['--playbook', standin.checkout, '--domain', 'example.test', '--local', '--enable', 'coturn'], standin.env);
+    const port = sshPort === undefined ? [] : ['--ssh-port', sshPort];
+    const run = await runStage('configure', ['--playbook', standin.checkout, '--domain', 'example.test', '--local', '--enable', 'coturn', ...port], standin.env);
     expect(run.code, run.stderr).toBe(0);
     const sandbox = ufwSandbox();
     sandboxes.push(sandbox);
@@ -180,6 +182,8 @@ describe('firewall.ts', () => {
     [['--vars', 'no/such/vars.yml'], 'firewall: no/such/vars.yml: file not found'],
     [['--vars', MANY, '--enable'], "firewall: Unknown option '--enable'"],
     [['--vars', MANY, 'extra'], 'firewall: unexpected argument "extra"'],
+    [['--playbook', '/nonexistent/mdad'], 'firewall: --playbook /nonexistent/mdad: no such directory; get the playbook with: npx tsx scripts/prepare.ts --playbook /nonexistent/mdad --apply'],
+    [['--vars', MANY, '--check', '--playbook', '/nonexistent/mdad'], 'firewall: --playbook /nonexistent/mdad: no such directory; get the playbook with: npx tsx scripts/prepare.ts --playbook /nonexistent/mdad --apply'],
   ])('bad input %j: one line, exit 3', async (args, line) => {
     const run = await runStage('firewall', args);
     expect(run.code).toBe(3);
@@ -199,10 +203,13 @@ describe('firewall.ts', () => {
     expect(snapshot(standin.root)).toEqual(picture);
   });
 
-  it('--apply adds every rule through Ansible, SSH first; a second --apply adds nothing', async () => {
-    const { standin, sandbox, fw } = await configured();
+  it('--apply adds every rule through Ansible, SSH (port from the inventory) first; a second --apply adds nothing', async () => {
+    const { standin, sandbox, fw } = await configured('2222');
+    const printed = await fw();
+    expect(printed.code, printed.stderr).toBe(0);
+    expect(printed.stdout).toContain("Firewall (ufw) for example.test on matrix.example.test, from the deployment plan:\n  ufw allow 2222/tcp comment 'ssh: SSH login (Ansible and you)'\n");
     const picture = snapshot(sandbox);
-    const first = await fw('--apply', '--ssh-port', '2222', '--ufw-dry-run', '--ufw-datadir', sandbox);
+    const first = await fw('--apply', '--ufw-dry-run', '--ufw-datadir', sandbox);
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toContain('To add on matrix.example.test (0 rule(s) of the plan are there already):');
     const listed = listedCommands(first.stdout, sandbox);
@@ -226,13 +233,13 @@ describe('firewall.ts', () => {
     // What a real run would have left, then the same --apply again: nothing to add.
     for (const args of listed) materialize(sandbox, args);
     const logs = logsOf(standin);
-    const second = await fw('--apply', '--ssh-port', '2222', '--ufw-dry-run', '--ufw-datadir', sandbox);
+    const second = await fw('--apply', '--ufw-dry-run', '--ufw-datadir', sandbox);
     expect(second.code, second.stderr).toBe(0);
     expect(second.stdout).toContain(`Nothing to add: ufw on matrix.example.test has every rule of the plan (${rules.length}) and its default policies.`);
     expect(listedCommands(second.stdout, sandbox)).toEqual([]);
     expect(logsOf(standin)).toEqual(logs);
 
-    const check = await fw('--check', '--ssh-port', '2222', '--ufw-dry-run', '--ufw-datadir', sandbox);
+    const check = await fw('--check', '--ufw-dry-run', '--ufw-datadir', sandbox);
     expect(check.code, check.stdout).toBe(0);
     expect(check.stdout).toContain(`Rules of the plan: ${rules.length} present, 0 missing.`);
   });
