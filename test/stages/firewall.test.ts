@@ -191,7 +191,7 @@ describe('firewall.ts', () => {
     expect(run.stdout).toBe('');
   });
 
-  it('--apply refuses while the SSH port is unknown, before anything runs', async () => {
+  it('--apply refuses while the SSH port is unknown, before anything runs; --vars of another server is bad input', async () => {
     const { standin, sandbox, fw } = await configured();
     const picture = snapshot(standin.root);
     const run = await fw('--apply', '--ufw-dry-run', '--ufw-datadir', sandbox);
@@ -201,6 +201,10 @@ describe('firewall.ts', () => {
     );
     expect(run.stdout).toBe('');
     expect(snapshot(standin.root)).toEqual(picture);
+
+    const other = await fw('--check', '--vars', MANY, '--ufw-dry-run', '--ufw-datadir', sandbox);
+    expect(other.code).toBe(3);
+    expect(other.stderr).toBe(`firewall: ${MANY}: matrix_domain example.org is not a server of ${join(standin.checkout, 'inventory', 'hosts')} (example.test)\n`);
   });
 
   it('--apply adds every rule through Ansible, SSH (port from the inventory) first; a second --apply adds nothing', async () => {
