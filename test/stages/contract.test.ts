@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runStage, snapshot } from './helpers.ts';
 
-const STAGES = ['prepare', 'configure', 'install', 'update', 'register', 'remove'] as const;
+const STAGES = ['prepare', 'configure', 'install', 'update', 'register', 'remove', 'firewall', 'wellknown'] as const;
 
 describe('every stage', () => {
   it.each(STAGES)('%s --help shows the options, an example and the exit codes', async (stage) => {
@@ -19,10 +19,10 @@ describe('every stage', () => {
     expect(run.stdout).toContain('Exit codes: 0 done, 2 failed, 3 bad input (nothing was changed).');
   });
 
-  it.each(STAGES.filter((s) => s !== 'prepare'))('%s without a checkout: one line, exit 3, nothing written', async (stage) => {
+  it.each(STAGES.filter((s) => s !== 'prepare' && s !== 'firewall' && s !== 'wellknown'))('%s without a checkout: one line, exit 3, nothing written', async (stage) => {
     const dir = mkdtempSync(join(tmpdir(), 'stage-contract-'));
     try {
-      const args = { configure: ['--domain', 'example.org', '--local'], install: [], update: [], register: ['user', 'alice'], remove: ['--yes-really-remove-everything'] }[stage];
+      const args: string[] = { configure: ['--domain', 'example.org', '--local'], install: [], update: [], register: ['user', 'alice'], remove: ['--yes-really-remove-everything'] }[stage];
       // The default checkout, ./matrix-docker-ansible-deploy, does not exist in the project folder.
       const run = await runStage(stage, [...args, '--playbook', join(dir, 'matrix-docker-ansible-deploy')], { MATRIX_PASSWORD: 'long enough' });
       expect(run.code).toBe(3);
