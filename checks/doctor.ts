@@ -65,6 +65,8 @@ export interface ServerTarget {
   name: Pick<ServerName, 'host' | 'port' | 'isIpLiteral'> & { given: string };
   plan?: Plan;
   expected: ExpectedAddresses;
+  /** In a fleet: why this server's configuration or name could not be read (nothing is probed). */
+  unreadable?: string;
 }
 
 export interface RunSettings {
@@ -119,6 +121,12 @@ export interface ServerResult {
 /** Areas concurrently, each bounded by the timeout plus a margin; a throw or hang is a finding. */
 export async function diagnose(target: ServerTarget, settings: RunSettings): Promise<ServerResult> {
   const started = new Date();
+  if (target.unreadable) {
+    const findings: Finding[] = [
+      { id: 'doctor.config.unreadable', status: 'fail', title: 'Configuration of this server', detail: target.unreadable, fix: 'Correct the inventory entry, its host_vars/…/vars.yml or the list line, then run again' },
+    ];
+    return { report: buildReport('doctor', target.name.given, started, findings), areas: { config: { findings, durationMs: 0 } } };
+  }
   const areaBudget = settings.timeoutMs * 2 + 1000;
   const { result, hits, misses } = await withRunCache(() =>
     Promise.all(
@@ -195,14 +203,30 @@ async function fleetTargets(values: { inventory?: string; list?: string }): Prom
     const playbook = dirname(dirname(values.inventory));
     return Promise.all(
       hosts.map(async (host) => {
-        const plan = await loadPlan({ vars: join(dirname(values.inventory!), 'host_vars', host.name, 'vars.yml'), playbook });
-        return { name: { ...parseServerName(plan.serverName, { allowMatrixPrefix: true }) }, plan, expected: inventoryAddress(plan) };
+        try {
+          const plan = await loadPlan({ vars: join(dirname(values.inventory!), 'host_vars', host.name, 'vars.yml'), playbook });
+          return { name: parseServerName(plan.serverName, { allowMatrixPrefix: true }), plan, expected: inventoryAddress(plan) };
+        } catch (error) {
+          return unreadable(host.name, error);
+        }
       }),
     );
   }
   const names = (await read(values.list!, '--list')).split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean);
   if (names.length === 0) throw new InputError(`--list ${values.list}: no server name in it`);
-  return names.map((line) => ({ name: parseServerName(line), expected: {} }));
+  return names.map((line) => {
+    try {
+      return { name: parseServerName(line), expected: {} };
+    } catch (error) {
+      return unreadable(line, error);
+    }
+  });
+}
+
+/** One server's unreadable entry is that server's failure, not the fleet's. */
+function unreadable(given: string, error: unknown): ServerTarget {
+  if (!(error instanceof InputError)) throw error;
+  return { name: { given, host: given, isIpLiteral: false }, expected: {}, unreadable: error.message };
 }
 
 /** At most `limit` at once, results in input order. */

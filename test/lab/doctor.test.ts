@@ -82,12 +82,14 @@ describe('doctor, a fleet', () => {
   it('checks a list of servers: one summary table, the worst exit code, a broken server stays its own', async () => {
     await lab.use('healthy-wellknown');
     const list = join(dir, 'servers.txt');
-    writeFileSync(list, `# our servers\n${LAB.serverName}\nnowhere.example.test\n\n`);
+    writeFileSync(list, `# our servers\n${LAB.serverName}\nnowhere.example.test\nhttps://typo.example.test/\n\n`);
     const run = await runCli('checks/doctor.ts', ['--list', list, ...common(), '--only', 'wellknown,federation']);
-    expect(run.stdout).toMatch(/doctor for 2 servers/);
+    expect(run.stdout).toMatch(/doctor for 3 servers/);
+    // A line that is no server name is that line's failure; the others are still checked.
+    expect(run.stdout).toMatch(/│ FAIL │ https:\/\/typo\.example\.test\/ .*│ Configuration of this server/);
     expect(run.stdout).toMatch(/│ FAIL │ nowhere\.example\.test/);
     expect(run.stdout).toMatch(/│ PASS │ example\.test/);
-    expect(run.stdout).toContain('1 failing, 0 with warnings, 1 passing');
+    expect(run.stdout).toContain('2 failing, 0 with warnings, 1 passing');
     expect(run.code).toBe(2);
   });
 
