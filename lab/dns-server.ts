@@ -6,6 +6,7 @@
 import net from 'node:net';
 import dgram from 'node:dgram';
 import { Packet, UDPServer, TCPServer } from 'dns2';
+import { normalizeName } from '../checks/probes/dns-query.ts';
 
 export interface LabRecord {
   /** Owner name, fully qualified, no trailing dot. */
@@ -129,9 +130,6 @@ function trackConnections(server: net.Server): Set<net.Socket> {
   return sockets;
 }
 
-function lower(name: string): string {
-  return name.toLowerCase().replace(/\.$/, '');
-}
 
 function findZone(zones: LabZone[], name: string): LabZone | undefined {
   return zones
@@ -140,7 +138,7 @@ function findZone(zones: LabZone[], name: string): LabZone | undefined {
 }
 
 function answer(zones: LabZone[], qname: string, qtype: string, response: Packet): void {
-  let name = lower(qname);
+  let name = normalizeName(qname);
   const zone = findZone(zones, name);
   if (!zone) {
     // An authoritative server refuses names outside its zones; a resolver finds no such name.

@@ -14,6 +14,11 @@ export interface Finding {
 
 export const STATUS_ORDER: readonly Status[] = ['fail', 'warn', 'skip', 'info', 'pass'];
 
+/** Ids are dotted, so a subject with dots or other signs (a host, an address) is written with underscores. */
+export function idPart(text: string): string {
+  return text.toLowerCase().replace(/[^a-z0-9_-]+/g, '_').replace(/^_+|_+$/g, '');
+}
+
 export function worstStatus(findings: readonly Finding[]): Status {
   for (const status of STATUS_ORDER) {
     if (findings.some((f) => f.status === status)) return status;

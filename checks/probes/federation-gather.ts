@@ -74,7 +74,7 @@ export async function gatherFederation(options: FederationGatherOptions): Promis
     return { serverName: host, input, discovery, lookups: [], probes: [], unprobed: 'discovery took the whole --timeout (a well-known or SRV lookup did not answer in time)' };
   }
   const lookups = await Promise.all(
-    discovery.targets.map((t) => (isIP(t.host) ? { name: t.host, ipv4: isIP(t.host) === 4 ? [t.host] : [], ipv6: isIP(t.host) === 6 ? [t.host] : [], aliases: [] } : resolveAddresses(t.host, options.resolvers, remaining))),
+    discovery.targets.map((t) => resolveAddresses(t.host, options.resolvers, remaining)),
   );
   const probes = await Promise.all(
     discovery.targets.flatMap((target, i) =>

@@ -1,6 +1,5 @@
 // GET a URL and follow its redirects one hop at a time, keeping every hop: clients judge CORS
 // and content type per hop, and the spec asks to follow 30x while avoiding loops.
-import { isIP } from 'node:net';
 import { httpRequest, type ConnectTo, type HttpOutcome, type HttpSuccess } from './http.ts';
 import { resolveAddresses } from './resolve.ts';
 import type { NamedServer } from './dns-query.ts';
@@ -43,7 +42,7 @@ export async function fetchChain(url: string, options: ChainOptions): Promise<Fe
     if (seen.has(current)) return { hops, problem: 'loop', detail: `redirect loop back to ${current}` };
     seen.add(current);
     const host = new URL(current).hostname.replace(/^\[|\]$/g, '');
-    if (!address) address = isIP(host) ? host : await firstAddress(host, options);
+    if (!address) address = await firstAddress(host, options);
     if (!address) return { hops, problem: 'unresolvable', detail: `${host} has no address` };
     const outcome = await httpRequest(current, { address, timeoutMs: options.remaining(), ca: options.ca, connectTo: options.connectTo, headers: options.headers, maxBodyBytes: options.maxBodyBytes, bodyEncoding: options.bodyEncoding });
     hops.push({ url: current, outcome });

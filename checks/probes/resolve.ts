@@ -1,5 +1,6 @@
 // Name → addresses through the run's resolvers (the --resolver servers, or the system's), so
 // that every connection of a check goes where the person asked lookups to go (DESIGN.md).
+import { isIP } from 'node:net';
 import { queryFirst, type NamedServer } from './dns-query.ts';
 
 export interface AddressLookup {
@@ -14,7 +15,10 @@ export interface AddressLookup {
   missing?: boolean;
 }
 
+/** An IP literal is its own address; a name is asked for A and AAAA. */
 export async function resolveAddresses(name: string, resolvers: NamedServer[], remaining: () => number): Promise<AddressLookup> {
+  const family = isIP(name);
+  if (family) return { name, ipv4: family === 4 ? [name] : [], ipv6: family === 6 ? [name] : [], aliases: [] };
   const [v4, v6] = await Promise.all([queryFirst(resolvers, name, 'A', remaining), queryFirst(resolvers, name, 'AAAA', remaining)]);
   const values = (reply: typeof v4, type: string) => (reply?.answers ?? []).filter((r) => r.type === type).map((r) => r.value);
   const lookup: AddressLookup = {

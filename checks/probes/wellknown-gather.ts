@@ -44,7 +44,7 @@ export const MAX_DOCUMENT = 64 * 1024;
 export async function gatherWellKnown(options: WellKnownGatherOptions): Promise<WellKnownFacts> {
   const remaining = deadline(options.timeoutMs);
   const name = options.serverName;
-  const lookup = isIP(name) ? { name, ipv4: [name], ipv6: [], aliases: [] } : await resolveAddresses(name, options.resolvers, remaining);
+  const lookup = await resolveAddresses(name, options.resolvers, remaining);
   const addresses = [...lookup.ipv4, ...lookup.ipv6];
   const chainFrom = (url: string, address?: string, headers?: Record<string, string>) =>
     fetchChain(url, { address, resolvers: options.resolvers, remaining, ca: options.ca, connectTo: options.connectTo, headers, maxBodyBytes: MAX_DOCUMENT });

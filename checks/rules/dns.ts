@@ -1,9 +1,9 @@
 // DNS rules: pure functions from the plan and the gathered DNS facts to findings.
 // Each record is judged at the source (the zone's authoritative servers) first; propagation
 // (what resolvers still cache) is judged only for records that are right at the source.
-import type { Finding } from '../core/finding.ts';
+import { idPart, type Finding } from '../core/finding.ts';
 import type { DnsRecordSpec, Plan } from '../plan/types.ts';
-import type { DnsFacts, Question } from '../probes/dns-gather.ts';
+import { questionKey, type DnsFacts, type Question } from '../probes/dns-gather.ts';
 import { atResolvers, atSource, describe, firstResolved, humanDuration, interpret, sameAnswer, type Answer } from './dns-answers.ts';
 import { isCloudflareProxy } from './cloudflare.ts';
 import { formatEndpoint } from '../core/net.ts';
@@ -313,7 +313,7 @@ function propagationFinding(spec: DnsRecordSpec, plan: Plan, facts: DnsFacts, so
 }
 
 function soaMinimum(facts: DnsFacts, serverName: string): number | undefined {
-  return interpret(Object.values(facts.source[`${serverName} SOA`] ?? {})[0], serverName, 'SOA').negativeTtl;
+  return interpret(Object.values(facts.source[questionKey(serverName, 'SOA')] ?? {})[0], serverName, 'SOA').negativeTtl;
 }
 
 function consistencyFindings(plan: Plan, facts: DnsFacts): Finding[] {
@@ -565,10 +565,6 @@ function recordId(name: string, type: string, serverName: string): string {
   return `dns.record.${label === '@' ? 'base' : idPart(label)}.${type.toLowerCase()}`;
 }
 
-/** Ids are dotted, so dots inside a subject become underscores. */
-function idPart(text: string): string {
-  return text.toLowerCase().replace(/[^a-z0-9_-]+/g, '_').replace(/^_+|_+$/g, '');
-}
 
 /** The missing records as a BIND zone snippet and as a registrar-panel table. */
 export function renderZoneSnippet(missing: MissingRecord[], serverName: string): string {

@@ -1,13 +1,14 @@
 // Federation rules: which discovery step decided, then for every address of every target the
 // connection, the certificate (against the name discovery expects), the version endpoint and the
 // signed server keys, and whether all addresses serve the same keys.
-import type { Finding } from '../core/finding.ts';
+import { idPart, type Finding } from '../core/finding.ts';
 import type { AddressProbe, FederationFacts } from '../probes/federation-gather.ts';
 import type { HttpOutcome, HttpSuccess } from '../probes/http.ts';
 import { judgeCertificate, type CertificateProblem } from './certificate.ts';
 import { isCloudflareProxy } from './cloudflare.ts';
 import { verifyServerKeys, type ServerKeysVerdict } from './server-keys.ts';
 import type { Discovery } from './discovery.ts';
+import { parseObject } from '../probes/wellknown-gather.ts';
 
 export interface FederationContext {
   now: number;
@@ -68,9 +69,6 @@ function targetAddressFindings(lookup: FederationFacts['lookups'][number], port:
   ];
 }
 
-function idPart(text: string): string {
-  return text.toLowerCase().replace(/[^a-z0-9_-]+/g, '_').replace(/^_+|_+$/g, '');
-}
 
 function where(probe: AddressProbe): string {
   return `${probe.address.includes(':') ? `[${probe.address}]` : probe.address}:${probe.port}`;
@@ -174,7 +172,7 @@ function versionFinding(probe: AddressProbe, label: string, id: string): Finding
   const title = `${label} /_matrix/federation/v1/version`;
   const r = probe.version;
   if (!r.ok) return { id, status: 'fail', title, detail: r.message, fix: 'Check that the reverse proxy forwards /_matrix on this port to the homeserver' };
-  const doc = parseJson(r.body);
+  const doc = parseObject(r.body);
   const server = doc?.server as { name?: unknown; version?: unknown } | undefined;
   if (r.status === 200 && server) return { id, status: 'pass', title, detail: `${String(server.name ?? 'unknown')} ${String(server.version ?? '')}`.trim() };
   return {
@@ -268,11 +266,3 @@ function keyConsistency(verdicts: { probe: AddressProbe; verdict: ServerKeysVerd
   ];
 }
 
-function parseJson(body: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(body);
-    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
