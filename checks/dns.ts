@@ -3,7 +3,7 @@
 //   npx tsx checks/dns.ts example.org --vars inventory/host_vars/matrix.example.org/vars.yml --expect-ip 203.0.113.10 --public
 import { isIPv4, isIPv6 } from 'node:net';
 import type { ParseArgsConfig } from 'node:util';
-import { COMMON_HELP, COMMON_OPTIONS, emitReport, isMain, namedResolvers, parseCheckCommand, parseResolvers, parseTimeout, runCommand } from './core/cli.ts';
+import { COMMON_HELP, COMMON_OPTIONS, emitReport, isMain, namedResolvers, parseCheckCommand, parseResolvers, runCommand } from './core/cli.ts';
 import { InputError } from './core/errors.ts';
 import { canonicalIp } from './core/net.ts';
 import { parseServerName } from './core/server-name.ts';
@@ -81,8 +81,7 @@ async function main(): Promise<number> {
   const started = new Date();
   const command = parseCheckCommand(process.argv.slice(2), OPTIONS, HELP);
   if (!command) return 0;
-  const { values, name, configured } = command;
-  const timeoutMs = parseTimeout(values.timeout);
+  const { values, name, configured, timeoutMs } = command;
   const resolvers = namedResolvers(values.resolver, values.public ? PUBLIC_RESOLVERS : []);
   const authoritative = values.authoritative.length ? parseResolvers(values.authoritative) : undefined;
   const plan = configured ? await loadPlan({ vars: values.vars, playbook: values.playbook, serverName: name?.host }) : planFromServerName(name!.host);

@@ -2,7 +2,7 @@
 // whether every address they reach answers with a valid certificate, the version endpoint and
 // correctly signed server keys.
 //   npx tsx checks/federation.ts example.org
-import { COMMON_HELP, COMMON_OPTIONS, emitReport, isMain, namedResolvers, parseCheckCommand, parseConnectTo, parseTimeout, readCaFile, runCommand } from './core/cli.ts';
+import { COMMON_HELP, COMMON_OPTIONS, emitReport, isMain, namedResolvers, parseCheckCommand, parseConnectTo, readCaFile, runCommand } from './core/cli.ts';
 import type { ConnectTo } from './probes/http.ts';
 import { InputError } from './core/errors.ts';
 import { parseServerName, type ServerName } from './core/server-name.ts';
@@ -40,7 +40,7 @@ async function main(): Promise<number> {
   const started = new Date();
   const command = parseCheckCommand(process.argv.slice(2), COMMON_OPTIONS, HELP);
   if (!command) return 0;
-  const { values, configured } = command;
+  const { values, configured, timeoutMs } = command;
   let { name } = command;
   if (configured) {
     const plan = await loadPlan({ vars: values.vars, playbook: values.playbook, serverName: name?.host });
@@ -49,7 +49,7 @@ async function main(): Promise<number> {
   if (!name) throw new InputError('give the server name (e.g. example.org), or --vars/--playbook');
   const ca = readCaFile(values['ca-file']);
   const connectTo = parseConnectTo(values['connect-to']);
-  const findings = await runFederationCheck({ name, resolvers: namedResolvers(values.resolver), timeoutMs: parseTimeout(values.timeout), ca, connectTo });
+  const findings = await runFederationCheck({ name, resolvers: namedResolvers(values.resolver), timeoutMs, ca, connectTo });
   return emitReport({ check: 'Federation', serverName: name.given, started, findings }, values.json);
 }
 

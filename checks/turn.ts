@@ -7,7 +7,7 @@
 // environment, a file, or a prompt.
 import { readFileSync } from 'node:fs';
 import type { ParseArgsConfig } from 'node:util';
-import { COMMON_HELP, COMMON_OPTIONS, emitReport, isMain, namedResolvers, parseCheckCommand, parseTimeout, readCaFile, runCommand } from './core/cli.ts';
+import { COMMON_HELP, COMMON_OPTIONS, emitReport, isMain, namedResolvers, parseCheckCommand, readCaFile, runCommand } from './core/cli.ts';
 import { InputError } from './core/errors.ts';
 import { loadPlan } from './plan/load.ts';
 import type { Plan } from './plan/types.ts';
@@ -153,8 +153,7 @@ async function main(): Promise<number> {
   const started = new Date();
   const command = parseCheckCommand(process.argv.slice(2), OPTIONS, HELP);
   if (!command) return 0;
-  const { values, name, configured } = command;
-  const timeoutMs = parseTimeout(values.timeout);
+  const { values, name, configured, timeoutMs } = command;
   for (const uri of values['turn-uri']) {
     const parsed = parseTurnUri(uri);
     if (!parsed.ok) throw new InputError(`--turn-uri "${uri}": ${parsed.problem}`);

@@ -2,7 +2,7 @@
 // Fetches /.well-known/matrix/server and /client from every address of the base domain, hop by
 // hop, and judges them as peers, browsers and strict clients (Element X) do.
 //   npx tsx checks/wellknown.ts example.org --vars inventory/host_vars/matrix.example.org/vars.yml
-import { COMMON_HELP, COMMON_OPTIONS, emitReport, isMain, namedResolvers, parseCheckCommand, parseConnectTo, parseTimeout, readCaFile, runCommand } from './core/cli.ts';
+import { COMMON_HELP, COMMON_OPTIONS, emitReport, isMain, namedResolvers, parseCheckCommand, parseConnectTo, readCaFile, runCommand } from './core/cli.ts';
 import type { ConnectTo } from './probes/http.ts';
 import { InputError } from './core/errors.ts';
 import { loadPlan } from './plan/load.ts';
@@ -47,7 +47,7 @@ async function main(): Promise<number> {
   const started = new Date();
   const command = parseCheckCommand(process.argv.slice(2), COMMON_OPTIONS, HELP);
   if (!command) return 0;
-  const { values, name, configured } = command;
+  const { values, name, configured, timeoutMs } = command;
   if (name?.port !== undefined) throw new InputError(`${name.given} has a port: a server name with a port is not discovered through .well-known (spec step 2)`);
   const plan = configured ? await loadPlan({ vars: values.vars, playbook: values.playbook, serverName: name?.host }) : undefined;
   const serverName = plan?.serverName ?? name!.host;
@@ -55,7 +55,7 @@ async function main(): Promise<number> {
     serverName,
     plan,
     resolvers: namedResolvers(values.resolver),
-    timeoutMs: parseTimeout(values.timeout),
+    timeoutMs,
     ca: readCaFile(values['ca-file']),
     connectTo: parseConnectTo(values['connect-to']),
   });

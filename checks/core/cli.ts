@@ -46,11 +46,11 @@ export function parseCommandLine<O extends ParseArgsConfig['options']>(argv: str
 
 /**
  * The start every check shares: --help, then one server name or a configuration (--vars or
- * --playbook). Returns undefined when the help was printed.
+ * --playbook), and the timeout. Returns undefined when the help was printed.
  */
 export function parseCheckCommand<O extends ParseArgsConfig['options']>(argv: string[], options: O, help: string) {
   const { values, positionals } = parseCommandLine(argv, options);
-  const common = values as { help?: boolean; vars?: string; playbook?: string };
+  const common = values as { help?: boolean; vars?: string; playbook?: string; timeout: string };
   if (common.help) {
     process.stdout.write(`${help}\n`);
     return undefined;
@@ -59,7 +59,7 @@ export function parseCheckCommand<O extends ParseArgsConfig['options']>(argv: st
   const configured = common.vars !== undefined || common.playbook !== undefined;
   const name = positionals[0] === undefined ? undefined : parseServerName(positionals[0], { allowMatrixPrefix: configured });
   if (!name && !configured) throw new InputError('give the server name (e.g. example.org), or --vars/--playbook');
-  return { values, name, configured };
+  return { values, name, configured, timeoutMs: parseTimeout(common.timeout) };
 }
 
 export function parseTimeout(text: string): number {
