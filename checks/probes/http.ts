@@ -5,8 +5,8 @@
 // followed here: callers judge every hop. A probe never throws.
 import net from 'node:net';
 import tls, { type PeerCertificate, type DetailedPeerCertificate } from 'node:tls';
-import { Agent, request, type Dispatcher } from 'undici';
-import { cached } from './run-cache.ts';
+import { Client, request, type Dispatcher } from 'undici';
+import { cached, runResource } from './run-cache.ts';
 import { trustContext } from './trust.ts';
 
 export interface CertificateFact {
@@ -111,28 +111,25 @@ async function send(url: string, options: HttpOptions): Promise<HttpOutcome> {
   const port = Number(target.port || (secure ? 443 : 80));
   const servername = options.servername ?? (net.isIP(host) ? undefined : host);
   const route = options.connectTo?.find((r) => r.host === host && r.port === port);
-  const state: { phase: HttpPhase; tls?: TlsFact } = { phase: 'tcp' };
   const elapsed = () => Math.round(performance.now() - started);
   // Timers take whole milliseconds; a deadline's remainder is fractional.
   const timeoutMs = Math.max(1, Math.ceil(options.timeoutMs));
   const signal = AbortSignal.timeout(timeoutMs);
-  const dispatcher = new Agent({
-    connect: (_opts, callback) =>
-      connectPinned({ address: route?.address ?? options.address, port: route?.toPort ?? port, secure, servername, ca: options.ca, state, signal }, callback),
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
-    keepAliveTimeout: 1,
-    pipelining: 0,
-  });
+  const endpoint: Endpoint = { origin: target.origin, address: route?.address ?? options.address, port: route?.toPort ?? port, secure, servername, ca: options.ca };
+  const connection = sharedConnection(endpoint, timeoutMs) ?? ownConnection(endpoint, timeoutMs);
+  let answered = false;
   try {
     const response = await request(url, {
       method: options.method ?? 'GET',
       headers: { host: options.hostHeader ?? target.host, 'user-agent': 'matrix-selfhost-toolkit', ...options.headers },
       body: options.body,
-      dispatcher,
+      dispatcher: connection.client,
       signal,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
     });
-    state.phase = 'http';
+    answered = true;
+    const tls = connection.state.tls;
     const { body, truncated } = await readCapped(response.body, options.maxBodyBytes ?? DEFAULT_MAX_BODY, options.bodyEncoding ?? 'utf8');
     return {
       ok: true,
@@ -142,24 +139,70 @@ async function send(url: string, options: HttpOptions): Promise<HttpOutcome> {
       headers: flattenHeaders(response.headers),
       body,
       truncated,
-      tls: state.tls,
+      tls,
       elapsedMs: elapsed(),
     };
   } catch (error) {
-    return { ok: false, url, address: options.address, ...classify(error, state.phase), tls: state.tls, elapsedMs: elapsed() };
+    const phase = answered ? 'http' : connection.state.phase;
+    return { ok: false, url, address: options.address, ...classify(error, phase), tls: connection.state.tls, elapsedMs: elapsed() };
   } finally {
-    dispatcher.destroy().catch(() => {});
+    if (connection.own) connection.client.destroy().catch(() => {});
   }
 }
 
-interface ConnectOptions {
+/** Where a request's connection goes, and what it must trust: requests alike may share it. */
+interface Endpoint {
+  origin: string;
   address: string;
   port: number;
   secure: boolean;
   servername?: string;
   ca?: string;
-  state: { phase: HttpPhase; tls?: TlsFact };
-  signal: AbortSignal;
+}
+
+/** What the current connection of an endpoint saw: how far it got, and its TLS handshake. */
+interface ConnectionState {
+  phase: HttpPhase;
+  tls?: TlsFact;
+}
+
+interface Connection {
+  client: Client;
+  state: ConnectionState;
+  /** Made for this one request (outside a run): destroyed after it. */
+  own: boolean;
+}
+
+// Within a run (doctor) each endpoint gets one keep-alive connection and its requests take turns:
+// one TCP connect and one TLS handshake per endpoint and run, where a connection per request
+// cost a handshake each (most of doctor's CPU on a fleet).
+function sharedConnection(endpoint: Endpoint, timeoutMs: number): Connection | undefined {
+  const key = `connection ${endpoint.origin} ${endpoint.address} ${endpoint.port} ${endpoint.servername ?? ''} ${endpoint.ca ?? ''}`;
+  return runResource(
+    key,
+    () => ({ ...newConnection(endpoint, timeoutMs, 4000), own: false }),
+    (connection) => void connection.client.destroy().catch(() => {}),
+  );
+}
+
+function ownConnection(endpoint: Endpoint, timeoutMs: number): Connection {
+  return { ...newConnection(endpoint, timeoutMs, 1), own: true };
+}
+
+function newConnection(endpoint: Endpoint, timeoutMs: number, keepAliveTimeout: number): Omit<Connection, 'own'> {
+  const state: ConnectionState = { phase: 'tcp' };
+  const client = new Client(endpoint.origin, {
+    // The connection's own deadline: its requests each have theirs (their signals).
+    connect: (_opts, callback) => connectPinned({ ...endpoint, state, timeoutMs }, callback),
+    keepAliveTimeout,
+    pipelining: 1,
+  });
+  return { client, state };
+}
+
+interface ConnectOptions extends Endpoint {
+  state: ConnectionState;
+  timeoutMs: number;
 }
 
 // undici's connector callback: (error, null) or (null, socket).
@@ -168,19 +211,21 @@ type Callback = (...args: [Error, null] | [null, net.Socket]) => void;
 /** TCP, then TLS over it; records the handshake and accepts any certificate so it can be judged. */
 function connectPinned(o: ConnectOptions, callback: Callback): void {
   let done = false;
+  o.state.phase = 'tcp';
+  o.state.tls = undefined;
   const finish = (error: Error | null, socket: net.Socket | null) => {
     if (done) return;
     done = true;
-    o.signal.removeEventListener('abort', onAbort);
+    clearTimeout(timer);
     if (error) callback(error, null);
     else callback(null, socket!);
   };
   const tcp = net.connect({ host: o.address, port: o.port });
-  const onAbort = () => {
+  const timer = setTimeout(() => {
     tcp.destroy();
     finish(Object.assign(new Error(`no answer within the timeout (${o.state.phase})`), { code: 'ETIMEDOUT' }), null);
-  };
-  o.signal.addEventListener('abort', onAbort);
+  }, o.timeoutMs);
+  timer.unref();
   tcp.once('error', (error) => finish(error, null));
   tcp.once('connect', () => {
     if (!o.secure) {
@@ -188,25 +233,32 @@ function connectPinned(o: ConnectOptions, callback: Callback): void {
       return finish(null, tcp);
     }
     o.state.phase = 'tls';
+    // Node reads the peer's chain to check the name once the chain verified; that reading is the
+    // costliest step of a handshake, so the check hands it on instead of it being read twice.
+    let verifiedChain: DetailedPeerCertificate | undefined;
     const socket = tls.connect({
       socket: tcp,
       servername: o.servername,
       secureContext: trustContext(o.ca),
       rejectUnauthorized: false,
       ALPNProtocols: ['http/1.1'],
+      checkServerIdentity: (hostname, cert) => {
+        verifiedChain = cert as DetailedPeerCertificate;
+        return tls.checkServerIdentity(hostname, cert);
+      },
     });
     socket.once('error', (error) => finish(error, null));
     socket.once('secureConnect', () => {
-      o.state.tls = tlsFact(socket);
+      o.state.tls = tlsFact(socket, verifiedChain ?? (socket.getPeerCertificate(true) as DetailedPeerCertificate | undefined));
       o.state.phase = 'http';
       finish(null, socket);
     });
   });
 }
 
-function tlsFact(socket: tls.TLSSocket): TlsFact {
+function tlsFact(socket: tls.TLSSocket, peer: DetailedPeerCertificate | undefined): TlsFact {
   const chain: CertificateFact[] = [];
-  let cert = socket.getPeerCertificate(true) as DetailedPeerCertificate | undefined;
+  let cert = peer;
   const seen = new Set<string>();
   while (cert && cert.fingerprint256 && !seen.has(cert.fingerprint256)) {
     seen.add(cert.fingerprint256);

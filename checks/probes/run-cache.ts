@@ -1,10 +1,12 @@
 // One run of several checks (doctor) asks each question once: the first DNS query or HTTP GET
-// for a key starts the work, later callers in the same run share its promise. Outside a run
-// (a single check) nothing is cached.
+// for a key starts the work, later callers in the same run share its promise. A run also holds
+// what its probes share beyond answers (one connection per HTTPS endpoint), closed when it ends.
+// Outside a run (a single check) nothing is cached or shared.
 import { AsyncLocalStorage } from 'node:async_hooks';
 
 interface RunCache {
   entries: Map<string, Promise<unknown>>;
+  resources: Map<string, { value: unknown; close: () => void }>;
   hits: number;
   misses: number;
 }
@@ -12,9 +14,13 @@ interface RunCache {
 const current = new AsyncLocalStorage<RunCache>();
 
 export async function withRunCache<T>(work: () => Promise<T>): Promise<{ result: T; hits: number; misses: number }> {
-  const cache: RunCache = { entries: new Map(), hits: 0, misses: 0 };
-  const result = await current.run(cache, work);
-  return { result, hits: cache.hits, misses: cache.misses };
+  const cache: RunCache = { entries: new Map(), resources: new Map(), hits: 0, misses: 0 };
+  try {
+    const result = await current.run(cache, work);
+    return { result, hits: cache.hits, misses: cache.misses };
+  } finally {
+    for (const { close } of cache.resources.values()) close();
+  }
 }
 
 export function cached<T>(key: string, work: () => Promise<T>): Promise<T> {
@@ -29,4 +35,15 @@ export function cached<T>(key: string, work: () => Promise<T>): Promise<T> {
   const started = work();
   cache.entries.set(key, started);
   return started;
+}
+
+/** The run's one `key` resource, made on first use and closed when the run ends; undefined outside a run. */
+export function runResource<T>(key: string, create: () => T, close: (value: T) => void): T | undefined {
+  const cache = current.getStore();
+  if (!cache) return undefined;
+  const known = cache.resources.get(key);
+  if (known) return known.value as T;
+  const value = create();
+  cache.resources.set(key, { value, close: () => close(value) });
+  return value;
 }
