@@ -104,6 +104,7 @@ export const AREAS: Record<string, Area> = {
       resolvers: s.resolvers,
       timeoutMs: s.timeoutMs,
       ...(s.ca ? { ca: s.ca } : {}),
+      connectTo: s.connectTo,
       ...(token ? { auth: { kind: 'token', token } } : {}),
       turnUris: [],
       secrets: planSecret(target.plan),

@@ -7,7 +7,7 @@
 // environment, a file, or a prompt.
 import { readFileSync } from 'node:fs';
 import type { ParseArgsConfig } from 'node:util';
-import { COMMON_HELP, COMMON_OPTIONS, emitReport, isMain, namedResolvers, parseCheckCommand, readCaFile, runCommand } from './core/cli.ts';
+import { COMMON_HELP, COMMON_OPTIONS, emitReport, isMain, namedResolvers, parseCheckCommand, parseConnectTo, readCaFile, runCommand } from './core/cli.ts';
 import { InputError } from './core/errors.ts';
 import { loadPlan } from './plan/load.ts';
 import type { Plan } from './plan/types.ts';
@@ -173,6 +173,7 @@ async function main(): Promise<number> {
     resolvers,
     timeoutMs,
     ...(ca ? { ca } : {}),
+    connectTo: parseConnectTo(values['connect-to']),
     ...(homeserver ? { homeserver } : {}),
     ...(auth ? { auth } : {}),
     turnUris: values['turn-uri'],

@@ -75,6 +75,12 @@ export interface ConnectTo {
   toPort: number;
 }
 
+/** The --connect-to route for host:port, if any. */
+export function routeFor(connectTo: readonly ConnectTo[] | undefined, host: string, port: number): ConnectTo | undefined {
+  const name = host.toLowerCase();
+  return connectTo?.find((r) => r.host === name && r.port === port);
+}
+
 export interface HttpOptions {
   /** The IP address to connect to; the URL's host stays the name for SNI and Host. */
   address: string;
@@ -110,7 +116,7 @@ async function send(url: string, options: HttpOptions): Promise<HttpOutcome> {
   const host = target.hostname.replace(/^\[|\]$/g, '');
   const port = Number(target.port || (secure ? 443 : 80));
   const servername = options.servername ?? (net.isIP(host) ? undefined : host);
-  const route = options.connectTo?.find((r) => r.host === host && r.port === port);
+  const route = routeFor(options.connectTo, host, port);
   const elapsed = () => Math.round(performance.now() - started);
   // Timers take whole milliseconds; a deadline's remainder is fractional.
   const timeoutMs = Math.max(1, Math.ceil(options.timeoutMs));

@@ -4,7 +4,7 @@
 // Secrets (access token, TURN password) are handed back apart from the facts, which contain
 // none of them and can be put in a report as they are. A probe: it never throws.
 import { isIP } from 'node:net';
-import { httpRequest, type HttpOutcome } from './http.ts';
+import { httpRequest, type ConnectTo, type HttpOutcome } from './http.ts';
 import { resolveAddresses } from './resolve.ts';
 import { joinPath, parseObject } from './wellknown-gather.ts';
 import type { NamedServer } from './dns-query.ts';
@@ -13,6 +13,7 @@ export interface ClientContext {
   resolvers: NamedServer[];
   timeoutMs: number;
   ca?: string;
+  connectTo?: readonly ConnectTo[];
 }
 
 /** One API call as a fact: where it went and how it ended, never the body. */
@@ -54,6 +55,7 @@ async function call(url: string, context: ClientContext, init: { method?: 'GET' 
     address,
     timeoutMs: context.timeoutMs,
     ca: context.ca,
+    connectTo: context.connectTo,
     method: init.method ?? 'GET',
     headers,
     ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),

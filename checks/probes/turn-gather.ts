@@ -5,6 +5,7 @@
 // Secrets go in through `secrets`/`auth` and never come out: the facts hold none of them.
 import { isIP } from 'node:net';
 import { fetchChain } from './fetch-chain.ts';
+import { routeFor, type ConnectTo } from './http.ts';
 import { resolveAddresses, type AddressLookup } from './resolve.ts';
 import { joinPath, parseObject, urlAt } from './wellknown-gather.ts';
 import { addressOf, fetchTurnServer, login, logout, probeJwtService, type ApiCallFact, type ClientContext, type TurnServerFact } from './matrix-client.ts';
@@ -33,6 +34,8 @@ export interface TurnGatherInput {
   resolvers: NamedServer[];
   timeoutMs: number;
   ca?: string;
+  /** --connect-to: HTTPS, TURN and LiveKit connections for HOST:PORT go there instead. */
+  connectTo?: readonly ConnectTo[];
   /** --homeserver */
   homeserver?: string;
   auth?: { kind: 'token'; token: string } | { kind: 'login'; user: string; password: string };
@@ -100,7 +103,7 @@ function isLoopbackUrl(url: string): boolean {
 
 async function clientWellKnown(serverName: string, context: ClientContext): Promise<WellKnownClientFact> {
   const url = `https://${isIP(serverName) === 6 ? `[${serverName}]` : serverName}/.well-known/matrix/client`;
-  const chain = await fetchChain(url, { resolvers: context.resolvers, remaining: () => context.timeoutMs, ca: context.ca, maxBodyBytes: 64 * 1024 });
+  const chain = await fetchChain(url, { resolvers: context.resolvers, remaining: () => context.timeoutMs, ca: context.ca, connectTo: context.connectTo, maxBodyBytes: 64 * 1024 });
   const final = chain.final;
   const fact: WellKnownClientFact = { url, json: false };
   if (!final) return { ...fact, failure: chain.detail ?? chain.problem ?? 'no answer' };
@@ -116,7 +119,7 @@ async function clientWellKnown(serverName: string, context: ClientContext): Prom
 }
 
 export async function gatherTurn(input: TurnGatherInput): Promise<TurnFacts> {
-  const context: ClientContext = { resolvers: input.resolvers, timeoutMs: input.timeoutMs, ca: input.ca };
+  const context: ClientContext = { resolvers: input.resolvers, timeoutMs: input.timeoutMs, ca: input.ca, connectTo: input.connectTo };
   const wellKnown = await clientWellKnown(input.serverName, context);
   const facts: TurnFacts = {
     serverName: input.serverName,
@@ -212,7 +215,7 @@ async function probeVersions(baseUrl: string, context: ClientContext): Promise<A
   const started = performance.now();
   const address = await addressOf(new URL(url).hostname, context);
   if (!address) return { url, failure: `${new URL(url).hostname} does not resolve`, elapsedMs: Math.round(performance.now() - started) };
-  const chain = await fetchChain(url, { address, resolvers: context.resolvers, remaining: () => context.timeoutMs, ca: context.ca, maxHops: 0 });
+  const chain = await fetchChain(url, { address, resolvers: context.resolvers, remaining: () => context.timeoutMs, ca: context.ca, connectTo: context.connectTo, maxHops: 0 });
   const final = chain.final;
   const tls = chain.hops[0]?.outcome.tls;
   const fact: ApiCallFact = { url, address, elapsedMs: Math.round(performance.now() - started) };
@@ -243,8 +246,9 @@ async function probeUri(
   const lookup = await lookupHost(uri.host, context);
   const address = lookup.ipv4[0] ?? lookup.ipv6[0];
   if (!address) return { parse, lookup };
+  const route = routeFor(input.connectTo, uri.host, uri.port);
   const probe = await probeTurn(
-    { uri: uri.uri, scheme: uri.scheme, transport: uri.transport, host: uri.host, port: uri.port, address },
+    { uri: uri.uri, scheme: uri.scheme, transport: uri.transport, host: uri.host, port: uri.port, address, ...(route ? { via: { address: route.address, port: route.toPort } } : {}) },
     {
       ...(primary ? { credentials: primary.credentials } : {}),
       ...(alternative ? { alternative: { label: alternative.source, credentials: alternative.credentials } } : {}),
@@ -267,7 +271,8 @@ async function gatherRtc(input: TurnGatherInput, wellKnown: WellKnownClientFact,
     tcp = (async () => {
       const address = await addressOf(host, context);
       if (!address) return { host, port };
-      return { host, port, address, outcome: await probeTcpPort(address, port, input.timeoutMs) };
+      const route = routeFor(input.connectTo, host, port);
+      return { host, port, address, outcome: await probeTcpPort(route?.address ?? address, route?.toPort ?? port, input.timeoutMs) };
     })();
   }
   const [jwtFacts, tcpFact] = await Promise.all([jwt, tcp]);

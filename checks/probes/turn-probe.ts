@@ -36,6 +36,8 @@ export interface TurnTarget {
   port: number;
   /** The address the host resolved to, which the probe connects to. */
   address: string;
+  /** --connect-to: where the probe connects instead of address:port. */
+  via?: { address: string; port: number };
 }
 
 export interface TurnCredentials {
@@ -204,7 +206,7 @@ async function release(allocation: Allocation, timeoutMs: number): Promise<strin
 
 function channelTarget(target: TurnTarget, options: TurnProbeOptions) {
   const transport: TransportName = target.scheme === 'turns' ? 'tls' : target.transport;
-  return { address: target.address, port: target.port, transport, servername: target.host, ca: options.ca, timeoutMs: options.timeoutMs };
+  return { address: target.via?.address ?? target.address, port: target.via?.port ?? target.port, transport, servername: target.host, ca: options.ca, timeoutMs: options.timeoutMs };
 }
 
 export async function probeTurn(target: TurnTarget, options: TurnProbeOptions): Promise<TurnProbeFacts> {

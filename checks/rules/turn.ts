@@ -294,14 +294,16 @@ function reachFinding(facts: TurnFacts, uri: TurnUri, probe: TurnProbeFacts, id:
   const title = `${uri.uri} answers`;
   const port = portLabel(uri);
   const conn = probe.connection;
+  const via = probe.target.via;
+  const at = `${probe.target.address}:${port}${via ? ` (reached at ${via.address}:${via.port} through --connect-to)` : ''}`;
   const evidence = { address: probe.target.address, port: uri.port, transport: uri.scheme === 'turns' ? 'tls' : uri.transport };
   if (!conn.ok) {
     const detail = {
-      refused: `Connection to ${probe.target.address}:${port} refused: nothing listens there`,
-      timeout: `No answer from ${probe.target.address}:${port} within ${facts.timeoutMs} ms: a firewall drops it, or the host is down`,
-      unreachable: `${probe.target.address}:${port} is unreachable (${conn.message})`,
-      reset: `${probe.target.address}:${port} reset the connection (${conn.message})`,
-      tls: `TLS with ${probe.target.address}:${port} failed: ${conn.message}`,
+      refused: `Connection to ${at} refused: nothing listens there`,
+      timeout: `No answer from ${at} within ${facts.timeoutMs} ms: a firewall drops it, or the host is down`,
+      unreachable: `${at} is unreachable (${conn.message})`,
+      reset: `${at} reset the connection (${conn.message})`,
+      tls: `TLS with ${at} failed: ${conn.message}`,
     }[conn.error];
     const fix = conn.error === 'tls'
       ? `coturn needs a certificate for ${uri.host} (MDAD takes Traefik's); check the coturn log: journalctl -u matrix-coturn`
@@ -316,12 +318,12 @@ function reachFinding(facts: TurnFacts, uri: TurnUri, probe: TurnProbeFacts, id:
     const udp = uri.transport === 'udp' && uri.scheme === 'turn';
     const detail =
       binding.error === 'timeout' && udp
-        ? `No STUN answer from ${probe.target.address}:${port} within ${facts.timeoutMs} ms (${binding.sent} Binding requests sent, retransmitted as RFC 8489 prescribes): the port is silent, a firewall drops it`
+        ? `No STUN answer from ${at} within ${facts.timeoutMs} ms (${binding.sent} Binding requests sent, retransmitted as RFC 8489 prescribes): the port is silent, a firewall drops it`
         : binding.error === 'timeout'
-          ? `No STUN answer from ${probe.target.address}:${port} within ${facts.timeoutMs} ms although the connection was accepted: what listens there is not a STUN server, or it hangs`
+          ? `No STUN answer from ${at} within ${facts.timeoutMs} ms although the connection was accepted: what listens there is not a STUN server, or it hangs`
           : binding.error === 'refused'
-          ? `${probe.target.address}:${port} is closed (ICMP port unreachable): coturn does not listen there`
-          : `${probe.target.address}:${port} does not speak STUN: ${exchangeFailure(binding)}`;
+          ? `${at} is closed (ICMP port unreachable): coturn does not listen there`
+          : `${at} does not speak STUN: ${exchangeFailure(binding)}`;
     const fix = binding.error === 'malformed' || binding.error === 'closed' || (binding.error === 'timeout' && !udp)
       ? `Something else than coturn answers on ${port}: point the URI at coturn, or free the port for it`
       : firewallFix(facts.plan, port);

@@ -13,6 +13,7 @@ import { findingById } from '../find-finding.ts';
 import {
   accessToken,
   labCoturn,
+  ELSEWHERE,
   MATRIX_HOST,
   ORIGIN,
   readLog,
@@ -273,6 +274,22 @@ describe('TURN check against a real coturn and a real Synapse', () => {
     expect(elsewhere.detail).toContain(`resolves to 127.78.0.9, but the server is ${SERVER} (--expect-ip)`);
     expect(elsewhere.fix).toContain(`elsewhere.${ORIGIN}. 3600 IN A ${SERVER}`);
     expect(run.byId('turn.turn-tcp-3478.reach').status).toBe('fail');
+  });
+
+  it('with --connect-to, probes coturn for a host whose DNS still points elsewhere, and says where it went', async () => {
+    coturn = await labCoturn(lab);
+    const uris = ['--turn-uri', `turn:elsewhere.${ORIGIN}?transport=udp`, '--turn-uri', `turn:elsewhere.${ORIGIN}?transport=tcp`];
+    const run = await turnCheck([...uris, '--connect-to', `elsewhere.${ORIGIN}:3478:${SERVER}:3478`], { TURN_SECRET: lab.derivedSecret });
+    for (const subject of ['turn-udp-3478', 'turn-tcp-3478']) {
+      expect(run.byId(`turn.${subject}.reach`).status, subject).toBe('pass');
+      expect(run.byId(`turn.${subject}.auth`).status, subject).toBe('pass');
+    }
+    // The same URIs routed to a port where nothing listens: the failure names both addresses.
+    const closed = await turnCheck([...uris, '--connect-to', `elsewhere.${ORIGIN}:3478:${SERVER}:3499`], { TURN_SECRET: lab.derivedSecret });
+    expect(closed.byId('turn.turn-tcp-3478.reach')).toMatchObject({
+      status: 'fail',
+      detail: expect.stringContaining(`${ELSEWHERE}:3478/tcp (reached at ${SERVER}:3499 through --connect-to)`),
+    });
   });
 
   it('probes the MatrixRTC focus: the JWT service answers 405 to GET; LiveKit itself is not in the lab', async () => {
