@@ -12,6 +12,8 @@ import type { Plan } from '../checks/plan/types.ts';
 
 const PKI = new URL('./pki/', import.meta.url);
 export const SANDBOX_CA = readFileSync(new URL('ca.crt', PKI), 'utf8');
+/** The sandbox's certificate, for sandbox.test, matrix.sandbox.test and element.sandbox.test. */
+export const SANDBOX_TLS = { key: readFileSync(new URL('server.key', PKI)), cert: readFileSync(new URL('server.crt', PKI)) };
 
 export interface SandboxHomeserver {
   port: number;
@@ -42,7 +44,7 @@ export async function startSandboxHomeserver(plan: Plan, broken: boolean): Promi
     return { status: 404, body: { errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request' } };
   };
   const server = createServer(
-    { key: readFileSync(new URL('server.key', PKI)), cert: readFileSync(new URL('server.crt', PKI)) },
+    SANDBOX_TLS,
     (request: IncomingMessage, response: ServerResponse) => {
       const host = (request.headers.host ?? '').replace(/:\d+$/, '');
       const reply = route(host, new URL(request.url ?? '/', 'https://sandbox').pathname);

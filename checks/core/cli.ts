@@ -138,6 +138,7 @@ export function emitReport(output: CheckOutput, json: boolean): number {
  * unless DEBUG is set. Output is flushed before exiting.
  */
 export function runCommand(name: string, main: () => Promise<number>): void {
+  quietOnClosedPipe();
   main().then(
     (code) => exitAfterFlush(code),
     (error: unknown) => {
@@ -149,9 +150,17 @@ export function runCommand(name: string, main: () => Promise<number>): void {
   );
 }
 
-function exitAfterFlush(code: number): void {
+export function exitAfterFlush(code: number): void {
   // Exit explicitly: a probe's abandoned socket must not keep the process alive.
   process.stdout.write('', () => process.exit(code));
+}
+
+/** The reader of stdout went away (`… | head`): stop there, without a stack trace. */
+export function quietOnClosedPipe(): void {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(process.exitCode ?? 0);
+  });
 }
 
 /** True when the module is the script being run, not imported (e.g. by the benchmark). */

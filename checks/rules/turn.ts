@@ -271,13 +271,21 @@ function dnsFinding(facts: TurnFacts, uri: TurnUri, lookup: AddressLookup | unde
       evidence,
     };
   }
-  if (server.addresses.length > 0 && !addresses.some((a) => server.addresses.includes(a))) {
+  // An address of a family the server has, that is not the server's: clients of that family
+  // (IPv4 first, for most) reach another machine even when the other family's record is right.
+  const serverOfFamily = (ip: string) => server.addresses.find((s) => s.includes(':') === ip.includes(':'));
+  const stray = addresses.filter((ip) => !server.addresses.includes(ip) && serverOfFamily(ip) !== undefined);
+  const noneRight = !addresses.some((ip) => server.addresses.includes(ip));
+  if (server.addresses.length > 0 && (noneRight || stray.length > 0)) {
+    const right = noneRight ? server.addresses[0]! : serverOfFamily(stray[0]!)!;
     return {
       id,
       status: server.strict ? 'fail' : 'warn',
       title,
-      detail: `${uri.host} resolves to ${addresses.join(', ')}, but the server is ${server.addresses.join(', ')} (${server.from})`,
-      fix: `Change the record at your DNS provider to: ${record(server.addresses[0]!)}${server.strict ? '' : ' — unless coturn really runs on another machine (then pass --expect-ip with its address)'}`,
+      detail: noneRight
+        ? `${uri.host} resolves to ${addresses.join(', ')}, but the server is ${server.addresses.join(', ')} (${server.from})`
+        : `${uri.host} resolves to ${stray.join(', ')} as well as to the server (${server.addresses.join(', ')}, ${server.from}): clients that use ${stray.join(', ')} reach another machine`,
+      fix: `Change the record at your DNS provider to: ${record(right)}${server.strict ? '' : ' — unless coturn really runs on another machine (then pass --expect-ip with its address)'}`,
       evidence,
     };
   }
@@ -509,7 +517,9 @@ function relayedFinding(facts: TurnFacts, uri: TurnUri, probe: TurnProbeFacts, l
   const hostAddresses = lookup ? [...lookup.ipv4, ...lookup.ipv6] : [probe.target.address];
   const scope = addressScope(relayed.address);
   const evidence = { relayed, hostAddresses, scope };
-  const publicIp = hostAddresses.find((a) => addressScope(a) === 'public') ?? facts.server.addresses.find((a) => addressScope(a) === 'public');
+  // The server's address when it is known (--expect-ip, the inventory), else what the host resolves to.
+  const isPublic = (a: string) => addressScope(a) === 'public';
+  const publicIp = (facts.server.strict ? facts.server.addresses.find(isPublic) : undefined) ?? hostAddresses.find(isPublic) ?? facts.server.addresses.find(isPublic);
   const externalIpFix = `Set the server's public address in vars.yml: coturn_turn_external_ip_addresses: ['${publicIp ?? '<the server\'s public IPv4>'}'] (behind NAT the router must forward ${coturnPorts(facts.plan)} to the server), then run: ${RERUN_COTURN}`;
   const range = facts.plan?.relayRange;
   if (hostAddresses.includes(relayed.address)) {

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
 import { InputError } from '../../checks/core/errors.ts';
 
-import { parseCommandLine } from '../../checks/core/cli.ts';
+import { exitAfterFlush, parseCommandLine, quietOnClosedPipe } from '../../checks/core/cli.ts';
 
 export { isMain, parseCommandLine } from '../../checks/core/cli.ts';
 
@@ -40,6 +40,7 @@ export class StageFailure extends Error {
  * (StageFailure) or any other fault is its message and exit 2.
  */
 export function runStage(name: string, main: () => Promise<number>): void {
+  quietOnClosedPipe();
   main().then(
     (code) => exitAfterFlush(code),
     (error: unknown) => {
@@ -52,9 +53,6 @@ export function runStage(name: string, main: () => Promise<number>): void {
   );
 }
 
-function exitAfterFlush(code: number): void {
-  process.stdout.write('', () => process.exit(code));
-}
 
 /** The checkout given with --playbook, which must exist and hold MDAD's setup.yml. */
 export function requireCheckout(dir: string): string {

@@ -246,6 +246,18 @@ describe('one URI, step by step', () => {
     expect(finding(guessed, 'turn.turn-udp-3478.dns')).toMatchObject({ status: 'warn', fix: expect.stringContaining('--expect-ip') });
   });
 
+  it('fails a host whose A record is stale while its AAAA record is right, and names the record to change', () => {
+    const server = { addresses: [IP, '2001:db8::10'], from: '--expect-ip', strict: true };
+    const mixed = { parse: parseTurnUri(text), lookup: { name: HOST, ipv4: ['198.51.100.99'], ipv6: ['2001:db8::10'], aliases: [] }, probe: probe(text) };
+    const dns = finding(judgeTurn(facts({ uris: [mixed], server })), 'turn.turn-udp-3478.dns');
+    expect(dns).toMatchObject({ status: 'fail', fix: expect.stringContaining(`${HOST}. 3600 IN A ${IP}`) });
+    expect(dns.detail).toContain('clients that use 198.51.100.99 reach another machine');
+    // An address of a family the server's list lacks is not judged: it may be the server's too.
+    const ipv4Only = { ...server, addresses: [IP] };
+    const extraV6 = { ...mixed, lookup: { ...mixed.lookup, ipv4: [IP] } };
+    expect(finding(judgeTurn(facts({ uris: [extraV6], server: ipv4Only })), 'turn.turn-udp-3478.dns').status).toBe('pass');
+  });
+
   it('tells a silent UDP port (timeout after retransmissions) from a closed one and from a non-STUN answer', () => {
     const silent = finding(judge({ binding: { ok: false, error: 'timeout', message: '', elapsedMs: 2000, sent: 3, discarded: [] } }), 'turn.turn-udp-3478.reach');
     expect(silent.status).toBe('fail');
@@ -325,6 +337,10 @@ describe('one URI, step by step', () => {
       expect(f.fix).toContain(`coturn_turn_external_ip_addresses: ['${IP}']`);
       expect(f.fix).toContain('install-coturn');
     }
+    // The host still resolves to an old address: the fix gives the server's known one.
+    const privateRelay = { allocate: { ...ok({ integrity: 'valid' }), relayed: { family: 4 as const, address: '10.0.0.5', port: 49160 }, staleNonceRetries: 0 } };
+    const staleHost = finding(judge(privateRelay, {}, ['198.51.100.99']), 'turn.turn-udp-3478.relayed-address');
+    expect(staleHost.fix).toContain(`coturn_turn_external_ip_addresses: ['${IP}']`);
   });
 
   it('fails a public relayed address that is not the server, and warns on a port outside the range', () => {
