@@ -24,7 +24,7 @@ import {
   longTermKey,
   Method,
   restCredentials,
-  streamFrameLength,
+  stunStreamSplitter,
   verifyFingerprint,
   verifyIntegrity,
   type Attribute,
@@ -172,19 +172,13 @@ function udpClient(udp: dgram.Socket, peer: dgram.RemoteInfo): Client {
 function serveStream(socket: net.Socket, transport: 'tcp' | 'tls', id: string, responder: TurnResponder): void {
   socket.setNoDelay(true);
   const client: Client = { id, transport, address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0, send: (bytes) => socket.write(bytes) };
-  let buffered = Buffer.alloc(0);
-  socket.on('data', (chunk: Buffer) => {
-    buffered = Buffer.concat([buffered, chunk]);
-    for (;;) {
-      const length = streamFrameLength(buffered);
-      if (length === 'more') return;
-      // Bytes that are not STUN: nothing after them can be framed.
-      if (typeof length !== 'number') return void socket.destroy();
-      if (buffered.length < length) return;
-      responder.receive(buffered.subarray(0, length), client);
-      buffered = buffered.subarray(length);
-    }
-  });
+  socket.on(
+    'data',
+    stunStreamSplitter(
+      (bytes) => responder.receive(bytes, client),
+      () => socket.destroy(),
+    ),
+  );
   // A reset ends the connection as a close does.
   socket.on('error', () => {});
   socket.on('close', () => responder.forget(id));

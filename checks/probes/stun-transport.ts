@@ -6,7 +6,7 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import tls from 'node:tls';
-import { decodeMessage, streamFrameLength, verifyFingerprint, type StunMessage } from './stun.ts';
+import { decodeMessage, stunStreamSplitter, verifyFingerprint, type StunMessage } from './stun.ts';
 import { trustContext } from './trust.ts';
 
 export type TransportName = 'udp' | 'tcp' | 'tls';
@@ -291,22 +291,16 @@ function openStream(target: ChannelTarget, started: number): Promise<ChannelOpen
       // Small requests and answers in turn: Nagle plus delayed ACKs would add tens of ms to each.
       tcp.setNoDelay(true);
       const channel = new StunChannel(target.transport, (bytes) => stream.write(bytes), () => stream.destroy());
-      let buffered = Buffer.alloc(0);
-      stream.on('data', (chunk: Buffer) => {
-        buffered = Buffer.concat([buffered, chunk]);
-        for (;;) {
-          const length = streamFrameLength(buffered);
-          if (length === 'more') return;
-          if (typeof length !== 'number') {
-            channel.fail(`the server sent bytes that are not STUN (${length.reason})`, 'malformed');
+      stream.on(
+        'data',
+        stunStreamSplitter(
+          (bytes) => channel.receive(bytes),
+          (reason) => {
+            channel.fail(`the server sent bytes that are not STUN (${reason})`, 'malformed');
             stream.destroy();
-            return;
-          }
-          if (buffered.length < length) return;
-          channel.receive(buffered.subarray(0, length));
-          buffered = buffered.subarray(length);
-        }
-      });
+          },
+        ),
+      );
       stream.on('close', () => channel.fail('the server closed the connection'));
       settle({ ok: true, channel, tls: summary, elapsedMs: Math.round(performance.now() - started) });
     };

@@ -165,6 +165,31 @@ export function streamFrameLength(buffer: Buffer): number | 'more' | { reason: s
   return HEADER_LENGTH + length;
 }
 
+/**
+ * Splits a STUN stream (TCP, TLS) into messages however its bytes arrive: feed it every chunk;
+ * `message` gets each whole message, `garbage` the reason once bytes cannot be STUN (nothing
+ * after them can be framed: the stream should be closed, later chunks are ignored).
+ */
+export function stunStreamSplitter(message: (bytes: Buffer) => void, garbage: (reason: string) => void): (chunk: Buffer) => void {
+  let buffered = Buffer.alloc(0);
+  let broken = false;
+  return (chunk) => {
+    if (broken) return;
+    buffered = Buffer.concat([buffered, chunk]);
+    for (;;) {
+      const length = streamFrameLength(buffered);
+      if (length === 'more') return;
+      if (typeof length !== 'number') {
+        broken = true;
+        return garbage(length.reason);
+      }
+      if (buffered.length < length) return;
+      message(buffered.subarray(0, length));
+      buffered = buffered.subarray(length);
+    }
+  };
+}
+
 /** Decodes one whole message (one UDP datagram, or one frame of a stream). */
 export function decodeMessage(bytes: Buffer, maxLength = MAX_MESSAGE_LENGTH): Decoded {
   if (bytes.length < HEADER_LENGTH) return { ok: false, reason: `${bytes.length} bytes, shorter than a STUN header (20)` };

@@ -581,6 +581,15 @@ function relayFinding(facts: TurnFacts, probe: TurnProbeFacts, id: string): Find
       fix: `Widen the relay range (coturn_turn_udp_min_port / coturn_turn_udp_max_port, now ${range}) and open the new range in the firewall, then run: ${RERUN_COTURN}`,
     };
   }
+  if (trip.step.startsWith('sender of data')) {
+    return {
+      id,
+      status: 'fail',
+      title,
+      detail: `${trip.message}: clients match arriving media to their permissions by that address and drop it`,
+      fix: 'Something between coturn and its clients rewrites TURN messages (a router\'s SIP/NAT helper, or a proxy in front of coturn\'s ports): turn it off or let clients reach coturn directly',
+    };
+  }
   if (trip.step === 'CreatePermission') {
     return {
       id,

@@ -22,6 +22,7 @@ import {
   requestedTransport,
   restCredentials,
   streamFrameLength,
+  stunStreamSplitter,
   verifyFingerprint,
   verifyIntegrity,
   type ClassName,
@@ -338,5 +339,24 @@ describe('property: a channel fed garbage neither throws nor hangs', () => {
     channel.fail('the server closed the connection');
     expect(await pending).toMatchObject({ ok: false, error: 'closed', message: 'the server closed the connection' });
     expect(await channel.transact(Buffer.alloc(20), performance.now() + 10_000)).toMatchObject({ ok: false, error: 'closed' });
+  });
+});
+
+describe('property: a stream splits into the messages sent, wherever its chunks are cut', () => {
+  it('gives back each message whole and in order, and garbage after them once', () => {
+    fc.assert(
+      fc.property(fc.array(messages, { minLength: 1, maxLength: 4 }), fc.array(fc.nat(), { maxLength: 6 }), (sent, cuts) => {
+        const stream = Buffer.concat([...sent, Buffer.from('HTTP/1.1 400 Bad Request\r\n')]);
+        const received: Buffer[] = [];
+        const garbage: string[] = [];
+        const feed = stunStreamSplitter((bytes) => received.push(Buffer.from(bytes)), (reason) => garbage.push(reason));
+        const at = [...new Set(cuts.map((c) => c % stream.length))].sort((a, b) => a - b);
+        [0, ...at].forEach((start, i) => feed(stream.subarray(start, at[i] ?? stream.length)));
+        feed(Buffer.from('more garbage'));
+        expect(received).toEqual(sent);
+        expect(garbage).toEqual(['first byte 0x48 does not start a STUN message']);
+      }),
+      { numRuns: 500 },
+    );
   });
 });
