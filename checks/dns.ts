@@ -82,6 +82,7 @@ async function main(): Promise<number> {
   const command = parseCheckCommand(process.argv.slice(2), OPTIONS, HELP);
   if (!command) return 0;
   const { values, name, configured, timeoutMs } = command;
+  if (values['connect-to'].length > 0) throw new InputError('--connect-to does not apply to the DNS check: it only asks DNS servers (use --authoritative or --resolver)');
   const resolvers = namedResolvers(values.resolver, values.public ? PUBLIC_RESOLVERS : []);
   const authoritative = values.authoritative.length ? parseResolvers(values.authoritative) : undefined;
   const plan = configured ? await loadPlan({ vars: values.vars, playbook: values.playbook, serverName: name?.host }) : planFromServerName(name!.host);
