@@ -3,7 +3,7 @@
 //   npx tsx checks/dns.ts example.org --vars inventory/host_vars/matrix.example.org/vars.yml --expect-ip 203.0.113.10 --public
 import { isIPv4, isIPv6 } from 'node:net';
 import type { ParseArgsConfig } from 'node:util';
-import { COMMON_HELP, COMMON_OPTIONS, emitReport, isMain, namedResolvers, parseCheckCommand, parseResolvers, runCommand } from './core/cli.ts';
+import { HELP_WITHOUT_CONNECT_TO, OPTIONS_WITHOUT_CONNECT_TO, emitReport, isMain, namedResolvers, parseCheckCommand, parseResolvers, runCommand } from './core/cli.ts';
 import { InputError } from './core/errors.ts';
 import { canonicalIp } from './core/net.ts';
 import { parseServerName } from './core/server-name.ts';
@@ -24,7 +24,7 @@ Cloudflare proxying.
   --authoritative IP[:PORT] ask this server as the source instead of the zone's NS (repeatable)
   --public                  also ask large public resolvers (Cloudflare, Google, Quad9, OpenDNS)
   --zone                    print the missing records as a BIND snippet and a registrar table
-${COMMON_HELP}
+${HELP_WITHOUT_CONNECT_TO}
 
 Example:
   npx tsx checks/dns.ts example.org --expect-ip 203.0.113.10,2001:db8::10 --public --zone`;
@@ -38,7 +38,7 @@ export const PUBLIC_RESOLVERS: readonly NamedServer[] = [
 ];
 
 const OPTIONS = {
-  ...COMMON_OPTIONS,
+  ...OPTIONS_WITHOUT_CONNECT_TO,
   'expect-ip': { type: 'string' },
   authoritative: { type: 'string', multiple: true, default: [] as string[] },
   public: { type: 'boolean', default: false },
@@ -82,7 +82,6 @@ async function main(): Promise<number> {
   const command = parseCheckCommand(process.argv.slice(2), OPTIONS, HELP);
   if (!command) return 0;
   const { values, name, configured, timeoutMs } = command;
-  if (values['connect-to'].length > 0) throw new InputError('--connect-to does not apply to the DNS check: it only asks DNS servers (use --authoritative or --resolver)');
   const resolvers = namedResolvers(values.resolver, values.public ? PUBLIC_RESOLVERS : []);
   const authoritative = values.authoritative.length ? parseResolvers(values.authoritative) : undefined;
   const plan = configured ? await loadPlan({ vars: values.vars, playbook: values.playbook, serverName: name?.host }) : planFromServerName(name!.host);

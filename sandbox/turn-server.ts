@@ -60,7 +60,8 @@ const UDP_PROTOCOL = 17;
 /** How long an answer over UDP is kept for a retransmission of its request (RFC 8489 §6.3.1). */
 const RETRANSMISSION_MS = 40_000;
 const BIND_ATTEMPTS = 5;
-const KNOWN_ATTRIBUTES = new Set<number>(Object.values(Attr));
+// DONT-FRAGMENT is unknown here: a server that cannot set DF must treat it so (RFC 8656 §7.2).
+const KNOWN_ATTRIBUTES = new Set<number>(Object.values(Attr).filter((type) => type !== Attr.DONT_FRAGMENT));
 /** The methods that require long-term credentials; Binding does not. */
 const AUTHENTICATED = new Set<number>([Method.allocate, Method.refresh, Method.createPermission]);
 
@@ -309,7 +310,7 @@ class TurnResponder {
     return undefined;
   }
 
-  /** RFC 8656 §7.5: LIFETIME 0 deletes the allocation; anything else keeps it for the full lifetime again. */
+  /** RFC 8656 §8.2: LIFETIME 0 deletes the allocation; anything else keeps it for the full lifetime again. */
   private refresh(request: StunMessage, allocation: Allocation): Reply {
     const value = attribute(request, Attr.LIFETIME);
     const requested = decodeUint32(value);
@@ -319,7 +320,7 @@ class TurnResponder {
     return { attributes: [{ type: Attr.LIFETIME, value: encodeUint32(requested === 0 ? 0 : LIFETIME) }] };
   }
 
-  /** RFC 8656 §9.2: a permission for the IP address of every XOR-PEER-ADDRESS. */
+  /** RFC 8656 §10.2: a permission for the IP address of every XOR-PEER-ADDRESS. */
   private createPermission(request: StunMessage, allocation: Allocation): Reply {
     const peers = request.attributes.filter((a) => a.type === Attr.XOR_PEER_ADDRESS).map((a) => decodeXorAddress(a.value, request.transactionId));
     if (peers.length === 0 || peers.some((peer) => peer === undefined)) return { code: 400 };

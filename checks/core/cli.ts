@@ -11,29 +11,37 @@ import type { ConnectTo } from '../probes/http.ts';
 import { buildReport, renderJson, renderTable, useColour } from './report.ts';
 import type { Finding } from './finding.ts';
 
-export const COMMON_OPTIONS = {
+/** The options of every check; the DNS check, which connects to no host, has these alone. */
+export const OPTIONS_WITHOUT_CONNECT_TO = {
   vars: { type: 'string' },
   playbook: { type: 'string' },
   json: { type: 'boolean', default: false },
   resolver: { type: 'string', multiple: true, default: [] as string[] },
   'ca-file': { type: 'string' },
-  'connect-to': { type: 'string', multiple: true, default: [] as string[] },
   timeout: { type: 'string', default: '5' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const satisfies ParseArgsConfig['options'];
 
-export const COMMON_HELP = `  --vars FILE          read the deployment plan from an MDAD vars.yml
+export const COMMON_OPTIONS = {
+  ...OPTIONS_WITHOUT_CONNECT_TO,
+  'connect-to': { type: 'string', multiple: true, default: [] as string[] },
+} as const satisfies ParseArgsConfig['options'];
+
+const helpOf = (connectTo: boolean) => `  --vars FILE          read the deployment plan from an MDAD vars.yml
   --playbook DIR       read it from an MDAD checkout (inventory/hosts + host_vars)
   --resolver IP[:PORT] send every name lookup to this server (repeatable)
   --ca-file FILE       also trust this CA (PEM) for TLS
-  --connect-to HOST:PORT:ADDR:PORT
+${connectTo ? `  --connect-to HOST:PORT:ADDR:PORT
                        connect there for HOST:PORT whatever DNS says, e.g. to test a
                        new server before the DNS switch (repeatable; as curl's option)
-  --timeout SECONDS    per-probe timeout (default 5)
+` : ''}  --timeout SECONDS    per-probe timeout (default 5)
   --json               print the report as JSON on stdout, nothing else
   -h, --help           this help
 
 Exit codes: 0 all passed, 1 a warning, 2 a failure, 3 could not run.`;
+
+export const COMMON_HELP = helpOf(true);
+export const HELP_WITHOUT_CONNECT_TO = helpOf(false);
 
 export function parseCommandLine<O extends ParseArgsConfig['options']>(argv: string[], options: O) {
   try {
@@ -155,11 +163,13 @@ export function exitAfterFlush(code: number): void {
   process.stdout.write('', () => process.exit(code));
 }
 
-/** The reader of stdout went away (`… | head`): stop there, without a stack trace. */
+/**
+ * The reader of stdout went away (`… | head`): the rest of the output is dropped, without a
+ * stack trace; the work goes on to its end and its own exit code (a stage is never cut short).
+ */
 export function quietOnClosedPipe(): void {
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EPIPE') throw error;
-    process.exit(process.exitCode ?? 0);
+    if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
   });
 }
 

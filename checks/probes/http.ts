@@ -4,10 +4,9 @@
 // a finding, not a reason to stop), then the response with a capped body. Redirects are never
 // followed here: callers judge every hop. A probe never throws.
 import net from 'node:net';
-import tls, { type PeerCertificate, type DetailedPeerCertificate } from 'node:tls';
-import { Client, request, type Dispatcher } from 'undici';
-import { cached, runResource } from './run-cache.ts';
-import { trustContext } from './trust.ts';
+import { request, type Dispatcher } from 'undici';
+import { cached } from './run-cache.ts';
+import { leaseConnection, ownConnection, type Endpoint, type Lease } from './connections.ts';
 
 export interface CertificateFact {
   /** DER, base64: lets rules verify signatures (e.g. against an issuer fetched from AIA). */
@@ -115,29 +114,42 @@ async function send(url: string, options: HttpOptions): Promise<HttpOutcome> {
   const secure = target.protocol === 'https:';
   const host = target.hostname.replace(/^\[|\]$/g, '');
   const port = Number(target.port || (secure ? 443 : 80));
-  const servername = options.servername ?? (net.isIP(host) ? undefined : host);
   const route = routeFor(options.connectTo, host, port);
-  const elapsed = () => Math.round(performance.now() - started);
+  const endpoint: Endpoint = {
+    origin: target.origin,
+    address: route?.address ?? options.address,
+    port: route?.toPort ?? port,
+    secure,
+    servername: options.servername ?? (net.isIP(host) ? undefined : host),
+    ca: options.ca,
+  };
   // Timers take whole milliseconds; a deadline's remainder is fractional.
-  const timeoutMs = Math.max(1, Math.ceil(options.timeoutMs));
-  const signal = AbortSignal.timeout(timeoutMs);
-  const endpoint: Endpoint = { origin: target.origin, address: route?.address ?? options.address, port: route?.toPort ?? port, secure, servername, ca: options.ca };
-  const connection = sharedConnection(endpoint, timeoutMs) ?? ownConnection(endpoint, timeoutMs);
-  let answered = false;
+  const deadline = started + Math.max(1, Math.ceil(options.timeoutMs));
+  const first = await exchange(url, target, options, await leaseConnection(endpoint, deadline), deadline, started);
+  // A kept-alive connection the server closed as the request went out: sent again on a
+  // connection of its own, as browsers do (only when nothing came back and time is left).
+  if (first.retryable) return (await exchange(url, target, options, ownConnection(endpoint, deadline), deadline, started)).outcome;
+  return first.outcome;
+}
+
+async function exchange(url: string, target: URL, options: HttpOptions, lease: Lease, deadline: number, started: number): Promise<{ outcome: HttpOutcome; retryable: boolean }> {
+  const elapsed = () => Math.round(performance.now() - started);
+  const timeoutMs = Math.max(1, Math.ceil(deadline - performance.now()));
+  let answered: TlsFact | undefined | false = false;
   try {
     const response = await request(url, {
       method: options.method ?? 'GET',
       headers: { host: options.hostHeader ?? target.host, 'user-agent': 'matrix-selfhost-toolkit', ...options.headers },
       body: options.body,
-      dispatcher: connection.client,
-      signal,
+      dispatcher: lease.client,
+      signal: AbortSignal.timeout(timeoutMs),
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
     });
-    answered = true;
-    const tls = connection.state.tls;
+    // The handshake of the connection that answered, kept before anything can replace it.
+    answered = lease.state.tls;
     const { body, truncated } = await readCapped(response.body, options.maxBodyBytes ?? DEFAULT_MAX_BODY, options.bodyEncoding ?? 'utf8');
-    return {
+    const outcome: HttpSuccess = {
       ok: true,
       url,
       address: options.address,
@@ -145,157 +157,18 @@ async function send(url: string, options: HttpOptions): Promise<HttpOutcome> {
       headers: flattenHeaders(response.headers),
       body,
       truncated,
-      tls,
+      tls: answered,
       elapsedMs: elapsed(),
     };
+    return { outcome, retryable: false };
   } catch (error) {
-    const phase = answered ? 'http' : connection.state.phase;
-    return { ok: false, url, address: options.address, ...classify(error, phase), tls: connection.state.tls, elapsedMs: elapsed() };
+    const failure = classify(error, answered === false ? lease.state.phase : 'http');
+    const outcome: HttpFailure = { ok: false, url, address: options.address, ...failure, tls: answered === false ? lease.state.tls : answered, elapsedMs: elapsed() };
+    const reusedAndReset = lease.shared && answered === false && failure.phase === 'http' && failure.error === 'reset';
+    return { outcome, retryable: reusedAndReset && performance.now() < deadline };
   } finally {
-    if (connection.own) connection.client.destroy().catch(() => {});
+    lease.release();
   }
-}
-
-/** Where a request's connection goes, and what it must trust: requests alike may share it. */
-interface Endpoint {
-  origin: string;
-  address: string;
-  port: number;
-  secure: boolean;
-  servername?: string;
-  ca?: string;
-}
-
-/** What the current connection of an endpoint saw: how far it got, and its TLS handshake. */
-interface ConnectionState {
-  phase: HttpPhase;
-  tls?: TlsFact;
-}
-
-interface Connection {
-  client: Client;
-  state: ConnectionState;
-  /** Made for this one request (outside a run): destroyed after it. */
-  own: boolean;
-}
-
-// Within a run (doctor) each endpoint gets one keep-alive connection and its requests take turns:
-// one TCP connect and one TLS handshake per endpoint and run, where a connection per request
-// cost a handshake each (most of doctor's CPU on a fleet).
-function sharedConnection(endpoint: Endpoint, timeoutMs: number): Connection | undefined {
-  const key = `connection ${endpoint.origin} ${endpoint.address} ${endpoint.port} ${endpoint.servername ?? ''} ${endpoint.ca ?? ''}`;
-  return runResource(
-    key,
-    () => ({ ...newConnection(endpoint, timeoutMs, 4000), own: false }),
-    (connection) => void connection.client.destroy().catch(() => {}),
-  );
-}
-
-function ownConnection(endpoint: Endpoint, timeoutMs: number): Connection {
-  return { ...newConnection(endpoint, timeoutMs, 1), own: true };
-}
-
-function newConnection(endpoint: Endpoint, timeoutMs: number, keepAliveTimeout: number): Omit<Connection, 'own'> {
-  const state: ConnectionState = { phase: 'tcp' };
-  const client = new Client(endpoint.origin, {
-    // The connection's own deadline: its requests each have theirs (their signals).
-    connect: (_opts, callback) => connectPinned({ ...endpoint, state, timeoutMs }, callback),
-    keepAliveTimeout,
-    pipelining: 1,
-  });
-  return { client, state };
-}
-
-interface ConnectOptions extends Endpoint {
-  state: ConnectionState;
-  timeoutMs: number;
-}
-
-// undici's connector callback: (error, null) or (null, socket).
-type Callback = (...args: [Error, null] | [null, net.Socket]) => void;
-
-/** TCP, then TLS over it; records the handshake and accepts any certificate so it can be judged. */
-function connectPinned(o: ConnectOptions, callback: Callback): void {
-  let done = false;
-  o.state.phase = 'tcp';
-  o.state.tls = undefined;
-  const finish = (error: Error | null, socket: net.Socket | null) => {
-    if (done) return;
-    done = true;
-    clearTimeout(timer);
-    if (error) callback(error, null);
-    else callback(null, socket!);
-  };
-  const tcp = net.connect({ host: o.address, port: o.port });
-  const timer = setTimeout(() => {
-    tcp.destroy();
-    finish(Object.assign(new Error(`no answer within the timeout (${o.state.phase})`), { code: 'ETIMEDOUT' }), null);
-  }, o.timeoutMs);
-  timer.unref();
-  tcp.once('error', (error) => finish(error, null));
-  tcp.once('connect', () => {
-    if (!o.secure) {
-      o.state.phase = 'http';
-      return finish(null, tcp);
-    }
-    o.state.phase = 'tls';
-    // Node reads the peer's chain to check the name once the chain verified; that reading is the
-    // costliest step of a handshake, so the check hands it on instead of it being read twice.
-    let verifiedChain: DetailedPeerCertificate | undefined;
-    const socket = tls.connect({
-      socket: tcp,
-      servername: o.servername,
-      secureContext: trustContext(o.ca),
-      rejectUnauthorized: false,
-      ALPNProtocols: ['http/1.1'],
-      checkServerIdentity: (hostname, cert) => {
-        verifiedChain = cert as DetailedPeerCertificate;
-        return tls.checkServerIdentity(hostname, cert);
-      },
-    });
-    socket.once('error', (error) => finish(error, null));
-    socket.once('secureConnect', () => {
-      o.state.tls = tlsFact(socket, verifiedChain ?? (socket.getPeerCertificate(true) as DetailedPeerCertificate | undefined));
-      o.state.phase = 'http';
-      finish(null, socket);
-    });
-  });
-}
-
-function tlsFact(socket: tls.TLSSocket, peer: DetailedPeerCertificate | undefined): TlsFact {
-  const chain: CertificateFact[] = [];
-  let cert = peer;
-  const seen = new Set<string>();
-  while (cert && cert.fingerprint256 && !seen.has(cert.fingerprint256)) {
-    seen.add(cert.fingerprint256);
-    chain.push(certificateFact(cert));
-    cert = cert.issuerCertificate;
-  }
-  const error = socket.authorizationError as unknown;
-  return {
-    protocol: socket.getProtocol(),
-    cipher: socket.getCipher().name,
-    authorized: socket.authorized,
-    ...(socket.authorized ? {} : { authorizationError: String((error as { code?: string })?.code ?? error) }),
-    chain,
-  };
-}
-
-function certificateFact(cert: PeerCertificate): CertificateFact {
-  const subject = cert.subject?.CN ?? JSON.stringify(cert.subject ?? {});
-  const issuer = cert.issuer?.CN ?? JSON.stringify(cert.issuer ?? {});
-  const access = (cert.infoAccess ?? {}) as Record<string, string[]>;
-  return {
-    raw: cert.raw.toString('base64'),
-    caIssuers: access['CA Issuers - URI'] ?? [],
-    subject: String(subject),
-    issuer: String(issuer),
-    sans: (cert.subjectaltname ?? '').split(', ').filter(Boolean),
-    validFrom: new Date(cert.valid_from).toISOString(),
-    validTo: new Date(cert.valid_to).toISOString(),
-    fingerprint256: cert.fingerprint256,
-    selfIssued: JSON.stringify(cert.subject) === JSON.stringify(cert.issuer),
-  };
 }
 
 async function readCapped(stream: Dispatcher.ResponseData['body'], max: number, encoding: BufferEncoding): Promise<{ body: string; truncated: boolean }> {

@@ -7,6 +7,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 interface RunCache {
   entries: Map<string, Promise<unknown>>;
   resources: Map<string, { value: unknown; close: () => void }>;
+  /** The run has ended (an abandoned area may still be at work): no resource is lent any more. */
+  closed: boolean;
   hits: number;
   misses: number;
 }
@@ -14,11 +16,12 @@ interface RunCache {
 const current = new AsyncLocalStorage<RunCache>();
 
 export async function withRunCache<T>(work: () => Promise<T>): Promise<{ result: T; hits: number; misses: number }> {
-  const cache: RunCache = { entries: new Map(), resources: new Map(), hits: 0, misses: 0 };
+  const cache: RunCache = { entries: new Map(), resources: new Map(), closed: false, hits: 0, misses: 0 };
   try {
     const result = await current.run(cache, work);
     return { result, hits: cache.hits, misses: cache.misses };
   } finally {
+    cache.closed = true;
     for (const { close } of cache.resources.values()) close();
   }
 }
@@ -37,10 +40,10 @@ export function cached<T>(key: string, work: () => Promise<T>): Promise<T> {
   return started;
 }
 
-/** The run's one `key` resource, made on first use and closed when the run ends; undefined outside a run. */
+/** The run's one `key` resource, made on first use and closed when the run ends; undefined outside a run or after it. */
 export function runResource<T>(key: string, create: () => T, close: (value: T) => void): T | undefined {
   const cache = current.getStore();
-  if (!cache) return undefined;
+  if (!cache || cache.closed) return undefined;
   const known = cache.resources.get(key);
   if (known) return known.value as T;
   const value = create();

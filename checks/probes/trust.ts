@@ -1,7 +1,7 @@
-// The TLS trust store of a connection: Node's bundled roots (and NODE_EXTRA_CA_CERTS), plus the
-// --ca-file CA when given. Building a context costs from a fraction of a millisecond (the
-// default store) to tens of milliseconds (the roots plus a CA), so each CA text gets one context
-// per process, shared by every connection.
+// The TLS trust store of a connection: Node's default store (its bundled roots and
+// NODE_EXTRA_CA_CERTS), or with --ca-file the bundled roots plus that CA (NODE_EXTRA_CA_CERTS is
+// then not added: Node 20 cannot list it). Building a context costs from a fraction of a
+// millisecond to tens of milliseconds, so each is made once per process and shared.
 import tls from 'node:tls';
 
 const contexts = new Map<string, tls.SecureContext>();

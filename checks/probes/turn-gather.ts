@@ -201,7 +201,7 @@ export async function gatherTurn(input: TurnGatherInput): Promise<TurnFacts> {
     }
   }
 
-  const probes = uriTexts.map((text) => probeUri(text, input, primary, alternative, context));
+  const probes = uriTexts.map((text) => probeUri(text, input, facts.server, primary, alternative, context));
   const rtc = gatherRtc(input, wellKnown, context);
   const [uris, rtcFacts, logoutFact] = await Promise.all([Promise.all(probes), rtc, pendingLogout]);
   facts.uris = uris;
@@ -233,6 +233,7 @@ function lookupHost(host: string, context: ClientContext): Promise<AddressLookup
 async function probeUri(
   text: string,
   input: TurnGatherInput,
+  server: TurnFacts['server'],
   primary: { source: CredentialSource; credentials: TurnCredentials } | undefined,
   alternative: { source: CredentialSource; credentials: TurnCredentials } | undefined,
   context: ClientContext,
@@ -244,9 +245,13 @@ async function probeUri(
     return { parse, skipped: 'TURN over DTLS (turns: with transport=udp) is not probed; browsers do not use it either, they use turns: over TCP' };
   }
   const lookup = await lookupHost(uri.host, context);
-  const address = lookup.ipv4[0] ?? lookup.ipv6[0];
-  if (!address) return { parse, lookup };
   const route = routeFor(input.connectTo, uri.host, uri.port);
+  // As curl's --connect-to: the route is taken whatever DNS says, even when it says nothing yet.
+  const address = lookup.ipv4[0] ?? lookup.ipv6[0] ?? route?.address;
+  if (!address) return { parse, lookup };
+  // Data is relayed only to the server's own addresses: what the host resolves to, and with a
+  // route, the server reached that way (its address, and the one given as the server's).
+  const serverAddresses = route ? [route.address, ...(server.strict ? server.addresses : [])] : [];
   const probe = await probeTurn(
     { uri: uri.uri, scheme: uri.scheme, transport: uri.transport, host: uri.host, port: uri.port, address, ...(route ? { via: { address: route.address, port: route.toPort } } : {}) },
     {
@@ -254,7 +259,7 @@ async function probeUri(
       ...(alternative ? { alternative: { label: alternative.source, credentials: alternative.credentials } } : {}),
       timeoutMs: input.timeoutMs,
       ...(input.ca ? { ca: input.ca } : {}),
-      relayPeers: [...lookup.ipv4, ...lookup.ipv6],
+      relayPeers: [...lookup.ipv4, ...lookup.ipv6, ...serverAddresses],
       roundTrip: input.roundTrip ?? true,
     },
   );

@@ -518,11 +518,19 @@ function relayedFinding(facts: TurnFacts, uri: TurnUri, probe: TurnProbeFacts, l
   const scope = addressScope(relayed.address);
   const evidence = { relayed, hostAddresses, scope };
   // The server's address when it is known (--expect-ip, the inventory), else what the host resolves to.
-  const isPublic = (a: string) => addressScope(a) === 'public';
+  const isPublic = (a: string) => addressScope(a) === 'public' && a.includes(':') === relayed.address.includes(':');
   const publicIp = (facts.server.strict ? facts.server.addresses.find(isPublic) : undefined) ?? hostAddresses.find(isPublic) ?? facts.server.addresses.find(isPublic);
   const externalIpFix = `Set the server's public address in vars.yml: coturn_turn_external_ip_addresses: ['${publicIp ?? '<the server\'s public IPv4>'}'] (behind NAT the router must forward ${coturnPorts(facts.plan)} to the server), then run: ${RERUN_COTURN}`;
   const range = facts.plan?.relayRange;
-  if (hostAddresses.includes(relayed.address)) {
+  // With --connect-to the server under test is the routed one (or the address given as the server's).
+  const via = probe.target.via;
+  const routedServer = via ? [via.address, ...(facts.server.strict ? facts.server.addresses : [])] : [];
+  const whose = hostAddresses.includes(relayed.address)
+    ? `the address ${uri.host} resolves to`
+    : routedServer.includes(relayed.address)
+      ? 'the address of the server reached through --connect-to'
+      : undefined;
+  if (whose) {
     if (range && (relayed.port < range.min || relayed.port > range.max)) {
       return {
         id,
@@ -533,8 +541,8 @@ function relayedFinding(facts: TurnFacts, uri: TurnUri, probe: TurnProbeFacts, l
         evidence,
       };
     }
-    const note = scope === 'public' ? '' : ` (${SCOPE_TEXT[scope]}, as ${uri.host} resolves here: judge the public one from outside)`;
-    return { id, status: 'pass', title, detail: `Relayed ${relayed.address}:${relayed.port}, the address ${uri.host} resolves to${note}`, evidence };
+    const note = scope === 'public' ? '' : ` (${SCOPE_TEXT[scope]}, as the server is reached from here: judge the public one from outside)`;
+    return { id, status: 'pass', title, detail: `Relayed ${relayed.address}:${relayed.port}, ${whose}${note}`, evidence };
   }
   if (scope !== 'public') {
     return {
@@ -579,15 +587,6 @@ function relayFinding(facts: TurnFacts, probe: TurnProbeFacts, id: string): Find
       title,
       detail: `${trip.step}: ${trip.message}: coturn has no relay port left (every call needs one per participant; coturn frees released ones a few seconds later)`,
       fix: `Widen the relay range (coturn_turn_udp_min_port / coturn_turn_udp_max_port, now ${range}) and open the new range in the firewall, then run: ${RERUN_COTURN}`,
-    };
-  }
-  if (trip.step.startsWith('sender of data')) {
-    return {
-      id,
-      status: 'fail',
-      title,
-      detail: `${trip.message}: clients match arriving media to their permissions by that address and drop it`,
-      fix: 'Something between coturn and its clients rewrites TURN messages (a router\'s SIP/NAT helper, or a proxy in front of coturn\'s ports): turn it off or let clients reach coturn directly',
     };
   }
   if (trip.step === 'CreatePermission') {

@@ -164,30 +164,23 @@ export async function accessToken(synapse: RunningSynapse, user: string, passwor
   return body.access_token;
 }
 
-export interface UdpForwarder {
+export interface LossyForwarder {
   port: number;
   /** Datagrams from clients dropped so far. */
   dropped: number;
   close(): Promise<void>;
 }
 
-export interface ForwarderFaults {
-  /** Drop the first N datagrams clients send. */
-  dropFirst?: number;
-  /** Rewrite what the server sends back, on its way to the client. */
-  rewriteReply?: (datagram: Buffer) => Buffer;
-}
-
 /**
- * A fault injector in front of the real coturn: a UDP forwarder that forwards both ways (one
- * upstream socket per client), after dropping the first datagrams or while rewriting answers.
+ * A fault injector in front of the real coturn: a UDP forwarder that drops the first `dropFirst`
+ * datagrams clients send, then forwards both ways (one upstream socket per client).
  */
-export async function startUdpForwarder(address: string, target: { address: string; port: number }, faults: ForwarderFaults): Promise<UdpForwarder> {
+export async function startLossyUdpForwarder(address: string, target: { address: string; port: number }, dropFirst: number): Promise<LossyForwarder> {
   const front = dgram.createSocket('udp4');
   const upstreams = new Map<string, dgram.Socket>();
   const state = { dropped: 0 };
   front.on('message', (data, client) => {
-    if (state.dropped < (faults.dropFirst ?? 0)) {
+    if (state.dropped < dropFirst) {
       state.dropped++;
       return;
     }
@@ -195,7 +188,7 @@ export async function startUdpForwarder(address: string, target: { address: stri
     let upstream = upstreams.get(key);
     if (!upstream) {
       upstream = dgram.createSocket('udp4');
-      upstream.on('message', (reply) => front.send(faults.rewriteReply ? faults.rewriteReply(reply) : reply, client.port, client.address));
+      upstream.on('message', (reply) => front.send(reply, client.port, client.address));
       upstream.bind(0, address);
       upstreams.set(key, upstream);
     }

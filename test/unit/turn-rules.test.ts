@@ -341,6 +341,9 @@ describe('one URI, step by step', () => {
     const privateRelay = { allocate: { ...ok({ integrity: 'valid' }), relayed: { family: 4 as const, address: '10.0.0.5', port: 49160 }, staleNonceRetries: 0 } };
     const staleHost = finding(judge(privateRelay, {}, ['198.51.100.99']), 'turn.turn-udp-3478.relayed-address');
     expect(staleHost.fix).toContain(`coturn_turn_external_ip_addresses: ['${IP}']`);
+    // The fix names an address of the relayed address's family, whatever order the server's come in.
+    const dualStack = { server: { addresses: ['2001:db8::10', IP], from: '--expect-ip', strict: true } };
+    expect(finding(judge(privateRelay, dualStack), 'turn.turn-udp-3478.relayed-address').fix).toContain(`coturn_turn_external_ip_addresses: ['${IP}']`);
   });
 
   it('fails a public relayed address that is not the server, and warns on a port outside the range', () => {
