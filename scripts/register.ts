@@ -224,10 +224,22 @@ async function tokens(values: Values, host: HostPlan, args: string[]): Promise<n
   return 0;
 }
 
+/**
+ * The TOKEN of `token delete TOKEN`, taken out before the options are read: Synapse's tokens are
+ * drawn from letters, digits and `._~-`, so one may start with '-' and would read as an option.
+ * One that starts with '--' is given after `--`, as usual.
+ */
+function deletedToken(argv: string[]): { argv: string[]; token?: string } {
+  const at = argv.findIndex((arg, i) => arg === 'delete' && argv[i - 1] === 'token');
+  if (at < 0 || argv[at + 1] === undefined || argv[at + 1]!.startsWith('--')) return { argv };
+  return { argv: [...argv.slice(0, at + 1), ...argv.slice(at + 2)], token: argv[at + 1] };
+}
+
 async function main(): Promise<number> {
-  const { values, positionals } = stageCommandLine(OPTIONS, HELP);
+  const { argv, token } = deletedToken(process.argv.slice(2));
+  const { values, positionals } = stageCommandLine(OPTIONS, HELP, argv);
   if (values.help) return 0;
-  const [what, ...rest] = positionals;
+  const [what, ...rest] = token === undefined ? positionals : [...positionals.slice(0, 2), token, ...positionals.slice(2)];
   if (what !== 'user' && what !== 'token') throw new InputError('say what to register: user NAME, or token create|list|delete');
   if (what === 'user' && rest.length !== 1) throw new InputError('user needs exactly one NAME');
   const checkout = requireCheckout(values.playbook);

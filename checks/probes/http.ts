@@ -1,8 +1,8 @@
 // One HTTPS (or HTTP) request to one address, with the host name kept for SNI, the Host header
-// and certificate checks. The connection is made here, so the probe records what each phase
-// saw: TCP, the TLS handshake and the peer's certificate chain (even an invalid one, which is
-// a finding, not a reason to stop), then the response with a capped body. Redirects are never
-// followed here: callers judge every hop. A probe never throws.
+// and certificate checks. Its connection (connections.ts) records what TCP and the TLS handshake
+// saw, the peer's certificate chain included (even an invalid one, which is a finding, not a
+// reason to stop); this adds the response with a capped body, or where and why it failed.
+// Redirects are never followed here: callers judge every hop. A probe never throws.
 import net from 'node:net';
 import { request, type Dispatcher } from 'undici';
 import { cached } from './run-cache.ts';
@@ -135,7 +135,8 @@ async function send(url: string, options: HttpOptions): Promise<HttpOutcome> {
 async function exchange(url: string, target: URL, options: HttpOptions, lease: Lease, deadline: number, started: number): Promise<{ outcome: HttpOutcome; retryable: boolean }> {
   const elapsed = () => Math.round(performance.now() - started);
   const timeoutMs = Math.max(1, Math.ceil(deadline - performance.now()));
-  let answered: TlsFact | undefined | false = false;
+  // Set when the response headers came: from then on a failure is one of the HTTP exchange.
+  let answer: { tls?: TlsFact } | undefined;
   try {
     const response = await request(url, {
       method: options.method ?? 'GET',
@@ -147,7 +148,7 @@ async function exchange(url: string, target: URL, options: HttpOptions, lease: L
       bodyTimeout: timeoutMs,
     });
     // The handshake of the connection that answered, kept before anything can replace it.
-    answered = lease.state.tls;
+    answer = { tls: lease.state.tls };
     const { body, truncated } = await readCapped(response.body, options.maxBodyBytes ?? DEFAULT_MAX_BODY, options.bodyEncoding ?? 'utf8');
     const outcome: HttpSuccess = {
       ok: true,
@@ -157,14 +158,14 @@ async function exchange(url: string, target: URL, options: HttpOptions, lease: L
       headers: flattenHeaders(response.headers),
       body,
       truncated,
-      tls: answered,
+      tls: answer.tls,
       elapsedMs: elapsed(),
     };
     return { outcome, retryable: false };
   } catch (error) {
-    const failure = classify(error, answered === false ? lease.state.phase : 'http');
-    const outcome: HttpFailure = { ok: false, url, address: options.address, ...failure, tls: answered === false ? lease.state.tls : answered, elapsedMs: elapsed() };
-    const reusedAndReset = lease.shared && answered === false && failure.phase === 'http' && failure.error === 'reset';
+    const failure = classify(error, answer ? 'http' : lease.state.phase);
+    const outcome: HttpFailure = { ok: false, url, address: options.address, ...failure, tls: answer ? answer.tls : lease.state.tls, elapsedMs: elapsed() };
+    const reusedAndReset = lease.shared && !answer && failure.phase === 'http' && failure.error === 'reset';
     return { outcome, retryable: reusedAndReset && performance.now() < deadline };
   } finally {
     lease.release();

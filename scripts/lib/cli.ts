@@ -24,8 +24,8 @@ export const STAGE_HELP = `  --playbook DIR   the matrix-docker-ansible-deploy c
 Exit codes: 0 done, 2 failed, 3 bad input (nothing was changed).`;
 
 /** The stage's command line; with --help the help is printed (the caller then returns 0). */
-export function stageCommandLine<O extends ParseArgsConfig['options'] & typeof STAGE_OPTIONS>(options: O, help: string) {
-  const parsed = parseCommandLine(process.argv.slice(2), options);
+export function stageCommandLine<O extends ParseArgsConfig['options'] & typeof STAGE_OPTIONS>(options: O, help: string, argv = process.argv.slice(2)) {
+  const parsed = parseCommandLine(argv, options);
   if ((parsed.values as { help?: boolean }).help) process.stdout.write(`${help}\n`);
   return parsed;
 }

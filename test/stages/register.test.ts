@@ -123,6 +123,22 @@ describe('register.ts token', () => {
     expect(again.stderr).toMatch(/404 M_NOT_FOUND/);
   });
 
+  it('deletes a token that starts with a dash (Synapse draws tokens from letters, digits and ._~-)', async () => {
+    const { access_token: admin } = (await (await login('alice', ALICE_PASSWORD)).json()) as { access_token: string };
+    for (const token of ['-dash-first', '--two-dashes']) {
+      const made = await fetch(`${synapse.url}/_synapse/admin/v1/registration_tokens/new`, { method: 'POST', headers: { authorization: `Bearer ${admin}` }, body: JSON.stringify({ token }) });
+      expect(made.status).toBe(200);
+    }
+    const deleted = await register(tokenArgs('delete', '-dash-first'), asAlice);
+    expect(deleted.stderr).toBe('');
+    expect(deleted.stdout).toBe('Deleted registration token -dash-first\n');
+    // One that starts with '--' goes after '--', as usual.
+    const twoDashes = await register(['token', 'delete', '--homeserver', synapse.url, '--admin-user', 'alice', '--', '--two-dashes'], asAlice);
+    expect(twoDashes.stdout).toBe('Deleted registration token --two-dashes\n');
+    const listed = await register(tokenArgs('list'), asAlice);
+    expect(listed.stdout).not.toContain('dash');
+  });
+
   it('takes an admin access token from MATRIX_ACCESS_TOKEN instead of logging in', async () => {
     const { access_token: token } = (await (await login('alice', ALICE_PASSWORD)).json()) as { access_token: string };
     const created = await runStage('register', ['--playbook', standin.checkout, 'token', 'create', '--uses', 'unlimited', '--homeserver', synapse.url], { ...standin.env, MATRIX_ACCESS_TOKEN: token });
