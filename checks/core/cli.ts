@@ -140,25 +140,38 @@ export function emitReport(output: CheckOutput, json: boolean): number {
   return report.exitCode;
 }
 
+/** How an error ends a command: expected ones are their message alone, others get `label`. */
+export interface ErrorEnding {
+  expected: boolean;
+  label: string;
+  code: number;
+}
+
 /**
- * Runs a command's main function: bad input becomes one line on stderr and exit 3;
- * anything unexpected also exits 3 (the check could not run), without a stack trace
- * unless DEBUG is set. Output is flushed before exiting.
+ * Runs a main function: its error becomes one line on stderr and the exit code `ending` gives,
+ * without a stack trace unless DEBUG is set (and the error was not expected). Output is flushed
+ * before exiting.
  */
-export function runCommand(name: string, main: () => Promise<number>): void {
+export function runMain(name: string, main: () => Promise<number>, ending: (error: unknown) => ErrorEnding): void {
   quietOnClosedPipe();
   main().then(
     (code) => exitAfterFlush(code),
     (error: unknown) => {
       const message = error instanceof Error ? error.message : String(error);
-      process.stderr.write(error instanceof InputError ? `${name}: ${message}\n` : `${name}: could not run: ${message}\n`);
-      if (!(error instanceof InputError) && process.env.DEBUG) process.stderr.write(`${(error as Error).stack}\n`);
-      exitAfterFlush(3);
+      const { expected, label, code } = ending(error);
+      process.stderr.write(expected ? `${name}: ${message}\n` : `${name}: ${label}: ${message}\n`);
+      if (!expected && process.env.DEBUG) process.stderr.write(`${(error as Error).stack}\n`);
+      exitAfterFlush(code);
     },
   );
 }
 
-export function exitAfterFlush(code: number): void {
+/** A check: bad input and anything unexpected exit 3 (the check could not run). */
+export function runCommand(name: string, main: () => Promise<number>): void {
+  runMain(name, main, (error) => ({ expected: error instanceof InputError, label: 'could not run', code: 3 }));
+}
+
+function exitAfterFlush(code: number): void {
   // Exit explicitly: a probe's abandoned socket must not keep the process alive.
   process.stdout.write('', () => process.exit(code));
 }
@@ -167,7 +180,7 @@ export function exitAfterFlush(code: number): void {
  * The reader of stdout went away (`… | head`): the rest of the output is dropped, without a
  * stack trace; the work goes on to its end and its own exit code (a stage is never cut short).
  */
-export function quietOnClosedPipe(): void {
+function quietOnClosedPipe(): void {
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
   });

@@ -13,7 +13,7 @@ import { probeTcpPort, type ChannelFailure } from './stun-transport.ts';
 import { probeTurn, type TurnCredentials, type TurnProbeFacts } from './turn-probe.ts';
 import { restCredentials } from './stun.ts';
 import type { NamedServer } from './dns-query.ts';
-import { livekitServiceUrls, parseTurnUri, type TurnPlan, type UriParse } from '../rules/turn-config.ts';
+import { livekitServiceUrls, parseTurnUri, routedServerAddresses, type TurnPlan, type UriParse } from '../rules/turn-config.ts';
 
 export type UriSource = 'homeserver' | 'plan' | 'turn-uri' | 'none';
 export type CredentialSource = 'homeserver' | 'plan' | 'turn-secret' | 'none';
@@ -249,9 +249,8 @@ async function probeUri(
   // As curl's --connect-to: the route is taken whatever DNS says, even when it says nothing yet.
   const address = lookup.ipv4[0] ?? lookup.ipv6[0] ?? route?.address;
   if (!address) return { parse, lookup };
-  // Data is relayed only to the server's own addresses: what the host resolves to, and with a
-  // route, the server reached that way (its address, and the one given as the server's).
-  const serverAddresses = route ? [route.address, ...(server.strict ? server.addresses : [])] : [];
+  // Data is relayed only to the server's own addresses: what the host resolves to, or the routed server.
+  const serverAddresses = routedServerAddresses(route, server);
   const probe = await probeTurn(
     { uri: uri.uri, scheme: uri.scheme, transport: uri.transport, host: uri.host, port: uri.port, address, ...(route ? { via: { address: route.address, port: route.toPort } } : {}) },
     {

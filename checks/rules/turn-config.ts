@@ -91,6 +91,14 @@ export function addressScope(address: string): AddressScope {
   return 'public';
 }
 
+/**
+ * With --connect-to, the server under test: the routed address, and the address given as the
+ * server's (--expect-ip, the inventory). Without a route, none beyond what the host resolves to.
+ */
+export function routedServerAddresses(via: { address: string } | undefined, server: { addresses: string[]; strict: boolean }): string[] {
+  return via ? [via.address, ...(server.strict ? server.addresses : [])] : [];
+}
+
 export const SCOPE_TEXT: Record<AddressScope, string> = {
   public: 'a public address',
   private: 'a private (RFC 1918 / ULA) address',

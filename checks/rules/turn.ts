@@ -7,7 +7,7 @@ import type { Finding } from '../core/finding.ts';
 import type { AddressLookup } from '../probes/resolve.ts';
 import { CREDENTIAL_LABEL, type CredentialSource, type TurnFacts, type UriFact } from '../probes/turn-gather.ts';
 import type { Exchange, TurnProbeFacts } from '../probes/turn-probe.ts';
-import { addressScope, portLabel, RERUN_ALL, RERUN_COTURN, SCOPE_TEXT, uriSubjects, type TurnPlan, type TurnUri } from './turn-config.ts';
+import { addressScope, portLabel, RERUN_ALL, RERUN_COTURN, routedServerAddresses, SCOPE_TEXT, uriSubjects, type TurnPlan, type TurnUri } from './turn-config.ts';
 import { rtcFindings } from './matrix-rtc.ts';
 
 const DEFAULT_PORTS = '3478/tcp, 3478/udp, 5349/tcp, 5349/udp and 49152-49172/udp';
@@ -522,9 +522,7 @@ function relayedFinding(facts: TurnFacts, uri: TurnUri, probe: TurnProbeFacts, l
   const publicIp = (facts.server.strict ? facts.server.addresses.find(isPublic) : undefined) ?? hostAddresses.find(isPublic) ?? facts.server.addresses.find(isPublic);
   const externalIpFix = `Set the server's public address in vars.yml: coturn_turn_external_ip_addresses: ['${publicIp ?? '<the server\'s public IPv4>'}'] (behind NAT the router must forward ${coturnPorts(facts.plan)} to the server), then run: ${RERUN_COTURN}`;
   const range = facts.plan?.relayRange;
-  // With --connect-to the server under test is the routed one (or the address given as the server's).
-  const via = probe.target.via;
-  const routedServer = via ? [via.address, ...(facts.server.strict ? facts.server.addresses : [])] : [];
+  const routedServer = routedServerAddresses(probe.target.via, facts.server);
   const whose = hostAddresses.includes(relayed.address)
     ? `the address ${uri.host} resolves to`
     : routedServer.includes(relayed.address)

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
 import { InputError } from '../../checks/core/errors.ts';
 
-import { exitAfterFlush, parseCommandLine, quietOnClosedPipe } from '../../checks/core/cli.ts';
+import { parseCommandLine, runMain } from '../../checks/core/cli.ts';
 
 export { isMain, parseCommandLine } from '../../checks/core/cli.ts';
 
@@ -40,17 +40,11 @@ export class StageFailure extends Error {
  * (StageFailure) or any other fault is its message and exit 2.
  */
 export function runStage(name: string, main: () => Promise<number>): void {
-  quietOnClosedPipe();
-  main().then(
-    (code) => exitAfterFlush(code),
-    (error: unknown) => {
-      const message = error instanceof Error ? error.message : String(error);
-      const known = error instanceof InputError || error instanceof StageFailure;
-      process.stderr.write(known ? `${name}: ${message}\n` : `${name}: failed: ${message}\n`);
-      if (!known && process.env.DEBUG) process.stderr.write(`${(error as Error).stack}\n`);
-      exitAfterFlush(error instanceof InputError ? 3 : 2);
-    },
-  );
+  runMain(name, main, (error) => ({
+    expected: error instanceof InputError || error instanceof StageFailure,
+    label: 'failed',
+    code: error instanceof InputError ? 3 : 2,
+  }));
 }
 
 
