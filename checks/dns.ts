@@ -11,7 +11,8 @@ import type { Finding } from './core/finding.ts';
 import { loadPlan } from './plan/load.ts';
 import { planFromServerName } from './plan/plan.ts';
 import type { Plan } from './plan/types.ts';
-import { gatherDns, type NamedServer } from './probes/dns-gather.ts';
+import { gatherDns } from './probes/dns-gather.ts';
+import type { NamedServer } from './facts/dns.ts';
 import { dnsFollowUps, dnsQuestions, judgeDns, renderZoneSnippet, type ExpectedAddresses } from './rules/dns.ts';
 
 const HELP = `Usage: dns.ts <server-name> [options]

@@ -3,11 +3,11 @@
 // correctly signed server keys.
 //   npx tsx checks/federation.ts example.org
 import { COMMON_HELP, COMMON_OPTIONS, emitReport, isMain, namedResolvers, parseCheckCommand, parseConnectTo, readCaFile, runCommand } from './core/cli.ts';
-import type { ConnectTo } from './probes/http.ts';
+import type { ConnectTo } from './facts/http.ts';
 import { InputError } from './core/errors.ts';
 import { parseServerName, type ServerName } from './core/server-name.ts';
 import { loadPlan } from './plan/load.ts';
-import type { NamedServer } from './probes/dns-query.ts';
+import type { NamedServer } from './facts/dns.ts';
 import { gatherFederation } from './probes/federation-gather.ts';
 import { judgeFederation } from './rules/federation.ts';
 

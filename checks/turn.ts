@@ -11,10 +11,10 @@ import { COMMON_HELP, COMMON_OPTIONS, emitReport, isMain, namedResolvers, parseC
 import { InputError } from './core/errors.ts';
 import { loadPlan } from './plan/load.ts';
 import type { Plan } from './plan/types.ts';
-import { urlAt } from './probes/wellknown-gather.ts';
+import { urlAt } from './facts/wellknown.ts';
 import { gatherTurn, type TurnGatherInput } from './probes/turn-gather.ts';
 import { judgeTurn } from './rules/turn.ts';
-import { parseTurnUri, turnPlan } from './rules/turn-config.ts';
+import { parseTurnUri, turnPlan } from './facts/turn-config.ts';
 import { parseExpectIp } from './dns.ts';
 
 const HELP = `Usage: turn.ts <server-name> [options]

@@ -3,11 +3,11 @@
 // hop, and judges them as peers, browsers and strict clients (Element X) do.
 //   npx tsx checks/wellknown.ts example.org --vars inventory/host_vars/matrix.example.org/vars.yml
 import { COMMON_HELP, COMMON_OPTIONS, emitReport, isMain, namedResolvers, parseCheckCommand, parseConnectTo, readCaFile, runCommand } from './core/cli.ts';
-import type { ConnectTo } from './probes/http.ts';
+import type { ConnectTo } from './facts/http.ts';
 import { InputError } from './core/errors.ts';
 import { loadPlan } from './plan/load.ts';
 import type { Plan } from './plan/types.ts';
-import type { NamedServer } from './probes/dns-query.ts';
+import type { NamedServer } from './facts/dns.ts';
 import { gatherWellKnown } from './probes/wellknown-gather.ts';
 import { judgeWellKnown } from './rules/wellknown.ts';
 

@@ -6,8 +6,8 @@ import { InputError } from './errors.ts';
 import { parseServerName } from './server-name.ts';
 import { getServers } from 'node:dns';
 import { formatEndpoint, parseEndpoint, type Endpoint } from './net.ts';
-import type { NamedServer } from '../probes/dns-query.ts';
-import type { ConnectTo } from '../probes/http.ts';
+import type { NamedServer } from '../facts/dns.ts';
+import type { ConnectTo } from '../facts/http.ts';
 import { buildReport, renderJson, renderTable, useColour } from './report.ts';
 import type { Finding } from './finding.ts';
 

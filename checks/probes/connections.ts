@@ -12,7 +12,7 @@ import tls, { type DetailedPeerCertificate, type PeerCertificate } from 'node:tl
 import { Client } from 'undici';
 import { runResource } from './run-cache.ts';
 import { trustContext } from './trust.ts';
-import type { CertificateFact, HttpPhase, TlsFact } from './http.ts';
+import type { CertificateFact, HttpPhase, TlsFact } from '../facts/http.ts';
 
 /** Where a request's connection goes, and what it must trust: requests alike may share it. */
 export interface Endpoint {

@@ -1,33 +1,10 @@
 // Gathers every DNS answer the DNS rules need, once: from the zone's authoritative servers
 // (the source, asked without recursion) and from each resolver (asked with recursion).
 // Everything runs concurrently under one deadline, so a silent server costs at most the timeout.
-import { queryDns, queryFirst, normalizeName, type DnsOutcome, type DnsRecord, type NamedServer } from './dns-query.ts';
-
-export type { NamedServer } from './dns-query.ts';
+import { queryDns, queryFirst } from './dns-query.ts';
+import { questionKey, type DnsFacts, type DnsRecord, type NamedServer, type Question, type ZoneDiscovery } from '../facts/dns.ts';
 import { formatEndpoint, type Endpoint } from '../core/net.ts';
 import { deadline } from './resolve.ts';
-
-export interface Question {
-  name: string;
-  type: string;
-}
-
-export interface ZoneDiscovery {
-  method: 'given' | 'discovered' | 'failed';
-  apex?: string;
-  nameservers: string[];
-  error?: string;
-}
-
-export interface DnsFacts {
-  zone: ZoneDiscovery;
-  authoritative: NamedServer[];
-  resolvers: NamedServer[];
-  /** Answers at the source, by question key then by authoritative server label. */
-  source: Record<string, Record<string, DnsOutcome>>;
-  /** Answers at each resolver, by question key then by resolver label. */
-  resolved: Record<string, Record<string, DnsOutcome>>;
-}
 
 export interface GatherOptions {
   /** The name whose zone is looked for. */
@@ -40,10 +17,6 @@ export interface GatherOptions {
   questions: Question[];
   /** Questions that depend on the source's first answers (e.g. SRV targets). */
   followUp?: (facts: DnsFacts) => Question[];
-}
-
-export function questionKey(name: string, type: string): string {
-  return `${normalizeName(name)} ${type}`;
 }
 
 export async function gatherDns(options: GatherOptions): Promise<DnsFacts> {

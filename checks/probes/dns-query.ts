@@ -5,43 +5,7 @@ import net from 'node:net';
 import { Packet } from 'dns2';
 import { canonicalIp, type Endpoint } from '../core/net.ts';
 import { cached } from './run-cache.ts';
-
-export interface DnsRecord {
-  name: string;
-  type: string;
-  ttl: number;
-  /** Presentation form: the address, target, "10 0 8448 host", '0 issue "letsencrypt.org"', … */
-  value: string;
-  /** SOA minimum (RFC 2308 negative-caching TTL), when the record is an SOA. */
-  soaMinimum?: number;
-}
-
-export interface DnsReply {
-  ok: true;
-  rcode: string;
-  authoritative: boolean;
-  recursionAvailable: boolean;
-  answers: DnsRecord[];
-  authorities: DnsRecord[];
-  additionals: DnsRecord[];
-  transport: 'udp' | 'tcp';
-  elapsedMs: number;
-}
-
-export interface DnsFailure {
-  ok: false;
-  error: 'timeout' | 'refused' | 'unreachable' | 'malformed';
-  message: string;
-  elapsedMs: number;
-}
-
-export type DnsOutcome = DnsReply | DnsFailure;
-
-/** A DNS server to ask, with the name it has in reports. */
-export interface NamedServer {
-  label: string;
-  endpoint: Endpoint;
-}
+import { normalizeName, type DnsFailure, type DnsOutcome, type DnsRecord, type DnsReply, type NamedServer } from '../facts/dns.ts';
 
 export interface QueryOptions {
   /** Set RD: ask a resolver to recurse. Off when asking an authoritative server. */
@@ -173,10 +137,6 @@ function exchangeTcp(server: Endpoint, message: Buffer, deadline: number): Promi
 function rcodeName(code: number): string {
   const names: Record<number, string> = { 0: 'NOERROR', 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP', 5: 'REFUSED' };
   return names[code] ?? `RCODE${code}`;
-}
-
-export function normalizeName(name: string): string {
-  return name.toLowerCase().replace(/\.$/, '');
 }
 
 type RawResource = Record<string, unknown> & { name: string; type: number; ttl: number };

@@ -3,33 +3,14 @@
 // and /_matrix/key/v2/server, sent with the Host header and SNI the spec prescribes.
 import { isIP } from 'node:net';
 import { fetchChain } from './fetch-chain.ts';
-import { httpRequest, type ConnectTo, type HttpOutcome } from './http.ts';
-import { queryFirst, type DnsOutcome, type NamedServer } from './dns-query.ts';
-import { deadline, resolveAddresses, type AddressLookup } from './resolve.ts';
-import { MAX_DOCUMENT } from './wellknown-gather.ts';
-import { decideDiscovery, FED_SRV, LEGACY_SRV, wellKnownDelegation, type Discovery, type DiscoveryInput } from '../rules/discovery.ts';
-
-export interface AddressProbe {
-  target: string;
-  port: number;
-  address: string;
-  version: HttpOutcome;
-  keys: HttpOutcome;
-  /** An invented federation path: a JSON M_UNRECOGNIZED shows the homeserver answered, HTML a proxy. */
-  unknownPath?: HttpOutcome;
-  /** The issuer fetched from the leaf's AIA URL when the chain could not be built (body in base64). */
-  aiaIssuer?: { url: string; outcome: HttpOutcome };
-}
-
-export interface FederationFacts {
-  serverName: string;
-  input: DiscoveryInput;
-  discovery: Discovery;
-  lookups: AddressLookup[];
-  probes: AddressProbe[];
-  /** Set when discovery used up the run's time, so the targets were not probed. */
-  unprobed?: string;
-}
+import { httpRequest } from './http.ts';
+import { type ConnectTo} from '../facts/http.ts';
+import { queryFirst } from './dns-query.ts';
+import { type DnsOutcome, type NamedServer } from '../facts/dns.ts';
+import { deadline, resolveAddresses } from './resolve.ts';
+import { MAX_DOCUMENT } from '../facts/wellknown.ts';
+import { decideDiscovery, FED_SRV, LEGACY_SRV, wellKnownDelegation, type Discovery, type DiscoveryInput } from '../facts/discovery.ts';
+import type { AddressProbe, FederationFacts } from '../facts/federation.ts';
 
 export interface FederationGatherOptions {
   host: string;

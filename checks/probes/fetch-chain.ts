@@ -1,21 +1,9 @@
 // GET a URL and follow its redirects one hop at a time, keeping every hop: clients judge CORS
 // and content type per hop, and the spec asks to follow 30x while avoiding loops.
-import { httpRequest, type ConnectTo, type HttpOutcome, type HttpSuccess } from './http.ts';
+import { httpRequest } from './http.ts';
+import type { ConnectTo, FetchChain, Hop } from '../facts/http.ts';
 import { resolveAddresses } from './resolve.ts';
-import type { NamedServer } from './dns-query.ts';
-
-export interface Hop {
-  url: string;
-  outcome: HttpOutcome;
-}
-
-export interface FetchChain {
-  hops: Hop[];
-  /** The last response, when it is not a redirect. */
-  final?: HttpSuccess;
-  problem?: 'loop' | 'too-many-redirects' | 'bad-location' | 'unresolvable' | 'failed';
-  detail?: string;
-}
+import type { NamedServer } from '../facts/dns.ts';
 
 export interface ChainOptions {
   /** Address for the first hop; later hosts are resolved through the resolvers. */
@@ -64,11 +52,3 @@ async function firstAddress(host: string, options: ChainOptions): Promise<string
   return lookup.ipv4[0] ?? lookup.ipv6[0];
 }
 
-/** The first hop whose certificate does not verify: clients and servers would stop there. */
-export function untrustedHop(chain: FetchChain): { url: string; error: string } | undefined {
-  for (const hop of chain.hops) {
-    const tls = hop.outcome.tls;
-    if (tls && !tls.authorized) return { url: hop.url, error: tls.authorizationError ?? 'untrusted certificate' };
-  }
-  return undefined;
-}

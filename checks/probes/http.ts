@@ -6,79 +6,8 @@
 import net from 'node:net';
 import { request, type Dispatcher } from 'undici';
 import { cached } from './run-cache.ts';
+import { routeFor, type ConnectTo, type HttpFailure, type HttpOutcome, type HttpPhase, type HttpSuccess, type TlsFact } from '../facts/http.ts';
 import { leaseConnection, ownConnection, type Endpoint, type Lease } from './connections.ts';
-
-export interface CertificateFact {
-  /** DER, base64: lets rules verify signatures (e.g. against an issuer fetched from AIA). */
-  raw: string;
-  /** The leaf's "CA Issuers" URLs (Authority Information Access), where its issuer can be fetched. */
-  caIssuers: string[];
-  subject: string;
-  issuer: string;
-  sans: string[];
-  validFrom: string;
-  validTo: string;
-  fingerprint256: string;
-  selfIssued: boolean;
-}
-
-export interface TlsFact {
-  protocol: string | null;
-  cipher: string;
-  /** Verified against the trusted CAs and the expected name. */
-  authorized: boolean;
-  /** OpenSSL/Node code when not authorized: CERT_HAS_EXPIRED, ERR_TLS_CERT_ALTNAME_INVALID, … */
-  authorizationError?: string;
-  /**
-   * Leaf first, then its issuers as Node linked them: from what the server sent, completed from
-   * the trusted store. A lone leaf whose issuer is not in it means nobody could find the issuer.
-   */
-  chain: CertificateFact[];
-}
-
-export type HttpPhase = 'tcp' | 'tls' | 'http';
-
-export interface HttpSuccess {
-  ok: true;
-  url: string;
-  address: string;
-  status: number;
-  headers: Record<string, string>;
-  body: string;
-  /** The body was longer than the cap and was cut. */
-  truncated: boolean;
-  tls?: TlsFact;
-  elapsedMs: number;
-}
-
-export interface HttpFailure {
-  ok: false;
-  url: string;
-  address: string;
-  /** Where it failed: TCP connect, TLS handshake, or the HTTP exchange. */
-  phase: HttpPhase;
-  error: 'timeout' | 'refused' | 'unreachable' | 'reset' | 'tls' | 'protocol';
-  code?: string;
-  message: string;
-  tls?: TlsFact;
-  elapsedMs: number;
-}
-
-export type HttpOutcome = HttpSuccess | HttpFailure;
-
-/** curl's --connect-to: requests for host:port go to address:toPort, whatever DNS says. */
-export interface ConnectTo {
-  host: string;
-  port: number;
-  address: string;
-  toPort: number;
-}
-
-/** The --connect-to route for host:port, if any. */
-export function routeFor(connectTo: readonly ConnectTo[] | undefined, host: string, port: number): ConnectTo | undefined {
-  const name = host.toLowerCase();
-  return connectTo?.find((r) => r.host === name && r.port === port);
-}
 
 export interface HttpOptions {
   /** The IP address to connect to; the URL's host stays the name for SNI and Host. */

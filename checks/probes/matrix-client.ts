@@ -4,31 +4,18 @@
 // Secrets (access token, TURN password) are handed back apart from the facts, which contain
 // none of them and can be put in a report as they are. A probe: it never throws.
 import { isIP } from 'node:net';
-import { httpRequest, type ConnectTo, type HttpOutcome } from './http.ts';
+import { httpRequest } from './http.ts';
+import { type ConnectTo, type HttpOutcome } from '../facts/http.ts';
 import { resolveAddresses } from './resolve.ts';
-import { joinPath, parseObject } from './wellknown-gather.ts';
-import type { NamedServer } from './dns-query.ts';
+import { joinPath, parseObject } from '../facts/wellknown.ts';
+import type { NamedServer } from '../facts/dns.ts';
+import type { ApiCallFact, TurnServerFact } from '../facts/turn.ts';
 
 export interface ClientContext {
   resolvers: NamedServer[];
   timeoutMs: number;
   ca?: string;
   connectTo?: readonly ConnectTo[];
-}
-
-/** One API call as a fact: where it went and how it ended, never the body. */
-export interface ApiCallFact {
-  url: string;
-  address?: string;
-  /** HTTP status, when a response came. */
-  status?: number;
-  /** Matrix error code of the body, e.g. M_FORBIDDEN. */
-  errcode?: string;
-  /** A network, TLS or resolution failure. */
-  failure?: string;
-  /** The certificate did not verify (the call was still made, as a client would refuse it). */
-  tlsError?: string;
-  elapsedMs: number;
 }
 
 export async function addressOf(host: string, context: ClientContext): Promise<string | undefined> {
@@ -88,17 +75,6 @@ export async function login(baseUrl: string, user: string, password: string, con
 
 export async function logout(baseUrl: string, token: string, context: ClientContext): Promise<ApiCallFact> {
   return (await call(joinPath(baseUrl, '_matrix/client/v3/logout'), context, { method: 'POST', token, body: {} })).fact;
-}
-
-export interface TurnServerFact extends ApiCallFact {
-  /** The body was a JSON object (Synapse answers {} when TURN is not configured). */
-  json: boolean;
-  uris: string[];
-  /** Entries of `uris` that are not strings. */
-  badUris: number;
-  ttl?: number;
-  hasUsername: boolean;
-  hasPassword: boolean;
 }
 
 export interface TurnServerResult {

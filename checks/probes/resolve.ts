@@ -1,19 +1,8 @@
 // Name → addresses through the run's resolvers (the --resolver servers, or the system's), so
 // that every connection of a check goes where the person asked lookups to go (DESIGN.md).
 import { isIP } from 'node:net';
-import { queryFirst, type NamedServer } from './dns-query.ts';
-
-export interface AddressLookup {
-  name: string;
-  ipv4: string[];
-  ipv6: string[];
-  /** CNAME targets the resolver followed. */
-  aliases: string[];
-  /** Set when neither family could be looked up (no resolver answered). */
-  error?: string;
-  /** The name does not exist (NXDOMAIN). */
-  missing?: boolean;
-}
+import { queryFirst } from './dns-query.ts';
+import type { AddressLookup, NamedServer } from '../facts/dns.ts';
 
 /** An IP literal is its own address; a name is asked for A and AAAA. */
 export async function resolveAddresses(name: string, resolvers: NamedServer[], remaining: () => number): Promise<AddressLookup> {

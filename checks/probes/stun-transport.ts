@@ -8,19 +8,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { decodeMessage, stunStreamSplitter, verifyFingerprint, type StunMessage } from './stun.ts';
 import { trustContext } from './trust.ts';
-
-export type TransportName = 'udp' | 'tcp' | 'tls';
-
-export interface TlsSummary {
-  protocol: string | null;
-  /** Chain verified against the trusted CAs and the name checked. */
-  authorized: boolean;
-  authorizationError?: string;
-  subject?: string;
-  issuer?: string;
-  sans: string[];
-  validTo?: string;
-}
+import type { ChannelFailure, TlsSummary, TransactionError, TransportName } from '../facts/turn.ts';
 
 export interface ChannelTarget {
   address: string;
@@ -33,16 +21,6 @@ export interface ChannelTarget {
   timeoutMs: number;
 }
 
-export type NetError = 'timeout' | 'refused' | 'unreachable' | 'reset' | 'tls';
-
-export interface ChannelFailure {
-  ok: false;
-  error: NetError;
-  message: string;
-  tls?: TlsSummary;
-  elapsedMs: number;
-}
-
 export interface ChannelOpened {
   ok: true;
   channel: StunChannel;
@@ -53,9 +31,6 @@ export interface ChannelOpened {
 export type TransactionOutcome =
   | { ok: true; message: StunMessage; elapsedMs: number; sent: number; discarded: string[] }
   | { ok: false; error: TransactionError; message: string; elapsedMs: number; sent: number; discarded: string[] };
-
-/** timeout: nothing came back; refused: ICMP port unreachable (UDP) ; closed: the stream ended; malformed: not STUN. */
-export type TransactionError = 'timeout' | 'refused' | 'closed' | 'malformed';
 
 /** RFC 8489 §6.2.1: initial RTO, number of sends (Rc) and the last wait in RTOs (Rm). */
 export const RTO_MS = 500;

@@ -5,6 +5,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 import { crc32 } from 'node:zlib';
+import type { TransportAddress, Verification } from '../facts/turn.ts';
 
 export const MAGIC_COOKIE = 0x2112a442;
 export const HEADER_LENGTH = 20;
@@ -61,12 +62,6 @@ export interface StunMessage {
 }
 
 export type Decoded = { ok: true; message: StunMessage } | { ok: false; reason: string };
-
-export interface TransportAddress {
-  family: 4 | 6;
-  address: string;
-  port: number;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Message type: the 12 method bits and 2 class bits are interleaved (RFC 8489 §5).
@@ -233,8 +228,6 @@ export function attributeText(message: StunMessage, type: number): string | unde
 
 // ---------------------------------------------------------------------------------------------
 // Integrity and fingerprint
-
-export type Verification = 'valid' | 'invalid' | 'absent';
 
 /** Byte offset of an attribute's header in the raw message, or -1. */
 function attributeOffset(raw: Buffer, type: number): number {

@@ -5,25 +5,19 @@
 // Secrets go in through `secrets`/`auth` and never come out: the facts hold none of them.
 import { isIP } from 'node:net';
 import { fetchChain } from './fetch-chain.ts';
-import { routeFor, type ConnectTo } from './http.ts';
-import { resolveAddresses, type AddressLookup } from './resolve.ts';
-import { joinPath, parseObject, urlAt } from './wellknown-gather.ts';
-import { addressOf, fetchTurnServer, login, logout, probeJwtService, type ApiCallFact, type ClientContext, type TurnServerFact } from './matrix-client.ts';
-import { probeTcpPort, type ChannelFailure } from './stun-transport.ts';
-import { probeTurn, type TurnCredentials, type TurnProbeFacts } from './turn-probe.ts';
+import { routeFor, type ConnectTo } from '../facts/http.ts';
+import { resolveAddresses } from './resolve.ts';
+import { type AddressLookup } from '../facts/dns.ts';
+import { joinPath, parseObject, urlAt } from '../facts/wellknown.ts';
+import { addressOf, fetchTurnServer, login, logout, probeJwtService, type ClientContext } from './matrix-client.ts';
+import { type ApiCallFact} from '../facts/turn.ts';
+import { probeTcpPort } from './stun-transport.ts';
+import { probeTurn } from './turn-probe.ts';
+import { type TurnCredentials} from '../facts/turn.ts';
 import { restCredentials } from './stun.ts';
-import type { NamedServer } from './dns-query.ts';
-import { livekitServiceUrls, parseTurnUri, routedServerAddresses, type TurnPlan, type UriParse } from '../rules/turn-config.ts';
-
-export type UriSource = 'homeserver' | 'plan' | 'turn-uri' | 'none';
-export type CredentialSource = 'homeserver' | 'plan' | 'turn-secret' | 'none';
-
-export const CREDENTIAL_LABEL: Record<CredentialSource, string> = {
-  homeserver: "the homeserver's TURN credentials (Synapse's turn_shared_secret)",
-  plan: 'the static auth secret MDAD derives from your vars.yml',
-  'turn-secret': 'the secret from TURN_SECRET / --turn-secret-file',
-  none: 'no credentials',
-};
+import type { NamedServer } from '../facts/dns.ts';
+import { livekitServiceUrls, parseTurnUri, routedServerAddresses, type TurnPlan} from '../facts/turn-config.ts';
+import type { CredentialSource, TurnFacts, UriFact, WellKnownClientFact } from '../facts/turn.ts';
 
 export interface TurnGatherInput {
   serverName: string;
@@ -46,47 +40,6 @@ export interface TurnGatherInput {
   expected?: { addresses: string[]; from: string };
   /** Relay data between two allocations (default true). */
   roundTrip?: boolean;
-}
-
-export interface WellKnownClientFact {
-  url: string;
-  status?: number;
-  failure?: string;
-  /** The body is a JSON object. */
-  json: boolean;
-  baseUrl?: string;
-  /** The served org.matrix.msc4143.rtc_foci value, as is. */
-  foci?: unknown;
-}
-
-export interface UriFact {
-  parse: UriParse;
-  lookup?: AddressLookup;
-  /** Why it was not probed (e.g. TURN over DTLS). */
-  skipped?: string;
-  probe?: TurnProbeFacts;
-}
-
-export interface TurnFacts {
-  serverName: string;
-  plan?: TurnPlan;
-  timeoutMs: number;
-  wellKnown: WellKnownClientFact;
-  homeserver?: { baseUrl?: string; from?: '--homeserver' | 'well-known' | 'plan'; problem?: string; plainHttp?: boolean };
-  auth: 'token' | 'login' | 'none';
-  /** GET /_matrix/client/versions before any secret is sent. */
-  api?: ApiCallFact;
-  login?: ApiCallFact & { userId?: string };
-  turnServer?: TurnServerFact;
-  logout?: ApiCallFact;
-  source: { uris: UriSource; credentials: CredentialSource; alternative?: CredentialSource; ignoredTurnUris: number };
-  /** The server's addresses the URI hosts should resolve to. */
-  server: { addresses: string[]; from: string; strict: boolean };
-  uris: UriFact[];
-  rtc: {
-    jwt: { url: string; fact: ApiCallFact }[];
-    tcp?: { host: string; port: number; address?: string; outcome?: { ok: true; elapsedMs: number } | ChannelFailure };
-  };
 }
 
 const TOOL_USER = 'matrix-selfhost-toolkit';

@@ -4,46 +4,11 @@
 // Send and Data indications), then every allocation released (Refresh, LIFETIME 0).
 // A probe: it gathers what happened at each step and never throws for a network fault.
 import { randomBytes } from 'node:crypto';
-import {
-  Attr,
-  attribute,
-  attributeText,
-  decodeErrorCode,
-  decodeUint32,
-  decodeXorAddress,
-  encodeMessage,
-  encodeUint32,
-  encodeXorAddress,
-  longTermKey,
-  Method,
-  requestedTransport,
-  verifyFingerprint,
-  verifyIntegrity,
-  type Attribute,
-  type StunMessage,
-  type TransportAddress,
-  type Verification,
-} from './stun.ts';
-import { openChannel, type ChannelFailure, type StunChannel, type TlsSummary, type TransactionError, type TransportName } from './stun-transport.ts';
-
-export interface TurnTarget {
-  /** The URI as configured, e.g. turns:matrix.example.org?transport=tcp */
-  uri: string;
-  scheme: 'turn' | 'turns';
-  /** The URI's transport; turns: over tcp is TLS. */
-  transport: 'udp' | 'tcp';
-  host: string;
-  port: number;
-  /** The address the host resolved to, which the probe connects to. */
-  address: string;
-  /** --connect-to: where the probe connects instead of address:port. */
-  via?: { address: string; port: number };
-}
-
-export interface TurnCredentials {
-  username: string;
-  password: string;
-}
+import { Attr, attribute, attributeText, decodeErrorCode, decodeUint32, decodeXorAddress, encodeMessage, encodeUint32, encodeXorAddress, longTermKey, Method, requestedTransport, verifyFingerprint, verifyIntegrity, type Attribute, type StunMessage } from './stun.ts';
+import { type TransportAddress} from '../facts/turn.ts';
+import { openChannel, type StunChannel } from './stun-transport.ts';
+import { type TransportName } from '../facts/turn.ts';
+import type { Exchange, RoundTripFact, TurnCredentials, TurnProbeFacts, TurnTarget } from '../facts/turn.ts';
 
 export interface TurnProbeOptions {
   credentials?: TurnCredentials;
@@ -58,37 +23,6 @@ export interface TurnProbeOptions {
    */
   relayPeers: readonly string[];
   roundTrip: boolean;
-}
-
-/** One request and its answer (or why there was none). */
-export type Exchange =
-  | {
-      ok: true;
-      cls: 'success' | 'error';
-      error?: { code: number; reason: string };
-      fingerprint: Verification;
-      /** Checked on answers to authenticated requests only. */
-      integrity: Verification | 'not-checked';
-      elapsedMs: number;
-      sent: number;
-    }
-  | { ok: false; error: TransactionError; message: string; elapsedMs: number; sent: number; discarded: string[] };
-
-export type RoundTripFact =
-  | { attempted: true; ok: true; elapsedMs: number; bytes: number; relayedA: TransportAddress; relayedB: TransportAddress }
-  | { attempted: true; ok: false; step: string; message: string; elapsedMs: number; exchange?: Exchange }
-  | { attempted: false; reason: string };
-
-export interface TurnProbeFacts {
-  target: TurnTarget;
-  connection: { ok: true; elapsedMs: number; tls?: TlsSummary } | ChannelFailure;
-  binding?: Exchange & { mapped?: TransportAddress; software?: string };
-  challenge?: Exchange & { realm?: string; hasNonce: boolean };
-  allocate?: Exchange & { relayed?: TransportAddress; mapped?: TransportAddress; lifetime?: number; staleNonceRetries: number };
-  alternative?: { label: string; accepted: boolean; code?: number; message: string };
-  roundTrip?: RoundTripFact;
-  release: { allocations: number; released: number; failures: string[] };
-  elapsedMs: number;
 }
 
 const newTransactionId = (): Buffer => randomBytes(12);

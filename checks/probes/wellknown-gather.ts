@@ -2,28 +2,11 @@
 // address of the base domain (hop by hop), the support file, the homeserver's /versions and the
 // identity server named by the client file, and the Matrix host's own copies.
 import { isIP } from 'node:net';
-import { fetchChain, type FetchChain } from './fetch-chain.ts';
-import { deadline, resolveAddresses, type AddressLookup } from './resolve.ts';
-import type { NamedServer } from './dns-query.ts';
-import type { ConnectTo } from './http.ts';
-
-export interface DocumentFetch {
-  address: string;
-  chain: FetchChain;
-}
-
-export interface WellKnownFacts {
-  serverName: string;
-  lookup: AddressLookup;
-  server: DocumentFetch[];
-  client: DocumentFetch[];
-  support?: FetchChain;
-  /** GET <m.homeserver.base_url>/_matrix/client/versions, when the client file names one. */
-  versions?: { url: string; chain: FetchChain };
-  identity?: { url: string; chain: FetchChain };
-  /** The copies on the Matrix host, which MDAD keeps authoritative (mdad.md §11). */
-  matrixHost?: { host: string; server: FetchChain; client: FetchChain };
-}
+import { fetchChain } from './fetch-chain.ts';
+import type { ConnectTo } from '../facts/http.ts';
+import { CLIENT_ORIGIN, joinPath, MAX_DOCUMENT, parseObject, urlAt, type WellKnownFacts } from '../facts/wellknown.ts';
+import { deadline, resolveAddresses } from './resolve.ts';
+import type { NamedServer } from '../facts/dns.ts';
 
 export interface WellKnownGatherOptions {
   serverName: string;
@@ -34,12 +17,6 @@ export interface WellKnownGatherOptions {
   ca?: string;
   connectTo?: readonly ConnectTo[];
 }
-
-/** What a web client sends: CORS is judged on the answer to this. */
-export const CLIENT_ORIGIN = 'https://app.element.io';
-
-// Synapse and the Go tester cap the server file at 50 KiB (matrix-federation.md §2); read a little more to tell.
-export const MAX_DOCUMENT = 64 * 1024;
 
 export async function gatherWellKnown(options: WellKnownGatherOptions): Promise<WellKnownFacts> {
   const remaining = deadline(options.timeoutMs);
@@ -81,34 +58,7 @@ export async function gatherWellKnown(options: WellKnownGatherOptions): Promise<
   return facts;
 }
 
-export function parseObject(body: string | undefined): Record<string, unknown> | undefined {
-  if (body === undefined) return undefined;
-  try {
-    const value: unknown = JSON.parse(body);
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** base_url of a discovery entry ("m.homeserver", "m.identity_server"), if it is a string URL. */
-export function urlAt(doc: Record<string, unknown> | undefined, key: string): string | undefined {
-  const entry = doc?.[key];
-  const url = typeof entry === 'object' && entry !== null ? (entry as Record<string, unknown>).base_url : undefined;
-  if (typeof url !== 'string') return undefined;
-  try {
-    const parsed = new URL(url);
-    return parsed.protocol === 'https:' || parsed.protocol === 'http:' ? url : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 function hostOf(url: string | undefined): string | undefined {
   return url ? new URL(url).hostname : undefined;
 }
 
-/** base_url may end with "/" (spec §7); join without doubling it. */
-export function joinPath(baseUrl: string, path: string): string {
-  return `${baseUrl.replace(/\/+$/, '')}/${path}`;
-}

@@ -3,7 +3,7 @@
 // intermediate, an unknown CA, a self-signed and an expired certificate, Traefik's default one.
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import { checkServerIdentity, rootCertificates, type PeerCertificate } from 'node:tls';
-import type { TlsFact } from '../probes/http.ts';
+import type { TlsFact } from '../facts/http.ts';
 
 export type CertificateProblem =
   | 'name'

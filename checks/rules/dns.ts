@@ -3,8 +3,8 @@
 // (what resolvers still cache) is judged only for records that are right at the source.
 import { idPart, type Finding } from '../core/finding.ts';
 import type { DnsRecordSpec, Plan } from '../plan/types.ts';
-import { questionKey, type DnsFacts, type Question } from '../probes/dns-gather.ts';
-import { atResolvers, atSource, describe, firstResolved, humanDuration, interpret, sameAnswer, type Answer } from './dns-answers.ts';
+import { questionKey, type DnsFacts, type Question } from '../facts/dns.ts';
+import { atResolvers, atSource, describe, firstResolved, humanDuration, interpret, sameAnswer, type Answer } from '../facts/dns-answers.ts';
 import { isCloudflareProxy } from './cloudflare.ts';
 import { formatEndpoint } from '../core/net.ts';
 

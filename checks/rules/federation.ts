@@ -2,13 +2,13 @@
 // connection, the certificate (against the name discovery expects), the version endpoint and the
 // signed server keys, and whether all addresses serve the same keys.
 import { idPart, type Finding } from '../core/finding.ts';
-import type { AddressProbe, FederationFacts } from '../probes/federation-gather.ts';
-import type { HttpOutcome, HttpSuccess } from '../probes/http.ts';
+import type { AddressProbe, FederationFacts } from '../facts/federation.ts';
+import type { HttpOutcome, HttpSuccess } from '../facts/http.ts';
 import { judgeCertificate, type CertificateProblem } from './certificate.ts';
 import { isCloudflareProxy } from './cloudflare.ts';
 import { verifyServerKeys, type ServerKeysVerdict } from './server-keys.ts';
-import type { Discovery } from './discovery.ts';
-import { parseObject } from '../probes/wellknown-gather.ts';
+import type { Discovery } from '../facts/discovery.ts';
+import { parseObject } from '../facts/wellknown.ts';
 
 export interface FederationContext {
   now: number;

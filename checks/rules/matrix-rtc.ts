@@ -3,8 +3,8 @@
 // service behind it must answer (GET /sfu/get → 405: it is there and wants POST), and LiveKit's
 // ICE/TCP port must accept connections. Pure: facts in, findings out.
 import type { Finding } from '../core/finding.ts';
-import type { TurnFacts } from '../probes/turn-gather.ts';
-import { livekitServiceUrls, RERUN_ALL } from './turn-config.ts';
+import type { TurnFacts } from '../facts/turn.ts';
+import { livekitServiceUrls, RERUN_ALL } from '../facts/turn-config.ts';
 
 const FOCI_KEY = 'org.matrix.msc4143.rtc_foci';
 

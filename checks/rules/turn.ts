@@ -4,10 +4,10 @@
 // through the relay, and the release. Only the first step that fails is reported for a URI,
 // with the steps after it named as not tried (failure-modes.md F9–F11).
 import type { Finding } from '../core/finding.ts';
-import type { AddressLookup } from '../probes/resolve.ts';
-import { CREDENTIAL_LABEL, type CredentialSource, type TurnFacts, type UriFact } from '../probes/turn-gather.ts';
-import type { Exchange, TurnProbeFacts } from '../probes/turn-probe.ts';
-import { addressScope, portLabel, RERUN_ALL, RERUN_COTURN, routedServerAddresses, SCOPE_TEXT, uriSubjects, type TurnPlan, type TurnUri } from './turn-config.ts';
+import type { AddressLookup } from '../facts/dns.ts';
+import { CREDENTIAL_LABEL, type CredentialSource, type TurnFacts, type UriFact } from '../facts/turn.ts';
+import type { Exchange, TurnProbeFacts } from '../facts/turn.ts';
+import { addressScope, portLabel, RERUN_ALL, RERUN_COTURN, routedServerAddresses, SCOPE_TEXT, uriSubjects, type TurnPlan, type TurnUri } from '../facts/turn-config.ts';
 import { rtcFindings } from './matrix-rtc.ts';
 
 const DEFAULT_PORTS = '3478/tcp, 3478/udp, 5349/tcp, 5349/udp and 49152-49172/udp';

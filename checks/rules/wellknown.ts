@@ -3,9 +3,9 @@
 // clients although the spec is lenient (content type, CORS per hop: failure-modes.md F4, F5).
 import type { Finding } from '../core/finding.ts';
 import type { Plan } from '../plan/types.ts';
-import { untrustedHop, type FetchChain } from '../probes/fetch-chain.ts';
-import type { HttpSuccess } from '../probes/http.ts';
-import { parseObject, urlAt, type DocumentFetch, type WellKnownFacts } from '../probes/wellknown-gather.ts';
+import { untrustedHop, type FetchChain } from '../facts/http.ts';
+import type { HttpSuccess } from '../facts/http.ts';
+import { parseObject, urlAt, type DocumentFetch, type WellKnownFacts } from '../facts/wellknown.ts';
 import { parseServerNameGrammar } from '../core/server-name.ts';
 import { canonicalJson } from './canonical-json.ts';
 

@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import { Resolver } from 'node:dns/promises';
 import { X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { httpRequest, type HttpOutcome, type HttpSuccess } from '../../checks/probes/http.ts';
+import { httpRequest } from '../../checks/probes/http.ts';
+import { type HttpOutcome, type HttpSuccess } from '../../checks/facts/http.ts';
 import { AIA_URL, LAB, SCENARIOS, WRONG_NAME, startFederationLab, type FederationLab, type Scenario } from './federation-lab.ts';
 import { refereeClientDiscovery } from './autodiscovery-referee.ts';
 

@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { createLabPki, issueCertificate } from '../../lab/certs.ts';
 import { LAB_DIR } from '../../lab/provision.ts';
-import { httpRequest, type HttpOutcome } from '../../checks/probes/http.ts';
+import { httpRequest } from '../../checks/probes/http.ts';
+import { type HttpOutcome } from '../../checks/facts/http.ts';
 import { withRunCache } from '../../checks/probes/run-cache.ts';
 
 const NAMES = ['a.connections.test', 'b.connections.test'];

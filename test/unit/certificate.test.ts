@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { judgeCertificate, type CertificateContext } from '../../checks/rules/certificate.ts';
-import type { CertificateFact } from '../../checks/probes/http.ts';
+import type { CertificateFact } from '../../checks/facts/http.ts';
 import { certificate, DAY_MS, HOUR_MS, NOW, tlsFact, untrustedTls } from './fact-builders.ts';
 
 const MX = 'matrix.example.org';

@@ -1,10 +1,10 @@
 // Server discovery (matrix-federation.md §2, steps 1–6 with 3.1–3.5) and the server-name
 // grammar (§1) on hand-made facts: well-known fetch chains and SRV answers, no network.
 import { describe, expect, it } from 'vitest';
-import { decideDiscovery, srvLookup, wellKnownDelegation, type DiscoveryInput } from '../../checks/rules/discovery.ts';
+import { decideDiscovery, srvLookup, wellKnownDelegation, type DiscoveryInput } from '../../checks/facts/discovery.ts';
 import { parseServerNameGrammar } from '../../checks/core/server-name.ts';
-import type { FetchChain } from '../../checks/probes/fetch-chain.ts';
-import type { DnsOutcome } from '../../checks/probes/dns-query.ts';
+import type { FetchChain } from '../../checks/facts/http.ts';
+import type { DnsOutcome } from '../../checks/facts/dns.ts';
 import { chainOf, DNS_TIMEOUT, failure, jsonResponse, NXDOMAIN, redirect, response, SERVFAIL, srvAnswer, untrustedTls } from './fact-builders.ts';
 
 const NAME = 'example.org';

@@ -1,10 +1,11 @@
 // The DNS rules on hand-made facts: no network, every branch a person can meet.
 import { describe, expect, it } from 'vitest';
 import { judgeDns, renderZoneSnippet, dnsQuestions, dnsFollowUps, recordLabel } from '../../checks/rules/dns.ts';
-import { interpret } from '../../checks/rules/dns-answers.ts';
+import { interpret } from '../../checks/facts/dns-answers.ts';
 import { isCloudflareProxy } from '../../checks/rules/cloudflare.ts';
-import { questionKey, type DnsFacts, type NamedServer } from '../../checks/probes/dns-gather.ts';
-import type { DnsOutcome, DnsRecord } from '../../checks/probes/dns-query.ts';
+import type { NamedServer } from '../../checks/facts/dns.ts';
+import { questionKey, type DnsFacts } from '../../checks/facts/dns.ts';
+import type { DnsOutcome, DnsRecord } from '../../checks/facts/dns.ts';
 import type { Plan } from '../../checks/plan/types.ts';
 
 const NAME = 'example.org';

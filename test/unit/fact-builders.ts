@@ -1,9 +1,9 @@
 // Hand-made facts shared by the rule tests (discovery, certificate, well-known, federation):
 // what the probes would have recorded, built without any network.
-import type { FetchChain } from '../../checks/probes/fetch-chain.ts';
-import type { CertificateFact, HttpFailure, HttpPhase, HttpSuccess, TlsFact } from '../../checks/probes/http.ts';
-import type { DnsOutcome, DnsRecord } from '../../checks/probes/dns-query.ts';
-import type { AddressLookup } from '../../checks/probes/resolve.ts';
+import type { FetchChain } from '../../checks/facts/http.ts';
+import type { CertificateFact, HttpFailure, HttpPhase, HttpSuccess, TlsFact } from '../../checks/facts/http.ts';
+import type { DnsOutcome, DnsRecord } from '../../checks/facts/dns.ts';
+import type { AddressLookup } from '../../checks/facts/dns.ts';
 
 export const NOW = Date.UTC(2026, 0, 15, 12, 0, 0);
 export const HOUR_MS = 3_600_000;

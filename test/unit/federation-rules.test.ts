@@ -4,11 +4,11 @@
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { judgeFederation } from '../../checks/rules/federation.ts';
-import { decideDiscovery, type DiscoveryInput } from '../../checks/rules/discovery.ts';
+import { decideDiscovery, type DiscoveryInput } from '../../checks/facts/discovery.ts';
 import { canonicalJson } from '../../checks/rules/canonical-json.ts';
-import type { AddressProbe, FederationFacts } from '../../checks/probes/federation-gather.ts';
-import type { AddressLookup } from '../../checks/probes/resolve.ts';
-import type { DnsOutcome } from '../../checks/probes/dns-query.ts';
+import type { AddressProbe, FederationFacts } from '../../checks/facts/federation.ts';
+import type { AddressLookup } from '../../checks/facts/dns.ts';
+import type { DnsOutcome } from '../../checks/facts/dns.ts';
 import type { Finding } from '../../checks/core/finding.ts';
 import {
   certificate,

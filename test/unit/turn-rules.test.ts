@@ -1,9 +1,9 @@
 // The TURN and MatrixRTC rules on hand-made facts: no network, every branch a self-hoster meets.
 import { describe, expect, it } from 'vitest';
 import { judgeTurn } from '../../checks/rules/turn.ts';
-import { addressScope, livekitServiceUrls, parseTurnUri, turnPlan, uriSubjects, type TurnPlan, type TurnUri } from '../../checks/rules/turn-config.ts';
-import type { TurnFacts, UriFact } from '../../checks/probes/turn-gather.ts';
-import type { Exchange, TurnProbeFacts } from '../../checks/probes/turn-probe.ts';
+import { addressScope, livekitServiceUrls, parseTurnUri, turnPlan, uriSubjects, type TurnPlan, type TurnUri } from '../../checks/facts/turn-config.ts';
+import type { TurnFacts, UriFact } from '../../checks/facts/turn.ts';
+import type { Exchange, TurnProbeFacts } from '../../checks/facts/turn.ts';
 import type { Finding } from '../../checks/core/finding.ts';
 import { planFromVars } from '../../checks/plan/plan.ts';
 import { findingById } from '../find-finding.ts';

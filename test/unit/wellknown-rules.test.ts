@@ -4,8 +4,8 @@
 // F5, F13, F14). No network.
 import { describe, expect, it } from 'vitest';
 import { clientDiscoveryState, judgeWellKnown } from '../../checks/rules/wellknown.ts';
-import type { DocumentFetch, WellKnownFacts } from '../../checks/probes/wellknown-gather.ts';
-import type { FetchChain } from '../../checks/probes/fetch-chain.ts';
+import type { DocumentFetch, WellKnownFacts } from '../../checks/facts/wellknown.ts';
+import type { FetchChain } from '../../checks/facts/http.ts';
 import type { Plan } from '../../checks/plan/types.ts';
 import { chainOf, failure, IPV4, IPV6, jsonResponse, lookup, redirect, response, untrustedTls } from './fact-builders.ts';
 

@@ -1,6 +1,6 @@
 // Reading DNS outcomes: what a server said about one question, with CNAME chains followed.
-import type { DnsOutcome } from '../probes/dns-query.ts';
-import { questionKey, type DnsFacts } from '../probes/dns-gather.ts';
+import type { DnsOutcome } from './dns.ts';
+import { questionKey, type DnsFacts } from './dns.ts';
 
 export interface Answer {
   state: 'positive' | 'nxdomain' | 'nodata' | 'error';

@@ -1,9 +1,9 @@
 // Server discovery exactly as the server-server spec resolves a server name (§2 "Resolving
 // server names", steps 1–6 with 3.1–3.5): a pure function of the gathered facts, so every
 // branch is unit-tested and the report can say which step decided and what it ignored.
-import { untrustedHop, type FetchChain } from '../probes/fetch-chain.ts';
-import type { DnsOutcome } from '../probes/dns-query.ts';
-import { parseObject } from '../probes/wellknown-gather.ts';
+import { untrustedHop, type FetchChain } from './http.ts';
+import type { DnsOutcome } from './dns.ts';
+import { parseObject } from './wellknown.ts';
 import { parseServerNameGrammar } from '../core/server-name.ts';
 import { interpret } from './dns-answers.ts';
 
