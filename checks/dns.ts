@@ -13,7 +13,8 @@ import { planFromServerName } from './plan/plan.ts';
 import type { Plan } from './plan/types.ts';
 import { gatherDns } from './probes/dns-gather.ts';
 import type { NamedServer } from './facts/dns.ts';
-import { dnsFollowUps, dnsQuestions, judgeDns, renderZoneSnippet, type ExpectedAddresses } from './rules/dns.ts';
+import { dnsFollowUps, dnsQuestions, judgeDns, renderZoneSnippet } from './rules/dns.ts';
+import { type ExpectedAddresses } from './facts/dns.ts';
 
 const HELP = `Usage: dns.ts <server-name> [options]
 

@@ -24,7 +24,7 @@ import { inventoryAddress, parseExpectIp, runDnsCheck } from './dns.ts';
 import { runWellKnownCheck } from './wellknown.ts';
 import { runFederationCheck } from './federation.ts';
 import { planInput, planSecret, runTurnCheck } from './turn.ts';
-import type { ExpectedAddresses } from './rules/dns.ts';
+import type { ExpectedAddresses } from './facts/dns.ts';
 
 const HELP = `Usage: doctor.ts <server-name> [options]
        doctor.ts --inventory inventory/hosts | --list FILE [options]

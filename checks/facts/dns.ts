@@ -80,3 +80,10 @@ export interface AddressLookup {
   /** The name does not exist (NXDOMAIN). */
   missing?: boolean;
 }
+
+export interface ExpectedAddresses {
+  ipv4?: string;
+  ipv6?: string;
+  /** Where they came from, for the report ("--expect-ip", "inventory ansible_host"). */
+  from?: string;
+}

@@ -7,13 +7,7 @@ import { questionKey, type DnsFacts, type Question } from '../facts/dns.ts';
 import { atResolvers, atSource, describe, firstResolved, humanDuration, interpret, sameAnswer, type Answer } from '../facts/dns-answers.ts';
 import { isCloudflareProxy } from './cloudflare.ts';
 import { formatEndpoint } from '../core/net.ts';
-
-export interface ExpectedAddresses {
-  ipv4?: string;
-  ipv6?: string;
-  /** Where they came from, for the report ("--expect-ip", "inventory ansible_host"). */
-  from?: string;
-}
+import type { ExpectedAddresses } from '../facts/dns.ts';
 
 export interface DnsVerdict {
   findings: Finding[];
@@ -564,7 +558,6 @@ function recordId(name: string, type: string, serverName: string): string {
   const label = recordLabel(name, serverName);
   return `dns.record.${label === '@' ? 'base' : idPart(label)}.${type.toLowerCase()}`;
 }
-
 
 /** The missing records as a BIND zone snippet and as a registrar-panel table. */
 export function renderZoneSnippet(missing: MissingRecord[], serverName: string): string {

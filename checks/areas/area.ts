@@ -1,0 +1,60 @@
+// An area is one part of a server's health (dns, wellknown, federation, turn, …): it gathers its
+// facts through probes, then judges them with pure rules. doctor, the install stage, bench and
+// the single-area commands all run areas through the registry (registry.ts), the same way.
+import type { Finding } from '../core/finding.ts';
+import type { ServerName } from '../core/server-name.ts';
+import type { Endpoint } from '../core/net.ts';
+import type { ExpectedAddresses, NamedServer } from '../facts/dns.ts';
+import type { ConnectTo } from '../facts/http.ts';
+import type { Plan } from '../plan/types.ts';
+
+/** The server an area looks at. */
+export interface ServerTarget {
+  name: Pick<ServerName, 'host' | 'port' | 'isIpLiteral'> & { given: string };
+  /** From --vars/--playbook or an inventory; absent when only the name is known. */
+  plan?: Plan;
+  expected: ExpectedAddresses;
+  /** In a fleet: why this server's configuration or name could not be read (nothing is probed). */
+  unreadable?: string;
+}
+
+/** How a TURN client logs in to the homeserver (never printed). */
+export type ClientAuth = { kind: 'token'; token: string } | { kind: 'login'; user: string; password: string };
+
+/** What every area of a run shares: where lookups go, what to trust, how long to wait. */
+export interface RunSettings {
+  resolvers: NamedServer[];
+  timeoutMs: number;
+  /** Extra trusted CA (PEM). */
+  ca?: string;
+  connectTo?: readonly ConnectTo[];
+  /** For the DNS area: ask these as the source instead of the zone's nameservers. */
+  authoritative?: Endpoint[];
+  /** A logged-in client's credentials, for the areas that act as one (turn). */
+  auth?: ClientAuth;
+  /** The areas to run, by id. */
+  areas: readonly string[];
+}
+
+/** What judging gives: the findings, and what a single-area command may print besides. */
+export interface Verdict {
+  findings: Finding[];
+}
+
+export interface Area<Facts = unknown, V extends Verdict = Verdict> {
+  id: string;
+  title: string;
+  /** A finding that says why this target has nothing to check in this area, if so. */
+  notApplicable?(target: ServerTarget): Finding | undefined;
+  /** I/O only: every fact the rules need, gathered once (faults are facts, never throws). */
+  gather(target: ServerTarget, settings: RunSettings): Promise<Facts>;
+  /** Pure: facts in, findings out. */
+  judge(facts: Facts, target: ServerTarget, settings: RunSettings): V;
+}
+
+/** An area's verdict for a target: gathered and judged, or why it does not apply. */
+export async function runArea<F, V extends Verdict>(area: Area<F, V>, target: ServerTarget, settings: RunSettings): Promise<V | Verdict> {
+  const skip = area.notApplicable?.(target);
+  if (skip) return { findings: [skip] };
+  return area.judge(await area.gather(target, settings), target, settings);
+}

@@ -1,0 +1,4 @@
+// Findings of the federation area.
+import { declareFindings } from '../core/catalogue.ts';
+
+export const FEDERATION = declareFindings('federation', {});

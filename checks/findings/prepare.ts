@@ -1,0 +1,4 @@
+// Findings of the prepare area.
+import { declareFindings } from '../core/catalogue.ts';
+
+export const PREPARE = declareFindings('prepare', {});

@@ -1,0 +1,4 @@
+// Findings of the wellknown area.
+import { declareFindings } from '../core/catalogue.ts';
+
+export const WELLKNOWN = declareFindings('wellknown', {});
