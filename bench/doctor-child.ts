@@ -4,7 +4,10 @@
 // its memory and event loop are not the benchmark driver's (which runs the lab's DNS servers).
 //   node --import tsx bench/doctor-child.ts '<job as JSON>'
 import { readFileSync } from 'node:fs';
-import { AREAS, diagnose, mapBounded, type RunSettings } from '../checks/doctor.ts';
+import type { RunSettings } from '../checks/areas/area.ts';
+import { diagnose } from '../checks/areas/diagnose.ts';
+import { mapBounded } from '../checks/areas/fleet.ts';
+import { AREA_IDS } from '../checks/areas/registry.ts';
 import { parseServerName } from '../checks/core/server-name.ts';
 import type { Status as FindingStatus } from '../checks/core/finding.ts';
 
@@ -47,7 +50,7 @@ async function main(): Promise<void> {
     resolvers: [{ label: `${job.resolver.host}:${job.resolver.port}`, endpoint: job.resolver }],
     timeoutMs: job.timeoutMs,
     ca: job.caFile ? readFileSync(job.caFile, 'utf8') : undefined,
-    areas: job.areas ?? Object.keys(AREAS),
+    areas: job.areas ?? AREA_IDS,
   };
   const target = (name: string) => ({ name: parseServerName(name), expected: {} });
   if (job.warmup) await diagnose(target(job.warmup), settings);

@@ -1,7 +1,8 @@
 // Benchmark case of the federation check: a server whose Matrix host has two addresses on the
 // lab (real nginx and Synapse), the check's own time without process start-up.
 import { startFederationLab } from '../test/lab/federation-lab.ts';
-import { runFederationCheck } from '../checks/federation.ts';
+import { runArea, type RunSettings, type ServerTarget } from '../checks/areas/area.ts';
+import { federationArea } from '../checks/areas/federation.ts';
 import { parseEndpoint } from '../checks/core/net.ts';
 import { readFileSync } from 'node:fs';
 import type { Figure } from './figure.ts';
@@ -13,16 +14,17 @@ export async function federationCase(): Promise<Figure[]> {
   const times: number[] = [];
   try {
     await lab.use('two-addresses');
-    const input = {
-      name: { host: 'example.test', isIpLiteral: false },
+    const target: ServerTarget = { name: { given: 'example.test', host: 'example.test', isIpLiteral: false }, expected: {} };
+    const settings: RunSettings = {
       resolvers: [{ label: lab.resolver, endpoint: parseEndpoint(lab.resolver, 53)! }],
       timeoutMs: 5000,
       ca: readFileSync(lab.caFile, 'utf8'),
+      areas: ['federation'],
     };
-    await runFederationCheck(input);
+    await runArea(federationArea, target, settings);
     for (let i = 0; i < RUNS; i++) {
       const started = performance.now();
-      const findings = await runFederationCheck(input);
+      const { findings } = await runArea(federationArea, target, settings);
       times.push(performance.now() - started);
       const failed = findings.filter((f) => f.status === 'fail').map((f) => f.id);
       if (failed.length > 0) throw new Error(`the bench server should be healthy, but failed: ${failed.join(', ')}`);

@@ -17,7 +17,7 @@ import { generateKeyPairSync, sign } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Endpoint } from '../checks/core/net.ts';
-import { canonicalJson } from '../checks/rules/canonical-json.ts';
+import { canonicalJson } from '../checks/core/canonical-json.ts';
 import { createLabPki, issueCertificate } from '../lab/certs.ts';
 import { startDnsServer, type LabRecord, type LabZone, type RunningDnsServer } from '../lab/dns-server.ts';
 import { newNginxPrefix, startNginx, type RunningNginx } from '../lab/nginx.ts';

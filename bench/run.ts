@@ -2,7 +2,8 @@
 // Prints one table (figure, target, result) and exits non-zero when a target is missed.
 import { startDnsServer, type RunningDnsServer, type LabRecord } from '../lab/dns-server.ts';
 import { planFromVars } from '../checks/plan/plan.ts';
-import { runDnsCheck } from '../checks/dns.ts';
+import { runArea, type RunSettings } from '../checks/areas/area.ts';
+import { dnsArea, planTarget } from '../checks/areas/dns.ts';
 import { dnsQuestions } from '../checks/rules/dns.ts';
 import { provisionLab } from '../lab/provision.ts';
 import { federationCase } from './federation.ts';
@@ -65,19 +66,19 @@ async function dnsCase(): Promise<Figure[]> {
   const servers: RunningDnsServer[] = [await startDnsServer({ address: '127.0.0.1', zones })];
   for (let i = 0; i < 5; i++) servers.push(await startDnsServer({ address: '127.0.0.1', zones, role: 'resolver' }));
   const [source, ...resolvers] = servers;
-  const input = {
-    plan,
-    expected: { ipv4: SERVER_IPV4 },
+  const target = planTarget(plan, { ipv4: SERVER_IPV4 });
+  const settings: RunSettings = {
     authoritative: [{ host: '127.0.0.1', port: source.port }],
     resolvers: resolvers.map((r) => ({ label: `127.0.0.1:${r.port}`, endpoint: { host: '127.0.0.1', port: r.port } })),
     timeoutMs: 5000,
+    areas: ['dns'],
   };
   const times: number[] = [];
   try {
-    await runDnsCheck(input); // warm-up: module code compiled, sockets path exercised
+    await runArea(dnsArea, target, settings); // warm-up: module code compiled, sockets path exercised
     for (let i = 0; i < RUNS; i++) {
       const started = performance.now();
-      const verdict = await runDnsCheck(input);
+      const verdict = await runArea(dnsArea, target, settings);
       times.push(performance.now() - started);
       const failed = verdict.findings.filter((f) => f.status === 'fail').map((f) => f.id);
       if (failed.length > 0) throw new Error(`the bench zone should be healthy, but failed: ${failed.join(', ')}`);

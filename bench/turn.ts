@@ -7,7 +7,7 @@ import { createLabPki, issueCertificate } from '../lab/certs.ts';
 import { startCoturn } from '../lab/coturn.ts';
 import { startDnsServer } from '../lab/dns-server.ts';
 import { LAB_DIR } from '../lab/provision.ts';
-import { runTurnCheck } from '../checks/turn.ts';
+import { runTurnCheck } from '../checks/areas/turn.ts';
 import type { Figure } from './figure.ts';
 
 const RUNS = 10;

@@ -3,13 +3,12 @@
 // correctly signed server keys.
 //   npx tsx checks/federation.ts example.org
 import { COMMON_HELP, COMMON_OPTIONS, emitReport, isMain, namedResolvers, parseCheckCommand, parseConnectTo, readCaFile, runCommand } from './core/cli.ts';
-import type { ConnectTo } from './facts/http.ts';
 import { InputError } from './core/errors.ts';
-import { parseServerName, type ServerName } from './core/server-name.ts';
+import { parseServerName } from './core/server-name.ts';
 import { loadPlan } from './plan/load.ts';
-import type { NamedServer } from './facts/dns.ts';
-import { gatherFederation } from './probes/federation-gather.ts';
-import { judgeFederation } from './rules/federation.ts';
+import type { Plan } from './plan/types.ts';
+import { runArea, type RunSettings, type ServerTarget } from './areas/area.ts';
+import { federationArea } from './areas/federation.ts';
 
 const HELP = `Usage: federation.ts <server-name> [options]
 
@@ -23,33 +22,23 @@ ${COMMON_HELP}
 Example:
   npx tsx checks/federation.ts example.org`;
 
-export interface FederationCheckInput {
-  name: Pick<ServerName, 'host' | 'port' | 'isIpLiteral'>;
-  resolvers: NamedServer[];
-  timeoutMs: number;
-  ca?: string;
-  connectTo?: readonly ConnectTo[];
-}
-
-export async function runFederationCheck(input: FederationCheckInput) {
-  const facts = await gatherFederation({ ...input.name, resolvers: input.resolvers, timeoutMs: input.timeoutMs, ca: input.ca, connectTo: input.connectTo });
-  return judgeFederation(facts, { now: Date.now(), extraCa: input.ca });
-}
-
 async function main(): Promise<number> {
   const started = new Date();
   const command = parseCheckCommand(process.argv.slice(2), COMMON_OPTIONS, HELP);
   if (!command) return 0;
   const { values, configured, timeoutMs } = command;
   let { name } = command;
+  let plan: Plan | undefined;
   if (configured) {
-    const plan = await loadPlan({ vars: values.vars, playbook: values.playbook, serverName: name?.host });
+    plan = await loadPlan({ vars: values.vars, playbook: values.playbook, serverName: name?.host });
     name ??= parseServerName(plan.serverName, { allowMatrixPrefix: true });
   }
   if (!name) throw new InputError('give the server name (e.g. example.org), or --vars/--playbook');
   const ca = readCaFile(values['ca-file']);
   const connectTo = parseConnectTo(values['connect-to']);
-  const findings = await runFederationCheck({ name, resolvers: namedResolvers(values.resolver), timeoutMs, ca, connectTo });
+  const target: ServerTarget = { name, plan, expected: {} };
+  const settings: RunSettings = { resolvers: namedResolvers(values.resolver), timeoutMs, ca, connectTo, areas: [federationArea.id] };
+  const { findings } = await runArea(federationArea, target, settings);
   return emitReport({ check: 'Federation', serverName: name.given, started, findings }, values.json);
 }
 

@@ -5,17 +5,16 @@
 // Secrets never come from the command line (it is visible to every user of the machine and
 // kept in shell history): the access token, the password and the TURN secret come from the
 // environment, a file, or a prompt.
-import { readFileSync } from 'node:fs';
 import type { ParseArgsConfig } from 'node:util';
+import { isIP } from 'node:net';
 import { COMMON_HELP, COMMON_OPTIONS, emitReport, isMain, namedResolvers, parseCheckCommand, parseConnectTo, readCaFile, runCommand } from './core/cli.ts';
 import { InputError } from './core/errors.ts';
+import { askHidden, readSecretFile } from './core/prompt.ts';
 import { loadPlan } from './plan/load.ts';
-import type { Plan } from './plan/types.ts';
-import { urlAt } from './facts/wellknown.ts';
-import { gatherTurn, type TurnGatherInput } from './probes/turn-gather.ts';
-import { judgeTurn } from './rules/turn.ts';
-import { parseTurnUri, turnPlan } from './facts/turn-config.ts';
-import { parseExpectIp } from './dns.ts';
+import { parseTurnUri } from './facts/turn-config.ts';
+import { runArea, type ClientAuth, type RunSettings, type ServerTarget } from './areas/area.ts';
+import { turnAreaWith } from './areas/turn.ts';
+import { parseExpectIp } from './areas/dns.ts';
 
 const HELP = `Usage: turn.ts <server-name> [options]
 
@@ -52,68 +51,14 @@ const OPTIONS = {
   'expect-ip': { type: 'string' },
 } satisfies ParseArgsConfig['options'];
 
-/** Gathers and judges; the part the benchmark times. */
-export async function runTurnCheck(input: TurnGatherInput) {
-  const facts = await gatherTurn(input);
-  return { facts, findings: judgeTurn(facts) };
-}
-
-/** A secret from a file: the first line, without its newline; the content is never echoed. */
-export function readSecretFile(path: string, option: string): string {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new InputError(`${option} ${path}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`);
-  }
-  const secret = text.split(/\r?\n/)[0]!.trim();
-  if (secret === '') throw new InputError(`${option} ${path}: the file is empty`);
-  return secret;
-}
-
 /** The password from MATRIX_PASSWORD, or asked on the terminal without echo. */
 async function readPassword(user: string): Promise<string> {
   const fromEnv = process.env.MATRIX_PASSWORD;
   if (fromEnv) return fromEnv;
   if (!process.stdin.isTTY) throw new InputError(`--user ${user}: set MATRIX_PASSWORD, or run on a terminal to be asked (the password is never an argument)`);
-  process.stderr.write(`Password for ${user}: `);
-  const password = await readHidden(process.stdin);
-  process.stderr.write('\n');
+  const password = await askHidden(`Password for ${user}: `);
   if (password === '') throw new InputError('no password given');
   return password;
-}
-
-/** Reads a line from a terminal in raw mode: nothing typed is echoed. Ctrl-C cancels. */
-/** What the prompt needs of a terminal (process.stdin when it is a TTY). */
-export interface HiddenInput {
-  setRawMode(mode: boolean): unknown;
-  resume(): unknown;
-  pause(): unknown;
-  on(event: 'data', listener: (chunk: Buffer) => void): unknown;
-  off(event: 'data', listener: (chunk: Buffer) => void): unknown;
-}
-
-export function readHidden(stdin: HiddenInput): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let typed = '';
-    stdin.setRawMode(true);
-    stdin.resume();
-    const done = (error?: Error) => {
-      stdin.off('data', onData);
-      stdin.setRawMode(false);
-      stdin.pause();
-      if (error) reject(error);
-      else resolve(typed);
-    };
-    const onData = (chunk: Buffer) => {
-      for (const char of chunk.toString('utf8')) {
-        if (char === '\r' || char === '\n' || char === '\u0004') return done();
-        if (char === '\u0003') return done(new InputError('cancelled'));
-        typed = char === '\u007f' || char === '\b' ? typed.slice(0, -1) : typed + char;
-      }
-    };
-    stdin.on('data', onData);
-  });
 }
 
 function parseHomeserver(text: string | undefined): string | undefined {
@@ -127,7 +72,7 @@ function parseHomeserver(text: string | undefined): string | undefined {
   throw new InputError(`--homeserver "${text}" is not an http(s) URL such as https://matrix.example.org`);
 }
 
-async function authFrom(values: { user?: string; 'access-token-file'?: string }): Promise<TurnGatherInput['auth']> {
+async function authFrom(values: { user?: string; 'access-token-file'?: string }): Promise<ClientAuth | undefined> {
   if (values.user !== undefined && values['access-token-file'] !== undefined) throw new InputError('give --user or --access-token-file, not both');
   if (values.user !== undefined) {
     if (values.user.trim() === '') throw new InputError('--user is empty');
@@ -136,17 +81,6 @@ async function authFrom(values: { user?: string; 'access-token-file'?: string })
   if (values['access-token-file'] !== undefined) return { kind: 'token', token: readSecretFile(values['access-token-file'], '--access-token-file') };
   const token = process.env.MATRIX_ACCESS_TOKEN?.trim();
   return token ? { kind: 'token', token } : undefined;
-}
-
-/** The coturn secret MDAD derives, when the plan knows it. */
-export function planSecret(plan: Plan | undefined): TurnGatherInput['secrets'] {
-  return plan?.secrets.coturnStaticAuthSecret ? { plan: plan.secrets.coturnStaticAuthSecret } : {};
-}
-
-export function planInput(plan: Plan | undefined): Pick<TurnGatherInput, 'plan' | 'planBaseUrl'> {
-  if (!plan) return {};
-  const base = urlAt(plan.wellKnown.client, 'm.homeserver');
-  return { plan: turnPlan(plan), ...(base ? { planBaseUrl: base } : {}) };
 }
 
 async function main(): Promise<number> {
@@ -167,19 +101,21 @@ async function main(): Promise<number> {
   const auth = await authFrom(values);
   const serverName = plan?.serverName ?? name!.host;
 
-  const { findings } = await runTurnCheck({
-    serverName,
-    ...planInput(plan),
+  const target: ServerTarget = {
+    name: { given: serverName, host: serverName, port: name?.port, isIpLiteral: isIP(serverName) !== 0 },
+    ...(plan ? { plan } : {}),
+    expected: expect ?? {},
+  };
+  const settings: RunSettings = {
     resolvers,
     timeoutMs,
     ...(ca ? { ca } : {}),
     connectTo: parseConnectTo(values['connect-to']),
-    ...(homeserver ? { homeserver } : {}),
     ...(auth ? { auth } : {}),
-    turnUris: values['turn-uri'],
-    secrets: { ...planSecret(plan), ...(explicitSecret ? { explicit: explicitSecret } : {}) },
-    ...(expect ? { expected: { addresses: [expect.ipv4, expect.ipv6].filter((a): a is string => a !== undefined), from: '--expect-ip' } } : {}),
-  });
+    areas: ['turn'],
+  };
+  const area = turnAreaWith({ ...(homeserver ? { homeserver } : {}), turnUris: values['turn-uri'], ...(explicitSecret ? { explicitSecret } : {}) });
+  const { findings } = await runArea(area, target, settings);
   return emitReport({ check: 'TURN and MatrixRTC', serverName, started, findings }, values.json);
 }
 

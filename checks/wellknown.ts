@@ -2,14 +2,12 @@
 // Fetches /.well-known/matrix/server and /client from every address of the base domain, hop by
 // hop, and judges them as peers, browsers and strict clients (Element X) do.
 //   npx tsx checks/wellknown.ts example.org --vars inventory/host_vars/matrix.example.org/vars.yml
+import { isIP } from 'node:net';
 import { COMMON_HELP, COMMON_OPTIONS, emitReport, isMain, namedResolvers, parseCheckCommand, parseConnectTo, readCaFile, runCommand } from './core/cli.ts';
-import type { ConnectTo } from './facts/http.ts';
 import { InputError } from './core/errors.ts';
 import { loadPlan } from './plan/load.ts';
-import type { Plan } from './plan/types.ts';
-import type { NamedServer } from './facts/dns.ts';
-import { gatherWellKnown } from './probes/wellknown-gather.ts';
-import { judgeWellKnown } from './rules/wellknown.ts';
+import type { RunSettings, ServerTarget } from './areas/area.ts';
+import { wellknownArea } from './areas/wellknown.ts';
 
 const HELP = `Usage: wellknown.ts <server-name> [options]
 
@@ -22,27 +20,6 @@ ${COMMON_HELP}
 Example:
   npx tsx checks/wellknown.ts example.org --vars inventory/host_vars/matrix.example.org/vars.yml`;
 
-export interface WellKnownCheckInput {
-  serverName: string;
-  plan?: Plan;
-  resolvers: NamedServer[];
-  timeoutMs: number;
-  ca?: string;
-  connectTo?: readonly ConnectTo[];
-}
-
-export async function runWellKnownCheck(input: WellKnownCheckInput) {
-  const facts = await gatherWellKnown({
-    serverName: input.serverName,
-    matrixHost: input.plan?.matrixHost,
-    resolvers: input.resolvers,
-    timeoutMs: input.timeoutMs,
-    ca: input.ca,
-    connectTo: input.connectTo,
-  });
-  return judgeWellKnown(facts, input.plan);
-}
-
 async function main(): Promise<number> {
   const started = new Date();
   const command = parseCheckCommand(process.argv.slice(2), COMMON_OPTIONS, HELP);
@@ -51,14 +28,17 @@ async function main(): Promise<number> {
   if (name?.port !== undefined) throw new InputError(`${name.given} has a port: a server name with a port is not discovered through .well-known (spec step 2)`);
   const plan = configured ? await loadPlan({ vars: values.vars, playbook: values.playbook, serverName: name?.host }) : undefined;
   const serverName = plan?.serverName ?? name!.host;
-  const verdict = await runWellKnownCheck({
-    serverName,
-    plan,
+  const target: ServerTarget = { name: name ?? { given: serverName, host: serverName, isIpLiteral: isIP(serverName) !== 0 }, plan, expected: {} };
+  const settings: RunSettings = {
     resolvers: namedResolvers(values.resolver),
     timeoutMs,
     ca: readCaFile(values['ca-file']),
     connectTo: parseConnectTo(values['connect-to']),
-  });
+    areas: [wellknownArea.id],
+  };
+  // Not runArea: this command has always checked an IP-literal name too (doctor skips it), and
+  // it prints the client discovery verdict besides the findings.
+  const verdict = wellknownArea.judge(await wellknownArea.gather(target, settings), target, settings);
   return emitReport({ check: '.well-known', serverName, started, findings: verdict.findings, extra: { clientDiscovery: verdict.clientDiscovery } }, values.json);
 }
 

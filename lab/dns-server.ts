@@ -6,7 +6,7 @@
 import net from 'node:net';
 import dgram from 'node:dgram';
 import { Packet, UDPServer, TCPServer } from 'dns2';
-import { normalizeName } from '../checks/probes/dns-query.ts';
+import { normalizeName } from '../checks/facts/dns.ts';
 
 export interface LabRecord {
   /** Owner name, fully qualified, no trailing dot. */

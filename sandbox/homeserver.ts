@@ -7,7 +7,7 @@ import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { canonicalJson } from '../checks/rules/canonical-json.ts';
+import { canonicalJson } from '../checks/core/canonical-json.ts';
 import type { Plan } from '../checks/plan/types.ts';
 
 const PKI = new URL('./pki/', import.meta.url);

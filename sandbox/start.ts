@@ -10,8 +10,9 @@ import { renderJson, useColour } from '../checks/core/report.ts';
 import { renderDoctorTable } from '../checks/core/doctor-report.ts';
 import { loadPlan } from '../checks/plan/load.ts';
 import { parseServerName } from '../checks/core/server-name.ts';
-import { diagnose } from '../checks/doctor.ts';
-import type { ConnectTo } from '../checks/probes/http.ts';
+import { diagnose } from '../checks/areas/diagnose.ts';
+import { recordFindings } from '../checks/core/catalogue.ts';
+import type { ConnectTo } from '../checks/core/net.ts';
 import { DOMAIN, SERVER_IPV4, SERVER_IPV6, sourceRecords, staleResolverRecords } from './zone.ts';
 import { SANDBOX_CA, SANDBOX_TLS, startSandboxHomeserver } from './homeserver.ts';
 import { startSandboxTurnServer } from './turn-server.ts';
@@ -70,6 +71,7 @@ async function main(): Promise<number> {
         areas: ['dns', 'wellknown', 'federation', 'turn'],
       },
     );
+    recordFindings(report.findings);
     process.stdout.write(json ? renderJson(report) : renderDoctorTable(report, areas, useColour(process.stdout)));
     if (!json && !broken) process.stdout.write('\nSee a broken deployment with: npm start -- --broken\n');
     return 0;

@@ -10,27 +10,8 @@ import dgram from 'node:dgram';
 import { once } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
-import {
-  Attr,
-  attribute,
-  attributeText,
-  decodeMessage,
-  decodeUint32,
-  decodeXorAddress,
-  encodeErrorCode,
-  encodeMessage,
-  encodeUint32,
-  encodeXorAddress,
-  longTermKey,
-  Method,
-  restCredentials,
-  stunStreamSplitter,
-  verifyFingerprint,
-  verifyIntegrity,
-  type Attribute,
-  type StunMessage,
-  type TransportAddress,
-} from '../checks/probes/stun.ts';
+import { Attr, attribute, attributeText, decodeMessage, decodeUint32, decodeXorAddress, encodeErrorCode, encodeMessage, encodeUint32, encodeXorAddress, longTermKey, Method, restCredentials, stunStreamSplitter, verifyFingerprint, verifyIntegrity, type Attribute, type StunMessage } from '../checks/probes/stun.ts';
+import { type TransportAddress } from '../checks/facts/turn.ts';
 
 export interface SandboxTurnOptions {
   /** coturn's static-auth-secret (TURN REST API): password = base64(HMAC-SHA1(secret, username)). */

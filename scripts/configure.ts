@@ -9,6 +9,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
 import { InputError } from '../checks/core/errors.ts';
+import { readInputFile, readOptionalInputFile } from '../checks/core/input-file.ts';
 import { hostVarsFile, INVENTORY_FILE } from '../checks/plan/load.ts';
 import { planFromVars } from '../checks/plan/plan.ts';
 import { isMain, listOption, parseCommandLine, positiveInt, requireCheckout, runStage, STAGE_HELP, STAGE_OPTIONS, stageCommandLine } from './lib/cli.ts';
@@ -107,15 +108,6 @@ function registrationMode(value: string | undefined): 'token' | 'closed' | undef
   throw new InputError(`--registration must be token or closed, got "${value}"`);
 }
 
-async function readIfExists(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
-}
-
 const TEMPLATES = join(import.meta.dirname, '..', 'templates');
 
 function printMigration(file: string, steps: readonly MigrationStep[]): void {
@@ -140,7 +132,7 @@ async function main(): Promise<number> {
   const registration = registrationMode(values.registration);
   const settings = hostSettings(values);
   const migrateFrom = values.migrate === undefined ? undefined : resolve(values.migrate);
-  const migrateText = migrateFrom === undefined ? undefined : await readOrFail(migrateFrom);
+  const migrateText = migrateFrom === undefined ? undefined : await readInputFile(migrateFrom, '--migrate');
   const migrateVars = migrateText === undefined ? undefined : varsOf(migrateText, values.migrate!);
   const givenDomain = values.domain ?? (typeof migrateVars?.['matrix_domain'] === 'string' ? migrateVars['matrix_domain'] : undefined);
   if (givenDomain === undefined) throw new InputError('give --domain DOMAIN (the base domain, e.g. example.org)');
@@ -150,7 +142,7 @@ async function main(): Promise<number> {
   const varsPath = hostVarsFile(checkout, host);
 
   // 2. The vars.yml text to start from: the existing file, the file to migrate, or the template.
-  const existingVars = await readIfExists(varsPath);
+  const existingVars = await readOptionalInputFile(varsPath);
   if (migrateFrom !== undefined && existingVars !== undefined && migrateFrom !== varsPath) {
     throw new InputError(`${varsPath} exists already; migrate that file in place: --migrate ${varsPath}`);
   }
@@ -168,7 +160,7 @@ async function main(): Promise<number> {
   if (settings.address && isIP(settings.address)) text = applyTurnAddress(text, varsPath, settings.address, edits);
 
   // 3. The inventory: the host's line added or updated.
-  const existingHosts = (await readIfExists(hostsPath)) ?? (await readFile(join(TEMPLATES, 'hosts'), 'utf8'));
+  const existingHosts = (await readOptionalInputFile(hostsPath)) ?? (await readFile(join(TEMPLATES, 'hosts'), 'utf8'));
   if (!hasHost(existingHosts, host) && settings.address === undefined && !settings.local) {
     throw new InputError(`${host} is not in ${INVENTORY_FILE} yet: give --ip ADDRESS (or --local when running on the server itself)`);
   }
@@ -197,14 +189,6 @@ async function main(): Promise<number> {
   }
   printRemainingIssues(after, expectedVersion);
   return 0;
-}
-
-async function readOrFail(file: string): Promise<string> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (e) {
-    throw new InputError(`--migrate ${file}: ${(e as NodeJS.ErrnoException).code ?? 'cannot be read'}`);
-  }
 }
 
 /** What the playbook would still stop on, so the person is not surprised by install. */

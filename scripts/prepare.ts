@@ -8,7 +8,9 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
+import { emit } from '../checks/core/catalogue.ts';
 import type { Finding } from '../checks/core/finding.ts';
+import { PREPARE } from '../checks/findings/prepare.ts';
 import { buildReport, renderJson, renderTable } from '../checks/core/report.ts';
 import { INVENTORY_FILE, loadInventory, readExpectedMigrationVersion } from '../checks/plan/load.ts';
 import type { InventoryHost } from '../checks/plan/types.ts';
@@ -93,18 +95,17 @@ interface CheckoutState {
 }
 
 async function checkoutState(dir: string, values: Values): Promise<CheckoutState> {
-  const id = 'prepare.checkout';
-  const title = 'playbook checkout';
   if (!existsSync(dir)) {
-    return { hosts: [], findings: [{ id, status: 'fail', title, detail: `${values.playbook} does not exist`, fix: `prepare.ts --apply clones it (git clone ${values.repo} ${values.playbook})` }] };
+    return { hosts: [], findings: [emit(PREPARE.checkout, 'fail', { detail: `${values.playbook} does not exist`, fix: `prepare.ts --apply clones it (git clone ${values.repo} ${values.playbook})` })] };
   }
   if (!existsSync(join(dir, 'setup.yml'))) {
-    return { hosts: [], findings: [{ id, status: 'fail', title, detail: `${values.playbook} exists but is not a matrix-docker-ansible-deploy checkout (no setup.yml)`, fix: 'give the right --playbook DIR, or move that folder away' }] };
+    const detail = `${values.playbook} exists but is not a matrix-docker-ansible-deploy checkout (no setup.yml)`;
+    return { hosts: [], findings: [emit(PREPARE.checkout, 'fail', { detail, fix: 'give the right --playbook DIR, or move that folder away' })] };
   }
   const expected = await readExpectedMigrationVersion(dir);
-  const findings: Finding[] = [{ id, status: 'pass', title, detail: `${values.playbook}${expected ? `, expects migration version ${expected}` : ''}` }];
+  const findings: Finding[] = [emit(PREPARE.checkout, 'pass', { detail: `${values.playbook}${expected ? `, expects migration version ${expected}` : ''}` })];
   if (!existsSync(join(dir, INVENTORY_FILE))) {
-    findings.push({ id: 'prepare.inventory', status: 'info', title: 'inventory', detail: `no ${INVENTORY_FILE} yet: run configure.ts, then prepare.ts again to check the server` });
+    findings.push(emit(PREPARE.inventory, 'info', { detail: `no ${INVENTORY_FILE} yet: run configure.ts, then prepare.ts again to check the server` }));
     return { hosts: [], findings };
   }
   return { hosts: await loadInventory(dir), findings };
@@ -141,7 +142,7 @@ async function serverFacts(checkout: string, hosts: readonly InventoryHost[], va
     }
     const findings: Finding[] = run.ok || !run.explanation
       ? []
-      : [{ id: 'prepare.server.facts', status: 'fail', title: 'server facts through Ansible', detail: renderExplanation(run.explanation), fix: run.explanation.next }];
+      : [emit(PREPARE.serverFacts, 'fail', { detail: renderExplanation(run.explanation), fix: run.explanation.next }, { host: 'every host' })];
     return { facts, findings };
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -162,14 +163,14 @@ async function takePicture(checkout: string, values: Values, ctx: RunContext): P
   const reachable: InventoryHost[] = [];
   for (const host of state.hosts) {
     if (host.connection === 'local') {
-      findings.push({ id: 'prepare.ssh.login', status: 'info', title: `${host.name}: SSH`, detail: 'ansible_connection=local: the playbook runs on this machine, no SSH' });
+      findings.push(emit(PREPARE.sshLogin, 'info', { detail: 'ansible_connection=local: the playbook runs on this machine, no SSH' }, { host: host.name }));
       reachable.push(host);
       continue;
     }
     const ssh = await sshCheck(host);
     findings.push(...ssh);
     if (ssh.every((f) => f.status === 'pass')) reachable.push(host);
-    else findings.push({ id: 'prepare.server.facts', status: 'skip', title: `${host.name}: server checks`, detail: 'skipped: SSH does not work without prompts yet' });
+    else findings.push(emit(PREPARE.serverFacts, 'skip', { detail: 'skipped: SSH does not work without prompts yet' }, { host: host.name }));
   }
   const servers = new Map<string, ServerFacts>();
   if (reachable.length && control.ansible) {

@@ -14,9 +14,8 @@ import { showCommand } from './lib/commands.ts';
 import { stamp } from './lib/files.ts';
 import { askLine } from './lib/prompt.ts';
 import { masker, secretsOf } from './lib/secrets.ts';
+import { CONFIRMATION } from './lib/remove-all.ts';
 
-/** The line MDAD's remove-all reads before it does anything. */
-export const CONFIRMATION = 'Yes, I really want to remove everything!';
 
 const PLAYBOOKS = join(import.meta.dirname, 'lib', 'playbooks');
 

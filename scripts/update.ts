@@ -15,8 +15,8 @@ import { capture, showCommand } from './lib/commands.ts';
 import type { Command } from './lib/commands.ts';
 import { applyChange, describeChange, fileChange } from './lib/files.ts';
 import { setVar } from './lib/vars-text.ts';
-import { INSTALL_HELP, INSTALL_OPTIONS, prepareInstall, runInstall } from './install.ts';
-import type { Install } from './install.ts';
+import { INSTALL_HELP, INSTALL_OPTIONS, prepareInstall, runInstall } from './lib/install-run.ts';
+import type { Install } from './lib/install-run.ts';
 
 const HELP = `Usage: update.ts [--playbook DIR] [--acknowledge VERSION] [install options]
 

@@ -4,8 +4,9 @@
 import type { Finding } from '../core/finding.ts';
 import type { ServerName } from '../core/server-name.ts';
 import type { Endpoint } from '../core/net.ts';
-import type { ExpectedAddresses, NamedServer } from '../facts/dns.ts';
-import type { ConnectTo } from '../facts/http.ts';
+import type { ExpectedAddresses } from '../facts/dns.ts';
+import type { NamedServer } from '../core/net.ts';
+import type { ConnectTo } from '../core/net.ts';
 import type { Plan } from '../plan/types.ts';
 
 /** The server an area looks at. */

@@ -65,7 +65,7 @@ function fill(template: string, subject: Record<string, string | number>, form: 
 /** The pattern an id of this declaration matches (`{name}` parts stand for one id part or more). */
 export function idPattern(spec: Pick<FindingSpec, 'id'>): RegExp {
   const parts = spec.id.split(/\{\w+\}/).map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
-  return new RegExp(`^${parts.join('[a-z0-9_.-]+')}$`);
+  return new RegExp(`^${parts.join('[a-z0-9_-]+')}$`);
 }
 
 /** The declaration an emitted id belongs to, if any. */
@@ -85,4 +85,10 @@ export function docsAnchor(spec: Pick<FindingSpec, 'id'>): string {
 export function record(id: string): void {
   const file = process.env.FINDINGS_RECORD;
   if (file) appendFileSync(file, `${id}\n`);
+}
+
+/** Records the ids of findings a command prints, however they were made. */
+export function recordFindings(findings: readonly Pick<Finding, 'id'>[]): void {
+  const file = process.env.FINDINGS_RECORD;
+  if (file && findings.length) appendFileSync(file, findings.map((f) => `${f.id}\n`).join(''));
 }

@@ -1,15 +1,16 @@
 // The command-line contract shared by every check (DESIGN.md "Command-line contract").
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { InputError } from './errors.ts';
+import { readInputFileSync } from './input-file.ts';
 import { parseServerName } from './server-name.ts';
 import { getServers } from 'node:dns';
 import { formatEndpoint, parseEndpoint, type Endpoint } from './net.ts';
-import type { NamedServer } from '../facts/dns.ts';
-import type { ConnectTo } from '../facts/http.ts';
+import type { NamedServer } from './net.ts';
+import type { ConnectTo } from './net.ts';
 import { buildReport, renderJson, renderTable, useColour } from './report.ts';
 import type { Finding } from './finding.ts';
+import { recordFindings } from './catalogue.ts';
 
 /** The options of every check; the DNS check, which connects to no host, has these alone. */
 export const OPTIONS_WITHOUT_CONNECT_TO = {
@@ -112,12 +113,7 @@ export function parseConnectTo(values: readonly string[]): ConnectTo[] {
 
 export function readCaFile(path: string | undefined): string | undefined {
   if (path === undefined) return undefined;
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new InputError(`--ca-file ${path}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`);
-  }
+  const text = readInputFileSync(path, '--ca-file');
   if (!text.includes('-----BEGIN CERTIFICATE-----')) throw new InputError(`--ca-file ${path}: no PEM certificate in it`);
   return text;
 }
@@ -135,6 +131,7 @@ export interface CheckOutput {
 /** Prints the report as asked and returns the exit code. */
 export function emitReport(output: CheckOutput, json: boolean): number {
   const report = buildReport(output.check, output.serverName, output.started, output.findings, output.extra);
+  recordFindings(report.findings);
   if (json) process.stdout.write(renderJson(report));
   else process.stdout.write(renderTable(report, useColour(process.stdout)) + (output.appendix ? `\n${output.appendix}` : ''));
   return report.exitCode;

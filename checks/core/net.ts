@@ -40,3 +40,23 @@ export function parseEndpoint(text: string, defaultPort: number): Endpoint | und
 export function formatEndpoint({ host, port }: Endpoint): string {
   return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
 }
+
+/** A DNS server to ask, with the name it has in reports. */
+export interface NamedServer {
+  label: string;
+  endpoint: Endpoint;
+}
+
+/** curl's --connect-to: requests for host:port go to address:toPort, whatever DNS says. */
+export interface ConnectTo {
+  host: string;
+  port: number;
+  address: string;
+  toPort: number;
+}
+
+/** The --connect-to route for host:port, if any. */
+export function routeFor(connectTo: readonly ConnectTo[] | undefined, host: string, port: number): ConnectTo | undefined {
+  const name = host.toLowerCase();
+  return connectTo?.find((r) => r.host === name && r.port === port);
+}

@@ -1,6 +1,6 @@
 // What DNS probes saw, as plain data: answers and failures by server, the zone's nameservers,
 // and the addresses of a name. Rules read these; only probes produce them.
-import type { Endpoint } from '../core/net.ts';
+import type { NamedServer } from '../core/net.ts';
 
 export interface DnsRecord {
   name: string;
@@ -32,12 +32,6 @@ export interface DnsFailure {
 }
 
 export type DnsOutcome = DnsReply | DnsFailure;
-
-/** A DNS server to ask, with the name it has in reports. */
-export interface NamedServer {
-  label: string;
-  endpoint: Endpoint;
-}
 
 export function normalizeName(name: string): string {
   return name.toLowerCase().replace(/\.$/, '');

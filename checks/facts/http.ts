@@ -59,20 +59,6 @@ export interface HttpFailure {
 
 export type HttpOutcome = HttpSuccess | HttpFailure;
 
-/** curl's --connect-to: requests for host:port go to address:toPort, whatever DNS says. */
-export interface ConnectTo {
-  host: string;
-  port: number;
-  address: string;
-  toPort: number;
-}
-
-/** The --connect-to route for host:port, if any. */
-export function routeFor(connectTo: readonly ConnectTo[] | undefined, host: string, port: number): ConnectTo | undefined {
-  const name = host.toLowerCase();
-  return connectTo?.find((r) => r.host === name && r.port === port);
-}
-
 export interface Hop {
   url: string;
   outcome: HttpOutcome;

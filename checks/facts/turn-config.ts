@@ -1,7 +1,8 @@
 // Pure helpers of the TURN rules: TURN URIs (RFC 7065), what an MDAD plan says about coturn and
 // MatrixRTC, the scope of an address (public, private, CGNAT, loopback), and the stable subject
 // of a URI in finding ids.
-import { isIP } from 'node:net';
+import { BlockList, isIP } from 'node:net';
+import { canonicalIp } from '../core/net.ts';
 import type { Plan } from '../plan/types.ts';
 
 export interface TurnUri {
@@ -59,35 +60,56 @@ export function portLabel(uri: TurnUri): string {
 
 export type AddressScope = 'public' | 'private' | 'cgnat' | 'loopback' | 'link-local' | 'unspecified' | 'reserved';
 
-function ipv4Number(address: string): number {
-  return address.split('.').reduce((n, part) => n * 256 + Number(part), 0);
+// The IANA special-purpose address registries (RFC 6890 and successors), by scope; the ranges
+// do not overlap. An address in none of them is public.
+const SCOPE_RANGES: [AddressScope, 'ipv4' | 'ipv6', string, number][] = [
+  ['loopback', 'ipv4', '127.0.0.0', 8],
+  ['private', 'ipv4', '10.0.0.0', 8],
+  ['private', 'ipv4', '172.16.0.0', 12],
+  ['private', 'ipv4', '192.168.0.0', 16],
+  ['cgnat', 'ipv4', '100.64.0.0', 10],
+  ['link-local', 'ipv4', '169.254.0.0', 16],
+  ['unspecified', 'ipv4', '0.0.0.0', 8],
+  ['reserved', 'ipv4', '192.0.0.0', 24], // IETF protocol assignments
+  ['reserved', 'ipv4', '198.18.0.0', 15], // benchmarking
+  ['reserved', 'ipv4', '224.0.0.0', 4], // multicast
+  ['reserved', 'ipv4', '240.0.0.0', 4], // reserved, and the limited broadcast address
+  ['loopback', 'ipv6', '::1', 128],
+  ['unspecified', 'ipv6', '::', 128],
+  ['private', 'ipv6', 'fc00::', 7], // unique local
+  ['link-local', 'ipv6', 'fe80::', 10],
+  ['reserved', 'ipv6', '100::', 64], // discard-only
+  ['reserved', 'ipv6', '2001:2::', 48], // benchmarking
+  ['reserved', 'ipv6', 'ff00::', 8], // multicast
+];
+
+const scopeLists = new Map<AddressScope, BlockList>();
+for (const [scope, family, network, prefix] of SCOPE_RANGES) {
+  const list = scopeLists.get(scope) ?? new BlockList();
+  list.addSubnet(network, prefix, family);
+  scopeLists.set(scope, list);
 }
 
-function inV4(address: string, network: string, bits: number): boolean {
-  const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-  return ((ipv4Number(address) & mask) >>> 0) === ((ipv4Number(network) & mask) >>> 0);
+/** The IPv4 address an IPv4-mapped IPv6 address (::ffff:0:0/96) stands for, in any spelling. */
+function mappedIpv4(address: string): string | undefined {
+  const groups = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(canonicalIp(address) ?? '');
+  if (!groups) return undefined;
+  const [high, low] = [parseInt(groups[1]!, 16), parseInt(groups[2]!, 16)];
+  return [high >> 8, high & 0xff, low >> 8, low & 0xff].join('.');
 }
 
 /**
  * Where an address can be reached from. Documentation ranges (192.0.2/24, 198.51.100/24,
- * 203.0.113/24, 2001:db8::/32) count as public: they stand for public addresses in examples.
+ * 203.0.113/24, 2001:db8::/32, 3fff::/20) count as public: they stand for public addresses in
+ * examples. Multicast and the other special ranges are reserved; an IPv4-mapped IPv6 address
+ * is judged as its IPv4 address.
  */
 export function addressScope(address: string): AddressScope {
-  if (isIP(address) === 4) {
-    if (inV4(address, '127.0.0.0', 8)) return 'loopback';
-    if (inV4(address, '10.0.0.0', 8) || inV4(address, '172.16.0.0', 12) || inV4(address, '192.168.0.0', 16)) return 'private';
-    if (inV4(address, '100.64.0.0', 10)) return 'cgnat';
-    if (inV4(address, '169.254.0.0', 16)) return 'link-local';
-    if (inV4(address, '0.0.0.0', 8)) return 'unspecified';
-    if (inV4(address, '240.0.0.0', 4) || inV4(address, '224.0.0.0', 4) || inV4(address, '198.18.0.0', 15)) return 'reserved';
-    return 'public';
-  }
-  const a = address.toLowerCase();
-  if (a === '::1') return 'loopback';
-  if (a === '::') return 'unspecified';
-  if (/^f[cd]/.test(a)) return 'private';
-  if (/^fe[89ab]/.test(a)) return 'link-local';
-  if (a.startsWith('::ffff:')) return addressScope(a.slice(7).includes('.') ? a.slice(7) : '0.0.0.0');
+  const family = isIP(address);
+  if (family === 0) return 'public';
+  const v4 = family === 4 ? address : mappedIpv4(address);
+  const [text, type] = v4 !== undefined ? [v4, 'ipv4' as const] : [address, 'ipv6' as const];
+  for (const [scope, list] of scopeLists) if (list.check(text, type)) return scope;
   return 'public';
 }
 

@@ -1,4 +1,81 @@
 // Findings of the federation area.
 import { declareFindings } from '../core/catalogue.ts';
 
-export const FEDERATION = declareFindings('federation', {});
+export const FEDERATION = declareFindings('federation', {
+  discovery: {
+    id: 'federation.discovery',
+    pass: 'Server discovery',
+    fail: 'Server discovery fails',
+    about:
+      'How other servers find this one: the server name itself, /.well-known/matrix/server, the SRV records or port 8448, step by step as the spec prescribes. It says which step decided, where servers connect, and which TLS name and Host header they use; when discovery ends in an error, no server can federate with this one.',
+  },
+  targetsUnprobed: {
+    id: 'federation.targets.unprobed',
+    pass: 'Federation targets not probed',
+    fail: 'Federation targets not probed',
+    about:
+      'The well-known and SRV lookups of discovery took the whole timeout, so the addresses servers connect to were not tried. Nothing is known about them: run again with a longer timeout and read the well-known and DNS findings.',
+  },
+  targetAddress: {
+    id: 'federation.target.{host}.address',
+    pass: '{host} has an address',
+    fail: '{host} has no address',
+    about:
+      'The host discovery leads to must have an A or AAAA record. Without one, other servers have nowhere to connect, and federation with this server fails.',
+  },
+  cloudflare: {
+    id: 'federation.{address}.cloudflare',
+    pass: '{label} not behind Cloudflare',
+    fail: '{label} behind Cloudflare',
+    about:
+      "The address is a Cloudflare proxy, and federation goes to port 8448, which Cloudflare does not proxy: other servers cannot reach the homeserver. Set the record to \"DNS only\", or delegate federation to port 443.",
+  },
+  connect: {
+    id: 'federation.{address}.connect',
+    pass: '{label} connection',
+    fail: '{label} connection fails',
+    about:
+      'Other servers open a TCP connection and a TLS session to every IPv4 and IPv6 address of the target. When one address cannot be reached (a closed port, a firewall that drops packets), the servers that pick it cannot federate.',
+  },
+  tls: {
+    id: 'federation.{address}.tls',
+    pass: '{label} TLS',
+    fail: '{label} TLS fails',
+    about:
+      'The TCP connection works but the TLS handshake does not: the port does not serve HTTPS for the name servers ask for. Federation is HTTPS only, so servers that reach this address cannot federate.',
+  },
+  tlsVersion: {
+    id: 'federation.{address}.tls_version',
+    pass: '{label} TLS version',
+    fail: '{label} uses an obsolete TLS version',
+    about: 'TLS 1.0 and 1.1 are obsolete and insecure; servers and libraries are dropping them. Allow only TLS 1.2 and 1.3.',
+  },
+  certificate: {
+    id: 'federation.{address}.certificate',
+    pass: '{label} certificate',
+    fail: '{label} certificate is refused or expires soon',
+    about:
+      'The certificate must be valid for the name discovery gives (the server name or the delegated host, never an SRV target), chain to a CA servers trust with every intermediate sent, and be within its dates. Servers refuse anything else, so federation with this address fails; a certificate that expires within 14 days is a warning.',
+  },
+  version: {
+    id: 'federation.{address}.version',
+    pass: '{label} /_matrix/federation/v1/version',
+    fail: '{label} /_matrix/federation/v1/version fails',
+    about:
+      'The federation version endpoint must be answered by the homeserver itself. A proxy error, a web page or a router miss here means the reverse proxy does not send federation traffic to the homeserver.',
+  },
+  keys: {
+    id: 'federation.{address}.keys',
+    pass: '{label} server keys',
+    fail: '{label} server keys have problems',
+    about:
+      "/_matrix/key/v2/server must serve the homeserver's signing keys: JSON for the right server_name, not expired, signed with a valid ed25519 signature. Servers that cannot verify the keys reject every event and request from this server; lesser deviations (a short validity, a key altered by a proxy) are warnings.",
+  },
+  keysConsistency: {
+    id: 'federation.keys.consistency',
+    pass: 'Same keys on every address',
+    fail: 'Addresses serve different keys',
+    about:
+      "Every address of the target must serve the same keys. When they differ (an old server, a stale AAAA record), a peer's result depends on which address it reaches, and some servers fail to federate.",
+  },
+});

@@ -1,7 +1,7 @@
 // The I/O side of the plan: reads vars.yml and an MDAD checkout's inventory, then calls the
 // pure planFromVars. Every problem becomes one InputError line that names the file.
 
-import { readFile } from 'node:fs/promises';
+import { readInputFile, readOptionalInputFile } from '../core/input-file.ts';
 import { join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { ScalarTag } from 'yaml';
@@ -37,32 +37,6 @@ function describe(value: unknown): string {
   return `a ${typeof value}`;
 }
 
-function readError(file: string, e: unknown, hint: string): InputError {
-  const code = (e as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return new InputError(`${file}: file not found${hint}`);
-  if (code === 'EISDIR') return new InputError(`${file}: is a directory, expected a file`);
-  if (code === 'EACCES' || code === 'EPERM') return new InputError(`${file}: permission denied`);
-  return new InputError(`${file}: cannot be read (${code ?? (e as Error).message})`);
-}
-
-async function readText(file: string, hint = ''): Promise<string> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (e) {
-    throw readError(file, e, hint);
-  }
-}
-
-/** Like readText, but a missing file is undefined rather than an error. */
-async function readOptionalText(file: string): Promise<string | undefined> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw readError(file, e, '');
-  }
-}
-
 /**
  * Parses YAML the way Ansible reads vars files: YAML 1.1 (yes/no are booleans), duplicate keys
  * allowed (the last wins). Throws InputError naming the file and the line of a syntax error.
@@ -85,7 +59,7 @@ export function parseYamlFile(text: string, file: string): unknown {
 
 /** Reads one vars.yml into a mapping that has a matrix_domain. */
 export async function readVarsFile(file: string, hint = ''): Promise<Record<string, unknown>> {
-  const value = parseYamlFile(await readText(file, hint), file);
+  const value = parseYamlFile(await readInputFile(file, '', hint), file);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new InputError(`${file}: expected a mapping of variables, found ${describe(value)}`);
   }
@@ -100,7 +74,7 @@ export async function readVarsFile(file: string, hint = ''): Promise<Record<stri
 /** The [matrix_servers] hosts of DIR/inventory/hosts. */
 export async function loadInventory(dir: string): Promise<InventoryHost[]> {
   const file = join(dir, INVENTORY_FILE);
-  const text = await readText(file);
+  const text = await readInputFile(file);
   let hosts: InventoryHost[];
   try {
     hosts = inventoryHosts(text, MATRIX_GROUP);
@@ -114,7 +88,7 @@ export async function loadInventory(dir: string): Promise<InventoryHost[]> {
 /** matrix_playbook_migration_expected_version from the checkout, or undefined when the file is absent. */
 export async function readExpectedMigrationVersion(dir: string): Promise<string | undefined> {
   const file = join(dir, MIGRATION_DEFAULTS_FILE);
-  const text = await readOptionalText(file);
+  const text = await readOptionalInputFile(file);
   if (text === undefined) return undefined;
   const value = parseYamlFile(text, file);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {

@@ -2,7 +2,8 @@
 // (the source, asked without recursion) and from each resolver (asked with recursion).
 // Everything runs concurrently under one deadline, so a silent server costs at most the timeout.
 import { queryDns, queryFirst } from './dns-query.ts';
-import { questionKey, type DnsFacts, type DnsRecord, type NamedServer, type Question, type ZoneDiscovery } from '../facts/dns.ts';
+import { questionKey, type DnsFacts, type DnsRecord, type Question, type ZoneDiscovery } from '../facts/dns.ts';
+import { type NamedServer } from '../core/net.ts';
 import { formatEndpoint, type Endpoint } from '../core/net.ts';
 import { deadline } from './resolve.ts';
 

@@ -5,7 +5,8 @@ import net from 'node:net';
 import { Packet } from 'dns2';
 import { canonicalIp, type Endpoint } from '../core/net.ts';
 import { cached } from './run-cache.ts';
-import { normalizeName, type DnsFailure, type DnsOutcome, type DnsRecord, type DnsReply, type NamedServer } from '../facts/dns.ts';
+import { normalizeName, type DnsFailure, type DnsOutcome, type DnsRecord, type DnsReply } from '../facts/dns.ts';
+import { type NamedServer } from '../core/net.ts';
 
 export interface QueryOptions {
   /** Set RD: ask a resolver to recurse. Off when asking an authoritative server. */

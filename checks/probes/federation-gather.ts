@@ -4,9 +4,10 @@
 import { isIP } from 'node:net';
 import { fetchChain } from './fetch-chain.ts';
 import { httpRequest } from './http.ts';
-import { type ConnectTo} from '../facts/http.ts';
+import { type ConnectTo } from '../core/net.ts';
 import { queryFirst } from './dns-query.ts';
-import { type DnsOutcome, type NamedServer } from '../facts/dns.ts';
+import { type DnsOutcome } from '../facts/dns.ts';
+import { type NamedServer } from '../core/net.ts';
 import { deadline, resolveAddresses } from './resolve.ts';
 import { MAX_DOCUMENT } from '../facts/wellknown.ts';
 import { decideDiscovery, FED_SRV, LEGACY_SRV, wellKnownDelegation, type Discovery, type DiscoveryInput } from '../facts/discovery.ts';

@@ -1,9 +1,10 @@
 // GET a URL and follow its redirects one hop at a time, keeping every hop: clients judge CORS
 // and content type per hop, and the spec asks to follow 30x while avoiding loops.
 import { httpRequest } from './http.ts';
-import type { ConnectTo, FetchChain, Hop } from '../facts/http.ts';
+import type { FetchChain, Hop } from '../facts/http.ts';
+import type { ConnectTo } from '../core/net.ts';
 import { resolveAddresses } from './resolve.ts';
-import type { NamedServer } from '../facts/dns.ts';
+import type { NamedServer } from '../core/net.ts';
 
 export interface ChainOptions {
   /** Address for the first hop; later hosts are resolved through the resolvers. */

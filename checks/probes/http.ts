@@ -6,7 +6,8 @@
 import net from 'node:net';
 import { request, type Dispatcher } from 'undici';
 import { cached } from './run-cache.ts';
-import { routeFor, type ConnectTo, type HttpFailure, type HttpOutcome, type HttpPhase, type HttpSuccess, type TlsFact } from '../facts/http.ts';
+import { type HttpFailure, type HttpOutcome, type HttpPhase, type HttpSuccess, type TlsFact } from '../facts/http.ts';
+import { routeFor, type ConnectTo } from '../core/net.ts';
 import { leaseConnection, ownConnection, type Endpoint, type Lease } from './connections.ts';
 
 export interface HttpOptions {

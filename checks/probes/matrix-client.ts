@@ -5,10 +5,11 @@
 // none of them and can be put in a report as they are. A probe: it never throws.
 import { isIP } from 'node:net';
 import { httpRequest } from './http.ts';
-import { type ConnectTo, type HttpOutcome } from '../facts/http.ts';
+import { type HttpOutcome } from '../facts/http.ts';
+import { type ConnectTo } from '../core/net.ts';
 import { resolveAddresses } from './resolve.ts';
 import { joinPath, parseObject } from '../facts/wellknown.ts';
-import type { NamedServer } from '../facts/dns.ts';
+import type { NamedServer } from '../core/net.ts';
 import type { ApiCallFact, TurnServerFact } from '../facts/turn.ts';
 
 export interface ClientContext {

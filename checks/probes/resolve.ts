@@ -2,7 +2,8 @@
 // that every connection of a check goes where the person asked lookups to go (DESIGN.md).
 import { isIP } from 'node:net';
 import { queryFirst } from './dns-query.ts';
-import type { AddressLookup, NamedServer } from '../facts/dns.ts';
+import type { AddressLookup } from '../facts/dns.ts';
+import type { NamedServer } from '../core/net.ts';
 
 /** An IP literal is its own address; a name is asked for A and AAAA. */
 export async function resolveAddresses(name: string, resolvers: NamedServer[], remaining: () => number): Promise<AddressLookup> {

@@ -362,13 +362,23 @@ function ipv6Text(bytes: Buffer): string {
   return new URL(`http://[${groups.join(':')}]/`).hostname.slice(1, -1);
 }
 
+/** The 16 bytes of an IPv6 address in any spelling: `::` anywhere, a trailing dotted IPv4 part, a zone. */
 function ipv6Bytes(text: string): Buffer {
-  const [head = '', tail] = text.split('::');
-  const parse = (part: string) => (part === '' ? [] : part.split(':').map((g) => parseInt(g, 16)));
-  const left = parse(head);
-  const right = tail === undefined ? [] : parse(tail);
-  const groups = [...left, ...new Array(8 - left.length - right.length).fill(0), ...right];
+  const address = text.replace(/%.*$/, '');
+  if (isIP(address) !== 6) throw new Error(`not an IPv6 address: ${text}`);
+  const groups = (part: string): number[] =>
+    part === ''
+      ? []
+      : part.split(':').flatMap((group) => {
+          if (!group.includes('.')) return [parseInt(group, 16)];
+          const [a = 0, b = 0, c = 0, d = 0] = group.split('.').map(Number);
+          return [(a << 8) | b, (c << 8) | d];
+        });
+  const [head = '', tail] = address.split('::');
+  const left = groups(head);
+  const right = tail === undefined ? [] : groups(tail);
+  const all = [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
   const out = Buffer.alloc(16);
-  groups.forEach((g, i) => out.writeUInt16BE(g, i * 2));
+  all.forEach((group, i) => out.writeUInt16BE(group, i * 2));
   return out;
 }

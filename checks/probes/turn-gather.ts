@@ -5,7 +5,7 @@
 // Secrets go in through `secrets`/`auth` and never come out: the facts hold none of them.
 import { isIP } from 'node:net';
 import { fetchChain } from './fetch-chain.ts';
-import { routeFor, type ConnectTo } from '../facts/http.ts';
+import { routeFor, type ConnectTo } from '../core/net.ts';
 import { resolveAddresses } from './resolve.ts';
 import { type AddressLookup } from '../facts/dns.ts';
 import { joinPath, parseObject, urlAt } from '../facts/wellknown.ts';
@@ -15,7 +15,7 @@ import { probeTcpPort } from './stun-transport.ts';
 import { probeTurn } from './turn-probe.ts';
 import { type TurnCredentials} from '../facts/turn.ts';
 import { restCredentials } from './stun.ts';
-import type { NamedServer } from '../facts/dns.ts';
+import type { NamedServer } from '../core/net.ts';
 import { livekitServiceUrls, parseTurnUri, routedServerAddresses, type TurnPlan} from '../facts/turn-config.ts';
 import type { CredentialSource, TurnFacts, UriFact, WellKnownClientFact } from '../facts/turn.ts';
 

@@ -3,10 +3,10 @@
 // identity server named by the client file, and the Matrix host's own copies.
 import { isIP } from 'node:net';
 import { fetchChain } from './fetch-chain.ts';
-import type { ConnectTo } from '../facts/http.ts';
+import type { ConnectTo } from '../core/net.ts';
 import { CLIENT_ORIGIN, joinPath, MAX_DOCUMENT, parseObject, urlAt, type WellKnownFacts } from '../facts/wellknown.ts';
 import { deadline, resolveAddresses } from './resolve.ts';
-import type { NamedServer } from '../facts/dns.ts';
+import type { NamedServer } from '../core/net.ts';
 
 export interface WellKnownGatherOptions {
   serverName: string;

@@ -1,13 +1,15 @@
 // DNS rules: pure functions from the plan and the gathered DNS facts to findings.
 // Each record is judged at the source (the zone's authoritative servers) first; propagation
 // (what resolvers still cache) is judged only for records that are right at the source.
-import { idPart, type Finding } from '../core/finding.ts';
+import { emit, type FindingSpec } from '../core/catalogue.ts';
+import type { Finding } from '../core/finding.ts';
 import type { DnsRecordSpec, Plan } from '../plan/types.ts';
 import { questionKey, type DnsFacts, type Question } from '../facts/dns.ts';
 import { atResolvers, atSource, describe, firstResolved, humanDuration, interpret, sameAnswer, type Answer } from '../facts/dns-answers.ts';
 import { isCloudflareProxy } from './cloudflare.ts';
 import { formatEndpoint } from '../core/net.ts';
 import type { ExpectedAddresses } from '../facts/dns.ts';
+import { DNS } from '../findings/dns.ts';
 
 export interface DnsVerdict {
   findings: Finding[];
@@ -119,93 +121,93 @@ function referenceAddresses(plan: Plan, facts: DnsFacts, expected: ExpectedAddre
 function addressFinding(plan: Plan, facts: DnsFacts, reference: Reference): Finding {
   const addresses = [...reference.ipv4, ...reference.ipv6];
   if (addresses.length === 0) {
-    return {
-      id: 'dns.server.address',
-      status: 'skip',
-      title: 'Server address',
+    return emit(DNS.serverAddress, 'skip', {
       detail: `No expected address given and the source gave no address for ${plan.matrixHost} (${describe(atSource(facts, plan.matrixHost, 'A').answer)}), so records cannot be compared with the server`,
-    };
+    });
   }
-  return {
-    id: 'dns.server.address',
-    status: 'info',
-    title: 'Server address',
+  return emit(DNS.serverAddress, 'info', {
     detail: `Records are judged against ${addresses.join(', ')} (from ${reference.from})${reference.given ? '' : '; give --expect-ip to check the matrix host itself'}`,
-  };
+  });
 }
 
 function zoneFindings(facts: DnsFacts, serverName: string): Finding[] {
   const findings: Finding[] = [];
   const zone = facts.zone;
   if (zone.method === 'failed') {
-    findings.push({
-      id: 'dns.zone.nameservers',
-      status: 'fail',
-      title: "Zone's nameservers",
-      detail: `Could not find the nameservers of ${serverName}'s zone: ${zone.error}`,
-      fix: `Make sure the domain is registered and delegated to your DNS provider's nameservers (the NS records at the registrar); check with: dig NS ${zone.apex ?? serverName}`,
-    });
+    findings.push(
+      emit(DNS.zoneNameservers, 'fail', {
+        detail: `Could not find the nameservers of ${serverName}'s zone: ${zone.error}`,
+        fix: `Make sure the domain is registered and delegated to your DNS provider's nameservers (the NS records at the registrar); check with: dig NS ${zone.apex ?? serverName}`,
+      }),
+    );
     return findings;
   }
-  findings.push({
-    id: 'dns.zone.nameservers',
-    status: zone.method === 'given' ? 'info' : 'pass',
-    title: "Zone's nameservers",
-    detail:
-      zone.method === 'given'
-        ? `Asked the given authoritative server ${zone.nameservers.join(', ')}${zone.apex ? ` (zone ${zone.apex})` : ''}`
-        : `Zone ${zone.apex}, nameservers ${zone.nameservers.join(', ')}`,
-  });
+  findings.push(
+    emit(DNS.zoneNameservers, zone.method === 'given' ? 'info' : 'pass', {
+      detail:
+        zone.method === 'given'
+          ? `Asked the given authoritative server ${zone.nameservers.join(', ')}${zone.apex ? ` (zone ${zone.apex})` : ''}`
+          : `Zone ${zone.apex}, nameservers ${zone.nameservers.join(', ')}`,
+    }),
+  );
   const addressed = new Set(facts.authoritative.map((s) => s.label.split(' ')[0]));
   for (const ns of zone.nameservers.filter((n) => zone.method === 'discovered' && !addressed.has(n))) {
-    findings.push({
-      id: `dns.nameserver.${idPart(ns)}`,
-      status: 'fail',
-      title: `Nameserver ${ns}`,
-      detail: `${ns} is listed in the NS records but has no address`,
-      fix: `Correct the NS records of ${zone.apex} at the registrar, or add the A record of ${ns}`,
-    });
+    findings.push(
+      emit(
+        DNS.nameserver,
+        'fail',
+        { detail: `${ns} is listed in the NS records but has no address`, fix: `Correct the NS records of ${zone.apex} at the registrar, or add the A record of ${ns}` },
+        { server: ns, label: ns },
+      ),
+    );
   }
   for (const server of facts.authoritative) {
     const outcomes = Object.values(facts.source).map((byServer) => byServer[server.label]).filter(Boolean);
     const replies = outcomes.filter((o) => o.ok);
     const failure = outcomes.find((o) => !o.ok);
-    const id = `dns.nameserver.${idPart(server.label.split(' ')[0])}`;
+    const subject = { server: server.label.split(' ')[0], label: server.label };
     if (replies.length === 0) {
-      findings.push({
-        id,
-        status: 'fail',
-        title: `Nameserver ${server.label}`,
-        detail: `Did not answer: ${failure && !failure.ok ? `${failure.error} (${failure.message})` : 'no reply'}`,
-        fix: `Check that ${server.label} is up and reachable on port 53 over UDP and TCP; if it is not your provider's nameserver any more, fix the NS records at the registrar`,
-        evidence: { server: server.label },
-      });
+      findings.push(
+        emit(
+          DNS.nameserver,
+          'fail',
+          {
+            detail: `Did not answer: ${failure && !failure.ok ? `${failure.error} (${failure.message})` : 'no reply'}`,
+            fix: `Check that ${server.label} is up and reachable on port 53 over UDP and TCP; if it is not your provider's nameserver any more, fix the NS records at the registrar`,
+            evidence: { server: server.label },
+          },
+          subject,
+        ),
+      );
     } else if (replies.some((o) => o.ok && !o.authoritative && o.rcode !== 'REFUSED')) {
-      findings.push({
-        id,
-        status: 'fail',
-        title: `Nameserver ${server.label}`,
-        detail: 'Answers without the AA flag: it is not authoritative for the zone (lame delegation), so what it says is not the source',
-        fix: `Point the NS records at the registrar to the nameservers that really host the zone of ${zone.apex ?? serverName}`,
-        evidence: { server: server.label },
-      });
+      findings.push(
+        emit(
+          DNS.nameserver,
+          'fail',
+          {
+            detail: 'Answers without the AA flag: it is not authoritative for the zone (lame delegation), so what it says is not the source',
+            fix: `Point the NS records at the registrar to the nameservers that really host the zone of ${zone.apex ?? serverName}`,
+            evidence: { server: server.label },
+          },
+          subject,
+        ),
+      );
     } else {
-      findings.push({ id, status: 'pass', title: `Nameserver ${server.label}`, detail: 'Answers authoritatively' });
+      findings.push(emit(DNS.nameserver, 'pass', { detail: 'Answers authoritatively' }, subject));
     }
   }
   return findings;
 }
 
 function recordFindings(spec: DnsRecordSpec, plan: Plan, facts: DnsFacts, reference: Reference, missing: MissingRecord[]): Finding[] {
-  const id = recordId(spec.name, spec.type, plan.serverName);
-  const title = `${spec.name} ${spec.type}`;
+  const subject = recordSubject(spec, plan.serverName);
   const source = atSource(facts, spec.name, askedType(spec));
   const answer = source.answer;
   const wanted = wantedValue(spec, reference);
   const line = zoneLine(spec.name, spec.type, wanted);
   const evidence = { record: spec.name, type: spec.type, service: spec.service, source: describe(answer) };
   if (answer.state === 'error') {
-    return [{ id, status: 'skip', title, detail: `No authoritative answer to judge (${answer.error})`, evidence }];
+    return [emit(DNS.record, 'skip', { detail: `No authoritative answer to judge (${answer.error})`, evidence }, subject)];
   }
   const verdict = judgeValue(spec, answer, reference);
   if (verdict.status === 'missing') {
@@ -215,34 +217,23 @@ function recordFindings(spec: DnsRecordSpec, plan: Plan, facts: DnsFacts, refere
       if (knownV6) missing.push({ name: spec.name, type: spec.type, value: wanted, ttl: SNIPPET_TTL });
       const consequence = spec.type === 'AAAA' ? 'the name is reachable over IPv4 only' : 'optional';
       return [
-        {
-          id,
-          status: knownV6 ? 'warn' : 'info',
-          title,
-          detail: `No ${spec.type} record${spec.note ? ` (${spec.note})` : ''}: ${consequence}`,
-          ...(knownV6 || spec.type !== 'AAAA' ? { fix } : {}),
-          evidence,
-        },
+        emit(
+          DNS.record,
+          knownV6 ? 'warn' : 'info',
+          { detail: `No ${spec.type} record${spec.note ? ` (${spec.note})` : ''}: ${consequence}`, fix: knownV6 || spec.type !== 'AAAA' ? fix : undefined, evidence },
+          subject,
+        ),
       ];
     }
     if (spec.value !== undefined || spec.type === 'A' || spec.type === 'AAAA') missing.push({ name: spec.name, type: spec.type, value: wanted, ttl: SNIPPET_TTL });
-    return [
-      {
-        id,
-        status: 'fail',
-        title,
-        detail: `Missing at the source (${describe(answer)}); needed by ${spec.service}${spec.note ? ` (${spec.note})` : ''}`,
-        fix,
-        evidence,
-      },
-    ];
+    return [emit(DNS.record, 'fail', { detail: `Missing at the source (${describe(answer)}); needed by ${spec.service}${spec.note ? ` (${spec.note})` : ''}`, fix, evidence }, subject)];
   }
   if (verdict.status === 'wrong') {
     missing.push({ name: spec.name, type: spec.type, value: wanted, ttl: SNIPPET_TTL });
-    return [{ id, status: 'fail', title, detail: verdict.detail, fix: `Change the record at your DNS provider to: ${line}`, evidence }];
+    return [emit(DNS.record, 'fail', { detail: verdict.detail, fix: `Change the record at your DNS provider to: ${line}`, evidence }, subject)];
   }
-  if (verdict.status === 'unverified') return [{ id, status: 'info', title, detail: verdict.detail, evidence }];
-  return [{ id, status: 'pass', title, detail: verdict.detail, evidence }, propagationFinding(spec, plan, facts, answer)];
+  if (verdict.status === 'unverified') return [emit(DNS.record, 'info', { detail: verdict.detail, evidence }, subject)];
+  return [emit(DNS.record, 'pass', { detail: verdict.detail, evidence }, subject), propagationFinding(spec, plan, facts, answer)];
 }
 
 type ValueVerdict = { status: 'ok' | 'wrong' | 'unverified'; detail: string } | { status: 'missing' };
@@ -280,14 +271,13 @@ function judgeValue(spec: DnsRecordSpec, answer: Answer, reference: Reference): 
 }
 
 function propagationFinding(spec: DnsRecordSpec, plan: Plan, facts: DnsFacts, source: Answer): Finding {
-  const id = recordId(spec.name, spec.type, plan.serverName).replace(/^dns\.record\./, 'dns.propagation.');
-  const title = `${spec.name} ${spec.type} propagation`;
+  const subject = recordSubject(spec, plan.serverName);
   const answers = atResolvers(facts, spec.name, askedType(spec)).filter((r) => r.answer.state !== 'error');
   if (answers.length === 0) {
-    return { id, status: 'skip', title, detail: facts.resolvers.length ? 'No resolver answered' : 'No resolver to ask' };
+    return emit(DNS.propagation, 'skip', { detail: facts.resolvers.length ? 'No resolver answered' : 'No resolver to ask' }, subject);
   }
   const stale = answers.filter((r) => !sameAnswer(r.answer, source));
-  if (stale.length === 0) return { id, status: 'pass', title, detail: `Same answer at ${answers.length} resolver(s): ${answers.map((r) => r.label).join(', ')}` };
+  if (stale.length === 0) return emit(DNS.propagation, 'pass', { detail: `Same answer at ${answers.length} resolver(s): ${answers.map((r) => r.label).join(', ')}` }, subject);
   const negativeFallback = atSource(facts, spec.name, askedType(spec)).answer.negativeTtl ?? soaMinimum(facts, plan.serverName);
   const lines = stale.map(({ label, answer }) => {
     const expiry = answer.state === 'positive' ? answer.ttl : (answer.negativeTtl ?? negativeFallback);
@@ -296,14 +286,16 @@ function propagationFinding(spec: DnsRecordSpec, plan: Plan, facts: DnsFacts, so
   const longest = Math.max(
     ...stale.map(({ answer }) => (answer.state === 'positive' ? answer.ttl : (answer.negativeTtl ?? negativeFallback)) ?? 0),
   );
-  return {
-    id,
-    status: 'warn',
-    title,
-    detail: `Right at the source, not yet everywhere: ${lines.join('; ')}`,
-    fix: `Nothing to change in the zone: wait ${humanDuration(longest)} for the cached answers to expire (or flush the caches you control) before running the playbook`,
-    evidence: { stale: stale.map((s) => s.label), source: describe(source) },
-  };
+  return emit(
+    DNS.propagation,
+    'warn',
+    {
+      detail: `Right at the source, not yet everywhere: ${lines.join('; ')}`,
+      fix: `Nothing to change in the zone: wait ${humanDuration(longest)} for the cached answers to expire (or flush the caches you control) before running the playbook`,
+      evidence: { stale: stale.map((s) => s.label), source: describe(source) },
+    },
+    subject,
+  );
 }
 
 function soaMinimum(facts: DnsFacts, serverName: string): number | undefined {
@@ -319,16 +311,13 @@ function consistencyFindings(plan: Plan, facts: DnsFacts): Finding[] {
     })
     .filter(({ view }) => view.disagreeing.length > 0);
   if (disagreements.length === 0) {
-    return [{ id: 'dns.zone.consistency', status: 'pass', title: 'Nameservers agree', detail: `All ${facts.authoritative.length} nameservers give the same answers` }];
+    return [emit(DNS.zoneConsistency, 'pass', { detail: `All ${facts.authoritative.length} nameservers give the same answers` })];
   }
   return [
-    {
-      id: 'dns.zone.consistency',
-      status: 'warn',
-      title: 'Nameservers agree',
+    emit(DNS.zoneConsistency, 'warn', {
       detail: `Nameservers disagree on ${disagreements.map((d) => d.key).join(', ')} (${[...new Set(disagreements.flatMap((d) => d.view.disagreeing))].join(', ')} differ): a secondary has not caught up with the primary`,
       fix: `Wait for the zone transfer, or check NOTIFY/AXFR between the nameservers of ${facts.zone.apex ?? plan.serverName}; resolvers pick a nameserver at random, so answers will flip until they agree`,
-    },
+    }),
   ];
 }
 
@@ -340,56 +329,62 @@ function srvFindings(plan: Plan, facts: DnsFacts, missing: MissingRecord[]): Fin
   const legacy = atSource(facts, legacyName, 'SRV').answer;
   const srvDelegation = plan.records.some((r) => r.type === 'SRV' && r.name === fedName);
   if (fed.state === 'error') {
-    findings.push({ id: 'dns.srv.matrix-fed', status: 'skip', title: `${fedName} SRV`, detail: `No authoritative answer (${fed.error})` });
+    findings.push(emit(DNS.srvFederation, 'skip', { detail: `No authoritative answer (${fed.error})` }, { name: fedName }));
   } else if (fed.state === 'positive' && fed.values.length > 0) {
-    findings.push(srvTargetFinding('dns.srv.matrix-fed', fedName, fed, plan, facts));
+    findings.push(srvTargetFinding(DNS.srvFederation, fedName, fed, plan, facts));
   } else if (!srvDelegation) {
-    findings.push({
-      id: 'dns.srv.matrix-fed',
-      status: 'info',
-      title: `${fedName} SRV`,
-      detail: 'None: federation is delegated by /.well-known/matrix/server (the MDAD default), so no SRV record is needed',
-    });
+    findings.push(
+      emit(DNS.srvFederation, 'info', { detail: 'None: federation is delegated by /.well-known/matrix/server (the MDAD default), so no SRV record is needed' }, { name: fedName }),
+    );
   }
   if (legacy.state === 'positive' && legacy.values.length > 0) {
-    const legacyFinding = srvTargetFinding('dns.srv.legacy', legacyName, legacy, plan, facts);
+    const legacyFinding = srvTargetFinding(DNS.srvLegacy, legacyName, legacy, plan, facts);
     if (legacyFinding.status === 'pass' && fed.state !== 'positive') {
-      findings.push({
-        ...legacyFinding,
-        status: 'warn',
-        detail: `${legacyFinding.detail}; _matrix._tcp is deprecated since Matrix v1.8 and is only used when _matrix-fed._tcp is missing`,
-        fix: `Add the same record under the current name: ${fedName}. ${SNIPPET_TTL} IN SRV ${legacy.values[0]}.`,
-      });
+      findings.push(
+        emit(
+          DNS.srvLegacy,
+          'warn',
+          {
+            detail: `${legacyFinding.detail}; _matrix._tcp is deprecated since Matrix v1.8 and is only used when _matrix-fed._tcp is missing`,
+            fix: `Add the same record under the current name: ${fedName}. ${SNIPPET_TTL} IN SRV ${legacy.values[0]}.`,
+            evidence: legacyFinding.evidence,
+          },
+          { name: legacyName },
+        ),
+      );
     } else {
       findings.push(legacyFinding);
     }
     if (fed.state === 'positive' && fed.values.join() !== legacy.values.join()) {
-      findings.push({
-        id: 'dns.srv.agreement',
-        status: 'warn',
-        title: 'SRV records agree',
-        detail: `_matrix-fed._tcp says ${fed.values.join(', ')} but _matrix._tcp says ${legacy.values.join(', ')}; servers that still use the old name go elsewhere`,
-        fix: `Delete ${legacyName} (deprecated), or make it equal to ${fedName}`,
-      });
+      findings.push(
+        emit(DNS.srvAgreement, 'warn', {
+          detail: `_matrix-fed._tcp says ${fed.values.join(', ')} but _matrix._tcp says ${legacy.values.join(', ')}; servers that still use the old name go elsewhere`,
+          fix: `Delete ${legacyName} (deprecated), or make it equal to ${fedName}`,
+        }),
+      );
     }
   }
   if (srvDelegation && !(fed.state === 'positive' && fed.values.length > 0)) {
     const spec = plan.records.find((r) => r.type === 'SRV' && r.name === fedName);
     if (spec?.value && fed.state !== 'error') {
       missing.push({ name: fedName, type: 'SRV', value: spec.value, ttl: SNIPPET_TTL });
-      findings.push({
-        id: 'dns.srv.matrix-fed',
-        status: 'fail',
-        title: `${fedName} SRV`,
-        detail: 'The configuration disables /.well-known/matrix/server (SRV delegation) but there is no SRV record: other servers cannot find this one',
-        fix: `Add at your DNS provider: ${zoneLine(fedName, 'SRV', spec.value)}`,
-      });
+      findings.push(
+        emit(
+          DNS.srvFederation,
+          'fail',
+          {
+            detail: 'The configuration disables /.well-known/matrix/server (SRV delegation) but there is no SRV record: other servers cannot find this one',
+            fix: `Add at your DNS provider: ${zoneLine(fedName, 'SRV', spec.value)}`,
+          },
+          { name: fedName },
+        ),
+      );
     }
   }
   return findings;
 }
 
-function srvTargetFinding(id: string, name: string, answer: Answer, plan: Plan, facts: DnsFacts): Finding {
+function srvTargetFinding(kind: FindingSpec, name: string, answer: Answer, plan: Plan, facts: DnsFacts): Finding {
   const problems: string[] = [];
   const targets = answer.values.map((value) => {
     const [, , port, target] = value.split(' ');
@@ -404,16 +399,18 @@ function srvTargetFinding(id: string, name: string, answer: Answer, plan: Plan, 
     return `${target} port ${port}${addresses.length ? ` (${addresses.join(', ')})` : ''}`;
   });
   if (problems.length > 0) {
-    return {
-      id,
-      status: 'fail',
-      title: `${name} SRV`,
-      detail: `${targets.join('; ')}: ${problems.join('; ')}`,
-      fix: `Point the SRV record at a host name that has its own A/AAAA records (not an alias), e.g. ${plan.matrixHost}`,
-      evidence: { values: answer.values },
-    };
+    return emit(
+      kind,
+      'fail',
+      {
+        detail: `${targets.join('; ')}: ${problems.join('; ')}`,
+        fix: `Point the SRV record at a host name that has its own A/AAAA records (not an alias), e.g. ${plan.matrixHost}`,
+        evidence: { values: answer.values },
+      },
+      { name },
+    );
   }
-  return { id, status: 'pass', title: `${name} SRV`, detail: `Points at ${targets.join('; ')}`, evidence: { values: answer.values } };
+  return emit(kind, 'pass', { detail: `Points at ${targets.join('; ')}`, evidence: { values: answer.values } }, { name });
 }
 
 /** A target inside the zone is judged at the source, one outside it by resolution. */
@@ -444,23 +441,17 @@ function caaFinding(plan: Plan, facts: DnsFacts): Finding {
     else blocked.push(`${name} (CAA at ${relevant.owner}: ${issue.join(', ')})`);
   }
   if (blocked.length > 0) {
-    return {
-      id: 'dns.caa.letsencrypt',
-      status: 'fail',
-      title: "CAA allows Let's Encrypt",
+    return emit(DNS.caa, 'fail', {
       detail: `CAA records forbid Let's Encrypt for ${blocked.join('; ')}: the playbook's Traefik will get no certificate`,
       fix: `Add at your DNS provider: ${[...new Set(blocked.map((b) => /CAA at (\S+):/.exec(b)?.[1]))].map((owner) => `${owner}. ${SNIPPET_TTL} IN CAA 0 issue "letsencrypt.org"`).join('; ')}`,
-    };
+    });
   }
   if (unknown) {
-    return { id: 'dns.caa.letsencrypt', status: 'skip', title: "CAA allows Let's Encrypt", detail: 'Some CAA lookups got no answer, so the CAA policy could not be judged' };
+    return emit(DNS.caa, 'skip', { detail: 'Some CAA lookups got no answer, so the CAA policy could not be judged' });
   }
-  return {
-    id: 'dns.caa.letsencrypt',
-    status: 'pass',
-    title: "CAA allows Let's Encrypt",
-    detail: allowedBy.size ? `CAA at ${[...allowedBy].join(', ')} allows letsencrypt.org` : "No CAA record restricts certificate issuance",
-  };
+  return emit(DNS.caa, 'pass', {
+    detail: allowedBy.size ? `CAA at ${[...allowedBy].join(', ')} allows letsencrypt.org` : 'No CAA record restricts certificate issuance',
+  });
 }
 
 /**
@@ -481,36 +472,45 @@ function cloudflareFindings(plan: Plan, facts: DnsFacts): Finding[] {
   const proxied = names.flatMap((name) =>
     ['A', 'AAAA'].flatMap((type) => atSource(facts, name, type).answer.values.filter(isCloudflareProxy).map((address) => ({ name, address }))),
   );
-  return [...new Set(proxied.map((p) => p.name))].map((name) => ({
-    id: `dns.cloudflare.${recordLabel(name, plan.serverName)}`,
-    status: 'warn' as const,
-    title: `${name} behind Cloudflare's proxy`,
-    detail: `${name} resolves to Cloudflare proxy addresses (${proxied.filter((p) => p.name === name).map((p) => p.address).join(', ')}): federation on port 8448 and Let's Encrypt's HTTP-01 challenge do not pass the proxy`,
-    fix: `In Cloudflare's DNS panel set ${name} to "DNS only" (grey cloud), as MDAD's DNS guide asks`,
-  }));
+  return [...new Set(proxied.map((p) => p.name))].map((name) =>
+    emit(
+      DNS.cloudflare,
+      'warn',
+      {
+        detail: `${name} resolves to Cloudflare proxy addresses (${proxied.filter((p) => p.name === name).map((p) => p.address).join(', ')}): federation on port 8448 and Let's Encrypt's HTTP-01 challenge do not pass the proxy`,
+        fix: `In Cloudflare's DNS panel set ${name} to "DNS only" (grey cloud), as MDAD's DNS guide asks`,
+      },
+      { record: recordPart(name, plan.serverName), name },
+    ),
+  );
 }
 
 function obsoleteFindings(plan: Plan, facts: DnsFacts): Finding[] {
   const findings: Finding[] = [];
   const dimension = `dimension.${plan.serverName}`;
   if (atSource(facts, dimension, 'A').answer.state === 'positive') {
-    findings.push({
-      id: 'dns.obsolete.dimension',
-      status: 'info',
-      title: `${dimension} is obsolete`,
-      detail: 'Left over from older guides: the Dimension integration manager was removed from the playbook (2026-02), so nothing serves this name',
-      fix: `Delete the record ${dimension} at your DNS provider`,
-    });
+    findings.push(
+      emit(
+        DNS.obsoleteDimension,
+        'info',
+        {
+          detail: 'Left over from older guides: the Dimension integration manager was removed from the playbook (2026-02), so nothing serves this name',
+          fix: `Delete the record ${dimension} at your DNS provider`,
+        },
+        { name: dimension },
+      ),
+    );
   }
   const identity = `_matrix-identity._tcp.${plan.serverName}`;
   if (atSource(facts, identity, 'SRV').answer.state === 'positive') {
-    findings.push({
-      id: 'dns.obsolete.matrix-identity',
-      status: 'info',
-      title: `${identity} is obsolete`,
-      detail: 'Left over from older guides: the ma1sd identity server was removed from the playbook (2026-02)',
-      fix: `Delete the SRV record ${identity} at your DNS provider`,
-    });
+    findings.push(
+      emit(
+        DNS.obsoleteIdentity,
+        'info',
+        { detail: 'Left over from older guides: the ma1sd identity server was removed from the playbook (2026-02)', fix: `Delete the SRV record ${identity} at your DNS provider` },
+        { name: identity },
+      ),
+    );
   }
   return findings;
 }
@@ -520,17 +520,19 @@ function resolverFindings(facts: DnsFacts): Finding[] {
     const outcomes = Object.values(facts.resolved).map((byResolver) => byResolver[label]).filter(Boolean);
     const answered = outcomes.filter((o) => o.ok).length;
     const failure = outcomes.find((o) => !o.ok);
-    const id = `dns.resolver.${idPart(formatEndpoint(endpoint))}`;
+    const subject = { resolver: formatEndpoint(endpoint), label };
     if (answered === 0) {
-      return {
-        id,
-        status: 'warn' as const,
-        title: `Resolver ${label}`,
-        detail: `Did not answer: ${failure && !failure.ok ? `${failure.error} (${failure.message})` : 'no reply'}; propagation was judged without it`,
-        fix: `Check that ${label} is a resolver you can reach (UDP/TCP port ${label.split(':').pop()}), or leave it out`,
-      };
+      return emit(
+        DNS.resolver,
+        'warn',
+        {
+          detail: `Did not answer: ${failure && !failure.ok ? `${failure.error} (${failure.message})` : 'no reply'}; propagation was judged without it`,
+          fix: `Check that ${label} is a resolver you can reach (UDP/TCP port ${label.split(':').pop()}), or leave it out`,
+        },
+        subject,
+      );
     }
-    return { id, status: 'pass' as const, title: `Resolver ${label}`, detail: `Answered ${answered} of ${outcomes.length} questions` };
+    return emit(DNS.resolver, 'pass', { detail: `Answered ${answered} of ${outcomes.length} questions` }, subject);
   });
 }
 
@@ -554,9 +556,15 @@ export function recordLabel(name: string, serverName: string): string {
   return name.endsWith(`.${serverName}`) ? name.slice(0, -serverName.length - 1) : name;
 }
 
-function recordId(name: string, type: string, serverName: string): string {
+/** The id part of a record's name: its label, "base" for the base domain (emit makes it an id part). */
+function recordPart(name: string, serverName: string): string {
   const label = recordLabel(name, serverName);
-  return `dns.record.${label === '@' ? 'base' : idPart(label)}.${type.toLowerCase()}`;
+  return label === '@' ? 'base' : label;
+}
+
+/** What fills a record's finding: `dns.record.matrix.a`, titled "matrix.example.org A". */
+function recordSubject(spec: DnsRecordSpec, serverName: string): { record: string; type: string; name: string } {
+  return { record: recordPart(spec.name, serverName), type: spec.type, name: spec.name };
 }
 
 /** The missing records as a BIND zone snippet and as a registrar-panel table. */

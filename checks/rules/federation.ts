@@ -1,7 +1,9 @@
 // Federation rules: which discovery step decided, then for every address of every target the
 // connection, the certificate (against the name discovery expects), the version endpoint and the
 // signed server keys, and whether all addresses serve the same keys.
-import { idPart, type Finding } from '../core/finding.ts';
+import type { Finding } from '../core/finding.ts';
+import { emit, type Emitted } from '../core/catalogue.ts';
+import { FEDERATION } from '../findings/federation.ts';
 import type { AddressProbe, FederationFacts } from '../facts/federation.ts';
 import type { HttpOutcome, HttpSuccess } from '../facts/http.ts';
 import { judgeCertificate, type CertificateProblem } from './certificate.ts';
@@ -22,12 +24,11 @@ export function judgeFederation(facts: FederationFacts, context: FederationConte
   const findings: Finding[] = [discoveryFinding(facts)];
   if (discovery.problem) return findings;
   if (facts.unprobed) {
-    findings.push({
-      id: 'federation.targets.unprobed',
-      status: 'skip',
-      title: 'Targets probed',
-      detail: `${discovery.targets.map((t) => `${t.host}:${t.port}`).join(', ')} not probed: ${facts.unprobed}. Run again with a longer --timeout, and see the well-known and DNS findings`,
-    });
+    findings.push(
+      emit(FEDERATION.targetsUnprobed, 'skip', {
+        detail: `${discovery.targets.map((t) => `${t.host}:${t.port}`).join(', ')} not probed: ${facts.unprobed}. Run again with a longer --timeout, and see the well-known and DNS findings`,
+      }),
+    );
     return findings;
   }
   findings.push(...facts.lookups.flatMap((lookup, i) => targetAddressFindings(lookup, discovery.targets[i].port)));
@@ -45,30 +46,32 @@ function discoveryFinding(facts: FederationFacts): Finding {
   const extra = [...d.notes, ...d.ignored.map((i) => `ignored: ${i}`)];
   const evidence = { step: d.step, targets: d.targets, hostHeader: d.hostHeader, tlsName: d.tlsName, ignored: d.ignored, notes: d.notes };
   if (d.problem) {
-    return { id: 'federation.discovery', status: 'fail', title: 'Server discovery', detail: `Step ${d.step}: ${d.problem}`, fix: 'Fix the DNS records of the SRV name (run checks/dns.ts), or publish /.well-known/matrix/server', evidence };
+    return emit(FEDERATION.discovery, 'fail', { detail: `Step ${d.step}: ${d.problem}`, fix: 'Fix the DNS records of the SRV name (run checks/dns.ts), or publish /.well-known/matrix/server', evidence });
   }
-  return {
-    id: 'federation.discovery',
-    status: 'info',
-    title: 'Server discovery',
+  return emit(FEDERATION.discovery, 'info', {
     detail: `Step ${d.step}: ${d.how} → ${targets}; TLS name ${d.tlsName}, Host ${d.hostHeader}${extra.length ? `. ${extra.join('. ')}` : ''}`,
     evidence,
-  };
+  });
 }
 
 function targetAddressFindings(lookup: FederationFacts['lookups'][number], port: number): Finding[] {
   if (lookup.ipv4.length + lookup.ipv6.length > 0) return [];
   return [
-    {
-      id: `federation.target.${idPart(lookup.name)}.address`,
-      status: 'fail',
-      title: `${lookup.name} has an address`,
-      detail: `${lookup.name} (port ${port}) has no A or AAAA record${lookup.error ? ` (${lookup.error})` : ''}: other servers cannot connect`,
-      fix: `Add the A/AAAA records of ${lookup.name} (run checks/dns.ts)`,
-    },
+    emit(
+      FEDERATION.targetAddress,
+      'fail',
+      {
+        detail: `${lookup.name} (port ${port}) has no A or AAAA record${lookup.error ? ` (${lookup.error})` : ''}: other servers cannot connect`,
+        fix: `Add the A/AAAA records of ${lookup.name} (run checks/dns.ts)`,
+      },
+      { host: lookup.name },
+    ),
   ];
 }
 
+
+/** The subject of an address's findings: `address` fills the id, `label` the title. */
+type AddressSubject = { address: string; label: string };
 
 function where(probe: AddressProbe): string {
   return `${probe.address.includes(':') ? `[${probe.address}]` : probe.address}:${probe.port}`;
@@ -77,50 +80,54 @@ function where(probe: AddressProbe): string {
 function addressFindings(probe: AddressProbe, facts: FederationFacts, context: FederationContext, keyVerdicts: { probe: AddressProbe; verdict: ServerKeysVerdict }[]): Finding[] {
   const at = where(probe);
   const family = probe.address.includes(':') ? 'IPv6' : 'IPv4';
-  const label = `${at} (${family})`;
-  const id = (aspect: string) => `federation.${idPart(at)}.${aspect}`;
+  const subject: AddressSubject = { address: at, label: `${at} (${family})` };
   const findings: Finding[] = [];
   const d = facts.discovery;
   if (isCloudflareProxy(probe.address) && probe.port === 8448) {
-    findings.push({
-      id: id('cloudflare'),
-      status: 'fail',
-      title: `${label} behind Cloudflare`,
-      detail: `${probe.address} is a Cloudflare proxy address, and Cloudflare does not proxy port 8448`,
-      fix: `Set ${probe.target} to "DNS only" in Cloudflare, or delegate federation to port 443 ("m.server": "${probe.target}:443")`,
-    });
+    findings.push(
+      emit(
+        FEDERATION.cloudflare,
+        'fail',
+        {
+          detail: `${probe.address} is a Cloudflare proxy address, and Cloudflare does not proxy port 8448`,
+          fix: `Set ${probe.target} to "DNS only" in Cloudflare, or delegate federation to port 443 ("m.server": "${probe.target}:443")`,
+        },
+        subject,
+      ),
+    );
   }
   const first = probe.version.ok || !probe.keys.ok ? probe.version : probe.keys;
   if (!first.ok && first.phase === 'tcp') {
-    findings.push(connectFailure(first, label, id('connect'), probe, d));
+    findings.push(connectFailure(first, subject, probe, d));
     return findings;
   }
   const tls = probe.version.tls ?? probe.keys.tls;
   if (!tls) {
     const failure = first.ok ? undefined : first;
-    findings.push({ id: id('tls'), status: 'fail', title: `${label} TLS`, detail: (failure?.message ?? '').startsWith('TLS handshake failed') ? failure!.message : `TLS handshake failed: ${failure?.message ?? 'no handshake'}`, fix: `Check that ${at} serves HTTPS (TLS) for ${d.tlsName}` });
+    const detail = (failure?.message ?? '').startsWith('TLS handshake failed') ? failure!.message : `TLS handshake failed: ${failure?.message ?? 'no handshake'}`;
+    findings.push(emit(FEDERATION.tls, 'fail', { detail, fix: `Check that ${at} serves HTTPS (TLS) for ${d.tlsName}` }, subject));
     return findings;
   }
-  findings.push({ id: id('connect'), status: 'pass', title: `${label} connection`, detail: `TCP and TLS (${tls.protocol}, ${tls.cipher})` });
+  findings.push(emit(FEDERATION.connect, 'pass', { detail: `TCP and TLS (${tls.protocol}, ${tls.cipher})` }, subject));
   if (tls.protocol === 'TLSv1' || tls.protocol === 'TLSv1.1') {
-    findings.push({ id: id('tls_version'), status: 'warn', title: `${label} TLS version`, detail: `${tls.protocol} is obsolete`, fix: 'Allow only TLS 1.2 and 1.3 (nginx: ssl_protocols TLSv1.2 TLSv1.3;)' });
+    findings.push(emit(FEDERATION.tlsVersion, 'warn', { detail: `${tls.protocol} is obsolete`, fix: 'Allow only TLS 1.2 and 1.3 (nginx: ssl_protocols TLSv1.2 TLSv1.3;)' }, subject));
   }
-  findings.push(certificateFinding(probe, label, id('certificate'), facts, context));
-  findings.push(versionFinding(probe, label, id('version')));
-  const keys = keysFinding(probe, label, id('keys'), facts.serverName, context);
+  findings.push(certificateFinding(probe, subject, facts, context));
+  findings.push(versionFinding(probe, subject));
+  const keys = keysFinding(probe, subject, facts.serverName, context);
   findings.push(keys.finding);
   if (keys.verdict) keyVerdicts.push({ probe, verdict: keys.verdict });
   return findings;
 }
 
-function connectFailure(failure: Extract<HttpOutcome, { ok: false }>, label: string, id: string, probe: AddressProbe, d: Discovery): Finding {
+function connectFailure(failure: Extract<HttpOutcome, { ok: false }>, subject: AddressSubject, probe: AddressProbe, d: Discovery): Finding {
   const noDelegation = d.step === '6' ? ` Nothing delegates federation elsewhere, so servers come to ${probe.target}:${probe.port} itself.` : '';
   const cause = failure.error === 'refused' ? 'nothing listens on the port' : failure.error === 'timeout' ? 'packets are dropped (a firewall, or a provider security group)' : failure.message;
   const fix =
     d.step === '6'
       ? `Delegate federation to the Matrix host: serve {"m.server": "matrix.${probe.target}:8448"} at https://${probe.target}/.well-known/matrix/server (${WELLKNOWN_FIX})`
       : `Open TCP port ${probe.port} to the server at every firewall (host and provider), and forward it if the server is behind NAT (npx tsx scripts/firewall.ts)`;
-  return { id, status: 'fail', title: `${label} connection`, detail: `Cannot connect: ${cause} (${failure.message}).${noDelegation}`, fix };
+  return emit(FEDERATION.connect, 'fail', { detail: `Cannot connect: ${cause} (${failure.message}).${noDelegation}`, fix }, subject);
 }
 
 const CERT_FIX: Record<CertificateProblem, (name: string) => string> = {
@@ -134,7 +141,7 @@ const CERT_FIX: Record<CertificateProblem, (name: string) => string> = {
   untrusted: (name) => `Serve a valid certificate for ${name} with its full chain`,
 };
 
-function certificateFinding(probe: AddressProbe, label: string, id: string, facts: FederationFacts, context: FederationContext): Finding {
+function certificateFinding(probe: AddressProbe, subject: AddressSubject, facts: FederationFacts, context: FederationContext): Finding {
   const d = facts.discovery;
   const tls = (probe.version.tls ?? probe.keys.tls)!;
   const aia = probe.aiaIssuer?.outcome;
@@ -144,19 +151,18 @@ function certificateFinding(probe: AddressProbe, label: string, id: string, fact
     aiaIssuerDer: aia?.ok && aia.status === 200 ? Buffer.from(aia.body, 'base64') : undefined,
     extraCa: context.extraCa,
   });
-  const title = `${label} certificate`;
   const evidence = { sans: verdict.sans, issuer: verdict.issuer, daysLeft: verdict.daysLeft, authorizationError: tls.authorizationError, problems: verdict.problems };
   if (verdict.problems.length > 0) {
     const srv = ['3.3', '3.4', '4', '5'].includes(d.step);
     const why = srv ? ` (step ${d.step}: the certificate must be valid for ${d.tlsName}, not for the SRV target)` : d.step === '6' ? ` (step 6: no delegation, so the certificate must be valid for ${d.tlsName} itself)` : '';
     const fixes = verdict.problems.map((p) => CERT_FIX[p](d.tlsName));
     if (verdict.problems.includes('name') && d.step === '6') fixes.push(`or delegate with /.well-known/matrix/server (${WELLKNOWN_FIX})`);
-    return { id, status: 'fail', title, detail: `Servers will refuse it: ${verdict.reasons.join('; ')}${verdict.problems.includes('name') ? why : ''}`, fix: fixes.join('; '), evidence };
+    return emit(FEDERATION.certificate, 'fail', { detail: `Servers will refuse it: ${verdict.reasons.join('; ')}${verdict.problems.includes('name') ? why : ''}`, fix: fixes.join('; '), evidence }, subject);
   }
   if (verdict.daysLeft < 14) {
-    return { id, status: 'warn', title, detail: `Valid for ${d.tlsName}, but expires in ${verdict.daysLeft} days`, fix: CERT_FIX.expired(d.tlsName), evidence };
+    return emit(FEDERATION.certificate, 'warn', { detail: `Valid for ${d.tlsName}, but expires in ${verdict.daysLeft} days`, fix: CERT_FIX.expired(d.tlsName), evidence }, subject);
   }
-  return { id, status: 'pass', title, detail: `Valid for ${d.tlsName} (${verdict.sans.join(', ')}), issued by ${verdict.issuer}, ${verdict.daysLeft} days left`, evidence };
+  return emit(FEDERATION.certificate, 'pass', { detail: `Valid for ${d.tlsName} (${verdict.sans.join(', ')}), issued by ${verdict.issuer}, ${verdict.daysLeft} days left`, evidence }, subject);
 }
 
 /** Who answered, when it was not the homeserver: a proxy error, Traefik's router miss, a web page. */
@@ -168,36 +174,34 @@ function answeredBy(probe: AddressProbe, response: HttpSuccess): string {
   return 'not the homeserver';
 }
 
-function versionFinding(probe: AddressProbe, label: string, id: string): Finding {
-  const title = `${label} /_matrix/federation/v1/version`;
+function versionFinding(probe: AddressProbe, subject: AddressSubject): Finding {
   const r = probe.version;
-  if (!r.ok) return { id, status: 'fail', title, detail: r.message, fix: 'Check that the reverse proxy forwards /_matrix on this port to the homeserver' };
+  if (!r.ok) return emit(FEDERATION.version, 'fail', { detail: r.message, fix: 'Check that the reverse proxy forwards /_matrix on this port to the homeserver' }, subject);
   const doc = parseObject(r.body);
   const server = doc?.server as { name?: unknown; version?: unknown } | undefined;
-  if (r.status === 200 && server) return { id, status: 'pass', title, detail: `${String(server.name ?? 'unknown')} ${String(server.version ?? '')}`.trim() };
-  return {
-    id,
-    status: 'fail',
-    title,
-    detail: `Answered ${r.status} (${r.headers['content-type'] ?? 'no content type'}): ${answeredBy(probe, r)}`,
-    fix: 'Route /_matrix/federation and /_matrix/key on the federation port to the homeserver (MDAD: the matrix-federation entrypoint; your own proxy: see MDAD docs/configuring-playbook-own-webserver.md)',
-  };
+  if (r.status === 200 && server) return emit(FEDERATION.version, 'pass', { detail: `${String(server.name ?? 'unknown')} ${String(server.version ?? '')}`.trim() }, subject);
+  return emit(
+    FEDERATION.version,
+    'fail',
+    {
+      detail: `Answered ${r.status} (${r.headers['content-type'] ?? 'no content type'}): ${answeredBy(probe, r)}`,
+      fix: 'Route /_matrix/federation and /_matrix/key on the federation port to the homeserver (MDAD: the matrix-federation entrypoint; your own proxy: see MDAD docs/configuring-playbook-own-webserver.md)',
+    },
+    subject,
+  );
 }
 
-function keysFinding(probe: AddressProbe, label: string, id: string, serverName: string, context: FederationContext): { finding: Finding; verdict?: ServerKeysVerdict } {
-  const title = `${label} server keys`;
+function keysFinding(probe: AddressProbe, subject: AddressSubject, serverName: string, context: FederationContext): { finding: Finding; verdict?: ServerKeysVerdict } {
+  const keysEmit = (status: 'pass' | 'warn' | 'fail', emitted: Emitted) => emit(FEDERATION.keys, status, emitted, subject);
   const r = probe.keys;
-  if (!r.ok) return { finding: { id, status: 'fail', title, detail: r.message, fix: 'Check that the reverse proxy forwards /_matrix/key to the homeserver' } };
+  if (!r.ok) return { finding: keysEmit('fail', { detail: r.message, fix: 'Check that the reverse proxy forwards /_matrix/key to the homeserver' }) };
   const type = (r.headers['content-type'] ?? '').split(';')[0].trim();
   if (r.status !== 200 || type !== 'application/json') {
     return {
-      finding: {
-        id,
-        status: 'fail',
-        title,
+      finding: keysEmit('fail', {
         detail: `Answered ${r.status} as ${type || 'no content type'}, where servers need 200 application/json: ${answeredBy(probe, r)}`,
         fix: 'Route /_matrix/key on the federation port to the homeserver, without rewriting the answer',
-      },
+      }),
     };
   }
   const verdict = verifyServerKeys(r.body, serverName, context.now);
@@ -209,22 +213,22 @@ function keysFinding(probe: AddressProbe, label: string, id: string, serverName:
     const wrongName = verdict.serverName.status === 'mismatch';
     return {
       verdict,
-      finding: {
-        id,
-        status: 'fail',
-        title,
+      finding: keysEmit('fail', {
         detail: `Servers will reject the keys: ${problems.join('; ')}`,
         fix: wrongName
           ? `This homeserver is configured as ${verdict.serverName.value}: the server name (matrix_domain / server_name) must be ${serverName}, or you are testing the Matrix host instead of the server name`
           : 'Check that the homeserver (not a cache or proxy) serves /_matrix/key/v2/server, and that its signing key file is intact',
         evidence: { keys: keyIds, fingerprint: verdict.fingerprint },
-      },
+      }),
     };
   }
   if (warnings.length > 0) {
-    return { verdict, finding: { id, status: 'warn', title, detail: `Signed by ${keyIds}, valid until ${until}, but ${warnings.join('; ')}`, fix: 'Serve keys as the homeserver makes them (a proxy or cache in between may alter them)', evidence: { fingerprint: verdict.fingerprint } } };
+    return {
+      verdict,
+      finding: keysEmit('warn', { detail: `Signed by ${keyIds}, valid until ${until}, but ${warnings.join('; ')}`, fix: 'Serve keys as the homeserver makes them (a proxy or cache in between may alter them)', evidence: { fingerprint: verdict.fingerprint } }),
+    };
   }
-  return { verdict, finding: { id, status: 'pass', title, detail: `server_name ${serverName}, ${keyIds} signature valid, valid until ${until}`, evidence: { fingerprint: verdict.fingerprint } } };
+  return { verdict, finding: keysEmit('pass', { detail: `server_name ${serverName}, ${keyIds} signature valid, valid until ${until}`, evidence: { fingerprint: verdict.fingerprint } }) };
 }
 
 function keyProblems(v: ServerKeysVerdict): string[] {
@@ -253,16 +257,12 @@ function keyConsistency(verdicts: { probe: AddressProbe; verdict: ServerKeysVerd
   const served = verdicts.filter((v) => v.verdict.parse.ok);
   if (served.length < 2) return [];
   const distinct = new Set(served.map((v) => v.verdict.fingerprint));
-  const title = 'Same keys on every address';
-  if (distinct.size === 1) return [{ id: 'federation.keys.consistency', status: 'pass', title, detail: `${served.length} addresses serve the same keys` }];
+  if (distinct.size === 1) return [emit(FEDERATION.keysConsistency, 'pass', { detail: `${served.length} addresses serve the same keys` })];
   return [
-    {
-      id: 'federation.keys.consistency',
-      status: 'fail',
-      title,
+    emit(FEDERATION.keysConsistency, 'fail', {
       detail: `Addresses serve different keys: ${served.map((v) => `${where(v.probe)} has ${v.verdict.fingerprint || 'none'}`).join('; ')}. A peer's result depends on which address it reaches`,
       fix: 'Point every A/AAAA record of the target at the same homeserver (an old server or a stale AAAA is the usual cause)',
-    },
+    }),
   ];
 }
 

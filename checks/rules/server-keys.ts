@@ -3,7 +3,7 @@
 // caller turns the verdict into findings (keys.server_name, keys.valid_until, keys.ed25519,
 // keys.canonical, keys.key_id, keys.old, keys.consistency).
 import { createPublicKey, verify } from 'node:crypto';
-import { canonicalJson, compareCodePoints, nonCanonicalNumbers } from './canonical-json.ts';
+import { canonicalJson, compareCodePoints, nonCanonicalNumbers } from '../core/canonical-json.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Verdict

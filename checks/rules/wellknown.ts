@@ -2,12 +2,14 @@
 // them (spec server-server §2 step 3, client-server "Well-known URIs"), plus what breaks real
 // clients although the spec is lenient (content type, CORS per hop: failure-modes.md F4, F5).
 import type { Finding } from '../core/finding.ts';
+import { emit, type FindingSpec } from '../core/catalogue.ts';
+import { WELLKNOWN } from '../findings/wellknown.ts';
 import type { Plan } from '../plan/types.ts';
 import { untrustedHop, type FetchChain } from '../facts/http.ts';
 import type { HttpSuccess } from '../facts/http.ts';
 import { parseObject, urlAt, type DocumentFetch, type WellKnownFacts } from '../facts/wellknown.ts';
 import { parseServerNameGrammar } from '../core/server-name.ts';
-import { canonicalJson } from './canonical-json.ts';
+import { canonicalJson } from '../core/canonical-json.ts';
 
 // Synapse's and the Go tester's cap on the server file (matrix-federation.md §2).
 const MAX_SERVER_FILE = 50 * 1024;
@@ -61,13 +63,15 @@ function addressFindings(facts: WellKnownFacts): Finding[] {
   const { lookup } = facts;
   if (lookup.ipv4.length + lookup.ipv6.length > 0) return [];
   return [
-    {
-      id: 'wellknown.base.address',
-      status: 'fail',
-      title: `${facts.serverName} has an address`,
-      detail: lookup.error ?? `${facts.serverName} has no A or AAAA record${lookup.missing ? ' (NXDOMAIN)' : ''}, so nothing can serve its /.well-known/matrix files`,
-      fix: `Give ${facts.serverName} an A record pointing at the web server that will serve /.well-known/matrix (run checks/dns.ts to see the records)`,
-    },
+    emit(
+      WELLKNOWN.baseAddress,
+      'fail',
+      {
+        detail: lookup.error ?? `${facts.serverName} has no A or AAAA record${lookup.missing ? ' (NXDOMAIN)' : ''}, so nothing can serve its /.well-known/matrix files`,
+        fix: `Give ${facts.serverName} an A record pointing at the web server that will serve /.well-known/matrix (run checks/dns.ts to see the records)`,
+      },
+      { host: facts.serverName },
+    ),
   ];
 }
 
@@ -79,71 +83,63 @@ function serverFileFindings(facts: WellKnownFacts, plan?: Plan): Finding[] {
   const findings: Finding[] = [];
   const main = primary(facts.server)!;
   const final = main.chain.final;
-  const id = (aspect: string) => `wellknown.server.${aspect}`;
 
   if (!final) {
-    findings.push({
-      id: id('status'),
-      status: 'fail',
-      title: 'Server well-known answers',
-      detail: `${url} from ${main.address}: ${describeChain(main.chain)}`,
-      fix: `Make ${facts.serverName} answer HTTPS on port 443 with the file (${STAGE})`,
-    });
+    findings.push(
+      emit(WELLKNOWN.serverStatus, 'fail', {
+        detail: `${url} from ${main.address}: ${describeChain(main.chain)}`,
+        fix: `Make ${facts.serverName} answer HTTPS on port 443 with the file (${STAGE})`,
+      }),
+    );
     return [...findings, ...consistencyFindings(facts.server, 'server')];
   }
   if (final.status !== 200) {
     const missing = final.status === 404;
-    findings.push({
-      id: id('status'),
-      status: srvDelegation && missing ? 'info' : missing && plan === undefined ? 'warn' : 'fail',
-      title: 'Server well-known answers',
-      detail:
-        srvDelegation && missing
-          ? `${url} answers 404, as configured (matrix_static_files_file_matrix_server_enabled: false): federation is delegated by SRV`
-          : `${describeChain(main.chain)}: without this file other servers look for SRV records, then connect to ${facts.serverName}:8448 itself (run checks/federation.ts to see where that leads)`,
-      fix: `Serve {"m.server": "${expected ?? `matrix.${facts.serverName}:8448`}"} at ${url} (${STAGE}, or matrix_static_files_container_labels_base_domain_enabled: true when the playbook serves the base domain)`,
-    });
+    findings.push(
+      emit(WELLKNOWN.serverStatus, srvDelegation && missing ? 'info' : missing && plan === undefined ? 'warn' : 'fail', {
+        detail:
+          srvDelegation && missing
+            ? `${url} answers 404, as configured (matrix_static_files_file_matrix_server_enabled: false): federation is delegated by SRV`
+            : `${describeChain(main.chain)}: without this file other servers look for SRV records, then connect to ${facts.serverName}:8448 itself (run checks/federation.ts to see where that leads)`,
+        fix: `Serve {"m.server": "${expected ?? `matrix.${facts.serverName}:8448`}"} at ${url} (${STAGE}, or matrix_static_files_container_labels_base_domain_enabled: true when the playbook serves the base domain)`,
+      }),
+    );
     return [...findings, ...consistencyFindings(facts.server, 'server')];
   }
   const untrusted = untrustedHop(main.chain);
   if (untrusted) {
-    findings.push({
-      id: id('status'),
-      status: 'fail',
-      title: 'Server well-known answers',
-      detail: `${describeChain(main.chain)}, but over a certificate servers refuse (${untrusted.error} at ${untrusted.url}): they ignore the file`,
-      fix: `Serve ${url} with a valid certificate for ${new URL(untrusted.url).hostname} (full chain)`,
-    });
+    findings.push(
+      emit(WELLKNOWN.serverStatus, 'fail', {
+        detail: `${describeChain(main.chain)}, but over a certificate servers refuse (${untrusted.error} at ${untrusted.url}): they ignore the file`,
+        fix: `Serve ${url} with a valid certificate for ${new URL(untrusted.url).hostname} (full chain)`,
+      }),
+    );
     return [...findings, ...consistencyFindings(facts.server, 'server')];
   }
-  findings.push({ id: id('status'), status: 'pass', title: 'Server well-known answers', detail: describeChain(main.chain) });
+  findings.push(emit(WELLKNOWN.serverStatus, 'pass', { detail: describeChain(main.chain) }));
   if (main.chain.hops.length > 1) {
-    findings.push({ id: id('redirects'), status: 'info', title: 'Server well-known redirects', detail: `Followed ${main.chain.hops.length - 1} redirect(s): ${main.chain.hops.map((h) => h.url).join(' → ')}` });
+    findings.push(emit(WELLKNOWN.serverRedirects, 'info', { detail: `Followed ${main.chain.hops.length - 1} redirect(s): ${main.chain.hops.map((h) => h.url).join(' → ')}` }));
   }
   if (final.truncated || Buffer.byteLength(final.body) > MAX_SERVER_FILE) {
-    findings.push({ id: id('size'), status: 'fail', title: 'Server well-known size', detail: `The body is over ${MAX_SERVER_FILE / 1024} KiB: Synapse and other servers ignore it`, fix: `Serve only {"m.server": "…"} at ${url}` });
+    findings.push(emit(WELLKNOWN.serverSize, 'fail', { detail: `The body is over ${MAX_SERVER_FILE / 1024} KiB: Synapse and other servers ignore it`, fix: `Serve only {"m.server": "…"} at ${url}` }));
   }
   const type = contentType(final);
   findings.push(
     type === 'application/json'
-      ? { id: id('content_type'), status: 'pass', title: 'Server well-known content type', detail: 'application/json' }
-      : {
-          id: id('content_type'),
-          status: 'warn',
-          title: 'Server well-known content type',
+      ? emit(WELLKNOWN.serverContentType, 'pass', { detail: 'application/json' })
+      : emit(WELLKNOWN.serverContentType, 'warn', {
           detail: `Served as ${type || 'no content type'}; servers parse it anyway, but the spec asks for application/json`,
           fix: 'Serve it with Content-Type: application/json (nginx: default_type application/json; in the location)',
-        },
+        }),
   );
   const doc = parseObject(final.body);
   if (!doc) {
-    findings.push({
-      id: id('json'),
-      status: 'fail',
-      title: 'Server well-known is JSON',
-      detail: `Not a JSON object (starts with ${JSON.stringify(final.body.slice(0, 40))}): servers ignore it and fall back to SRV or port 8448`,
-      fix: `Serve exactly {"m.server": "${expected ?? `matrix.${facts.serverName}:8448`}"}`,
-    });
+    findings.push(
+      emit(WELLKNOWN.serverJson, 'fail', {
+        detail: `Not a JSON object (starts with ${JSON.stringify(final.body.slice(0, 40))}): servers ignore it and fall back to SRV or port 8448`,
+        fix: `Serve exactly {"m.server": "${expected ?? `matrix.${facts.serverName}:8448`}"}`,
+      }),
+    );
     return [...findings, ...consistencyFindings(facts.server, 'server')];
   }
   findings.push(mServerFinding(doc['m.server'], expected, facts.serverName));
@@ -152,59 +148,54 @@ function serverFileFindings(facts: WellKnownFacts, plan?: Plan): Finding[] {
 }
 
 function mServerFinding(value: unknown, expected: unknown, serverName: string): Finding {
-  const base = { id: 'wellknown.server.m_server', title: 'm.server names a server' };
   const suggestion = typeof expected === 'string' ? expected : `matrix.${serverName}:8448`;
   if (typeof value !== 'string') {
-    return { ...base, status: 'fail', detail: `m.server is ${value === undefined ? 'missing' : `not a string (${JSON.stringify(value)})`}: servers ignore the file`, fix: `Serve {"m.server": "${suggestion}"}` };
+    return emit(WELLKNOWN.serverMServer, 'fail', { detail: `m.server is ${value === undefined ? 'missing' : `not a string (${JSON.stringify(value)})`}: servers ignore the file`, fix: `Serve {"m.server": "${suggestion}"}` });
   }
   const parsed = parseServerNameGrammar(value);
   if (!parsed.ok) {
-    return {
-      ...base,
-      status: 'fail',
+    return emit(WELLKNOWN.serverMServer, 'fail', {
       detail: `m.server is "${value}": ${parsed.problem}; servers ignore the file and fall back to SRV or ${serverName}:8448`,
       fix: `Serve {"m.server": "${parsed.suggestion ?? suggestion}"}: a host name and port, no scheme, no path`,
-    };
+    });
   }
   if (typeof expected === 'string' && value !== expected) {
-    return { ...base, status: 'warn', detail: `m.server is "${value}", but the playbook's configuration serves "${expected}"`, fix: `Serve {"m.server": "${expected}"}, or align vars.yml with where federation really is` };
+    return emit(WELLKNOWN.serverMServer, 'warn', { detail: `m.server is "${value}", but the playbook's configuration serves "${expected}"`, fix: `Serve {"m.server": "${expected}"}, or align vars.yml with where federation really is` });
   }
-  return { ...base, status: 'pass', detail: `m.server is ${value}${parsed.port ? '' : ' (no port: servers look up SRV for it, then use 8448)'}` };
+  return emit(WELLKNOWN.serverMServer, 'pass', { detail: `m.server is ${value}${parsed.port ? '' : ' (no port: servers look up SRV for it, then use 8448)'}` });
 }
 
 function cacheFindings(response: HttpSuccess): Finding[] {
   const cacheControl = response.headers['cache-control'] ?? '';
   const maxAge = /max-age=(\d+)/.exec(cacheControl)?.[1];
-  const id = 'wellknown.server.cache';
-  const title = 'Server well-known caching';
   if (/no-store/.test(cacheControl)) {
-    return [{ id, status: 'info', title, detail: 'Cache-Control: no-store: servers fetch it again for every request to you (Synapse then keeps no cache)' }];
+    return [emit(WELLKNOWN.serverCache, 'info', { detail: 'Cache-Control: no-store: servers fetch it again for every request to you (Synapse then keeps no cache)' })];
   }
   if (maxAge && Number(maxAge) > 48 * 3600) {
-    return [{ id, status: 'info', title, detail: `max-age=${maxAge}: servers cap it at 48 h, so a change reaches everyone within 48 h at most` }];
+    return [emit(WELLKNOWN.serverCache, 'info', { detail: `max-age=${maxAge}: servers cap it at 48 h, so a change reaches everyone within 48 h at most` })];
   }
   const detail = maxAge ? `Servers keep it ${maxAge} s` : 'No caching headers: servers keep it 24 h, so a change takes up to a day to reach everyone';
-  return [{ id, status: 'info', title, detail }];
+  return [emit(WELLKNOWN.serverCache, 'info', { detail })];
 }
 
 /** Every address of the base domain must give the same answer, or peers see different servers. */
 function consistencyFindings(fetches: DocumentFetch[], file: 'server' | 'client'): Finding[] {
   if (fetches.length < 2) return [];
-  const id = `wellknown.${file}.addresses`;
-  const title = `Same ${file} well-known on every address`;
   const summary = (f: DocumentFetch) => (f.chain.final ? `${f.chain.final.status} ${JSON.stringify(parseObject(f.chain.final.body) ?? f.chain.final.body.slice(0, 60))}` : (f.chain.detail ?? 'no answer'));
   const reference = summary(fetches[0]);
   const differing = fetches.filter((f) => summary(f) !== reference);
-  if (differing.length === 0) return [{ id, status: 'pass', title, detail: `${fetches.length} addresses give the same answer: ${fetches.map((f) => f.address).join(', ')}` }];
+  if (differing.length === 0) return [emit(WELLKNOWN.addresses, 'pass', { detail: `${fetches.length} addresses give the same answer: ${fetches.map((f) => f.address).join(', ')}` }, { file })];
   return [
-    {
-      id,
-      status: 'fail',
-      title,
-      detail: `Split brain: ${fetches.map((f) => `${f.address} (${family(f.address)}) gives ${summary(f)}`).join('; ')}. Peers that reach the other address see a different server`,
-      fix: `Make every A/AAAA address of the base domain serve the same file, or remove the record of the address that is wrong (a stale AAAA is the usual cause)`,
-      evidence: { addresses: fetches.map((f) => f.address) },
-    },
+    emit(
+      WELLKNOWN.addresses,
+      'fail',
+      {
+        detail: `Split brain: ${fetches.map((f) => `${f.address} (${family(f.address)}) gives ${summary(f)}`).join('; ')}. Peers that reach the other address see a different server`,
+        fix: `Make every A/AAAA address of the base domain serve the same file, or remove the record of the address that is wrong (a stale AAAA is the usual cause)`,
+        evidence: { addresses: fetches.map((f) => f.address) },
+      },
+      { file },
+    ),
   ];
 }
 
@@ -261,80 +252,65 @@ function clientFileFindings(facts: WellKnownFacts, plan: Plan | undefined, disco
     identity: 'Remove m.identity_server from the client file (MDAD: unset matrix_identity_server_url), or make the identity server answer /_matrix/identity/v2',
   }[discovery.cause ?? 'file'];
   const findings: Finding[] = [
-    {
-      id: 'wellknown.client.discovery',
-      status: discovery.state === 'SUCCESS' ? 'pass' : discovery.state === 'IGNORE' ? (plan ? 'fail' : 'warn') : 'fail',
-      title: 'Clients discover the homeserver',
+    emit(WELLKNOWN.clientDiscovery, discovery.state === 'SUCCESS' ? 'pass' : discovery.state === 'IGNORE' ? (plan ? 'fail' : 'warn') : 'fail', {
       detail: `${discovery.state}: ${discovery.reason}${discovery.state === 'IGNORE' ? '; users must type the homeserver URL by hand' : ''}`,
       ...(discovery.state === 'SUCCESS' ? {} : { fix: discoveryFix }),
       evidence: { state: discovery.state, baseUrl: discovery.baseUrl },
-    },
+    }),
   ];
   const main = primary(facts.client)!;
   const final = main.chain.final;
   if (final?.status !== 200) return [...findings, ...consistencyFindings(facts.client, 'client')];
-  findings.push(corsFinding(main.chain, 'wellknown.client.cors', `the client well-known`));
+  findings.push(corsFinding(main.chain, WELLKNOWN.clientCors));
   const type = contentType(final);
   findings.push(
     type === 'application/json'
-      ? { id: 'wellknown.client.content_type', status: 'pass', title: 'Client well-known content type', detail: 'application/json' }
-      : {
-          id: 'wellknown.client.content_type',
-          status: 'fail',
-          title: 'Client well-known content type',
+      ? emit(WELLKNOWN.clientContentType, 'pass', { detail: 'application/json' })
+      : emit(WELLKNOWN.clientContentType, 'fail', {
           detail: `Served as ${type || 'no content type'}: Element X and Element Call refuse it (MISSING_MATRIX_RTC_FOCUS, "server not supported"), MDAD #4763`,
           fix: 'Serve it with Content-Type: application/json (nginx: default_type application/json; in the location)',
-        },
+        }),
   );
   const doc = parseObject(final.body);
   const baseUrl = urlAt(doc, 'm.homeserver');
   if (baseUrl && new URL(baseUrl).protocol !== 'https:') {
-    findings.push({ id: 'wellknown.client.https', status: 'fail', title: 'Homeserver URL is HTTPS', detail: `m.homeserver.base_url is ${baseUrl}: clients send passwords over plain HTTP`, fix });
+    findings.push(emit(WELLKNOWN.clientHttps, 'fail', { detail: `m.homeserver.base_url is ${baseUrl}: clients send passwords over plain HTTP`, fix }));
   }
   if (baseUrl && expectedBaseUrl && baseUrl.replace(/\/+$/, '') !== expectedBaseUrl.replace(/\/+$/, '')) {
-    findings.push({ id: 'wellknown.client.homeserver', status: 'warn', title: 'Homeserver URL matches the configuration', detail: `m.homeserver.base_url is ${baseUrl}, the configuration says ${expectedBaseUrl}`, fix });
+    findings.push(emit(WELLKNOWN.clientHomeserver, 'warn', { detail: `m.homeserver.base_url is ${baseUrl}, the configuration says ${expectedBaseUrl}`, fix }));
   }
-  if (facts.versions?.chain.final?.status === 200) findings.push(corsFinding(facts.versions.chain, 'wellknown.client.versions_cors', '/_matrix/client/versions'));
+  if (facts.versions?.chain.final?.status === 200) findings.push(corsFinding(facts.versions.chain, WELLKNOWN.versionsCors));
   findings.push(...rtcFociFindings(doc, plan));
   findings.push(...consistencyFindings(facts.client, 'client'));
   return findings;
 }
 
 /** Browsers apply CORS to every hop: a redirect without the header stops them there (MDAD #4650). */
-function corsFinding(chain: FetchChain, id: string, what: string): Finding {
-  const title = `CORS on ${what}`;
+function corsFinding(chain: FetchChain, spec: FindingSpec): Finding {
   const missing = chain.hops.filter((h) => h.outcome.ok && !h.outcome.headers['access-control-allow-origin']);
   if (missing.length === 0) {
-    return { id, status: 'pass', title, detail: `Access-Control-Allow-Origin on every hop (${chain.hops.length})` };
+    return emit(spec, 'pass', { detail: `Access-Control-Allow-Origin on every hop (${chain.hops.length})` });
   }
   const hops = missing.map((h) => `${h.outcome.ok ? h.outcome.status : ''} from ${h.url}`).join('; ');
   const redirect = missing.some((h) => h.outcome.ok && h.outcome.status >= 300 && h.outcome.status < 400);
-  return {
-    id,
-    status: 'fail',
-    title,
+  return emit(spec, 'fail', {
     detail: `No Access-Control-Allow-Origin on ${hops}: web clients (Element Web, admin UIs) cannot read it${redirect ? '; browsers check every redirect, so the header must be on the 30x too' : ''}`,
     fix: `Add the header where it is answered: nginx \`add_header Access-Control-Allow-Origin * always;\`${redirect ? ' in the location that redirects' : ''} (${STAGE})`,
-  };
+  });
 }
 
 function rtcFociFindings(doc: Record<string, unknown> | undefined, plan: Plan | undefined): Finding[] {
   const expected = plan?.wellKnown.client['org.matrix.msc4143.rtc_foci'];
   const served = doc?.['org.matrix.msc4143.rtc_foci'];
-  const id = 'wellknown.client.rtc_foci';
-  const title = 'MatrixRTC focus advertised';
   if (expected !== undefined && (!Array.isArray(served) || served.length === 0)) {
     return [
-      {
-        id,
-        status: 'fail',
-        title,
+      emit(WELLKNOWN.rtcFoci, 'fail', {
         detail: 'The configuration enables MatrixRTC (Element Call) but the client well-known has no org.matrix.msc4143.rtc_foci: calls fail with MISSING_MATRIX_RTC_FOCUS',
         fix: `Serve the playbook's current file: add "org.matrix.msc4143.rtc_foci": ${JSON.stringify(expected)} (better: proxy /.well-known/matrix to the Matrix host, ${STAGE})`,
-      },
+      }),
     ];
   }
-  if (Array.isArray(served) && served.length > 0) return [{ id, status: 'pass', title, detail: `${served.length} focus/foci: ${JSON.stringify(served)}` }];
+  if (Array.isArray(served) && served.length > 0) return [emit(WELLKNOWN.rtcFoci, 'pass', { detail: `${served.length} focus/foci: ${JSON.stringify(served)}` })];
   return [];
 }
 
@@ -343,10 +319,8 @@ function rtcFociFindings(doc: Record<string, unknown> | undefined, plan: Plan | 
 /** MSC1929 (spec v1.10): contacts with a role and a way to reach them, or a support page. */
 function supportFindings(facts: WellKnownFacts): Finding[] {
   const final = facts.support?.final;
-  const id = 'wellknown.support';
-  const title = 'Support well-known';
   if (!final) return [];
-  if (final.status === 404) return [{ id, status: 'info', title, detail: 'No /.well-known/matrix/support (optional: lets people find the server admin)' }];
+  if (final.status === 404) return [emit(WELLKNOWN.support, 'info', { detail: 'No /.well-known/matrix/support (optional: lets people find the server admin)' })];
   const doc = parseObject(final.body);
   const problems: string[] = [];
   if (final.status !== 200 || !doc) problems.push(`answers ${final.status}${doc ? '' : ' without a JSON object'}`);
@@ -360,8 +334,13 @@ function supportFindings(facts: WellKnownFacts): Finding[] {
       if (c.matrix_id === undefined && c.email_address === undefined) problems.push('a contact has neither matrix_id nor email_address');
     }
   }
-  if (problems.length === 0) return [{ id, status: 'pass', title, detail: 'Valid MSC1929 support file' }];
-  return [{ id, status: 'warn', title, detail: `The support file ${[...new Set(problems)].join('; ')}`, fix: 'Serve {"contacts": [{"role": "m.role.admin", "matrix_id": "@admin:<server name>"}]} (matrix_static_files_file_matrix_support_enabled: true)' }];
+  if (problems.length === 0) return [emit(WELLKNOWN.support, 'pass', { detail: 'Valid MSC1929 support file' })];
+  return [
+    emit(WELLKNOWN.support, 'warn', {
+      detail: `The support file ${[...new Set(problems)].join('; ')}`,
+      fix: 'Serve {"contacts": [{"role": "m.role.admin", "matrix_id": "@admin:<server name>"}]} (matrix_static_files_file_matrix_support_enabled: true)',
+    }),
+  ];
 }
 
 /** MDAD's self-check demands the base domain's copies equal the Matrix host's (mdad.md §10). */
@@ -369,22 +348,23 @@ function copyFindings(facts: WellKnownFacts): Finding[] {
   const copies = facts.matrixHost;
   if (!copies) return [];
   return (['server', 'client'] as const).flatMap((file): Finding[] => {
-    const id = `wellknown.copy.${file}`;
-    const title = `${file} file on ${facts.serverName} equals the Matrix host's`;
+    const subject = { file, host: facts.serverName };
     const ours = primary(facts[file])?.chain.final;
     const here = parseObject(ours?.status === 200 ? ours.body : undefined);
     const there = parseObject(copies[file].final?.status === 200 ? copies[file].final?.body : undefined);
     if (!here || !there) return [];
     const differences = diffObjects(here, there);
-    if (differences.length === 0) return [{ id, status: 'pass', title, detail: `Same as https://${copies.host}/.well-known/matrix/${file}` }];
+    if (differences.length === 0) return [emit(WELLKNOWN.copy, 'pass', { detail: `Same as https://${copies.host}/.well-known/matrix/${file}` }, subject)];
     return [
-      {
-        id,
-        status: 'fail' as const,
-        title,
-        detail: `Differs from https://${copies.host}/.well-known/matrix/${file} (the playbook's current copy): ${differences.join('; ')}. A copy made once goes stale when the playbook changes it`,
-        fix: `Proxy or redirect /.well-known/matrix to https://${copies.host} instead of copying (${STAGE})`,
-      },
+      emit(
+        WELLKNOWN.copy,
+        'fail',
+        {
+          detail: `Differs from https://${copies.host}/.well-known/matrix/${file} (the playbook's current copy): ${differences.join('; ')}. A copy made once goes stale when the playbook changes it`,
+          fix: `Proxy or redirect /.well-known/matrix to https://${copies.host} instead of copying (${STAGE})`,
+        },
+        subject,
+      ),
     ];
   });
 }

@@ -64,18 +64,20 @@ function spawnCommand(command: Command, stdin: 'ignore' | 'inherit' | 'pipe'): C
 export function capture(command: Command, input?: string, timeoutMs = 120_000): Promise<Captured> {
   return new Promise((resolve) => {
     const child = spawnCommand(command, input === undefined ? 'ignore' : 'pipe');
-    let stdout = '';
-    let stderr = '';
+    // Bytes, decoded once at the end: a character may be cut between two chunks.
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    const text = (chunks: Buffer[]): string => Buffer.concat(chunks).toString('utf8');
     const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
     child.on('error', (error) => {
       clearTimeout(timer);
-      resolve({ code: null, stdout, stderr, error: (error as NodeJS.ErrnoException).code ?? error.message });
+      resolve({ code: null, stdout: text(stdout), stderr: text(stderr), error: (error as NodeJS.ErrnoException).code ?? error.message });
     });
     child.on('close', (code) => {
       clearTimeout(timer);
-      resolve({ code, stdout, stderr });
+      resolve({ code, stdout: text(stdout), stderr: text(stderr) });
     });
     if (input !== undefined) child.stdin?.end(input);
   });

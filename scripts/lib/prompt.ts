@@ -1,8 +1,9 @@
 // Passwords and confirmations from the person: a password comes from a file, the
 // MATRIX_PASSWORD environment variable or a prompt without echo, never from the command line.
-import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { InputError } from '../../checks/core/errors.ts';
+import { readInputFile } from '../../checks/core/input-file.ts';
+import { askHidden } from '../../checks/core/prompt.ts';
 
 const MIN_PASSWORD_LENGTH = 8;
 
@@ -17,50 +18,11 @@ export interface PasswordSource {
   prompt?: boolean;
 }
 
-/** Reads one line from the terminal without echoing it. */
-function askHidden(question: string): Promise<string> {
-  const input = process.stdin;
-  return new Promise((resolve, reject) => {
-    process.stderr.write(question);
-    let answer = '';
-    input.setRawMode(true);
-    input.resume();
-    input.setEncoding('utf8');
-    const onData = (chunk: string): void => {
-      for (const c of chunk) {
-        if (c === '\r' || c === '\n') {
-          finish();
-          resolve(answer);
-          return;
-        }
-        if (c === '\u0003') {
-          finish();
-          reject(new InputError('cancelled'));
-          return;
-        }
-        if (c === '\u007f' || c === '\b') answer = answer.slice(0, -1);
-        else answer += c;
-      }
-    };
-    const finish = (): void => {
-      input.off('data', onData);
-      input.setRawMode(false);
-      input.pause();
-      process.stderr.write('\n');
-    };
-    input.on('data', onData);
-  });
-}
-
 /** The password, checked for length; undefined when none is available and prompting is off. */
 export async function readPassword(source: PasswordSource): Promise<string | undefined> {
   let password: string | undefined;
   if (source.file !== undefined) {
-    try {
-      password = (await readFile(source.file, 'utf8')).split(/\r?\n/)[0] ?? '';
-    } catch (e) {
-      throw new InputError(`--password-file ${source.file}: ${(e as NodeJS.ErrnoException).code ?? 'cannot be read'}`);
-    }
+    password = (await readInputFile(source.file, '--password-file')).split(/\r?\n/)[0] ?? '';
   } else if (process.env.MATRIX_PASSWORD !== undefined) {
     password = process.env.MATRIX_PASSWORD;
   } else if (source.prompt && process.stdin.isTTY) {

@@ -1,7 +1,9 @@
 // Is the control machine, and the server, ready for the playbook? Pure rules from gathered
 // facts to findings (mdad.md §1, §2), and the commands `prepare --apply` runs for what is
 // missing. prepare.ts gathers the facts (local programs, ssh, an Ansible fact run).
+import { emit } from '../../checks/core/catalogue.ts';
 import type { Finding } from '../../checks/core/finding.ts';
+import { PREPARE } from '../../checks/findings/prepare.ts';
 import type { InventoryHost } from '../../checks/plan/types.ts';
 import type { Command } from './commands.ts';
 
@@ -54,47 +56,43 @@ export function controlFindings(c: ControlFacts): Finding[] {
   const findings: Finding[] = [];
   findings.push(
     c.git
-      ? { id: 'prepare.control.git', status: 'pass', title: 'git', detail: c.git.trim() }
-      : { id: 'prepare.control.git', status: 'fail', title: 'git', detail: 'git is not installed; the playbook is fetched and updated with it', fix: 'apt-get install git (prepare.ts --apply does it)' },
+      ? emit(PREPARE.controlGit, 'pass', { detail: c.git.trim() })
+      : emit(PREPARE.controlGit, 'fail', { detail: 'git is not installed; the playbook is fetched and updated with it', fix: 'apt-get install git (prepare.ts --apply does it)' }),
   );
   findings.push(
     c.python
-      ? { id: 'prepare.control.python', status: 'pass', title: 'Python', detail: c.python.trim() }
-      : { id: 'prepare.control.python', status: 'fail', title: 'Python', detail: 'python3 is not installed; Ansible runs on it', fix: 'apt-get install python3' },
+      ? emit(PREPARE.controlPython, 'pass', { detail: c.python.trim() })
+      : emit(PREPARE.controlPython, 'fail', { detail: 'python3 is not installed; Ansible runs on it', fix: 'apt-get install python3' }),
   );
   const ansible = parseVersion(c.ansible, 'core');
   if (!ansible) {
-    findings.push({ id: 'prepare.control.ansible', status: 'fail', title: 'ansible-core', detail: 'ansible-playbook is not installed (or not on PATH)', fix: 'pipx install ansible-core (prepare.ts --apply does it; Debian 12\'s own package is too old)' });
+    findings.push(emit(PREPARE.controlAnsible, 'fail', { detail: 'ansible-playbook is not installed (or not on PATH)', fix: 'pipx install ansible-core (prepare.ts --apply does it; Debian 12\'s own package is too old)' }));
   } else if (compareVersions(ansible, MIN_ANSIBLE_CORE) < 0) {
-    findings.push({ id: 'prepare.control.ansible', status: 'fail', title: 'ansible-core', detail: `ansible-core ${show(ansible)} is older than ${show(MIN_ANSIBLE_CORE)}, the lowest the playbook works with`, fix: 'pipx install --force ansible-core (prepare.ts --apply does it)' });
+    findings.push(emit(PREPARE.controlAnsible, 'fail', { detail: `ansible-core ${show(ansible)} is older than ${show(MIN_ANSIBLE_CORE)}, the lowest the playbook works with`, fix: 'pipx install --force ansible-core (prepare.ts --apply does it)' }));
   } else {
-    findings.push({ id: 'prepare.control.ansible', status: 'pass', title: 'ansible-core', detail: `ansible-core ${show(ansible)} (at least ${show(MIN_ANSIBLE_CORE)} is needed)` });
+    findings.push(emit(PREPARE.controlAnsible, 'pass', { detail: `ansible-core ${show(ansible)} (at least ${show(MIN_ANSIBLE_CORE)} is needed)` }));
     if (compareVersions(ansible, ANSIBLE_NO_PROMPT) >= 0 && c.usesSsh) {
-      findings.push({
-        id: 'prepare.control.ansible-ssh-prompt',
-        status: 'warn',
-        title: 'ansible-core 2.21+ cannot answer SSH prompts',
-        detail: 'Ansible workers have no terminal: an unknown host key or a key passphrase makes the run fail ("Host key verification failed") instead of asking (MDAD issue #5472)',
-        fix: 'connect once by hand (ssh -p PORT USER@SERVER) to accept the host key, and load a key with a passphrase into ssh-agent (ssh-add)',
-      });
+      findings.push(
+        emit(PREPARE.controlAnsibleSshPrompt, 'warn', {
+          detail: 'Ansible workers have no terminal: an unknown host key or a key passphrase makes the run fail ("Host key verification failed") instead of asking (MDAD issue #5472)',
+          fix: 'connect once by hand (ssh -p PORT USER@SERVER) to accept the host key, and load a key with a passphrase into ssh-agent (ssh-add)',
+        }),
+      );
     }
   }
   if (ansible) {
     const docker = parseVersion(c.communityDocker);
     findings.push(
       docker && compareVersions(docker, MIN_COMMUNITY_DOCKER) >= 0
-        ? { id: 'prepare.control.community-docker', status: 'pass', title: 'community.docker collection', detail: `version ${show(docker)}` }
-        : {
-            id: 'prepare.control.community-docker',
-            status: 'warn',
-            title: 'community.docker collection',
+        ? emit(PREPARE.controlCommunityDocker, 'pass', { detail: `version ${show(docker)}` })
+        : emit(PREPARE.controlCommunityDocker, 'warn', {
             detail: docker ? `version ${show(docker)} is older than ${show(MIN_COMMUNITY_DOCKER)}` : 'not installed (ansible-core alone does not include it)',
             fix: 'ansible-galaxy collection install --upgrade community.docker (prepare.ts --apply does it)',
-          },
+          }),
     );
   }
-  findings.push({ id: 'prepare.control.just', status: 'info', title: 'just (optional)', detail: c.just ? 'installed' : 'not installed; the stages call ansible-playbook directly' });
-  findings.push({ id: 'prepare.control.agru', status: 'info', title: 'agru (optional)', detail: c.agru ? 'installed: roles are fetched with it' : 'not installed; roles are fetched with ansible-galaxy (slower)' });
+  findings.push(emit(PREPARE.controlJust, 'info', { detail: c.just ? 'installed' : 'not installed; the stages call ansible-playbook directly' }));
+  findings.push(emit(PREPARE.controlAgru, 'info', { detail: c.agru ? 'installed: roles are fetched with it' : 'not installed; roles are fetched with ansible-galaxy (slower)' }));
   return findings;
 }
 
@@ -141,24 +139,29 @@ export function sshTarget(host: InventoryHost): { address: string; port: number;
 export function sshFindings(host: InventoryHost, f: SshFacts): Finding[] {
   const { address, port, user } = sshTarget(host);
   const by = `ssh${port === 22 ? '' : ` -p ${port}`} ${user}@${address}`;
-  const known: Finding = f.known
-    ? { id: 'prepare.ssh.host-key', status: 'pass', title: `${host.name}: host key known`, detail: `${address} is in known_hosts` }
-    : {
-        id: 'prepare.ssh.host-key',
-        status: 'fail',
-        title: `${host.name}: host key not known`,
-        detail: `${address} is not in known_hosts; Ansible cannot ask you to accept it (and with ansible-core 2.21+ never can)`,
-        fix: `connect once by hand and accept the key: ${by}`,
-      };
-  const batch: Finding = f.batchOk
-    ? { id: 'prepare.ssh.login', status: 'pass', title: `${host.name}: SSH login without prompts`, detail: `${by} works with BatchMode=yes` }
-    : {
-        id: 'prepare.ssh.login',
-        status: 'fail',
-        title: `${host.name}: SSH login without prompts`,
-        detail: `${by} -o BatchMode=yes failed: ${f.error ?? 'no reason given'}`,
-        fix: 'check the address, port, user and key in inventory/hosts; a key with a passphrase must be in ssh-agent (ssh-add KEY)',
-      };
+  const subject = { host: host.name };
+  const known = f.known
+    ? emit(PREPARE.sshHostKey, 'pass', { detail: `${address} is in known_hosts` }, subject)
+    : emit(
+        PREPARE.sshHostKey,
+        'fail',
+        {
+          detail: `${address} is not in known_hosts; Ansible cannot ask you to accept it (and with ansible-core 2.21+ never can)`,
+          fix: `connect once by hand and accept the key: ${by}`,
+        },
+        subject,
+      );
+  const batch = f.batchOk
+    ? emit(PREPARE.sshLogin, 'pass', { detail: `${by} works with BatchMode=yes` }, subject)
+    : emit(
+        PREPARE.sshLogin,
+        'fail',
+        {
+          detail: `${by} -o BatchMode=yes failed: ${f.error ?? 'no reason given'}`,
+          fix: 'check the address, port, user and key in inventory/hosts; a key with a passphrase must be in ssh-agent (ssh-add KEY)',
+        },
+        subject,
+      );
   return [known, batch];
 }
 
@@ -192,34 +195,33 @@ export const DISK_WARN_BELOW = 15 * GB;
 export const MDAD_PORTS = [80, 443, 8448] as const;
 
 function osFinding(f: ServerFacts, host: string): Finding {
-  const id = 'prepare.server.os';
-  const title = `${host}: operating system`;
+  const os = (status: 'pass' | 'warn' | 'fail', detail: string, fix?: string): Finding => emit(PREPARE.serverOs, status, { detail, ...(fix !== undefined ? { fix } : {}) }, { host });
   const name = `${f.distribution} ${f.version}`;
   if (f.serviceManager !== 'systemd') {
-    return { id, status: 'fail', title, detail: `${name} runs ${f.serviceManager}, not systemd; the playbook installs systemd services`, fix: 'use a systemd distribution: Debian, Ubuntu, Rocky/AlmaLinux/CentOS or Arch Linux' };
+    return os('fail', `${name} runs ${f.serviceManager}, not systemd; the playbook installs systemd services`, 'use a systemd distribution: Debian, Ubuntu, Rocky/AlmaLinux/CentOS or Arch Linux');
   }
   const version = parseVersion(f.version) ?? [0];
   const dist = f.distribution.toLowerCase();
   if (dist === 'debian' && compareVersions(version, [10]) < 0) {
-    return { id, status: 'fail', title, detail: `${name} is older than Debian 10`, fix: 'reinstall the server with a current Debian' };
+    return os('fail', `${name} is older than Debian 10`, 'reinstall the server with a current Debian');
   }
   if (dist === 'ubuntu') {
-    if (compareVersions(version, [18, 4]) < 0) return { id, status: 'fail', title, detail: `${name} is older than Ubuntu 18.04`, fix: 'reinstall the server with a current Ubuntu LTS' };
-    if (compareVersions(version, [20, 4]) === 0) return { id, status: 'warn', title, detail: `${name}: the playbook's docs call 20.04 possibly problematic`, fix: 'prefer Ubuntu 22.04 or 24.04 LTS' };
+    if (compareVersions(version, [18, 4]) < 0) return os('fail', `${name} is older than Ubuntu 18.04`, 'reinstall the server with a current Ubuntu LTS');
+    if (compareVersions(version, [20, 4]) === 0) return os('warn', `${name}: the playbook's docs call 20.04 possibly problematic`, 'prefer Ubuntu 22.04 or 24.04 LTS');
   }
   const supported = ['debian', 'ubuntu', 'centos', 'rocky', 'almalinux', 'redhat', 'archlinux'].includes(dist);
   return supported
-    ? { id, status: 'pass', title, detail: name }
-    : { id, status: 'warn', title, detail: `${name} is not among the distributions the playbook documents`, fix: 'Debian, Ubuntu, Rocky/AlmaLinux/CentOS or Arch Linux are known to work' };
+    ? os('pass', name)
+    : os('warn', `${name} is not among the distributions the playbook documents`, 'Debian, Ubuntu, Rocky/AlmaLinux/CentOS or Arch Linux are known to work');
 }
 
 function ramFinding(f: ServerFacts, host: string): Finding {
   const bytes = f.memTotalMb * MIB;
   const shown = `${(bytes / GB).toFixed(1)} GB of RAM`;
-  const base = { id: 'prepare.server.ram', title: `${host}: memory` };
-  if (bytes < RAM_FAIL_BELOW) return { ...base, status: 'fail', detail: `${shown}; Synapse with Postgres needs at least 2 GB`, fix: 'use a server with 2 GB or more (4 GB for comfort, 6 GB with Jitsi)' };
-  if (bytes < RAM_WARN_BELOW) return { ...base, status: 'warn', detail: `${shown}: enough for a small server; large federated rooms or Jitsi need 4 GB or more`, fix: 'add swap, or choose 4 GB if you join big rooms or host calls' };
-  return { ...base, status: 'pass', detail: shown };
+  const subject = { host };
+  if (bytes < RAM_FAIL_BELOW) return emit(PREPARE.serverRam, 'fail', { detail: `${shown}; Synapse with Postgres needs at least 2 GB`, fix: 'use a server with 2 GB or more (4 GB for comfort, 6 GB with Jitsi)' }, subject);
+  if (bytes < RAM_WARN_BELOW) return emit(PREPARE.serverRam, 'warn', { detail: `${shown}: enough for a small server; large federated rooms or Jitsi need 4 GB or more`, fix: 'add swap, or choose 4 GB if you join big rooms or host calls' }, subject);
+  return emit(PREPARE.serverRam, 'pass', { detail: shown }, subject);
 }
 
 /** The mount holding /matrix (or the closest parent). */
@@ -230,13 +232,13 @@ export function mountFor(mounts: ServerFacts['mounts'], path = '/matrix'): Serve
 }
 
 function diskFinding(f: ServerFacts, host: string): Finding {
-  const base = { id: 'prepare.server.disk', title: `${host}: free disk for /matrix` };
+  const subject = { host };
   const mount = mountFor(f.mounts);
-  if (!mount) return { ...base, status: 'skip', detail: 'the mounts were not reported' };
+  if (!mount) return emit(PREPARE.serverDisk, 'skip', { detail: 'the mounts were not reported' }, subject);
   const free = `${(mount.size_available / GB).toFixed(1)} GB free on ${mount.mount}`;
-  if (mount.size_available < DISK_FAIL_BELOW) return { ...base, status: 'fail', detail: `${free}; the containers alone need several GB`, fix: 'free space or grow the disk (at least 5 GB, better 15 GB or more)' };
-  if (mount.size_available < DISK_WARN_BELOW) return { ...base, status: 'warn', detail: `${free}; media and the database grow with use`, fix: 'plan for more space (15 GB or more)' };
-  return { ...base, status: 'pass', detail: free };
+  if (mount.size_available < DISK_FAIL_BELOW) return emit(PREPARE.serverDisk, 'fail', { detail: `${free}; the containers alone need several GB`, fix: 'free space or grow the disk (at least 5 GB, better 15 GB or more)' }, subject);
+  if (mount.size_available < DISK_WARN_BELOW) return emit(PREPARE.serverDisk, 'warn', { detail: `${free}; media and the database grow with use`, fix: 'plan for more space (15 GB or more)' }, subject);
+  return emit(PREPARE.serverDisk, 'pass', { detail: free }, subject);
 }
 
 /** Listening TCP ports and their programs from `ss -Htlnp`. */
@@ -255,24 +257,25 @@ export function listeners(ss: string): Map<number, string> {
 
 function portFindings(f: ServerFacts, host: string): Finding[] {
   if (f.listening === undefined) {
-    return [{ id: 'prepare.server.ports', status: 'warn', title: `${host}: ports 80, 443, 8448`, detail: 'could not list the listening ports (ss failed)', fix: 'check by hand on the server: ss -tlnp' }];
+    return [emit(PREPARE.serverPorts, 'warn', { detail: 'could not list the listening ports (ss failed)', fix: 'check by hand on the server: ss -tlnp' }, { host })];
   }
   const used = listeners(f.listening);
   return MDAD_PORTS.map((port): Finding => {
-    const id = `prepare.server.port-${port}`;
-    const title = `${host}: port ${port}/tcp`;
+    const subject = { host, port };
     const program = used.get(port);
-    if (program === undefined) return { id, status: 'pass', title, detail: 'free' };
-    if (f.mdadTraefik && /docker-proxy|traefik|unknown/.test(program)) return { id, status: 'pass', title, detail: `used by the playbook's Traefik (${program})` };
-    return {
-      id,
-      status: 'fail',
-      title,
-      detail: `used by ${program}; the playbook's Traefik needs it`,
-      fix: port === 8448
-        ? `stop ${program} or move it off 8448`
-        : `stop ${program}, or keep it and put it in front of Traefik (the playbook's docs/configuring-playbook-own-webserver.md)`,
-    };
+    if (program === undefined) return emit(PREPARE.serverPort, 'pass', { detail: 'free' }, subject);
+    if (f.mdadTraefik && /docker-proxy|traefik|unknown/.test(program)) return emit(PREPARE.serverPort, 'pass', { detail: `used by the playbook's Traefik (${program})` }, subject);
+    return emit(
+      PREPARE.serverPort,
+      'fail',
+      {
+        detail: `used by ${program}; the playbook's Traefik needs it`,
+        fix: port === 8448
+          ? `stop ${program} or move it off 8448`
+          : `stop ${program}, or keep it and put it in front of Traefik (the playbook's docs/configuring-playbook-own-webserver.md)`,
+      },
+      subject,
+    );
   });
 }
 
@@ -283,8 +286,8 @@ export function serverFindings(host: string, f: ServerFacts): Finding[] {
     diskFinding(f, host),
     ...portFindings(f, host),
     f.sudo
-      ? { id: 'prepare.server.sudo', status: 'pass', title: `${host}: sudo`, detail: 'installed' }
-      : { id: 'prepare.server.sudo', status: 'fail', title: `${host}: sudo`, detail: 'not installed; the playbook needs it even when it logs in as root', fix: 'apt-get install sudo on the server (prepare.ts --apply does it when the login is root)' },
+      ? emit(PREPARE.serverSudo, 'pass', { detail: 'installed' }, { host })
+      : emit(PREPARE.serverSudo, 'fail', { detail: 'not installed; the playbook needs it even when it logs in as root', fix: 'apt-get install sudo on the server (prepare.ts --apply does it when the login is root)' }, { host }),
   ];
 }
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createStandin } from '../../lab/standin.ts';
 import type { Standin } from '../../lab/standin.ts';
-import { CONFIRMATION } from '../../scripts/remove.ts';
+import { CONFIRMATION } from '../../scripts/lib/remove-all.ts';
 import { modeOf, runStage, snapshot } from './helpers.ts';
 
 const standins: Standin[] = [];

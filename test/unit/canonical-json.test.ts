@@ -1,7 +1,7 @@
 // Canonical JSON (spec appendices; reference matrix-federation.md §5) and the raw-number inspection.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { canonicalJson, compareCodePoints, MAX_NUMBER_PROBLEMS, nonCanonicalNumbers } from '../../checks/rules/canonical-json.ts';
+import { canonicalJson, compareCodePoints, MAX_NUMBER_PROBLEMS, nonCanonicalNumbers } from '../../checks/core/canonical-json.ts';
 
 const viaParse = (text: string): string => canonicalJson(JSON.parse(text));
 

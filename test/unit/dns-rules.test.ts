@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { judgeDns, renderZoneSnippet, dnsQuestions, dnsFollowUps, recordLabel } from '../../checks/rules/dns.ts';
 import { interpret } from '../../checks/facts/dns-answers.ts';
 import { isCloudflareProxy } from '../../checks/rules/cloudflare.ts';
-import type { NamedServer } from '../../checks/facts/dns.ts';
+import type { NamedServer } from '../../checks/core/net.ts';
 import { questionKey, type DnsFacts } from '../../checks/facts/dns.ts';
 import type { DnsOutcome, DnsRecord } from '../../checks/facts/dns.ts';
 import type { Plan } from '../../checks/plan/types.ts';

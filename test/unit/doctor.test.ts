@@ -1,28 +1,31 @@
 // doctor's own logic without network: a crashing or hanging area becomes a finding and the
 // other areas still report; fleet concurrency is bounded; the renderings.
-import { afterEach, describe, expect, it } from 'vitest';
-import { AREAS, diagnose, mapBounded, type ServerTarget, type RunSettings } from '../../checks/doctor.ts';
+import { describe, expect, it } from 'vitest';
+import type { Area, RunSettings, ServerTarget } from '../../checks/areas/area.ts';
+import { diagnose } from '../../checks/areas/diagnose.ts';
+import { mapBounded } from '../../checks/areas/fleet.ts';
+import type { Finding } from '../../checks/core/finding.ts';
 import { renderFleetTable, renderPrometheus } from '../../checks/core/doctor-report.ts';
 import { buildReport } from '../../checks/core/report.ts';
 
 const target: ServerTarget = { name: { given: 'example.org', host: 'example.org', isIpLiteral: false }, expected: {} };
 const settings = (areas: string[]): RunSettings => ({ resolvers: [], timeoutMs: 50, areas });
-const added: string[] = [];
-function area(name: string, run: () => Promise<never> | Promise<{ id: string; status: 'pass'; title: string }[]>) {
-  AREAS[name] = run;
-  added.push(name);
+/** An area whose gathering is `run` and whose judging passes the findings on. */
+function area(id: string, run: () => Promise<Finding[]>): Area<Finding[]> {
+  return { id, title: id, gather: run, judge: (findings) => ({ findings }) };
 }
-afterEach(() => added.splice(0).forEach((name) => delete AREAS[name]));
 
 describe('doctor isolates areas', () => {
   it('turns a crash and a hang into findings while the healthy area reports', async () => {
-    area('healthy', async () => [{ id: 'healthy.ok', status: 'pass', title: 'fine' }]);
-    area('crashing', async () => {
-      throw new Error('rule exploded');
-    });
-    area('hanging', () => new Promise(() => {}));
+    const registry = [
+      area('healthy', async () => [{ id: 'healthy.ok', status: 'pass', title: 'fine' }]),
+      area('crashing', async () => {
+        throw new Error('rule exploded');
+      }),
+      area('hanging', () => new Promise(() => {})),
+    ];
     const started = performance.now();
-    const { report } = await diagnose(target, settings(['healthy', 'crashing', 'hanging']));
+    const { report } = await diagnose(target, settings(['healthy', 'crashing', 'hanging']), registry);
     expect(performance.now() - started).toBeLessThan(2000);
     const byId = Object.fromEntries(report.findings.map((f) => [f.id, f]));
     expect(byId['healthy.ok'].status).toBe('pass');
@@ -33,12 +36,14 @@ describe('doctor isolates areas', () => {
 
 describe('doctor reports a judgement once', () => {
   it('drops the TURN area\'s focus finding when the well-known area made the same one', async () => {
-    area('first', async () => [{ id: 'wellknown.client.rtc_foci', status: 'pass', title: 'focus' }]);
-    area('second', async () => [
-      { id: 'turn.rtc.foci', status: 'pass', title: 'focus' },
-      { id: 'turn.rtc.jwt-service', status: 'pass', title: 'jwt' },
-    ]);
-    const { report, areas } = await diagnose(target, settings(['first', 'second']));
+    const registry = [
+      area('first', async () => [{ id: 'wellknown.client.rtc_foci', status: 'pass', title: 'focus' }]),
+      area('second', async () => [
+        { id: 'turn.rtc.foci', status: 'pass', title: 'focus' },
+        { id: 'turn.rtc.jwt-service', status: 'pass', title: 'jwt' },
+      ]),
+    ];
+    const { report, areas } = await diagnose(target, settings(['first', 'second']), registry);
     expect(report.findings.map((f) => f.id)).toEqual(['wellknown.client.rtc_foci', 'turn.rtc.jwt-service']);
     expect(areas.second.findings.map((f) => f.id)).toEqual(['turn.rtc.jwt-service']);
   });

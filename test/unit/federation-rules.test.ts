@@ -5,7 +5,7 @@ import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { judgeFederation } from '../../checks/rules/federation.ts';
 import { decideDiscovery, type DiscoveryInput } from '../../checks/facts/discovery.ts';
-import { canonicalJson } from '../../checks/rules/canonical-json.ts';
+import { canonicalJson } from '../../checks/core/canonical-json.ts';
 import type { AddressProbe, FederationFacts } from '../../checks/facts/federation.ts';
 import type { AddressLookup } from '../../checks/facts/dns.ts';
 import type { DnsOutcome } from '../../checks/facts/dns.ts';

@@ -3,7 +3,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { canonicalJson } from '../../checks/rules/canonical-json.ts';
+import { canonicalJson } from '../../checks/core/canonical-json.ts';
 import {
   canonicalSigningInput,
   decodeBase64,

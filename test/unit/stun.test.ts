@@ -29,6 +29,7 @@ import {
   type StunMessage,
 } from '../../checks/probes/stun.ts';
 import { retransmitSchedule, StunChannel } from '../../checks/probes/stun-transport.ts';
+import { canonicalIp } from '../../checks/core/net.ts';
 
 const hex = (text: string) => Buffer.from(text.replace(/\s+/g, ''), 'hex');
 
@@ -173,6 +174,38 @@ describe('messages of turn.md', () => {
     }
     expect(decodeAddress(hex('0001 0d96 7f4e0002'))).toEqual({ family: 4, address: '127.78.0.2', port: 3478 });
     expect(decodeUint32(hex('00000258'))).toBe(600);
+  });
+
+  it('encodes IPv6 addresses of every spelling: embedded IPv4, :: anywhere, full form', () => {
+    const zero = Buffer.alloc(12);
+    // Port 3478 XOR 0x2112, then the address XOR the magic cookie (and a zero transaction id).
+    const xored = (address: string) => hex(`0002 2c84 ${(BigInt('0x' + address.replace(/\s+/g, '')) ^ (0x2112a442n << 96n)).toString(16).padStart(32, '0')}`);
+    const cases: [string, string][] = [
+      ['::ffff:192.0.2.1', '0000 0000 0000 0000 0000 ffff c000 0201'],
+      ['::ffff:c000:201', '0000 0000 0000 0000 0000 ffff c000 0201'],
+      ['64:ff9b::192.0.2.33', '0064 ff9b 0000 0000 0000 0000 c000 0221'],
+      ['1:2:3:4:5:6:7.8.9.10', '0001 0002 0003 0004 0005 0006 0708 090a'],
+      ['::', '0000 0000 0000 0000 0000 0000 0000 0000'],
+      ['::1', '0000 0000 0000 0000 0000 0000 0000 0001'],
+      ['2001:db8::', '2001 0db8 0000 0000 0000 0000 0000 0000'],
+      ['2001:db8::10', '2001 0db8 0000 0000 0000 0000 0000 0010'],
+      ['2001:db8:0:0:1::1', '2001 0db8 0000 0000 0001 0000 0000 0001'],
+      ['2001:DB8:1234:5678:11:2233:4455:6677', '2001 0db8 1234 5678 0011 2233 4455 6677'],
+    ];
+    for (const [address, bytes] of cases) {
+      expect(encodeXorAddress({ address, port: 3478 }, zero).toString('hex'), address).toBe(xored(bytes).toString('hex'));
+    }
+  });
+
+  it('round-trips every IPv6 address to its canonical form', () => {
+    const id = Buffer.from('b7e7a701bc34d686fa87dfae', 'hex');
+    expect(decodeXorAddress(encodeXorAddress({ address: '::ffff:192.0.2.1', port: 3478 }, id), id)).toEqual({ family: 6, address: '::ffff:c000:201', port: 3478 });
+    fc.assert(
+      fc.property(fc.ipV6(), fc.integer({ min: 1, max: 65535 }), (address, port) => {
+        expect(decodeXorAddress(encodeXorAddress({ address, port }, id), id)).toEqual({ family: 6, address: canonicalIp(address), port });
+      }),
+      { numRuns: 1000 },
+    );
   });
 
   it('makes TURN REST credentials as coturn and Synapse do (turn.md §5)', () => {

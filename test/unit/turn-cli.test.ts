@@ -1,10 +1,11 @@
-// The TURN check's secret inputs: files, and the hidden password prompt (nothing echoed).
+// The TURN check's secret inputs (checks/core/prompt.ts): files, and the hidden password prompt
+// (nothing echoed).
 import { describe, expect, it } from 'vitest';
 import { EventEmitter } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readHidden, readSecretFile, type HiddenInput } from '../../checks/turn.ts';
+import { readHidden, readSecretFile, type HiddenInput } from '../../checks/core/prompt.ts';
 import { InputError } from '../../checks/core/errors.ts';
 
 /** A terminal stand-in: records raw mode, emits what is "typed". */
@@ -21,7 +22,7 @@ function fakeTerminal() {
   return { stdin, modes, type: (text: string) => events.emit('data', Buffer.from(text)) };
 }
 
-describe('secret inputs of checks/turn.ts', () => {
+describe('secret inputs of the TURN check', () => {
   it('reads a typed password in raw mode, with backspace, and restores the terminal', async () => {
     const terminal = fakeTerminal();
     const password = readHidden(terminal.stdin);
@@ -45,6 +46,6 @@ describe('secret inputs of checks/turn.ts', () => {
     writeFileSync(join(dir, 'empty'), '\n');
     expect(readSecretFile(join(dir, 'secret'), '--turn-secret-file')).toBe('the-secret');
     expect(() => readSecretFile(join(dir, 'empty'), '--turn-secret-file')).toThrow('the file is empty');
-    expect(() => readSecretFile(join(dir, 'missing'), '--access-token-file')).toThrow(/--access-token-file .*missing: ENOENT/);
+    expect(() => readSecretFile(join(dir, 'missing'), '--access-token-file')).toThrow(/^--access-token-file .*missing: file not found$/);
   });
 });

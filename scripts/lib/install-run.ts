@@ -1,0 +1,146 @@
+// The install steps, shared by the install and update stages: the preflight (the plan's own
+// validation and the DNS check), the roles, the playbook with install-all (or setup-all),
+// ensure-matrix-users-created and start, its self-check, and doctor as the after-picture.
+import type { ParseArgsConfig } from 'node:util';
+import { parseResolvers, parseTimeout } from '../../checks/core/cli.ts';
+import { parseExpectIp } from '../../checks/areas/dns.ts';
+import { selectAreas } from '../../checks/areas/registry.ts';
+import { defaultLogFile, playbookCommand, runStep } from './ansible.ts';
+import type { RunContext } from './ansible.ts';
+import { parseCommandLine, requireCheckout, STAGE_OPTIONS, StageFailure } from './cli.ts';
+import { loadHostPlans, rolesCommands } from './checkout.ts';
+import type { HostPlan } from './checkout.ts';
+import { showCommand } from './commands.ts';
+import type { Command } from './commands.ts';
+import { stamp } from './files.ts';
+import { AFTER_CHECK, checkCommand, PREFLIGHT_CHECK, renderCheck, runCheck } from './project-checks.ts';
+import type { CheckOptions } from './project-checks.ts';
+import { masker, secretsOf } from './secrets.ts';
+
+export const INSTALL_HELP = `  --setup-all            full re-setup: also uninstalls components switched off in vars.yml
+                         (setup-all instead of install-all; slower)
+  -K, --ask-become-pass  ask for the sudo password of the SSH login (passed on to Ansible)
+  --skip-preflight       run the playbook even when the preflight finds problems
+  --resolver IP[:PORT]   DNS server for the checks (repeatable; default: the system's)
+  --authoritative IP[:PORT]  ask this server as the zone's source (repeatable)
+  --expect-ip IPV4[,IPV6]    the address the DNS records must point at
+  --timeout SECONDS      per-probe timeout of the checks (default 5)
+  --after-checks AREA,…  the check areas of the after-picture (default: all of doctor's)
+  --log FILE             the full log (default inventory/logs/<stage>-<time>.log in the checkout)`;
+
+export const INSTALL_OPTIONS = {
+  ...STAGE_OPTIONS,
+  'setup-all': { type: 'boolean', default: false },
+  'ask-become-pass': { type: 'boolean', short: 'K', default: false },
+  'skip-preflight': { type: 'boolean', default: false },
+  resolver: { type: 'string', multiple: true, default: [] as string[] },
+  authoritative: { type: 'string', multiple: true, default: [] as string[] },
+  'expect-ip': { type: 'string' },
+  timeout: { type: 'string' },
+  log: { type: 'string' },
+  'after-checks': { type: 'string' },
+} satisfies ParseArgsConfig['options'];
+
+export type InstallValues = ReturnType<typeof parseCommandLine<typeof INSTALL_OPTIONS>>['values'];
+
+export interface Install {
+  checkout: string;
+  hosts: HostPlan[];
+  values: InstallValues;
+  ctx: RunContext;
+}
+
+/** Reads the checkout's inventory and plans; the log file and the masking of every secret. */
+export async function prepareInstall(values: InstallValues, stage: string): Promise<Install> {
+  // Bad DNS options are bad input now, not a failure halfway through.
+  parseResolvers([...values.resolver, ...values.authoritative]);
+  if (values.timeout !== undefined) parseTimeout(values.timeout);
+  if (values['expect-ip'] !== undefined) parseExpectIp(values['expect-ip']);
+  if (values['after-checks']) selectAreas(values['after-checks'], undefined, { only: '--after-checks', skip: '--skip' });
+  const checkout = requireCheckout(values.playbook);
+  const hosts = await loadHostPlans(checkout);
+  const mask = masker(hosts.flatMap((h) => secretsOf(h.vars, h.plan)));
+  return { checkout, hosts, values, ctx: { logFile: values.log ?? defaultLogFile(checkout, stage, stamp()), mask } };
+}
+
+function checkOptions(values: InstallValues): CheckOptions {
+  const o: CheckOptions = { resolvers: values.resolver, authoritative: values.authoritative };
+  if (values['expect-ip']) o.expectIp = values['expect-ip'];
+  if (values.timeout) o.timeout = values.timeout;
+  return o;
+}
+
+/** The DNS check before the playbook; doctor (every area, or --after-checks) after it. */
+function checkCommands(install: Install, when: 'before' | 'after'): Command[] {
+  const only = install.values['after-checks'];
+  const [script, extra] = when === 'before' ? [PREFLIGHT_CHECK, []] : [AFTER_CHECK, only ? ['--only', only] : []];
+  return install.hosts.map((h) => checkCommand(script, h.plan.serverName, install.checkout, checkOptions(install.values), extra));
+}
+
+function playbookRuns(install: Install): Array<{ title: string; command: Command }> {
+  const { checkout, values } = install;
+  const main = values['setup-all'] ? 'setup-all' : 'install-all';
+  const become = { askBecomePass: values['ask-become-pass'] };
+  return [
+    { title: `Playbook: ${main}`, command: playbookCommand({ checkout, tags: [main, 'ensure-matrix-users-created', 'start'], ...become }) },
+    { title: 'Playbook: self-check', command: playbookCommand({ checkout, tags: ['self-check'], ...become }) },
+  ];
+}
+
+/** The plan's own validation: what the playbook would stop on anyway. */
+function planProblems(install: Install): string[] {
+  return install.hosts.flatMap((h) =>
+    h.plan.issues
+      .filter((issue) => issue.kind !== 'ignored')
+      .map((issue) => `${h.host.name}: ${issue.variable}: ${issue.reason}\n    → ${issue.fix}`),
+  );
+}
+
+/** Runs the checks; true when none failed. */
+async function runChecks(install: Install, when: 'before' | 'after', title: string): Promise<boolean> {
+  let ok = true;
+  for (const command of checkCommands(install, when)) {
+    process.stdout.write(`${title}\n  $ ${showCommand(command)}\n`);
+    const run = await runCheck(command);
+    process.stdout.write(renderCheck(run));
+    if (!run.report || run.report.exitCode >= 2) ok = false;
+  }
+  return ok;
+}
+
+/** Steps 1–5 (update.ts runs them too, after the pull). */
+export async function runInstall(install: Install): Promise<number> {
+  const { values, ctx } = install;
+  const roles = rolesCommands(install.checkout);
+  if (values['dry-run']) {
+    const lines = [
+      ...(values['skip-preflight'] ? [] : ['# preflight: the plan of each host is validated, then:', ...checkCommands(install, 'before').map(showCommand)]),
+      ...roles.map(showCommand),
+      ...playbookRuns(install).map((r) => showCommand(r.command)),
+      '# after-picture:',
+      ...checkCommands(install, 'after').map(showCommand),
+    ];
+    process.stdout.write(`Would run, in this order (log: ${ctx.logFile}):\n${lines.map((l) => `  ${l}`).join('\n')}\nDry run: nothing was changed.\n`);
+    return 0;
+  }
+  process.stdout.write(`Full log: ${ctx.logFile}\n`);
+
+  if (!values['skip-preflight']) {
+    const problems = planProblems(install);
+    if (problems.length) {
+      throw new StageFailure(`stopped before the playbook: vars.yml has what the playbook would refuse:\n  ${problems.join('\n  ')}\n(fix them, or run again with --skip-preflight)`);
+    }
+    if (!(await runChecks(install, 'before', 'Preflight: DNS'))) {
+      throw new StageFailure('stopped before the playbook: the DNS preflight found failures (see the fixes above); run again when they are fixed, or with --skip-preflight');
+    }
+  }
+  for (const command of roles) await runStep(command, 'Roles', ctx);
+  for (const run of playbookRuns(install)) await runStep(run.command, run.title, ctx);
+  if (!(await runChecks(install, 'after', 'After-picture: every check (doctor)'))) {
+    process.stdout.write('The playbook finished, but the checks above found failures.\n');
+    return 2;
+  }
+  process.stdout.write(`Installed. Next: create your first user: npx tsx scripts/register.ts user NAME --admin --playbook ${values.playbook}\n`);
+  return 0;
+}
+

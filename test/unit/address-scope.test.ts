@@ -1,0 +1,68 @@
+// addressScope judges an address by the range it falls in (IANA special-purpose registries), not
+// by how its text happens to start: an IPv4-mapped IPv6 address is judged as its IPv4 address,
+// and any spelling of an IPv6 address (compressed, full, upper-case) gets the same answer.
+import { describe, expect, it } from 'vitest';
+import { addressScope, type AddressScope } from '../../checks/facts/turn-config.ts';
+
+const TABLE: [string, AddressScope][] = [
+  // IPv4
+  ['8.8.8.8', 'public'],
+  ['1.1.1.1', 'public'],
+  ['192.0.2.1', 'public'], // documentation ranges stand for public addresses in examples
+  ['198.51.100.7', 'public'],
+  ['203.0.113.10', 'public'],
+  ['10.1.2.3', 'private'],
+  ['172.16.0.1', 'private'],
+  ['172.31.255.255', 'private'],
+  ['172.32.0.1', 'public'],
+  ['192.168.1.1', 'private'],
+  ['100.64.0.1', 'cgnat'],
+  ['100.127.255.255', 'cgnat'],
+  ['100.128.0.1', 'public'],
+  ['127.0.0.1', 'loopback'],
+  ['127.78.0.2', 'loopback'],
+  ['169.254.1.1', 'link-local'],
+  ['0.0.0.0', 'unspecified'],
+  ['0.1.2.3', 'unspecified'],
+  ['224.0.0.1', 'reserved'], // multicast
+  ['239.255.255.250', 'reserved'],
+  ['240.0.0.1', 'reserved'],
+  ['255.255.255.255', 'reserved'],
+  ['198.18.0.1', 'reserved'], // benchmarking
+  ['192.0.0.8', 'reserved'], // IETF protocol assignments
+  // IPv6
+  ['2001:4860:4860::8888', 'public'],
+  ['2a00:1450::1', 'public'],
+  ['2001:db8::1', 'public'], // documentation
+  ['::1', 'loopback'],
+  ['0:0:0:0:0:0:0:1', 'loopback'],
+  ['0000:0000:0000:0000:0000:0000:0000:0001', 'loopback'],
+  ['::', 'unspecified'],
+  ['0:0:0:0:0:0:0:0', 'unspecified'],
+  ['fd00::1', 'private'],
+  ['fc00::1', 'private'],
+  ['FD12:3456::1', 'private'],
+  ['fd::1', 'public'], // 00fd::1, outside fc00::/7
+  ['fe80::1', 'link-local'],
+  ['febf::1', 'link-local'],
+  ['FE80::1', 'link-local'],
+  ['fe8::1', 'public'], // 0fe8::1, outside fe80::/10
+  ['ff02::1', 'reserved'], // multicast
+  ['ff0e::101', 'reserved'],
+  ['100::1', 'reserved'], // discard-only
+  // IPv4-mapped IPv6: judged as the IPv4 address, in any spelling
+  ['::ffff:10.0.0.1', 'private'],
+  ['::ffff:192.0.2.1', 'public'],
+  ['::ffff:c000:201', 'public'], // the form the STUN decoder produces for ::ffff:192.0.2.1
+  ['::ffff:a00:1', 'private'],
+  ['::FFFF:7f00:1', 'loopback'],
+  ['0:0:0:0:0:ffff:6440:1', 'cgnat'],
+  ['::ffff:0:0', 'unspecified'],
+  ['::ffff:e000:1', 'reserved'],
+];
+
+describe('addressScope', () => {
+  it.each(TABLE)('%s is %s', (address, scope) => {
+    expect(addressScope(address)).toBe(scope);
+  });
+});
