@@ -107,7 +107,7 @@ export function issueCertificate(
   return { fullchain, leaf, key };
 }
 
-// `openssl x509 -req` cannot back-date, `openssl ca` can (shared/reference/node-stack.md §6).
+// `openssl x509 -req` cannot back-date, `openssl ca` can (docs/lab.md "Certificates").
 function signBackdated(pki: LabPki, prefix: string, csr: string, ext: string, out: string): void {
   const dir = join(pki.dir, `${prefix}-ca`);
   mkdirSync(join(dir, 'new'), { recursive: true });

@@ -1,7 +1,7 @@
 // firewall: the guide's hand-copied ufw rule list, derived from the deployment plan instead:
 // every port of every enabled service plus SSH. By default it prints the commands; --apply adds
 // what is missing on the server through Ansible (SSH first), --check compares. It also says
-// which ports Docker publishes past ufw (failure-modes.md F15).
+// which ports Docker publishes past ufw (docs/failure-modes.md "Docker bypasses ufw").
 //   npx tsx scripts/firewall.ts --playbook ./matrix-docker-ansible-deploy --apply
 import { isAbsolute } from 'node:path';
 import type { ParseArgsConfig } from 'node:util';

@@ -1,7 +1,8 @@
 // register: users and invitations. A user is registered through the playbook's register-user
 // tag (the guide's way, with the password in a 0600 extra-vars file), or straight through
 // Synapse's shared-secret registration API with --homeserver. Invitations are Synapse
-// registration tokens, which replace the removed generate-matrix-registration-token tag (mdad.md §6).
+// registration tokens, which replace the removed generate-matrix-registration-token tag
+// (docs/mdad.md "Registering users").
 //   npx tsx scripts/register.ts user alice --admin
 //   npx tsx scripts/register.ts token create --uses 1 --expires 2026-12-31 --admin-user alice
 import type { ParseArgsConfig } from 'node:util';
@@ -122,7 +123,7 @@ async function registerUser(values: Values, host: HostPlan, checkout: string, na
 // ---------------------------------------------------------------------------------------------
 // Registration tokens
 
-/** The vars.yml lines token sign-up needs that are missing (mdad.md §6). */
+/** The vars.yml lines token sign-up needs that are missing (docs/mdad.md "Registering users"). */
 function missingTokenSettings(vars: Record<string, unknown>): string[] {
   const v = readVars(vars);
   return ['matrix_synapse_enable_registration', 'matrix_synapse_registration_requires_token']
@@ -130,7 +131,7 @@ function missingTokenSettings(vars: Record<string, unknown>): string[] {
     .map((name) => `${name}: true`);
 }
 
-/** The admin API is public only with this label, or with Ketesa or Element Admin (mdad.md §6). */
+/** The admin API is public only with this label, or with Ketesa or Element Admin (docs/mdad.md "Registering users"). */
 function adminApiExposed(host: HostPlan): boolean {
   const on = (id: string): boolean => host.plan.services.some((s) => s.id === id && s.enabled);
   return readVars(host.vars).bool('matrix_synapse_container_labels_public_client_synapse_admin_api_enabled', false) || on('ketesa') || on('element-admin');

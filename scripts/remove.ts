@@ -1,6 +1,6 @@
 // remove: the guide's last step, `sh /matrix/bin/remove-all`, done safely: after the exact
 // confirmation phrase, optionally after a backup, through Ansible with become (the script is
-// bash and must run as root, mdad.md §13).
+// bash and must run as root, docs/mdad.md "remove-all").
 //   npx tsx scripts/remove.ts --playbook ./matrix-docker-ansible-deploy --backup ./matrix-backup
 import { readdirSync, statSync } from 'node:fs';
 import { chmod, mkdir, readdir } from 'node:fs/promises';

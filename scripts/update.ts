@@ -1,4 +1,5 @@
-// update: the guide's "git pull, then run the playbook again", done today's way (mdad.md §4, §5):
+// update: the guide's "git pull, then run the playbook again", done today's way
+// (docs/mdad.md "Migration version", "Tags and commands"):
 // fetch the playbook, show the breaking changes between the version this server acknowledged
 // and the one the new playbook expects, and only after `--acknowledge VERSION` pull (keeping
 // local edits, like `just update`), raise matrix_playbook_migration_validated_version and install.

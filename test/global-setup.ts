@@ -1,4 +1,4 @@
-// Runs once before the tests: the lab provisions itself (DESIGN.md "The lab").
+// Runs once before the tests: the lab provisions itself (docs/lab.md "Provisioning").
 import { provisionLab } from '../lab/provision.ts';
 
 export default async function setup(): Promise<void> {

@@ -12,7 +12,7 @@ import type { Area } from './area.ts';
 export const wellknownArea: Area<WellKnownFacts, WellKnownVerdict> = {
   id: 'wellknown',
   title: '.well-known',
-  // Spec server-server §2: an IP literal or a name with a port is connected to directly.
+  // Spec server-server "Resolving server names": an IP literal or a name with a port is connected to directly.
   notApplicable: (target) =>
     target.name.isIpLiteral || target.name.port !== undefined ? emit(WELLKNOWN.skipped, 'skip', { detail: 'A server name with an IP or a port is not discovered through .well-known' }) : undefined,
   gather: (target, settings) =>

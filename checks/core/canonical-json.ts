@@ -1,4 +1,4 @@
-// Canonical JSON (Matrix spec appendices, "Canonical JSON"; reference matrix-federation.md §5):
+// Canonical JSON (Matrix spec appendices, "Canonical JSON"; docs/federation.md "Canonical JSON"):
 // the byte string that Matrix signatures cover. Pure, no I/O.
 //
 // Two halves:

@@ -1,6 +1,6 @@
 // The finding catalogue's machinery: every finding the project can emit is declared once, with
 // its id (or id pattern), area, pass and failure titles and what it means; rules emit through
-// these declarations (docs/architecture.md "Findings"). docs/findings.md is generated from the
+// these declarations (docs/architecture.md "A finding"). docs/findings.md is generated from the
 // declarations in checks/findings/.
 import { appendFileSync } from 'node:fs';
 import { idPart, type Finding, type Status } from './finding.ts';

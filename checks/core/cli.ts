@@ -1,4 +1,4 @@
-// The command-line contract shared by every check (DESIGN.md "Command-line contract").
+// The command-line contract shared by every check (docs/architecture.md "Command-line contract").
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { InputError } from './errors.ts';

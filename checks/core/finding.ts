@@ -1,4 +1,4 @@
-// A finding is what a rule concludes from gathered facts (see DESIGN.md "A finding").
+// A finding is what a rule concludes from gathered facts (see docs/architecture.md "A finding").
 // Ids are dotted and stable: area.subject.aspect. Every warn and fail carries a fix.
 
 export type Status = 'pass' | 'warn' | 'fail' | 'skip' | 'info';

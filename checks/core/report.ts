@@ -1,5 +1,5 @@
 // Rendering findings as a table, JSON or Prometheus text, and choosing the exit code
-// (monitoring-plugin convention, DESIGN.md: 0 pass, 1 warning, 2 failure, 3 could not run).
+// (monitoring-plugin convention, docs/architecture.md "Command-line contract": 0 pass, 1 warning, 2 failure, 3 could not run).
 import Table from 'cli-table3';
 import { STATUS_ORDER, type Finding, type Status } from './finding.ts';
 

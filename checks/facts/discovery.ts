@@ -1,4 +1,4 @@
-// Server discovery exactly as the server-server spec resolves a server name (§2 "Resolving
+// Server discovery exactly as the server-server spec resolves a server name ("Resolving
 // server names", steps 1–6 with 3.1–3.5): a pure function of the gathered facts, so every
 // branch is unit-tested and the report can say which step decided and what it ignored.
 import { untrustedHop, type FetchChain } from './http.ts';
@@ -44,12 +44,12 @@ export interface Discovery {
 
 export type Delegation = { ok: true; value: string; host: string; port?: number; isIpLiteral: boolean } | { ok: false; reason: string };
 
-/** Step 3's sub-steps: what makes a well-known response count (§2 step 3). */
+/** Step 3's sub-steps: what makes a well-known response count ("Resolving server names" step 3). */
 export function wellKnownDelegation(chain: FetchChain | undefined): Delegation {
   if (!chain) return { ok: false, reason: 'not fetched' };
   const final = chain.final;
   if (!final) return { ok: false, reason: `could not be fetched (${chain.detail ?? chain.problem ?? 'no answer'})` };
-  // Fetched "with normal X.509 certificate validation" (spec §2 step 3).
+  // Fetched "with normal X.509 certificate validation" (spec "Resolving server names" step 3).
   const untrusted = untrustedHop(chain);
   if (untrusted) return { ok: false, reason: `is served with a certificate servers refuse (${untrusted.error} at ${untrusted.url})` };
   if (final.status !== 200) return { ok: false, reason: `answered ${final.status}` };
@@ -136,7 +136,7 @@ function srvSteps(
     return { ...base, step: steps[0], how: `${context}; SRV ${FED_SRV}.${name} says the service is not available (target ".")`, targets: [], problem: `SRV ${FED_SRV}.${name} has the target "." (RFC 2782: no federation here), so servers will not connect` };
   }
   if (srv.fed.state === 'error') {
-    // A broken _matrix-fed lookup is not "not found": servers do not fall back (matrix-federation.md §2).
+    // A broken _matrix-fed lookup is not "not found": servers do not fall back (docs/federation.md "SRV fallback only on not found").
     return { ...base, step: steps[0], how: `${context}; SRV ${FED_SRV}.${name} could not be looked up`, targets: [], problem: `the SRV lookup of ${FED_SRV}.${name} failed (${srv.fed.error}), so servers cannot tell where you are` };
   }
   if (srv.legacy.state === 'found') {

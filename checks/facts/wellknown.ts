@@ -17,14 +17,15 @@ export interface WellKnownFacts {
   /** GET <m.homeserver.base_url>/_matrix/client/versions, when the client file names one. */
   versions?: { url: string; chain: FetchChain };
   identity?: { url: string; chain: FetchChain };
-  /** The copies on the Matrix host, which MDAD keeps authoritative (mdad.md §11). */
+  /** The copies on the Matrix host, which MDAD keeps authoritative (docs/mdad.md "Well-known files"). */
   matrixHost?: { host: string; server: FetchChain; client: FetchChain };
 }
 
 /** What a web client sends: CORS is judged on the answer to this. */
 export const CLIENT_ORIGIN = 'https://app.element.io';
 
-// Synapse and the Go tester cap the server file at 50 KiB (matrix-federation.md §2); read a little more to tell.
+// Synapse and the Go tester cap the server file at 50 KiB (docs/federation.md "Limits on the server file");
+// read a little more to tell.
 export const MAX_DOCUMENT = 64 * 1024;
 
 export function parseObject(body: string | undefined): Record<string, unknown> | undefined {
@@ -50,7 +51,7 @@ export function urlAt(doc: Record<string, unknown> | undefined, key: string): st
   }
 }
 
-/** base_url may end with "/" (spec §7); join without doubling it. */
+/** base_url may end with "/" (spec client-server "Well-known URIs"); join without doubling it. */
 export function joinPath(baseUrl: string, path: string): string {
   return `${baseUrl.replace(/\/+$/, '')}/${path}`;
 }

@@ -1,4 +1,4 @@
-// The deployment plan: a pure function of an MDAD configuration (DESIGN.md "One model, two halves").
+// The deployment plan: a pure function of an MDAD configuration (docs/architecture.md "The plan").
 // No I/O here; load.ts reads the files.
 
 import { InputError } from '../core/errors.ts';
@@ -110,7 +110,7 @@ function mergeRecords(records: DnsRecordSpec[]): DnsRecordSpec[] {
   return [...out.values()];
 }
 
-/** SRV delegation is needed only when the server well-known file is off (mdad.md §8). */
+/** SRV delegation is needed only when the server well-known file is off (docs/mdad.md "Services and DNS records"). */
 function srvRecord(ctx: ServiceContext, serverFileEnabled: boolean): DnsRecordSpec | undefined {
   if (serverFileEnabled || !ctx.federationEnabled) return undefined;
   if (ctx.serverName === ctx.matrixHost && ctx.federationPort === 8448) return undefined;

@@ -1,5 +1,5 @@
 // The deployment plan: a pure description of what an MDAD configuration will run.
-// Stages act on it and checks verify it, so the two can never disagree (DESIGN.md).
+// Stages act on it and checks verify it, so the two can never disagree (docs/architecture.md "The plan").
 
 export type RecordType = 'A' | 'AAAA' | 'CNAME' | 'SRV' | 'MX' | 'TXT';
 

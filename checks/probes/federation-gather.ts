@@ -81,7 +81,7 @@ async function probeAddress(
       timeoutMs: remaining(),
       ca: options.ca,
       connectTo: options.connectTo,
-      // SNI and certificate name: the name discovery says, none for an IP (spec §2).
+      // SNI and certificate name: the name discovery says, none for an IP (spec "Resolving server names").
       servername: isIP(discovery.tlsName) ? undefined : discovery.tlsName,
       hostHeader: discovery.hostHeader,
       maxBodyBytes: MAX_BODY,

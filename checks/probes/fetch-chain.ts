@@ -19,7 +19,7 @@ export interface ChainOptions {
   bodyEncoding?: 'utf8' | 'base64';
 }
 
-// Go's HTTP client, the Rust tester and Synapse stop after 10 redirects (matrix-federation.md §2).
+// Go's HTTP client and the Rust tester stop after 10 redirects (docs/federation.md "Limits on the server file").
 const MAX_HOPS = 10;
 
 export async function fetchChain(url: string, options: ChainOptions): Promise<FetchChain> {

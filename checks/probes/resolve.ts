@@ -1,5 +1,5 @@
 // Name → addresses through the run's resolvers (the --resolver servers, or the system's), so
-// that every connection of a check goes where the person asked lookups to go (DESIGN.md).
+// that every connection of a check goes where the person asked lookups to go (docs/architecture.md "Command-line contract").
 import { isIP } from 'node:net';
 import { queryFirst } from './dns-query.ts';
 import type { AddressLookup } from '../facts/dns.ts';

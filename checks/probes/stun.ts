@@ -268,7 +268,7 @@ export function longTermKey(username: string, realm: string, password: string): 
 }
 
 /**
- * TURN REST credentials, coturn's use-auth-secret (turn.md §5): the user name carries its expiry,
+ * TURN REST credentials, coturn's use-auth-secret (docs/turn.md "TURN REST credentials"): the user name carries its expiry,
  * the password is base64(HMAC-SHA1(secret, username)).
  */
 export function restCredentials(secret: string, user: string, expiresAt: number): { username: string; password: string } {

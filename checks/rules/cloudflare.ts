@@ -1,6 +1,7 @@
 // Cloudflare's published proxy ranges (cloudflare.com/ips-v4 and /ips-v6). An address in them
 // means the record is proxied ("orange cloud"): port 8448 is not among the ports Cloudflare
-// proxies and ACME HTTP-01 breaks (failure-modes.md F8; MDAD docs/configuring-dns.md).
+// proxies and ACME HTTP-01 breaks (docs/failure-modes.md "Cloudflare proxy in front of the Matrix host";
+// MDAD docs/configuring-dns.md).
 import { BlockList, isIPv6 } from 'node:net';
 
 const IPV4 = [

@@ -1,4 +1,4 @@
-// MatrixRTC rules (Element Call, Element X group calls; failure-modes.md F12): the client
+// MatrixRTC rules (Element Call, Element X group calls; docs/turn.md "MatrixRTC and LiveKit"): the client
 // well-known must name a LiveKit focus when the deployment runs MatrixRTC, the LiveKit JWT
 // service behind it must answer (GET /sfu/get → 405: it is there and wants POST), and LiveKit's
 // ICE/TCP port must accept connections. Pure: facts in, findings out.

@@ -1,4 +1,4 @@
-// Judging a `/_matrix/key/v2/server` response (reference matrix-federation.md §4 steps 3–7).
+// Judging a `/_matrix/key/v2/server` response (docs/federation.md "Server keys", steps 3–7).
 // Pure: raw body, requested server name and the clock in, plain facts out. No findings here: the
 // caller turns the verdict into findings (keys.server_name, keys.valid_until, keys.ed25519,
 // keys.canonical, keys.key_id, keys.old, keys.consistency).
@@ -15,7 +15,7 @@ export interface ServerKeysVerdict {
   nowMs: number;
   /** JSON.parse of the body, which must give an object. When not ok, the rest is empty. */
   parse: { ok: true } | { ok: false; error: string };
-  /** Required members that are absent (§4 step 3). */
+  /** Required members that are absent ("Server keys" step 3). */
   missingFields: RequiredField[];
   /** Required members of the wrong type: server_name not a string, verify_keys or signatures not
    * an object, valid_until_ts not a finite number. */
@@ -26,7 +26,7 @@ export interface ServerKeysVerdict {
   ed25519Keys: Ed25519KeyCheck[];
   /** Other `verify_keys` IDs (other algorithms, or no `ed25519:` prefix): listed and ignored. */
   otherAlgorithmKeys: string[];
-  /** At least one `ed25519:` key is served (§4 step 6: none is a failure). */
+  /** At least one `ed25519:` key is served ("Server keys" step 6: none is a failure). */
   hasEd25519Key: boolean;
   /** hasEd25519Key and every ed25519 key check is ok. */
   allEd25519KeysOk: boolean;
@@ -38,7 +38,7 @@ export interface ServerKeysVerdict {
   /** Sorted `keyId=key` of every verify_keys member, space-separated; keys that decode are
    * re-encoded as unpadded standard base64, so encodings of the same key compare equal. */
   fingerprint: string;
-  /** The spec's MUSTs of §4 steps 3–7: parsed, nothing missing or malformed, server_name
+  /** The spec's MUSTs of "Server keys" steps 3–7: parsed, nothing missing or malformed, server_name
    * matches, valid_until_ts in the future, allEd25519KeysOk. Short validity, a long
    * validity, key-ID grammar, base64 deviations, old_verify_keys problems and non-canonical
    * numbers do not clear it; the caller judges those. */
@@ -59,7 +59,7 @@ export interface ValidUntilFacts {
   ts: number | undefined;
   /** ts - now. */
   remainingMs: number | undefined;
-  /** What a receiver caches the keys until: min(ts, now + 7 d) (§4 step 5). */
+  /** What a receiver caches the keys until: min(ts, now + 7 d) ("Server keys" step 5). */
   effectiveUntilMs: number | undefined;
   /**
    * - expired: ts <= now (fail);
@@ -119,9 +119,9 @@ export interface OldVerifyKeysFacts {
 // Constants
 
 const HOUR_MS = 60 * 60 * 1000;
-/** Receivers use min(valid_until_ts, now + 7 d) (§4 step 5). */
+/** Receivers use min(valid_until_ts, now + 7 d) ("Server keys" step 5). */
 export const MAX_KEY_VALIDITY_MS = 7 * 24 * HOUR_MS;
-/** Originating servers SHOULD avoid lifetimes shorter than 1 h (§4 step 5). */
+/** Originating servers SHOULD avoid lifetimes shorter than 1 h ("Server keys" step 5). */
 export const MIN_KEY_VALIDITY_MS = HOUR_MS;
 
 const KEY_ID = /^ed25519:[a-zA-Z0-9_]+$/;

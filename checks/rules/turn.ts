@@ -2,7 +2,8 @@
 // judged step by step as a calling client meets it: its host, the port, TLS, the 401 challenge
 // and the authenticated Allocate, the integrity of the answers, the relayed address, data
 // through the relay, and the release. Only the first step that fails is reported for a URI,
-// with the steps after it named as not tried (failure-modes.md F9–F11).
+// with the steps after it named as not tried (docs/failure-modes.md "No TURN configured",
+// "Wrong TURN external address", "TURN ports blocked").
 import { emit } from '../core/catalogue.ts';
 import type { Finding } from '../core/finding.ts';
 import type { AddressLookup } from '../facts/dns.ts';

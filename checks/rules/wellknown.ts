@@ -1,6 +1,7 @@
 // Well-known rules: /.well-known/matrix/server and /client as federation peers and clients read
-// them (spec server-server §2 step 3, client-server "Well-known URIs"), plus what breaks real
-// clients although the spec is lenient (content type, CORS per hop: failure-modes.md F4, F5).
+// them (spec server-server "Resolving server names" step 3, client-server "Well-known URIs"), plus what breaks real
+// clients although the spec is lenient (content type, CORS per hop: docs/failure-modes.md
+// "Client well-known without CORS", "Stale or mistyped well-known copy").
 import type { Finding } from '../core/finding.ts';
 import { emit, type FindingSpec } from '../core/catalogue.ts';
 import { WELLKNOWN } from '../findings/wellknown.ts';
@@ -11,7 +12,7 @@ import { parseObject, urlAt, type DocumentFetch, type WellKnownFacts } from '../
 import { parseServerNameGrammar } from '../core/server-name.ts';
 import { canonicalJson } from '../core/canonical-json.ts';
 
-// Synapse's and the Go tester's cap on the server file (matrix-federation.md §2).
+// Synapse's and the Go tester's cap on the server file (docs/federation.md "Limits on the server file").
 const MAX_SERVER_FILE = 50 * 1024;
 const STAGE = 'npx tsx scripts/wellknown.ts --flavor nginx';
 
@@ -343,7 +344,7 @@ function supportFindings(facts: WellKnownFacts): Finding[] {
   ];
 }
 
-/** MDAD's self-check demands the base domain's copies equal the Matrix host's (mdad.md §10). */
+/** MDAD's self-check demands the base domain's copies equal the Matrix host's (docs/mdad.md "Self-check"). */
 function copyFindings(facts: WellKnownFacts): Finding[] {
   const copies = facts.matrixHost;
   if (!copies) return [];

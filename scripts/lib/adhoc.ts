@@ -1,6 +1,6 @@
 // Ad-hoc Ansible (`ansible HOST -m MODULE -a ARGS`) with the project's inventory: how a stage
 // runs one module on a server, with the inventory's ssh user, port, key and become settings
-// (DESIGN.md: remote work goes through Ansible).
+// (docs/architecture.md "Stages": remote work goes through Ansible).
 import { INVENTORY } from './ansible.ts';
 import { stream } from './commands.ts';
 import type { Command } from './commands.ts';

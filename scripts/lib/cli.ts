@@ -1,4 +1,4 @@
-// The command line every stage shares (DESIGN.md "Stage command lines"): --playbook, --dry-run,
+// The command line every stage shares (docs/architecture.md "Stages"): --playbook, --dry-run,
 // --help, and the exit codes 0 done, 2 failed, 3 bad input.
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';

@@ -1,5 +1,5 @@
 // Running programs: every command a stage runs is a Command, so that --dry-run can print
-// exactly what a real run executes. Secrets never go into a Command (DESIGN.md safety rules).
+// exactly what a real run executes. Secrets never go into a Command (docs/architecture.md "Stages").
 import { spawn } from 'node:child_process';
 import type { ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';

@@ -1,5 +1,5 @@
 // File changes of the stages: computed first (so --dry-run can show them as a diff), then
-// written atomically (temp file + rename) with a backup of what they replace (DESIGN.md).
+// written atomically (temp file + rename) with a backup of what they replace (docs/architecture.md "Stages").
 import { randomBytes } from 'node:crypto';
 import { chmod, copyFile, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';

@@ -1,5 +1,5 @@
-// The firewall of a deployment plan (mdad.md §9) as ufw commands, what a server's ufw already
-// has, and which ports Docker publishes past ufw (failure-modes.md F15). Pure: the firewall
+// The firewall of a deployment plan (docs/mdad.md "Firewall ports") as ufw commands, what a server's ufw already
+// has, and which ports Docker publishes past ufw (docs/failure-modes.md "Docker bypasses ufw"). Pure: the firewall
 // stage gathers and runs through Ansible, this module decides.
 import { splitWords } from '../../checks/plan/inventory.ts';
 import type { Plan } from '../../checks/plan/types.ts';
@@ -387,7 +387,7 @@ function byBinder(rules: readonly FirewallRule[]): Array<{ binder: Binder; rules
   return groups;
 }
 
-/** The explanation of what ufw does and does not control for these rules (failure-modes.md F15). */
+/** The explanation of what ufw does and does not control for these rules (docs/failure-modes.md "Docker bypasses ufw"). */
 export function dockerExplanation(rules: readonly FirewallRule[]): string {
   const docker = byBinder(rules.filter((r) => r.binder.kind === 'docker'));
   const host = byBinder(rules.filter((r) => r.binder.kind === 'host'));

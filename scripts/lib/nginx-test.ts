@@ -1,4 +1,4 @@
-// `nginx -t` on a snippet (node-stack.md §7): the snippet inside a minimal configuration in a
+// `nginx -t` on a snippet (docs/lab.md "nginx"): the snippet inside a minimal configuration in a
 // private prefix folder, so that nothing of the machine's own nginx is read or written.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

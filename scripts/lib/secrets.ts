@@ -1,5 +1,5 @@
-// Secrets: generated once (like `pwgen -s 64 1`, mdad.md §1), handed to programs only through
-// 0600 files, and masked wherever text is shown or logged (DESIGN.md safety rules).
+// Secrets: generated once (like `pwgen -s 64 1`, docs/mdad.md "Controller and server prerequisites"), handed to programs only through
+// 0600 files, and masked wherever text is shown or logged (docs/architecture.md "Stages").
 import { randomInt } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -143,7 +143,7 @@ export function labCoturn(lab: TurnLab, options: Partial<CoturnOptions> = {}): P
   return startCoturn({ address: SERVER, secret: lab.derivedSecret, realm: REALM, certificate: lab.good, minPort: 49160, maxPort: 49179, ...options });
 }
 
-/** Registers a user through Synapse's shared-secret admin API (synapse-lab.md). */
+/** Registers a user through Synapse's shared-secret admin API (docs/lab.md "Synapse"). */
 export async function registerUser(synapse: RunningSynapse, user: string, password: string): Promise<void> {
   const url = `${synapse.url}/_synapse/admin/v1/register`;
   const { nonce } = (await (await fetch(url)).json()) as { nonce: string };

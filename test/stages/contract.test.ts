@@ -1,4 +1,4 @@
-// The command-line contract every stage shares (DESIGN.md "Stage command lines"): --help with
+// The command-line contract every stage shares (docs/architecture.md "Stages"): --help with
 // an example, --playbook with its default, one line and exit 3 for bad input.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

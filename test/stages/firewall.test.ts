@@ -1,5 +1,5 @@
 // firewall.ts with the real programs: Debian's ufw, only ever with --dry-run (it then changes
-// nothing: node-stack.md §9; `ufw enable` is never run), and --apply/--check through the real
+// nothing: docs/lab.md "ufw"; `ufw enable` is never run), and --apply/--check through the real
 // `ansible` against the stand-in checkout (ansible_connection=local, become with su).
 //
 // Where --apply's changes land: the stage's test switches make every ufw change run as

@@ -1,11 +1,11 @@
-// Canonical JSON (spec appendices; reference matrix-federation.md §5) and the raw-number inspection.
+// Canonical JSON (spec appendices; docs/federation.md "Canonical JSON") and the raw-number inspection.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { canonicalJson, compareCodePoints, MAX_NUMBER_PROBLEMS, nonCanonicalNumbers } from '../../checks/core/canonical-json.ts';
 
 const viaParse = (text: string): string => canonicalJson(JSON.parse(text));
 
-describe('canonicalJson: the spec examples (§5)', () => {
+describe('canonicalJson: the spec examples', () => {
   it('sorts keys', () => {
     expect(viaParse('{"b":"2","a":"1"}')).toBe('{"a":"1","b":"2"}');
   });

@@ -2,7 +2,7 @@
 // and rules that emit only through it.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { declareFindings, docsAnchor, emit, idPattern, specOf } from '../../checks/core/catalogue.ts';
 import { CATALOGUE } from '../../checks/findings/index.ts';
 import { FINDINGS_DOC, renderFindingsDoc } from '../../tools/findings-doc.ts';
@@ -10,6 +10,15 @@ import { FINDINGS_DOC, renderFindingsDoc } from '../../tools/findings-doc.ts';
 const ROOT = join(import.meta.dirname, '..', '..');
 
 describe('catalogue machinery', () => {
+  // The demo declarations below are not the project's: keep them out of npm test's recorder.
+  const recorder = process.env.FINDINGS_RECORD;
+  beforeAll(() => {
+    delete process.env.FINDINGS_RECORD;
+  });
+  afterAll(() => {
+    if (recorder !== undefined) process.env.FINDINGS_RECORD = recorder;
+  });
+
   const SPECS = declareFindings('demo', {
     plain: { id: 'demo.record.a', pass: 'A record', fail: 'A record is wrong', about: 'About it.' },
     perTarget: { id: 'demo.{target}.tls', pass: '{label} TLS', fail: '{label} TLS fails', about: 'About it.' },

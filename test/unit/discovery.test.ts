@@ -1,5 +1,5 @@
-// Server discovery (matrix-federation.md §2, steps 1–6 with 3.1–3.5) and the server-name
-// grammar (§1) on hand-made facts: well-known fetch chains and SRV answers, no network.
+// Server discovery (docs/federation.md "Server discovery", steps 1–6 with 3.1–3.5) and the server-name
+// grammar (docs/federation.md "Server names") on hand-made facts: well-known fetch chains and SRV answers, no network.
 import { describe, expect, it } from 'vitest';
 import { decideDiscovery, srvLookup, wellKnownDelegation, type DiscoveryInput } from '../../checks/facts/discovery.ts';
 import { parseServerNameGrammar } from '../../checks/core/server-name.ts';

@@ -48,7 +48,7 @@ const stateWith = (rules: readonly FirewallRule[], over: Partial<UfwState> = {})
   emptyState({ added: parseShowAdded(rules.map((r) => `ufw ${allowArgs(r).slice(0, 2).join(' ')} comment '${ruleComment(r)}'`).join('\n')), ...over });
 
 describe('firewallRules: the port table of every service', () => {
-  // Federation off is the third: the LiveKit JWT service then needs 8448 for itself (mdad.md §9).
+  // Federation off is the third: the LiveKit JWT service then needs 8448 for itself (docs/mdad.md "Firewall ports").
   const named = [
     ['playbook-managed Traefik', planFromVars(everyService())],
     ['own reverse proxy', planFromVars(everyService('none'))],
@@ -75,7 +75,7 @@ describe('firewallRules: the port table of every service', () => {
     expect(Object.keys(BINDERS).sort()).toEqual(withPorts);
   });
 
-  it('has the ports of the MDAD table (mdad.md §9), and never the obsolete 4443/tcp', () => {
+  it('has the ports of the MDAD table (docs/mdad.md "Firewall ports"), and never the obsolete 4443/tcp', () => {
     const specs = firewallRules(plans[0]!, 22).map(portSpec);
     expect(specs).toEqual([
       '22/tcp', '25/tcp', '80/tcp', '443/tcp', '443/udp', '587/tcp', '3478/tcp', '3478/udp', '3479/udp', '5349/tcp', '5349/udp',

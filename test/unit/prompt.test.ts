@@ -1,10 +1,13 @@
-// The hidden prompt (checks/core/prompt.ts), on a stand-in terminal: what is typed is never
+// The hidden prompt and secret files (checks/core/prompt.ts), on a stand-in terminal: what is typed is never
 // echoed, Enter ends, Ctrl-C cancels, Ctrl-D on an empty line cancels, escape sequences of
 // arrows and function keys are dropped, backspace removes one whole character, and other
 // control characters are ignored.
 import { describe, expect, it } from 'vitest';
 import { EventEmitter } from 'node:events';
-import { askHidden, readHidden, type HiddenInput } from '../../checks/core/prompt.ts';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { askHidden, readHidden, readSecretFile, type HiddenInput } from '../../checks/core/prompt.ts';
 import { InputError } from '../../checks/core/errors.ts';
 
 /** A terminal stand-in: records raw mode, emits what is "typed" (text or raw bytes). */
@@ -42,6 +45,10 @@ async function typed(...chunks: (string | number[])[]): Promise<string> {
 }
 
 describe('readHidden', () => {
+  it('reads a typed password in raw mode, with backspace, and restores the terminal', async () => {
+    expect(await typed('sec', 'x\u007fret\r')).toBe('secret');
+  });
+
   it('ends at Enter (CR or LF) and keeps what follows out', async () => {
     expect(await typed('secret\r')).toBe('secret');
     expect(await typed('secret\n')).toBe('secret');
@@ -130,5 +137,16 @@ describe('askHidden', () => {
     terminal.type('\u0003');
     await expect(answer).rejects.toThrow(new InputError('cancelled'));
     expect(written).toEqual(['Password: ', '\n']);
+  });
+});
+
+describe('readSecretFile', () => {
+  it('reads the first line of a secret file and never echoes its content in errors', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'turn-secret-'));
+    writeFileSync(join(dir, 'secret'), 'the-secret\nsecond line\n');
+    writeFileSync(join(dir, 'empty'), '\n');
+    expect(readSecretFile(join(dir, 'secret'), '--turn-secret-file')).toBe('the-secret');
+    expect(() => readSecretFile(join(dir, 'empty'), '--turn-secret-file')).toThrow('the file is empty');
+    expect(() => readSecretFile(join(dir, 'missing'), '--access-token-file')).toThrow(/^--access-token-file .*missing: file not found$/);
   });
 });

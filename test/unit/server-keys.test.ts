@@ -1,5 +1,5 @@
-// verifyServerKeys on hand-made /_matrix/key/v2/server bodies (reference matrix-federation.md §4,
-// signing vectors §6). Keys are made here with node:crypto; no network.
+// verifyServerKeys on hand-made /_matrix/key/v2/server bodies (docs/federation.md "Server keys",
+// and the spec's cryptographic test vectors). Keys are made here with node:crypto; no network.
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -78,7 +78,7 @@ function withSig(doc: Record<string, unknown>, entity: string, keyId: string, si
 
 // ---------------------------------------------------------------------------------------------
 
-describe('base64 (§4)', () => {
+describe('unpadded base64', () => {
   const cases: [string, string][] = [
     ['', ''],
     ['f', 'Zg'],
@@ -119,7 +119,7 @@ describe('base64 (§4)', () => {
   });
 });
 
-describe('the spec signing vectors (§6)', () => {
+describe('the spec signing vectors', () => {
   const seed = decodeBase64('YJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW+3XA1');
   if (!seed.ok) throw new Error('seed does not decode');
   const pkcs8 = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed.bytes]);
@@ -363,7 +363,7 @@ describe('verifyServerKeys: signatures', () => {
   });
 });
 
-describe('verifyServerKeys: valid_until_ts (§4 step 5)', () => {
+describe('verifyServerKeys: valid_until_ts ("Server keys" step 5)', () => {
   const s = newSigner();
   const at = (ts: unknown) => judge(signed([s], { valid_until_ts: ts })).validUntil;
 

@@ -1,4 +1,4 @@
-// The STUN/TURN message code on byte-exact messages (RFC 5769 test vectors, turn.md), and on
+// The STUN/TURN message code on byte-exact messages (RFC 5769 test vectors, docs/turn.md "STUN messages"), and on
 // what the network may deliver instead: truncated, oversized and corrupted messages are
 // rejected as reasons, never thrown, and a channel fed garbage still ends by its deadline.
 import { describe, expect, it } from 'vitest';
@@ -130,7 +130,7 @@ describe('RFC 5769 test vectors', () => {
   });
 });
 
-describe('messages of turn.md', () => {
+describe('messages of docs/turn.md', () => {
   it('encodes the 20-byte Binding request: 00 01 | 00 00 | 21 12 A4 42 | transaction id', () => {
     const id = Buffer.from('000102030405060708090a0b', 'hex');
     expect(encodeMessage({ method: Method.binding, cls: 'request', transactionId: id }).toString('hex')).toBe('000100002112a442000102030405060708090a0b');
@@ -208,7 +208,7 @@ describe('messages of turn.md', () => {
     );
   });
 
-  it('makes TURN REST credentials as coturn and Synapse do (turn.md §5)', () => {
+  it('makes TURN REST credentials as coturn and Synapse do (docs/turn.md "TURN REST credentials")', () => {
     // printf '%s' 1795770638:alice | openssl dgst -sha1 -hmac north-sea-secret -binary | base64
     expect(restCredentials('north-sea-secret', 'alice', 1795770638)).toEqual({ username: '1795770638:alice', password: '/z1h1jWhrrB2/JBuYo6Kr37DpC4=' });
     // printf '%s' alice:turn.example.org:pw | md5sum

@@ -1,4 +1,4 @@
-// The well-known rules on hand-made facts: the server file as peers read it (spec §2 step 3),
+// The well-known rules on hand-made facts: the server file as peers read it (spec "Resolving server names" step 3),
 // the client file through the spec's discovery states (client-server "Well-known URIs"), CORS
 // per hop, split brain between addresses, the support file, and stale copies (failure modes F4,
 // F5, F13, F14). No network.
