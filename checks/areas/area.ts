@@ -53,6 +53,10 @@ export interface Area<Facts = unknown, V extends Verdict = Verdict> {
   judge(facts: Facts, target: ServerTarget, settings: RunSettings): V;
 }
 
+/** Any area, whatever its facts and verdict (for lists of areas: Area is invariant in its facts). */
+// biome-ignore lint/suspicious/noExplicitAny: the registry holds areas of different facts
+export type AnyArea = Area<any, Verdict>;
+
 /** An area's verdict for a target: gathered and judged, or why it does not apply. */
 export async function runArea<F, V extends Verdict>(area: Area<F, V>, target: ServerTarget, settings: RunSettings): Promise<V | Verdict> {
   const skip = area.notApplicable?.(target);

@@ -6,7 +6,7 @@ import type { Finding } from '../core/finding.ts';
 import { buildReport, type Report } from '../core/report.ts';
 import { DOCTOR } from '../findings/doctor.ts';
 import { withRunCache } from '../probes/run-cache.ts';
-import { runArea, type Area, type RunSettings, type ServerTarget } from './area.ts';
+import { type AnyArea, type RunSettings, runArea, type ServerTarget } from './area.ts';
 import { AREAS } from './registry.ts';
 
 export interface ServerResult {
@@ -18,8 +18,7 @@ export interface ServerResult {
  * The areas settings.areas names (looked up in `registry`), concurrently, each bounded by the
  * timeout plus a margin; a throw or hang is a finding.
  */
-// biome-ignore lint/suspicious/noExplicitAny: areas differ in facts and verdicts
-export async function diagnose(target: ServerTarget, settings: RunSettings, registry: readonly Area<any, any>[] = AREAS): Promise<ServerResult> {
+export async function diagnose(target: ServerTarget, settings: RunSettings, registry: readonly AnyArea[] = AREAS): Promise<ServerResult> {
   const started = new Date();
   if (target.unreadable) {
     const findings = [

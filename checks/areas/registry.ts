@@ -1,19 +1,17 @@
 // The one registry of areas: doctor, the install stage's checks, bench and the single-area
 // commands all find areas here. A new area is a module beside this file, added to AREAS.
 import { InputError } from '../core/errors.ts';
-import type { Area } from './area.ts';
+import type { AnyArea } from './area.ts';
 import { dnsArea } from './dns.ts';
 import { federationArea } from './federation.ts';
 import { turnArea } from './turn.ts';
 import { wellknownArea } from './wellknown.ts';
 
-// biome-ignore lint/suspicious/noExplicitAny: each area has facts and a verdict of its own
-export const AREAS: readonly Area<any, any>[] = [dnsArea, wellknownArea, federationArea, turnArea];
+export const AREAS: readonly AnyArea[] = [dnsArea, wellknownArea, federationArea, turnArea];
 
 export const AREA_IDS: readonly string[] = AREAS.map((area) => area.id);
 
-// biome-ignore lint/suspicious/noExplicitAny: see AREAS
-export function areaById(id: string): Area<any, any> {
+export function areaById(id: string): AnyArea {
   const area = AREAS.find((a) => a.id === id);
   if (!area) throw new InputError(`unknown area ${id} (areas: ${AREA_IDS.join(', ')})`);
   return area;
