@@ -49,13 +49,16 @@ class DelayLine {
   private arm(): void {
     const head = this.queue[0];
     if (!head) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      const now = performance.now();
-      // Timers may fire a fraction of a millisecond early; 0.5 ms of slack avoids busy re-arming.
-      while (this.queue.length > 0 && this.queue[0].at <= now + 0.5) this.queue.shift()!.run();
-      this.arm();
-    }, Math.max(0, head.at - performance.now()));
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        const now = performance.now();
+        // Timers may fire a fraction of a millisecond early; 0.5 ms of slack avoids busy re-arming.
+        while (this.queue.length > 0 && this.queue[0].at <= now + 0.5) this.queue.shift()!.run();
+        this.arm();
+      },
+      Math.max(0, head.at - performance.now()),
+    );
   }
 
   clear(): void {
@@ -137,7 +140,13 @@ export async function startDelayRelay(routes: readonly RelayRoute[], oneWayMs: n
   };
 }
 
-function relayTcp(client: net.Socket, upstream: RelayRoute['upstream'], oneWayMs: number, gate: Gate, sockets: Set<net.Socket | dgram.Socket>): void {
+function relayTcp(
+  client: net.Socket,
+  upstream: RelayRoute['upstream'],
+  oneWayMs: number,
+  gate: Gate,
+  sockets: Set<net.Socket | dgram.Socket>,
+): void {
   sockets.add(client);
   // What the client sends while it waits at the gate (serial mode) is held, in order.
   const early: Buffer[] = [];

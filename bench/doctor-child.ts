@@ -68,7 +68,8 @@ async function main(): Promise<void> {
       if (report.findings.some((f) => f.status !== 'pass' && f.status !== 'info')) serversWithProblems++;
       for (const f of report.findings) {
         statuses[f.status]++;
-        if (f.status !== 'pass' && f.status !== 'info' && problems.length < 20) problems.push(`${report.serverName} ${f.id} ${f.status}: ${f.detail}`);
+        if (f.status !== 'pass' && f.status !== 'info' && problems.length < 20)
+          problems.push(`${report.serverName} ${f.id} ${f.status}: ${f.detail}`);
       }
       const sent = (report.extra as { probes?: { sent: number; shared: number } } | undefined)?.probes;
       probes.sent += sent?.sent ?? 0;

@@ -110,7 +110,10 @@ export async function latencyCase(): Promise<Figure[]> {
       { protocol: 'tcp', listen: { host: front.matrix, port: 443 }, upstream: { host: back.matrix, port: 443 } },
       { protocol: 'tcp', listen: { host: front.matrix, port: 8448 }, upstream: { host: back.matrix, port: 8448 } },
     ];
-    for (const [at, to] of [[front.resolver, lab.resolver], [front.nameserver, lab.authoritative]] as const) {
+    for (const [at, to] of [
+      [front.resolver, lab.resolver],
+      [front.nameserver, lab.authoritative],
+    ] as const) {
       for (const protocol of ['udp', 'tcp'] as const) routes.push({ protocol, listen: { host: at, port: 53 }, upstream: to });
     }
     relay = await startRelayProcess(routes, ONE_WAY_MS);
@@ -187,7 +190,11 @@ function deadZone(addresses: string[]): LabRecord[] {
 function runCli(script: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; elapsedMs: number }> {
   return new Promise((resolve) => {
     const started = performance.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: PROJECT_DIR, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+      cwd: PROJECT_DIR,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NO_COLOR: '1' },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -209,8 +216,19 @@ export async function deadTargetCase(): Promise<Figure[]> {
   try {
     dead = await startDeadHosts(3);
     if (dead.note) console.error(`dead target: ${dead.note}; using ${dead.method}`);
-    resolver = await startDnsServer({ address: DEAD_RESOLVER, zones: [{ origin: DEAD_NAME, records: deadZone(dead.addresses) }], role: 'resolver' });
-    const run = await runCli('checks/doctor.ts', [DEAD_NAME, '--resolver', `${resolver.address}:${resolver.port}`, '--timeout', String(DEAD_TIMEOUT_S), '--json']);
+    resolver = await startDnsServer({
+      address: DEAD_RESOLVER,
+      zones: [{ origin: DEAD_NAME, records: deadZone(dead.addresses) }],
+      role: 'resolver',
+    });
+    const run = await runCli('checks/doctor.ts', [
+      DEAD_NAME,
+      '--resolver',
+      `${resolver.address}:${resolver.port}`,
+      '--timeout',
+      String(DEAD_TIMEOUT_S),
+      '--json',
+    ]);
     let report: Report;
     try {
       report = JSON.parse(run.stdout);
@@ -229,8 +247,10 @@ export async function deadTargetCase(): Promise<Figure[]> {
     const problems: string[] = [];
     if (passed.length > 0) problems.push(`passed although nothing answers: ${passed.map((f) => f.id).join(', ')}`);
     if (failures.length === 0) problems.push('no failure reported');
-    if (silent.length > 0) problems.push(`failures that do not say they timed out: ${silent.map((f) => `${f.id} (${f.detail})`).join('; ')}`);
-    if (vague.length > 0) console.error(`dead target: skipped without naming the timeout: ${vague.map((f) => `${f.id} (${f.detail})`).join('; ')}`);
+    if (silent.length > 0)
+      problems.push(`failures that do not say they timed out: ${silent.map((f) => `${f.id} (${f.detail})`).join('; ')}`);
+    if (vague.length > 0)
+      console.error(`dead target: skipped without naming the timeout: ${vague.map((f) => `${f.id} (${f.detail})`).join('; ')}`);
     const limitMs = (DEAD_TIMEOUT_S + 1) * 1000;
     const figures: Figure[] = [
       {
@@ -269,7 +289,15 @@ export async function fleetCase(): Promise<Figure[]> {
       // The nameserver on port 53, where the glue sends the DNS check.
       dns: { resolver: { host: FLEET.resolver, port: 0 }, authoritative: { host: FLEET.nameserver, port: 53 } },
     });
-    const job: DoctorJob = { names: lab.names, resolver: lab.resolver, timeoutMs: 5000, concurrency: 16, runs: 1, warmup: lab.names[0], areas: AREAS };
+    const job: DoctorJob = {
+      names: lab.names,
+      resolver: lab.resolver,
+      timeoutMs: 5000,
+      concurrency: 16,
+      runs: 1,
+      warmup: lab.names[0],
+      areas: AREAS,
+    };
     const result = await runChild(job, lab.caFile);
     assertHealthy('fleet', result.runs);
     const run = result.runs[0];
@@ -288,7 +316,12 @@ export async function fleetCase(): Promise<Figure[]> {
         target: '≥ 50/s',
         met: rate >= 50,
       },
-      { name: `doctor, ${FLEET_SIZE} lab servers: peak RSS of its process`, value: `${result.maxRssMb.toFixed(0)} MB`, target: '< 250 MB', met: result.maxRssMb < 250 },
+      {
+        name: `doctor, ${FLEET_SIZE} lab servers: peak RSS of its process`,
+        value: `${result.maxRssMb.toFixed(0)} MB`,
+        target: '< 250 MB',
+        met: result.maxRssMb < 250,
+      },
       {
         name: `the same with --ca-file, ${CA_FILE_SERVERS} servers (a server: ${(withCaFile.cpuMs / CA_FILE_SERVERS).toFixed(0)} ms CPU; ${falseFailures} of ${CA_FILE_SERVERS} falsely failing)`,
         value: `${caFileRate.toFixed(1)}/s`,
@@ -309,15 +342,30 @@ export function startupCase(): Figure[] {
     const times: number[] = [];
     for (let i = 0; i < STARTUP_RUNS; i++) {
       const started = performance.now();
-      const result = spawnSync(process.execPath, ['--import', 'tsx', script, '--help'], { cwd: PROJECT_DIR, encoding: 'utf8', timeout: 60_000 });
+      const result = spawnSync(process.execPath, ['--import', 'tsx', script, '--help'], {
+        cwd: PROJECT_DIR,
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
       times.push(performance.now() - started);
-      if (result.status !== 0 || !/^Usage/m.test(result.stdout)) throw new Error(`${script} --help: exit ${result.status}, ${result.stderr.trim().slice(0, 300)}`);
+      if (result.status !== 0 || !/^Usage/m.test(result.stdout))
+        throw new Error(`${script} --help: exit ${result.status}, ${result.stderr.trim().slice(0, 300)}`);
     }
     return median(times);
   };
   return [
-    { name: `start-up: checks/dns.ts --help (a check), median of ${STARTUP_RUNS}`, value: `${measure('checks/dns.ts').toFixed(0)} ms`, target: 'printed', met: true },
-    { name: `start-up: scripts/configure.ts --help (a stage), median of ${STARTUP_RUNS}`, value: `${measure('scripts/configure.ts').toFixed(0)} ms`, target: 'printed', met: true },
+    {
+      name: `start-up: checks/dns.ts --help (a check), median of ${STARTUP_RUNS}`,
+      value: `${measure('checks/dns.ts').toFixed(0)} ms`,
+      target: 'printed',
+      met: true,
+    },
+    {
+      name: `start-up: scripts/configure.ts --help (a stage), median of ${STARTUP_RUNS}`,
+      value: `${measure('scripts/configure.ts').toFixed(0)} ms`,
+      target: 'printed',
+      met: true,
+    },
   ];
 }
 
@@ -326,6 +374,11 @@ export function startupCase(): Figure[] {
 export async function doctorCases(): Promise<Figure[]> {
   const load = loadavg()[0];
   const figures = [...(await latencyCase()), ...(await deadTargetCase()), ...(await fleetCase()), ...startupCase()];
-  figures.push({ name: `load average (1 min) before the doctor cases, ${cpus().length} CPUs`, value: load.toFixed(1), target: 'printed', met: true });
+  figures.push({
+    name: `load average (1 min) before the doctor cases, ${cpus().length} CPUs`,
+    value: load.toFixed(1),
+    target: 'printed',
+    met: true,
+  });
   return figures;
 }

@@ -28,7 +28,8 @@ export async function federationCase(): Promise<Figure[]> {
       times.push(performance.now() - started);
       const failed = findings.filter((f) => f.status === 'fail').map((f) => f.id);
       if (failed.length > 0) throw new Error(`the bench server should be healthy, but failed: ${failed.join(', ')}`);
-      if (!findings.some((f) => f.id === 'federation.127_0_1_3_8448.keys' && f.status === 'pass')) throw new Error('the second address was not checked');
+      if (!findings.some((f) => f.id === 'federation.127_0_1_3_8448.keys' && f.status === 'pass'))
+        throw new Error('the second address was not checked');
     }
   } finally {
     await lab.stop();
@@ -36,6 +37,11 @@ export async function federationCase(): Promise<Figure[]> {
   const median = times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
   return [
     { name: `Federation check, 2 addresses, median of ${RUNS}`, value: `${median.toFixed(0)} ms`, target: '< 500 ms', met: median < 500 },
-    { name: 'Federation check, peak RSS of the process', value: `${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`, target: 'printed', met: true },
+    {
+      name: 'Federation check, peak RSS of the process',
+      value: `${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`,
+      target: 'printed',
+      met: true,
+    },
   ];
 }

@@ -141,7 +141,9 @@ export async function startFleetLab(options: FleetLabOptions): Promise<FleetLab>
     const at = options.records ?? { base: options.listen.base, matrix: options.listen.matrix, nameserver: options.dns.authoritative.host };
     const zones = names.map((name) => zoneOf(name, at));
     started.dns.push(await startDnsServer({ address: options.dns.authoritative.host, port: options.dns.authoritative.port, zones }));
-    started.dns.push(await startDnsServer({ address: options.dns.resolver.host, port: options.dns.resolver.port, zones, role: 'resolver' }));
+    started.dns.push(
+      await startDnsServer({ address: options.dns.resolver.host, port: options.dns.resolver.port, zones, role: 'resolver' }),
+    );
     started.nginx = await startNginx(blocks.join('\n'), newNginxPrefix());
     const listFile = join(dir, 'servers.txt');
     writeFileSync(listFile, names.join('\n') + '\n');

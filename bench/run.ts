@@ -11,7 +11,6 @@ import { turnCase } from './turn.ts';
 import { doctorCases } from './doctor.ts';
 import type { Figure } from './figure.ts';
 
-
 const RUNS = 15;
 const SERVER_IPV4 = '203.0.113.10';
 
@@ -90,7 +89,12 @@ async function dnsCase(): Promise<Figure[]> {
   const median = times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
   const peakMb = process.resourceUsage().maxRSS / 1024;
   return [
-    { name: `DNS preflight, ${plan.records.length} records (${questions} questions) × (5 resolvers + source), median of ${RUNS}`, value: `${median.toFixed(0)} ms`, target: '< 300 ms', met: median < 300 },
+    {
+      name: `DNS preflight, ${plan.records.length} records (${questions} questions) × (5 resolvers + source), median of ${RUNS}`,
+      value: `${median.toFixed(0)} ms`,
+      target: '< 300 ms',
+      met: median < 300,
+    },
     { name: 'DNS preflight, peak RSS of the process', value: `${peakMb.toFixed(0)} MB`, target: 'printed', met: true },
   ];
 }

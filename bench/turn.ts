@@ -25,7 +25,15 @@ export async function turnCase(): Promise<Figure[]> {
   const certificate = issueCertificate(pki, 'turn', [HOST]);
   const dns = await startDnsServer({
     address: DNS,
-    zones: [{ origin: ORIGIN, records: [{ name: ORIGIN, type: 'SOA', value: `ns1.${ORIGIN} hostmaster.${ORIGIN} 1 3600 600 86400 300` }, { name: HOST, type: 'A', value: ADDRESS }] }],
+    zones: [
+      {
+        origin: ORIGIN,
+        records: [
+          { name: ORIGIN, type: 'SOA', value: `ns1.${ORIGIN} hostmaster.${ORIGIN} 1 3600 600 86400 300` },
+          { name: HOST, type: 'A', value: ADDRESS },
+        ],
+      },
+    ],
   });
   // coturn frees released relay ports a few seconds later: a range wide enough for every run.
   const coturn = await startCoturn({ address: ADDRESS, secret: SECRET, realm: HOST, certificate, minPort: 49200, maxPort: 49399 });
@@ -49,7 +57,8 @@ export async function turnCase(): Promise<Figure[]> {
       if (failed.length > 0) throw new Error(`the bench TURN server should be healthy, but: ${failed.join('; ')}`);
       const trips = findings.filter((f) => f.id.endsWith('.relay') && f.status === 'pass').length;
       if (trips !== URIS.length) throw new Error(`expected ${URIS.length} relay round trips, got ${trips}`);
-      for (const uri of facts.uris) if (uri.probe) perUri.set(uri.probe.target.uri, [...(perUri.get(uri.probe.target.uri) ?? []), uri.probe.elapsedMs]);
+      for (const uri of facts.uris)
+        if (uri.probe) perUri.set(uri.probe.target.uri, [...(perUri.get(uri.probe.target.uri) ?? []), uri.probe.elapsedMs]);
     }
   } finally {
     await coturn.stop();
@@ -59,8 +68,23 @@ export async function turnCase(): Promise<Figure[]> {
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
   const total = median(times);
   return [
-    { name: `TURN check, UDP + TCP + TLS, each with a relay round trip and release, median of ${RUNS}`, value: `${total.toFixed(0)} ms`, target: '< 1000 ms', met: total < 1000 },
-    ...[...perUri].map(([uri, values]) => ({ name: `  ${uri} (allocate, round trip, release)`, value: `${median(values).toFixed(0)} ms`, target: 'printed', met: true })),
-    { name: 'TURN check, peak RSS of the process', value: `${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`, target: 'printed', met: true },
+    {
+      name: `TURN check, UDP + TCP + TLS, each with a relay round trip and release, median of ${RUNS}`,
+      value: `${total.toFixed(0)} ms`,
+      target: '< 1000 ms',
+      met: total < 1000,
+    },
+    ...[...perUri].map(([uri, values]) => ({
+      name: `  ${uri} (allocate, round trip, release)`,
+      value: `${median(values).toFixed(0)} ms`,
+      target: 'printed',
+      met: true,
+    })),
+    {
+      name: 'TURN check, peak RSS of the process',
+      value: `${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`,
+      target: 'printed',
+      met: true,
+    },
   ];
 }

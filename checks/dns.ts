@@ -2,7 +2,16 @@
 // propagated to the resolvers? Run it before the playbook, and again while waiting.
 //   npx tsx checks/dns.ts example.org --vars inventory/host_vars/matrix.example.org/vars.yml --expect-ip 203.0.113.10 --public
 import type { ParseArgsConfig } from 'node:util';
-import { HELP_WITHOUT_CONNECT_TO, OPTIONS_WITHOUT_CONNECT_TO, emitReport, isMain, namedResolvers, parseCheckCommand, parseResolvers, runCommand } from './core/cli.ts';
+import {
+  HELP_WITHOUT_CONNECT_TO,
+  OPTIONS_WITHOUT_CONNECT_TO,
+  emitReport,
+  isMain,
+  namedResolvers,
+  parseCheckCommand,
+  parseResolvers,
+  runCommand,
+} from './core/cli.ts';
 import { emit } from './core/catalogue.ts';
 import type { Finding } from './core/finding.ts';
 import type { ServerName } from './core/server-name.ts';
@@ -42,7 +51,9 @@ async function main(): Promise<number> {
   const { values, name, configured, timeoutMs } = command;
   const resolvers = namedResolvers(values.resolver, values.public ? PUBLIC_RESOLVERS : []);
   const authoritative = values.authoritative.length ? parseResolvers(values.authoritative) : undefined;
-  const plan = configured ? await loadPlan({ vars: values.vars, playbook: values.playbook, serverName: name?.host }) : planFromServerName(name!.host);
+  const plan = configured
+    ? await loadPlan({ vars: values.vars, playbook: values.playbook, serverName: name?.host })
+    : planFromServerName(name!.host);
   const expected = values['expect-ip'] ? parseExpectIp(values['expect-ip']) : inventoryAddress(plan);
   const target: ServerTarget = name ? { name, plan, expected } : planTarget(plan, expected);
   const settings: RunSettings = { resolvers, authoritative, timeoutMs, areas: [dnsArea.id] };
@@ -67,7 +78,11 @@ async function main(): Promise<number> {
 /** An internationalized name is checked in its punycode form: said once, by this command. */
 function nameFindings(name: ServerName | undefined): Finding[] {
   if (!name?.converted) return [];
-  return [emit(DNS.namePunycode, 'info', { detail: `${name.given} is written ${name.host} in DNS and in Matrix ids; the records below use that form` })];
+  return [
+    emit(DNS.namePunycode, 'info', {
+      detail: `${name.given} is written ${name.host} in DNS and in Matrix ids; the records below use that form`,
+    }),
+  ];
 }
 
 if (isMain(import.meta.url)) runCommand('dns', main);

@@ -10,7 +10,18 @@ import { inventoryAddress, parseExpectIp } from './areas/dns.ts';
 import { fleetTargets, mapBounded } from './areas/fleet.ts';
 import { selectAreas } from './areas/registry.ts';
 import { recordFindings } from './core/catalogue.ts';
-import { COMMON_HELP, COMMON_OPTIONS, isMain, namedResolvers, parseCommandLine, parseConnectTo, parseResolvers, parseTimeout, readCaFile, runCommand } from './core/cli.ts';
+import {
+  COMMON_HELP,
+  COMMON_OPTIONS,
+  isMain,
+  namedResolvers,
+  parseCommandLine,
+  parseConnectTo,
+  parseResolvers,
+  parseTimeout,
+  readCaFile,
+  runCommand,
+} from './core/cli.ts';
 import { renderDoctorTable, renderFleetTable, renderPrometheus } from './core/doctor-report.ts';
 import { InputError } from './core/errors.ts';
 import { renderJson, useColour } from './core/report.ts';
@@ -80,7 +91,8 @@ async function main(): Promise<number> {
   const format = values.json ? 'json' : (values.format ?? 'table');
   if (!['table', 'json', 'prom'].includes(format)) throw new InputError(`--format must be table, json or prom, not "${format}"`);
   const concurrency = Number(values.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000) throw new InputError(`--concurrency must be a whole number from 1 to 1000, not "${values.concurrency}"`);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000)
+    throw new InputError(`--concurrency must be a whole number from 1 to 1000, not "${values.concurrency}"`);
   const settings: RunSettings = {
     resolvers: namedResolvers(values.resolver),
     timeoutMs: parseTimeout(values.timeout),
@@ -92,16 +104,28 @@ async function main(): Promise<number> {
   };
   const fleet = values.inventory !== undefined || values.list !== undefined;
   if (fleet) {
-    if (positionals.length > 0 || values.vars || values.playbook) throw new InputError('a fleet run (--inventory/--list) takes no server name, --vars or --playbook');
+    if (positionals.length > 0 || values.vars || values.playbook)
+      throw new InputError('a fleet run (--inventory/--list) takes no server name, --vars or --playbook');
     const targets = await fleetTargets(values);
     let finished = 0;
     const stop = progress(() => `doctor: ${finished}/${targets.length} servers`);
-    const results = await mapBounded(targets, concurrency, (target) => diagnose(target, settings), (done) => (finished = done));
+    const results = await mapBounded(
+      targets,
+      concurrency,
+      (target) => diagnose(target, settings),
+      (done) => (finished = done),
+    );
     stop();
     for (const { report } of results) recordFindings(report.findings);
     if (format === 'json') process.stdout.write(results.map((r) => JSON.stringify(r.report)).join('\n') + '\n');
     else if (format === 'prom') process.stdout.write(renderPrometheus(results.map((r) => r.report)));
-    else process.stdout.write(renderFleetTable(results.map((r) => r.report), useColour(process.stdout)));
+    else
+      process.stdout.write(
+        renderFleetTable(
+          results.map((r) => r.report),
+          useColour(process.stdout),
+        ),
+      );
     return Math.max(...results.map((r) => r.report.exitCode));
   }
   if (positionals.length > 1) throw new InputError(`one server name expected, got ${positionals.length}: ${positionals.join(' ')}`);

@@ -2,7 +2,17 @@
 // whether every address they reach answers with a valid certificate, the version endpoint and
 // correctly signed server keys.
 //   npx tsx checks/federation.ts example.org
-import { COMMON_HELP, COMMON_OPTIONS, emitReport, isMain, namedResolvers, parseCheckCommand, parseConnectTo, readCaFile, runCommand } from './core/cli.ts';
+import {
+  COMMON_HELP,
+  COMMON_OPTIONS,
+  emitReport,
+  isMain,
+  namedResolvers,
+  parseCheckCommand,
+  parseConnectTo,
+  readCaFile,
+  runCommand,
+} from './core/cli.ts';
 import { InputError } from './core/errors.ts';
 import { parseServerName } from './core/server-name.ts';
 import { loadPlan } from './plan/load.ts';

@@ -7,7 +7,17 @@
 // environment, a file, or a prompt.
 import type { ParseArgsConfig } from 'node:util';
 import { isIP } from 'node:net';
-import { COMMON_HELP, COMMON_OPTIONS, emitReport, isMain, namedResolvers, parseCheckCommand, parseConnectTo, readCaFile, runCommand } from './core/cli.ts';
+import {
+  COMMON_HELP,
+  COMMON_OPTIONS,
+  emitReport,
+  isMain,
+  namedResolvers,
+  parseCheckCommand,
+  parseConnectTo,
+  readCaFile,
+  runCommand,
+} from './core/cli.ts';
 import { InputError } from './core/errors.ts';
 import { askHidden, readSecretFile } from './core/prompt.ts';
 import { loadPlan } from './plan/load.ts';
@@ -55,7 +65,8 @@ const OPTIONS = {
 async function readPassword(user: string): Promise<string> {
   const fromEnv = process.env.MATRIX_PASSWORD;
   if (fromEnv) return fromEnv;
-  if (!process.stdin.isTTY) throw new InputError(`--user ${user}: set MATRIX_PASSWORD, or run on a terminal to be asked (the password is never an argument)`);
+  if (!process.stdin.isTTY)
+    throw new InputError(`--user ${user}: set MATRIX_PASSWORD, or run on a terminal to be asked (the password is never an argument)`);
   const password = await askHidden(`Password for ${user}: `);
   if (password === '') throw new InputError('no password given');
   return password;
@@ -73,12 +84,14 @@ function parseHomeserver(text: string | undefined): string | undefined {
 }
 
 async function authFrom(values: { user?: string; 'access-token-file'?: string }): Promise<ClientAuth | undefined> {
-  if (values.user !== undefined && values['access-token-file'] !== undefined) throw new InputError('give --user or --access-token-file, not both');
+  if (values.user !== undefined && values['access-token-file'] !== undefined)
+    throw new InputError('give --user or --access-token-file, not both');
   if (values.user !== undefined) {
     if (values.user.trim() === '') throw new InputError('--user is empty');
     return { kind: 'login', user: values.user, password: await readPassword(values.user) };
   }
-  if (values['access-token-file'] !== undefined) return { kind: 'token', token: readSecretFile(values['access-token-file'], '--access-token-file') };
+  if (values['access-token-file'] !== undefined)
+    return { kind: 'token', token: readSecretFile(values['access-token-file'], '--access-token-file') };
   const token = process.env.MATRIX_ACCESS_TOKEN?.trim();
   return token ? { kind: 'token', token } : undefined;
 }
@@ -97,7 +110,10 @@ async function main(): Promise<number> {
   const homeserver = parseHomeserver(values.homeserver);
   const expect = values['expect-ip'] ? parseExpectIp(values['expect-ip']) : undefined;
   const plan = configured ? await loadPlan({ vars: values.vars, playbook: values.playbook, serverName: name?.host }) : undefined;
-  const explicitSecret = values['turn-secret-file'] !== undefined ? readSecretFile(values['turn-secret-file'], '--turn-secret-file') : process.env.TURN_SECRET || undefined;
+  const explicitSecret =
+    values['turn-secret-file'] !== undefined
+      ? readSecretFile(values['turn-secret-file'], '--turn-secret-file')
+      : process.env.TURN_SECRET || undefined;
   const auth = await authFrom(values);
   const serverName = plan?.serverName ?? name!.host;
 
@@ -114,7 +130,11 @@ async function main(): Promise<number> {
     ...(auth ? { auth } : {}),
     areas: ['turn'],
   };
-  const area = turnAreaWith({ ...(homeserver ? { homeserver } : {}), turnUris: values['turn-uri'], ...(explicitSecret ? { explicitSecret } : {}) });
+  const area = turnAreaWith({
+    ...(homeserver ? { homeserver } : {}),
+    turnUris: values['turn-uri'],
+    ...(explicitSecret ? { explicitSecret } : {}),
+  });
   const { findings } = await runArea(area, target, settings);
   return emitReport({ check: 'TURN and MatrixRTC', serverName, started, findings }, values.json);
 }

@@ -3,7 +3,17 @@
 // hop, and judges them as peers, browsers and strict clients (Element X) do.
 //   npx tsx checks/wellknown.ts example.org --vars inventory/host_vars/matrix.example.org/vars.yml
 import { isIP } from 'node:net';
-import { COMMON_HELP, COMMON_OPTIONS, emitReport, isMain, namedResolvers, parseCheckCommand, parseConnectTo, readCaFile, runCommand } from './core/cli.ts';
+import {
+  COMMON_HELP,
+  COMMON_OPTIONS,
+  emitReport,
+  isMain,
+  namedResolvers,
+  parseCheckCommand,
+  parseConnectTo,
+  readCaFile,
+  runCommand,
+} from './core/cli.ts';
 import { InputError } from './core/errors.ts';
 import { loadPlan } from './plan/load.ts';
 import type { RunSettings, ServerTarget } from './areas/area.ts';
@@ -25,10 +35,15 @@ async function main(): Promise<number> {
   const command = parseCheckCommand(process.argv.slice(2), COMMON_OPTIONS, HELP);
   if (!command) return 0;
   const { values, name, configured, timeoutMs } = command;
-  if (name?.port !== undefined) throw new InputError(`${name.given} has a port: a server name with a port is not discovered through .well-known (spec step 2)`);
+  if (name?.port !== undefined)
+    throw new InputError(`${name.given} has a port: a server name with a port is not discovered through .well-known (spec step 2)`);
   const plan = configured ? await loadPlan({ vars: values.vars, playbook: values.playbook, serverName: name?.host }) : undefined;
   const serverName = plan?.serverName ?? name!.host;
-  const target: ServerTarget = { name: name ?? { given: serverName, host: serverName, isIpLiteral: isIP(serverName) !== 0 }, plan, expected: {} };
+  const target: ServerTarget = {
+    name: name ?? { given: serverName, host: serverName, isIpLiteral: isIP(serverName) !== 0 },
+    plan,
+    expected: {},
+  };
   const settings: RunSettings = {
     resolvers: namedResolvers(values.resolver),
     timeoutMs,
@@ -39,7 +54,10 @@ async function main(): Promise<number> {
   // Not runArea: this command has always checked an IP-literal name too (doctor skips it), and
   // it prints the client discovery verdict besides the findings.
   const verdict = wellknownArea.judge(await wellknownArea.gather(target, settings), target, settings);
-  return emitReport({ check: '.well-known', serverName, started, findings: verdict.findings, extra: { clientDiscovery: verdict.clientDiscovery } }, values.json);
+  return emitReport(
+    { check: '.well-known', serverName, started, findings: verdict.findings, extra: { clientDiscovery: verdict.clientDiscovery } },
+    values.json,
+  );
 }
 
 if (isMain(import.meta.url)) runCommand('wellknown', main);

@@ -42,7 +42,26 @@ function selfSignedCa(dir: string, name: string, subject: string): { cert: strin
   const key = join(dir, `${name}.key`);
   const cert = join(dir, `${name}.crt`);
   newKey(key, dir);
-  openssl(['req', '-x509', '-new', '-key', key, '-out', cert, '-days', '3650', '-subj', subject, '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], dir);
+  openssl(
+    [
+      'req',
+      '-x509',
+      '-new',
+      '-key',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '3650',
+      '-subj',
+      subject,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ],
+    dir,
+  );
   return { cert, key };
 }
 
@@ -58,10 +77,37 @@ export function createLabPki(dir: string): LabPki {
   openssl(['req', '-new', '-key', intermediateKey, '-out', intermediateCsr, '-subj', '/CN=Matrix Toolkit Lab Intermediate CA'], dir);
   const ext = join(dir, 'intermediate.ext');
   writeFileSync(ext, 'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\n');
-  openssl(['x509', '-req', '-in', intermediateCsr, '-CA', root.cert, '-CAkey', root.key, '-CAcreateserial', '-out', intermediateCert, '-days', '3650', '-extfile', ext], dir);
+  openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      intermediateCsr,
+      '-CA',
+      root.cert,
+      '-CAkey',
+      root.key,
+      '-CAcreateserial',
+      '-out',
+      intermediateCert,
+      '-days',
+      '3650',
+      '-extfile',
+      ext,
+    ],
+    dir,
+  );
   const intermediateDer = join(dir, 'intermediate.der');
   openssl(['x509', '-in', intermediateCert, '-outform', 'DER', '-out', intermediateDer], dir);
-  return { dir, caFile: root.cert, intermediateCert, intermediateDer, intermediateKey, strangerCaCert: stranger.cert, strangerCaKey: stranger.key };
+  return {
+    dir,
+    caFile: root.cert,
+    intermediateCert,
+    intermediateDer,
+    intermediateKey,
+    strangerCaCert: stranger.cert,
+    strangerCaKey: stranger.key,
+  };
 }
 
 function sanLine(names: string[]): string {
@@ -88,7 +134,10 @@ export function issueCertificate(
   newKey(key, dir);
   // "CA Issuers" in Authority Information Access tells where the issuer can be fetched (RFC 5280 §4.2.2.1).
   const aia = options.caIssuersUrl ? `authorityInfoAccess=caIssuers;URI:${options.caIssuersUrl}\n` : '';
-  writeFileSync(ext, `${sanLine(names)}\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n${aia}`);
+  writeFileSync(
+    ext,
+    `${sanLine(names)}\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n${aia}`,
+  );
   const subject = `/CN=${names[0]}`;
   if (kind === 'self-signed') {
     openssl(['req', '-x509', '-new', '-key', key, '-out', leaf, '-days', '365', '-subj', subject, '-addext', sanLine(names)], dir);
@@ -100,7 +149,10 @@ export function issueCertificate(
     signBackdated(pki, prefix, csr, ext, leaf);
   } else {
     const [caCert, caKey] = kind === 'unknown-ca' ? [pki.strangerCaCert, pki.strangerCaKey] : [pki.intermediateCert, pki.intermediateKey];
-    openssl(['x509', '-req', '-in', csr, '-CA', caCert, '-CAkey', caKey, '-CAcreateserial', '-out', leaf, '-days', '365', '-extfile', ext], dir);
+    openssl(
+      ['x509', '-req', '-in', csr, '-CA', caCert, '-CAkey', caKey, '-CAcreateserial', '-out', leaf, '-days', '365', '-extfile', ext],
+      dir,
+    );
   }
   const chain = kind === 'unknown-ca' ? '' : readFileSync(pki.intermediateCert, 'utf8');
   writeFileSync(fullchain, readFileSync(leaf, 'utf8') + chain);
@@ -135,5 +187,24 @@ function signBackdated(pki: LabPki, prefix: string, csr: string, ext: string, ou
       '',
     ].join('\n'),
   );
-  openssl(['ca', '-batch', '-config', config, '-in', csr, '-out', out, '-notext', '-startdate', '20240101000000Z', '-enddate', '20240102000000Z', '-extfile', ext], pki.dir);
+  openssl(
+    [
+      'ca',
+      '-batch',
+      '-config',
+      config,
+      '-in',
+      csr,
+      '-out',
+      out,
+      '-notext',
+      '-startdate',
+      '20240101000000Z',
+      '-enddate',
+      '20240102000000Z',
+      '-extfile',
+      ext,
+    ],
+    pki.dir,
+  );
 }

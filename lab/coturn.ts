@@ -65,7 +65,13 @@ export function coturnConfig(options: CoturnOptions, dir: string): string {
     'verbose',
   ];
   if (options.certificate) {
-    lines.push(`tls-listening-port=${options.tlsPort ?? 5349}`, `cert=${options.certificate.fullchain}`, `pkey=${options.certificate.key}`, 'no-tlsv1', 'no-tlsv1_1');
+    lines.push(
+      `tls-listening-port=${options.tlsPort ?? 5349}`,
+      `cert=${options.certificate.fullchain}`,
+      `pkey=${options.certificate.key}`,
+      'no-tlsv1',
+      'no-tlsv1_1',
+    );
   } else {
     lines.push('no-tls', 'no-dtls');
   }

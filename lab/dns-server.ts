@@ -96,12 +96,25 @@ interface Bindable {
 }
 
 /** Binds TCP first (a net.Server may listen again after a failure), then UDP on the same port. */
-async function listenBoth(makeUdp: () => dgram.Socket, tcp: net.Server, address: string, port: number): Promise<{ udp: dgram.Socket; port: number }> {
+async function listenBoth(
+  makeUdp: () => dgram.Socket,
+  tcp: net.Server,
+  address: string,
+  port: number,
+): Promise<{ udp: dgram.Socket; port: number }> {
   for (let attempt = 0; ; attempt++) {
-    const tcpPort = await bind(tcp, (done) => tcp.listen(port, address, done), () => (tcp.address() as net.AddressInfo).port);
+    const tcpPort = await bind(
+      tcp,
+      (done) => tcp.listen(port, address, done),
+      () => (tcp.address() as net.AddressInfo).port,
+    );
     const udp = makeUdp();
     try {
-      await bind(udp, (done) => udp.bind(tcpPort, address, done), () => tcpPort);
+      await bind(
+        udp,
+        (done) => udp.bind(tcpPort, address, done),
+        () => tcpPort,
+      );
       return { udp, port: tcpPort };
     } catch (error) {
       await new Promise((resolve) => tcp.close(resolve));
@@ -129,7 +142,6 @@ function trackConnections(server: net.Server): Set<net.Socket> {
   });
   return sockets;
 }
-
 
 function findZone(zones: LabZone[], name: string): LabZone | undefined {
   return zones

@@ -92,7 +92,11 @@ export function createStandin(): Standin {
     },
     records: () =>
       existsSync(recordFile)
-        ? readFileSync(recordFile, 'utf8').trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as StandinRecord)
+        ? readFileSync(recordFile, 'utf8')
+            .trim()
+            .split('\n')
+            .filter(Boolean)
+            .map((line) => JSON.parse(line) as StandinRecord)
         : [],
     publish(files, message) {
       for (const [path, content] of Object.entries(files)) writeFileSync(join(work, path), content);
@@ -113,4 +117,3 @@ export function createStandin(): Standin {
 
 /** Path of a file of the checkout's migration role, for publish(). */
 export const MIGRATION_DEFAULTS = join('roles', 'custom', 'matrix_playbook_migration', 'defaults', 'main.yml');
-

@@ -58,7 +58,14 @@ export async function startSynapse(options: SynapseOptions): Promise<RunningSyna
       public_baseurl: options.publicBaseUrl ?? `https://matrix.${options.serverName}/`,
       pid_file: join(dir, 'homeserver.pid'),
       listeners: [
-        { port, bind_addresses: [address], type: 'http', tls: false, x_forwarded: true, resources: [{ names: ['client', 'federation'], compress: false }] },
+        {
+          port,
+          bind_addresses: [address],
+          type: 'http',
+          tls: false,
+          x_forwarded: true,
+          resources: [{ names: ['client', 'federation'], compress: false }],
+        },
       ],
       database: { name: 'sqlite3', args: { database: join(dir, 'homeserver.db') } },
       log_config: join(dir, 'log.yaml'),
@@ -73,7 +80,11 @@ export async function startSynapse(options: SynapseOptions): Promise<RunningSyna
       suppress_key_server_warning: true,
       enable_metrics: false,
       // Tests make many requests in a short time.
-      rc_login: { address: { per_second: 1000, burst_count: 1000 }, account: { per_second: 1000, burst_count: 1000 }, failed_attempts: { per_second: 1000, burst_count: 1000 } },
+      rc_login: {
+        address: { per_second: 1000, burst_count: 1000 },
+        account: { per_second: 1000, burst_count: 1000 },
+        failed_attempts: { per_second: 1000, burst_count: 1000 },
+      },
       rc_registration: { per_second: 1000, burst_count: 1000 },
       rc_message: { per_second: 1000, burst_count: 1000 },
       ...options.config,

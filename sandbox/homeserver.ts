@@ -31,27 +31,28 @@ export async function startSandboxHomeserver(plan: Plan, broken: boolean): Promi
   const keyId = 'ed25519:sandbox';
   const wellKnownHeaders = { 'content-type': 'application/json', 'access-control-allow-origin': '*' };
   const route = (host: string, path: string): Reply => {
-    if (path === '/.well-known/matrix/server' && plan.wellKnown.server) return { status: 200, body: plan.wellKnown.server, headers: wellKnownHeaders };
+    if (path === '/.well-known/matrix/server' && plan.wellKnown.server)
+      return { status: 200, body: plan.wellKnown.server, headers: wellKnownHeaders };
     if (path === '/.well-known/matrix/client') {
       // A copy made by hand on the base domain: no CORS header, and served as text.
-      if (broken && host === plan.serverName) return { status: 200, body: plan.wellKnown.client, headers: { 'content-type': 'text/plain' } };
+      if (broken && host === plan.serverName)
+        return { status: 200, body: plan.wellKnown.client, headers: { 'content-type': 'text/plain' } };
       return { status: 200, body: plan.wellKnown.client, headers: wellKnownHeaders };
     }
     if (host !== plan.matrixHost) return { status: 404, body: { errcode: 'M_NOT_FOUND', error: 'Not found' } };
-    if (path === '/_matrix/client/versions') return { status: 200, body: { versions: ['v1.11', 'v1.12'] }, headers: { 'access-control-allow-origin': '*' } };
+    if (path === '/_matrix/client/versions')
+      return { status: 200, body: { versions: ['v1.11', 'v1.12'] }, headers: { 'access-control-allow-origin': '*' } };
     if (path === '/_matrix/federation/v1/version') return { status: 200, body: { server: { name: 'Sandbox', version: '1.0' } } };
-    if (path === '/_matrix/key/v2/server') return { status: 200, body: signedKeys(broken ? plan.matrixHost : plan.serverName, keyId, publicKey, privateKey) };
+    if (path === '/_matrix/key/v2/server')
+      return { status: 200, body: signedKeys(broken ? plan.matrixHost : plan.serverName, keyId, publicKey, privateKey) };
     return { status: 404, body: { errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request' } };
   };
-  const server = createServer(
-    SANDBOX_TLS,
-    (request: IncomingMessage, response: ServerResponse) => {
-      const host = (request.headers.host ?? '').replace(/:\d+$/, '');
-      const reply = route(host, new URL(request.url ?? '/', 'https://sandbox').pathname);
-      response.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
-      response.end(JSON.stringify(reply.body));
-    },
-  );
+  const server = createServer(SANDBOX_TLS, (request: IncomingMessage, response: ServerResponse) => {
+    const host = (request.headers.host ?? '').replace(/:\d+$/, '');
+    const reply = route(host, new URL(request.url ?? '/', 'https://sandbox').pathname);
+    response.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
+    response.end(JSON.stringify(reply.body));
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { port: (server.address() as AddressInfo).port, close: () => closeServer(server) };
 }
@@ -65,7 +66,9 @@ function signedKeys(serverName: string, keyId: string, publicKey: KeyObject, pri
     verify_keys: { [keyId]: { key: raw.toString('base64').replace(/=+$/, '') } },
     old_verify_keys: {},
   };
-  const signature = sign(null, Buffer.from(canonicalJson(document)), privateKey).toString('base64').replace(/=+$/, '');
+  const signature = sign(null, Buffer.from(canonicalJson(document)), privateKey)
+    .toString('base64')
+    .replace(/=+$/, '');
   return { ...document, signatures: { [serverName]: { [keyId]: signature } } };
 }
 

@@ -26,8 +26,16 @@ async function main(): Promise<number> {
   const json = process.argv.includes('--json');
   const plan = await loadPlan({ vars: VARS });
   const source = await startDnsServer({ address: '127.0.0.1', zones: [{ origin: DOMAIN, records: sourceRecords(broken) }] });
-  const upToDate = await startDnsServer({ address: '127.0.0.1', role: 'resolver', zones: [{ origin: DOMAIN, records: sourceRecords(broken) }] });
-  const lagging = await startDnsServer({ address: '127.0.0.1', role: 'resolver', zones: [{ origin: DOMAIN, records: staleResolverRecords(broken) }] });
+  const upToDate = await startDnsServer({
+    address: '127.0.0.1',
+    role: 'resolver',
+    zones: [{ origin: DOMAIN, records: sourceRecords(broken) }],
+  });
+  const lagging = await startDnsServer({
+    address: '127.0.0.1',
+    role: 'resolver',
+    zones: [{ origin: DOMAIN, records: staleResolverRecords(broken) }],
+  });
   const homeserver = await startSandboxHomeserver(plan, broken);
   // coturn with the secret MDAD derives; broken: behind NAT without its external IP, so it hands
   // out a private relayed address no peer can reach.

@@ -10,8 +10,27 @@ import dgram from 'node:dgram';
 import { once } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
-import { Attr, attribute, attributeText, decodeMessage, decodeUint32, decodeXorAddress, encodeErrorCode, encodeMessage, encodeUint32, encodeXorAddress, longTermKey, Method, restCredentials, stunStreamSplitter, verifyFingerprint, verifyIntegrity, type Attribute, type StunMessage } from '../checks/probes/stun.ts';
-import { type TransportAddress } from '../checks/facts/turn.ts';
+import {
+  Attr,
+  attribute,
+  attributeText,
+  decodeMessage,
+  decodeUint32,
+  decodeXorAddress,
+  encodeErrorCode,
+  encodeMessage,
+  encodeUint32,
+  encodeXorAddress,
+  longTermKey,
+  Method,
+  restCredentials,
+  stunStreamSplitter,
+  verifyFingerprint,
+  verifyIntegrity,
+  type Attribute,
+  type StunMessage,
+} from '../checks/probes/stun.ts';
+import type { TransportAddress } from '../checks/facts/turn.ts';
 
 export interface SandboxTurnOptions {
   /** coturn's static-auth-secret (TURN REST API): password = base64(HMAC-SHA1(secret, username)). */
@@ -92,7 +111,8 @@ export async function startSandboxTurnServer(options: SandboxTurnOptions): Promi
   const responder = new TurnResponder(options);
   const sockets = new Set<net.Socket>();
   let connections = 0;
-  const serve = (transport: 'tcp' | 'tls') => (socket: net.Socket) => serveStream(socket, transport, `${transport} #${++connections}`, responder);
+  const serve = (transport: 'tcp' | 'tls') => (socket: net.Socket) =>
+    serveStream(socket, transport, `${transport} #${++connections}`, responder);
   const tcp = net.createServer(serve('tcp'));
   const secure = tls.createServer({ key: options.key, cert: options.cert }, serve('tls'));
   for (const server of [tcp, secure]) {
@@ -153,7 +173,13 @@ function udpClient(udp: dgram.Socket, peer: dgram.RemoteInfo): Client {
 /** One TCP or TLS connection: STUN messages framed by their length field (RFC 8489 §6.2.2). */
 function serveStream(socket: net.Socket, transport: 'tcp' | 'tls', id: string, responder: TurnResponder): void {
   socket.setNoDelay(true);
-  const client: Client = { id, transport, address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0, send: (bytes) => socket.write(bytes) };
+  const client: Client = {
+    id,
+    transport,
+    address: socket.remoteAddress ?? '',
+    port: socket.remotePort ?? 0,
+    send: (bytes) => socket.write(bytes),
+  };
   socket.on(
     'data',
     stunStreamSplitter(
@@ -220,12 +246,14 @@ class TurnResponder {
 
   private answer(request: StunMessage, client: Client): Reply {
     if (request.method === Method.binding) {
-      return unknownAttributes(request) ?? {
-        attributes: [
-          { type: Attr.XOR_MAPPED_ADDRESS, value: encodeXorAddress(client, request.transactionId) },
-          { type: Attr.SOFTWARE, value: Buffer.from(SOFTWARE, 'utf8') },
-        ],
-      };
+      return (
+        unknownAttributes(request) ?? {
+          attributes: [
+            { type: Attr.XOR_MAPPED_ADDRESS, value: encodeXorAddress(client, request.transactionId) },
+            { type: Attr.SOFTWARE, value: Buffer.from(SOFTWARE, 'utf8') },
+          ],
+        }
+      );
     }
     if (!AUTHENTICATED.has(request.method)) return { code: 400 };
     const auth = this.authenticate(request, client);
@@ -303,7 +331,9 @@ class TurnResponder {
 
   /** RFC 8656 §10.2: a permission for the IP address of every XOR-PEER-ADDRESS. */
   private createPermission(request: StunMessage, allocation: Allocation): Reply {
-    const peers = request.attributes.filter((a) => a.type === Attr.XOR_PEER_ADDRESS).map((a) => decodeXorAddress(a.value, request.transactionId));
+    const peers = request.attributes
+      .filter((a) => a.type === Attr.XOR_PEER_ADDRESS)
+      .map((a) => decodeXorAddress(a.value, request.transactionId));
     if (peers.length === 0 || peers.some((peer) => peer === undefined)) return { code: 400 };
     if (peers.some((peer) => peer!.family !== allocation.relayed.family)) return { code: 443 };
     peers.forEach((peer) => allocation.permissions.add(peer!.address));
@@ -334,7 +364,12 @@ class TurnResponder {
 function encodeReply(request: StunMessage, reply: Reply): Buffer {
   const status = reply.code === undefined ? [] : [{ type: Attr.ERROR_CODE, value: encodeErrorCode(reply.code, REASONS[reply.code]) }];
   return encodeMessage(
-    { method: request.method, cls: reply.code === undefined ? 'success' : 'error', transactionId: request.transactionId, attributes: [...status, ...(reply.attributes ?? [])] },
+    {
+      method: request.method,
+      cls: reply.code === undefined ? 'success' : 'error',
+      transactionId: request.transactionId,
+      attributes: [...status, ...(reply.attributes ?? [])],
+    },
     { integrityKey: reply.key, fingerprint: true },
   );
 }

@@ -7,7 +7,12 @@ export const SERVER_IPV4 = '203.0.113.80';
 export const SERVER_IPV6 = '2001:db8::80';
 const PREVIOUS_IPV4 = '198.51.100.23';
 
-const soa = (ttl: number): LabRecord => ({ name: DOMAIN, type: 'SOA', value: `ns.${DOMAIN} hostmaster.${DOMAIN} 2026112602 3600 600 86400 900`, ttl });
+const soa = (ttl: number): LabRecord => ({
+  name: DOMAIN,
+  type: 'SOA',
+  value: `ns.${DOMAIN} hostmaster.${DOMAIN} 2026112602 3600 600 86400 900`,
+  ttl,
+});
 
 export function sourceRecords(broken: boolean): LabRecord[] {
   const records: LabRecord[] = [

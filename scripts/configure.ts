@@ -12,7 +12,17 @@ import { InputError } from '../checks/core/errors.ts';
 import { readInputFile, readOptionalInputFile } from '../checks/core/input-file.ts';
 import { hostVarsFile, INVENTORY_FILE } from '../checks/plan/load.ts';
 import { planFromVars } from '../checks/plan/plan.ts';
-import { isMain, listOption, parseCommandLine, positiveInt, requireCheckout, runStage, STAGE_HELP, STAGE_OPTIONS, stageCommandLine } from './lib/cli.ts';
+import {
+  isMain,
+  listOption,
+  type parseCommandLine,
+  positiveInt,
+  requireCheckout,
+  runStage,
+  STAGE_HELP,
+  STAGE_OPTIONS,
+  stageCommandLine,
+} from './lib/cli.ts';
 import { requireExpectedVersion } from './lib/checkout.ts';
 import {
   applyMigration,

@@ -130,7 +130,8 @@ async function main(): Promise<number> {
   const unknownSsh = values.apply ? sshProblem(sshPort, host.name, []) : undefined;
   if (unknownSsh) throw new InputError(unknownSsh);
   const state = await readState(checkout, host, ufw, become);
-  if (!state.installed) throw new StageFailure(`ufw is not installed on ${host.name}; install it there (apt-get install ufw), then run this again`);
+  if (!state.installed)
+    throw new StageFailure(`ufw is not installed on ${host.name}; install it there (apt-get install ufw), then run this again`);
   if (sshPort !== undefined) {
     const problem = sshProblem(sshPort, host.name, state.sshdPorts);
     if (problem && values.apply) throw new InputError(problem);
@@ -148,7 +149,9 @@ async function main(): Promise<number> {
   // --apply: only what is missing, SSH first.
   const todo = missingCommands(comparison);
   if (todo.length === 0) {
-    process.stdout.write(`Nothing to add: ufw on ${host.name} has every rule of the plan (${comparison.present.length}) and its default policies.\n`);
+    process.stdout.write(
+      `Nothing to add: ufw on ${host.name} has every rule of the plan (${comparison.present.length}) and its default policies.\n`,
+    );
     const after = renderAfterApply(host.name, state, comparison, sshPort!);
     if (after) process.stdout.write(`${after}\n`);
     if (values['dry-run']) process.stdout.write('Dry run: nothing was changed.\n');
@@ -156,7 +159,12 @@ async function main(): Promise<number> {
   }
   const script = todo.map((args) => ufwLine(args, ufw)).join('\n');
   const command = rootScript({ checkout, host: host.name, askBecomePass: become }, script);
-  process.stdout.write(`To add on ${host.name} (${comparison.present.length} rule(s) of the plan are there already):\n${script.split('\n').map((l) => `  ${l}`).join('\n')}\n`);
+  process.stdout.write(
+    `To add on ${host.name} (${comparison.present.length} rule(s) of the plan are there already):\n${script
+      .split('\n')
+      .map((l) => `  ${l}`)
+      .join('\n')}\n`,
+  );
   if (values['dry-run']) {
     process.stdout.write(`Would run:\n  ${showCommand(command)}\nDry run: nothing was changed.\n`);
     return 0;

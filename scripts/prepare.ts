@@ -16,7 +16,7 @@ import { INVENTORY_FILE, loadInventory, readExpectedMigrationVersion } from '../
 import type { InventoryHost } from '../checks/plan/types.ts';
 import { defaultLogFile, playbookCommand, renderExplanation, runStep, runWithProgress } from './lib/ansible.ts';
 import type { RunContext } from './lib/ansible.ts';
-import { isMain, parseCommandLine, runStage, STAGE_HELP, STAGE_OPTIONS, stageCommandLine } from './lib/cli.ts';
+import { isMain, type parseCommandLine, runStage, STAGE_HELP, STAGE_OPTIONS, stageCommandLine } from './lib/cli.ts';
 import { git, isGitCheckout } from './lib/checkout.ts';
 import { capture, onPath, showCommand } from './lib/commands.ts';
 import type { Command } from './lib/commands.ts';
@@ -70,15 +70,25 @@ async function communityDocker(): Promise<string | undefined> {
   const run = await capture({ program: 'ansible-galaxy', args: ['collection', 'list', 'community.docker', '--format', 'json'] });
   try {
     const found = JSON.parse(run.stdout) as Record<string, Record<string, { version?: string }>>;
-    return Object.values(found).map((c) => c['community.docker']?.version).find(Boolean);
+    return Object.values(found)
+      .map((c) => c['community.docker']?.version)
+      .find(Boolean);
   } catch {
     return undefined;
   }
 }
 
 async function controlFacts(hosts: readonly InventoryHost[]): Promise<ControlFacts> {
-  const facts: ControlFacts = { just: Boolean(onPath('just')), agru: Boolean(onPath('agru')), usesSsh: hosts.some((h) => h.connection !== 'local') };
-  const [gitVersion, python, ansible] = await Promise.all([output('git', '--version'), output('python3', '--version'), output('ansible-playbook', '--version')]);
+  const facts: ControlFacts = {
+    just: Boolean(onPath('just')),
+    agru: Boolean(onPath('agru')),
+    usesSsh: hosts.some((h) => h.connection !== 'local'),
+  };
+  const [gitVersion, python, ansible] = await Promise.all([
+    output('git', '--version'),
+    output('python3', '--version'),
+    output('ansible-playbook', '--version'),
+  ]);
   if (gitVersion) facts.git = gitVersion;
   if (python) facts.python = python;
   if (ansible) {
@@ -96,16 +106,31 @@ interface CheckoutState {
 
 async function checkoutState(dir: string, values: Values): Promise<CheckoutState> {
   if (!existsSync(dir)) {
-    return { hosts: [], findings: [emit(PREPARE.checkout, 'fail', { detail: `${values.playbook} does not exist`, fix: `prepare.ts --apply clones it (git clone ${values.repo} ${values.playbook})` })] };
+    return {
+      hosts: [],
+      findings: [
+        emit(PREPARE.checkout, 'fail', {
+          detail: `${values.playbook} does not exist`,
+          fix: `prepare.ts --apply clones it (git clone ${values.repo} ${values.playbook})`,
+        }),
+      ],
+    };
   }
   if (!existsSync(join(dir, 'setup.yml'))) {
     const detail = `${values.playbook} exists but is not a matrix-docker-ansible-deploy checkout (no setup.yml)`;
-    return { hosts: [], findings: [emit(PREPARE.checkout, 'fail', { detail, fix: 'give the right --playbook DIR, or move that folder away' })] };
+    return {
+      hosts: [],
+      findings: [emit(PREPARE.checkout, 'fail', { detail, fix: 'give the right --playbook DIR, or move that folder away' })],
+    };
   }
   const expected = await readExpectedMigrationVersion(dir);
-  const findings: Finding[] = [emit(PREPARE.checkout, 'pass', { detail: `${values.playbook}${expected ? `, expects migration version ${expected}` : ''}` })];
+  const findings: Finding[] = [
+    emit(PREPARE.checkout, 'pass', { detail: `${values.playbook}${expected ? `, expects migration version ${expected}` : ''}` }),
+  ];
   if (!existsSync(join(dir, INVENTORY_FILE))) {
-    findings.push(emit(PREPARE.inventory, 'info', { detail: `no ${INVENTORY_FILE} yet: run configure.ts, then prepare.ts again to check the server` }));
+    findings.push(
+      emit(PREPARE.inventory, 'info', { detail: `no ${INVENTORY_FILE} yet: run configure.ts, then prepare.ts again to check the server` }),
+    );
     return { hosts: [], findings };
   }
   return { hosts: await loadInventory(dir), findings };
@@ -114,14 +139,33 @@ async function checkoutState(dir: string, values: Values): Promise<CheckoutState
 async function sshCheck(host: InventoryHost): Promise<Finding[]> {
   const { address, port, user } = sshTarget(host);
   const known = await capture({ program: 'ssh-keygen', args: ['-F', port === 22 ? address : `[${address}]:${port}`] });
-  const args = ['-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', '-p', String(port), ...(host.sshKey ? ['-i', host.sshKey.replace(/^~(?=\/)/, process.env.HOME ?? '~')] : []), `${user}@${address}`, 'true'];
+  const args = [
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'ConnectTimeout=10',
+    '-p',
+    String(port),
+    ...(host.sshKey ? ['-i', host.sshKey.replace(/^~(?=\/)/, process.env.HOME ?? '~')] : []),
+    `${user}@${address}`,
+    'true',
+  ];
   const login = await capture({ program: 'ssh', args }, undefined, 30_000);
   const error = login.stderr.trim().split('\n').at(-1) || login.error;
-  return sshFindings(host, { known: known.code === 0 && known.stdout.trim() !== '', batchOk: login.code === 0, ...(error ? { error } : {}) });
+  return sshFindings(host, {
+    known: known.code === 0 && known.stdout.trim() !== '',
+    batchOk: login.code === 0,
+    ...(error ? { error } : {}),
+  });
 }
 
 /** Runs server-facts.yml for the given hosts; the facts of each, or the failure as a finding. */
-async function serverFacts(checkout: string, hosts: readonly InventoryHost[], values: Values, ctx: RunContext): Promise<{ facts: Map<string, ServerFacts>; findings: Finding[] }> {
+async function serverFacts(
+  checkout: string,
+  hosts: readonly InventoryHost[],
+  values: Values,
+  ctx: RunContext,
+): Promise<{ facts: Map<string, ServerFacts>; findings: Finding[] }> {
   const dir = await mkdtemp(join(tmpdir(), 'prepare-facts-'));
   try {
     const command = playbookCommand({
@@ -140,9 +184,17 @@ async function serverFacts(checkout: string, hosts: readonly InventoryHost[], va
         facts.set(host.name, { ...raw, listening: raw.listening ?? undefined });
       }
     }
-    const findings: Finding[] = run.ok || !run.explanation
-      ? []
-      : [emit(PREPARE.serverFacts, 'fail', { detail: renderExplanation(run.explanation), fix: run.explanation.next }, { host: 'every host' })];
+    const findings: Finding[] =
+      run.ok || !run.explanation
+        ? []
+        : [
+            emit(
+              PREPARE.serverFacts,
+              'fail',
+              { detail: renderExplanation(run.explanation), fix: run.explanation.next },
+              { host: 'every host' },
+            ),
+          ];
     return { facts, findings };
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -163,14 +215,22 @@ async function takePicture(checkout: string, values: Values, ctx: RunContext): P
   const reachable: InventoryHost[] = [];
   for (const host of state.hosts) {
     if (host.connection === 'local') {
-      findings.push(emit(PREPARE.sshLogin, 'info', { detail: 'ansible_connection=local: the playbook runs on this machine, no SSH' }, { host: host.name }));
+      findings.push(
+        emit(
+          PREPARE.sshLogin,
+          'info',
+          { detail: 'ansible_connection=local: the playbook runs on this machine, no SSH' },
+          { host: host.name },
+        ),
+      );
       reachable.push(host);
       continue;
     }
     const ssh = await sshCheck(host);
     findings.push(...ssh);
     if (ssh.every((f) => f.status === 'pass')) reachable.push(host);
-    else findings.push(emit(PREPARE.serverFacts, 'skip', { detail: 'skipped: SSH does not work without prompts yet' }, { host: host.name }));
+    else
+      findings.push(emit(PREPARE.serverFacts, 'skip', { detail: 'skipped: SSH does not work without prompts yet' }, { host: host.name }));
   }
   const servers = new Map<string, ServerFacts>();
   if (reachable.length && control.ansible) {
@@ -218,7 +278,9 @@ async function main(): Promise<number> {
   if (values.help) return 0;
   const checkout = resolve(values.playbook);
   const when = stamp();
-  const logFile = values.log ?? (existsSync(join(checkout, 'inventory')) ? defaultLogFile(checkout, 'prepare', when) : join(tmpdir(), `prepare-${when}.log`));
+  const logFile =
+    values.log ??
+    (existsSync(join(checkout, 'inventory')) ? defaultLogFile(checkout, 'prepare', when) : join(tmpdir(), `prepare-${when}.log`));
   // prepare reads no secrets: nothing to mask. With --json, stdout holds the report only.
   const out = values.json ? process.stderr : process.stdout;
   const ctx: RunContext = { logFile, mask: (t) => t, out };
@@ -228,7 +290,8 @@ async function main(): Promise<number> {
   const todo = values.apply ? actions(before, checkout, values) : [];
   if (todo.length === 0 || values['dry-run']) {
     const code = printPicture(before, started, values.json);
-    if (values.apply) out.write(todo.length ? `Would run:\n${todo.map((c) => `  ${showCommand(c)}`).join('\n')}\n` : 'Nothing to install.\n');
+    if (values.apply)
+      out.write(todo.length ? `Would run:\n${todo.map((c) => `  ${showCommand(c)}`).join('\n')}\n` : 'Nothing to install.\n');
     if (values['dry-run']) out.write('Dry run: nothing was changed.\n');
     return code;
   }

@@ -9,7 +9,17 @@ import type { ParseArgsConfig } from 'node:util';
 import { InputError } from '../checks/core/errors.ts';
 import { readVars } from '../checks/plan/services.ts';
 import { defaultLogFile, playbookCommand, runStep } from './lib/ansible.ts';
-import { isMain, parseCommandLine, positiveInt, requireCheckout, runStage, STAGE_HELP, STAGE_OPTIONS, stageCommandLine, StageFailure } from './lib/cli.ts';
+import {
+  isMain,
+  type parseCommandLine,
+  positiveInt,
+  requireCheckout,
+  runStage,
+  STAGE_HELP,
+  STAGE_OPTIONS,
+  stageCommandLine,
+  StageFailure,
+} from './lib/cli.ts';
 import { loadHostPlans, pickHost } from './lib/checkout.ts';
 import type { HostPlan } from './lib/checkout.ts';
 import { showCommand } from './lib/commands.ts';
@@ -75,7 +85,8 @@ type Values = ReturnType<typeof parseCommandLine<typeof OPTIONS>>['values'];
 
 function homeserverUrl(values: Values, host: HostPlan): string {
   if (values.homeserver !== undefined) {
-    if (!/^https?:\/\/[^/\s]+\/?$/.test(values.homeserver)) throw new InputError(`--homeserver "${values.homeserver}" is not a URL like https://matrix.example.org`);
+    if (!/^https?:\/\/[^/\s]+\/?$/.test(values.homeserver))
+      throw new InputError(`--homeserver "${values.homeserver}" is not a URL like https://matrix.example.org`);
     return values.homeserver.replace(/\/$/, '');
   }
   const base = (host.plan.wellKnown.client['m.homeserver'] as { base_url?: string } | undefined)?.base_url;
@@ -95,10 +106,14 @@ async function registerUser(values: Values, host: HostPlan, checkout: string, na
     const url = homeserverUrl(values, host);
     const secret = process.env.MATRIX_REGISTRATION_SHARED_SECRET || host.plan.secrets.registrationSharedSecret;
     if (!secret) {
-      throw new InputError(`the registration shared secret is unknown (vars.yml has no usable matrix_homeserver_generic_secret_key); set MATRIX_REGISTRATION_SHARED_SECRET`);
+      throw new InputError(
+        `the registration shared secret is unknown (vars.yml has no usable matrix_homeserver_generic_secret_key); set MATRIX_REGISTRATION_SHARED_SECRET`,
+      );
     }
     if (values['dry-run']) {
-      process.stdout.write(`Would send: GET ${url}/_synapse/admin/v1/register, then POST it with ${user}, the password and ${admin ? 'admin' : 'notadmin'} signed with the registration shared secret (HMAC-SHA1)\nDry run: nothing was changed.\n`);
+      process.stdout.write(
+        `Would send: GET ${url}/_synapse/admin/v1/register, then POST it with ${user}, the password and ${admin ? 'admin' : 'notadmin'} signed with the registration shared secret (HMAC-SHA1)\nDry run: nothing was changed.\n`,
+      );
       return 0;
     }
     const registered = await registerWithSharedSecret(url, secret, user, password!, admin);
@@ -108,12 +123,23 @@ async function registerUser(values: Values, host: HostPlan, checkout: string, na
 
   const extraVarsFile = '<a 0600 file in a private temporary folder, removed afterwards>';
   const command = (file: string) =>
-    playbookCommand({ checkout, tags: ['register-user'], extraVarsFiles: [file], limit: host.host.name, askBecomePass: values['ask-become-pass'] });
+    playbookCommand({
+      checkout,
+      tags: ['register-user'],
+      extraVarsFiles: [file],
+      limit: host.host.name,
+      askBecomePass: values['ask-become-pass'],
+    });
   if (values['dry-run']) {
-    process.stdout.write(`Would write ${extraVarsFile}: {"username": "${user}", "password": "${MASK}", "admin": "${admin ? 'yes' : 'no'}"}\nWould run:\n  ${showCommand(command(extraVarsFile))}\nDry run: nothing was changed.\n`);
+    process.stdout.write(
+      `Would write ${extraVarsFile}: {"username": "${user}", "password": "${MASK}", "admin": "${admin ? 'yes' : 'no'}"}\nWould run:\n  ${showCommand(command(extraVarsFile))}\nDry run: nothing was changed.\n`,
+    );
     return 0;
   }
-  const ctx = { logFile: values.log ?? defaultLogFile(checkout, 'register', stamp()), mask: masker([password!, ...secretsOf(host.vars, host.plan)]) };
+  const ctx = {
+    logFile: values.log ?? defaultLogFile(checkout, 'register', stamp()),
+    mask: masker([password!, ...secretsOf(host.vars, host.plan)]),
+  };
   const extraVars = JSON.stringify({ username: user, password, admin: admin ? 'yes' : 'no' });
   await withPrivateFile('register-user.json', extraVars, (file) => runStep(command(file), `Registering ${userId}`, ctx));
   process.stdout.write(`Registered ${userId}${admin ? ' (server admin)' : ''}. Full log: ${ctx.logFile}\n`);
@@ -134,7 +160,11 @@ function missingTokenSettings(vars: Record<string, unknown>): string[] {
 /** The admin API is public only with this label, or with Ketesa or Element Admin (docs/mdad.md "Registering users"). */
 function adminApiExposed(host: HostPlan): boolean {
   const on = (id: string): boolean => host.plan.services.some((s) => s.id === id && s.enabled);
-  return readVars(host.vars).bool('matrix_synapse_container_labels_public_client_synapse_admin_api_enabled', false) || on('ketesa') || on('element-admin');
+  return (
+    readVars(host.vars).bool('matrix_synapse_container_labels_public_client_synapse_admin_api_enabled', false) ||
+    on('ketesa') ||
+    on('element-admin')
+  );
 }
 
 function parseUses(text: string | undefined): number | null {
@@ -158,7 +188,8 @@ function parseExpiry(text: string | undefined, now = Date.now()): number | null 
 
 function describeToken(t: RegistrationToken): string {
   const uses = t.uses_allowed === null ? 'unlimited uses' : `${t.completed} of ${t.uses_allowed} used`;
-  const expiry = t.expiry_time === null ? 'never expires' : `valid until ${new Date(t.expiry_time).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  const expiry =
+    t.expiry_time === null ? 'never expires' : `valid until ${new Date(t.expiry_time).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
   return `${t.token}  ${uses}${t.pending ? `, ${t.pending} pending` : ''}, ${expiry}`;
 }
 
@@ -184,16 +215,27 @@ async function tokens(values: Values, host: HostPlan, args: string[]): Promise<n
 
   // Checks first: invitations are useless while vars.yml keeps sign-up closed.
   if (host.plan.services.some((s) => s.id === 'matrix-authentication-service' && s.enabled)) {
-    throw new StageFailure('registration tokens are managed by the Matrix Authentication Service on this server; Synapse\'s token API is off');
+    throw new StageFailure(
+      "registration tokens are managed by the Matrix Authentication Service on this server; Synapse's token API is off",
+    );
   }
   const missing = action === 'create' ? missingTokenSettings(host.vars) : [];
   if (missing.length) {
-    throw new StageFailure(`${host.varsFile} does not allow sign-up with a token. Add these lines (or run configure.ts --registration token), then install.ts:\n  ${missing.join('\n  ')}`);
+    throw new StageFailure(
+      `${host.varsFile} does not allow sign-up with a token. Add these lines (or run configure.ts --registration token), then install.ts:\n  ${missing.join('\n  ')}`,
+    );
   }
   const endpoint = `${url}/_synapse/admin/v1/registration_tokens`;
   if (values['dry-run']) {
-    const request = action === 'create' ? `POST ${endpoint}/new {"uses_allowed": ${uses}, "expiry_time": ${expiry}}` : action === 'list' ? `GET ${endpoint}` : `DELETE ${endpoint}/${token}`;
-    process.stdout.write(`Would check ${url}/_synapse/admin/v1/server_version, log in if needed, then send: ${request}\nDry run: nothing was changed.\n`);
+    const request =
+      action === 'create'
+        ? `POST ${endpoint}/new {"uses_allowed": ${uses}, "expiry_time": ${expiry}}`
+        : action === 'list'
+          ? `GET ${endpoint}`
+          : `DELETE ${endpoint}/${token}`;
+    process.stdout.write(
+      `Would check ${url}/_synapse/admin/v1/server_version, log in if needed, then send: ${request}\nDry run: nothing was changed.\n`,
+    );
     return 0;
   }
   const reachable = await adminApiReachable(url);

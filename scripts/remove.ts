@@ -16,7 +16,6 @@ import { askLine } from './lib/prompt.ts';
 import { masker, secretsOf } from './lib/secrets.ts';
 import { CONFIRMATION } from './lib/remove-all.ts';
 
-
 const PLAYBOOKS = join(import.meta.dirname, 'lib', 'playbooks');
 
 const HELP = `Usage: remove.ts [--playbook DIR] [--backup DIR] [--yes-really-remove-everything]
@@ -84,8 +83,22 @@ async function main(): Promise<number> {
   const backup = backupDir(values.backup);
   const target = host.host.name;
   const become = values['ask-become-pass'];
-  const backupRun = backup && playbookCommand({ checkout, playbook: join(PLAYBOOKS, 'backup.yml'), limit: target, extraVars: { backup_dir: backup }, askBecomePass: become });
-  const removeRun = playbookCommand({ checkout, playbook: join(PLAYBOOKS, 'remove.yml'), limit: target, extraVars: { remove_all_confirmation: CONFIRMATION }, askBecomePass: become });
+  const backupRun =
+    backup &&
+    playbookCommand({
+      checkout,
+      playbook: join(PLAYBOOKS, 'backup.yml'),
+      limit: target,
+      extraVars: { backup_dir: backup },
+      askBecomePass: become,
+    });
+  const removeRun = playbookCommand({
+    checkout,
+    playbook: join(PLAYBOOKS, 'remove.yml'),
+    limit: target,
+    extraVars: { remove_all_confirmation: CONFIRMATION },
+    askBecomePass: become,
+  });
 
   // 1. Say plainly what happens.
   process.stdout.write(
@@ -95,7 +108,8 @@ async function main(): Promise<number> {
       '    also those of other programs.\n' +
       '  Leave the rooms on other servers first if you want them to know; DNS records and the firewall stay as they are.\n',
   );
-  if (!backup) process.stdout.write('  No backup: --backup DIR would first copy the Postgres dump, the Synapse configuration and signing key.\n');
+  if (!backup)
+    process.stdout.write('  No backup: --backup DIR would first copy the Postgres dump, the Synapse configuration and signing key.\n');
   if (values['dry-run']) {
     const steps = [...(backupRun ? [backupRun] : []), removeRun].map((c) => `  ${showCommand(c)}`);
     process.stdout.write(`Would run, after the confirmation:\n${steps.join('\n')}\nDry run: nothing was changed.\n`);
@@ -114,7 +128,8 @@ async function main(): Promise<number> {
     await mkdir(backup, { recursive: true, mode: 0o700 });
     await runStep(backupRun, `Backing up ${target} into ${backup}`, ctx);
     const files = await lockDown(backup);
-    if (!files.some((f) => f.endsWith('.signing.key'))) throw new StageFailure(`the backup in ${backup} has no signing key; nothing was removed`);
+    if (!files.some((f) => f.endsWith('.signing.key')))
+      throw new StageFailure(`the backup in ${backup} has no signing key; nothing was removed`);
     process.stdout.write(`Backed up (mode 0600):\n${files.map((f) => `  ${f}`).join('\n')}\n`);
   }
 

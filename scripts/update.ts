@@ -53,7 +53,11 @@ async function gitStep(command: Command, what: string): Promise<string> {
 }
 
 /** The hosts whose acknowledged version is behind `target`, with the changes each has not seen. */
-function behind(install: Install, changes: readonly BreakingChange[], target: string): Array<{ varsFile: string; acknowledged: string; unseen: BreakingChange[] }> {
+function behind(
+  install: Install,
+  changes: readonly BreakingChange[],
+  target: string,
+): Array<{ varsFile: string; acknowledged: string; unseen: BreakingChange[] }> {
   return install.hosts
     .map((h) => ({ varsFile: h.varsFile, acknowledged: String(h.vars[VALIDATED] ?? '') }))
     .filter((h) => h.acknowledged < target)
@@ -73,7 +77,9 @@ async function pullKeepingChanges(checkout: string): Promise<void> {
   } finally {
     if (dirty) {
       await gitStep(git(checkout, 'stash', 'pop', '-q'), 'git stash pop').catch((e: Error) => {
-        throw new StageFailure(`${e.message}\nYour local edits conflict with the update; they are kept in the stash (git -C ${checkout} stash list). Resolve them, then run update again.`);
+        throw new StageFailure(
+          `${e.message}\nYour local edits conflict with the update; they are kept in the stash (git -C ${checkout} stash list). Resolve them, then run update again.`,
+        );
       });
     }
   }
@@ -96,7 +102,8 @@ async function main(): Promise<number> {
   if (values.help) return 0;
   const install = await prepareInstall(values, 'update');
   const { checkout } = install;
-  if (!isGitCheckout(checkout)) throw new InputError(`--playbook ${values.playbook}: not a git checkout; update needs one made with git clone`);
+  if (!isGitCheckout(checkout))
+    throw new InputError(`--playbook ${values.playbook}: not a git checkout; update needs one made with git clone`);
 
   if (values['dry-run']) {
     process.stdout.write(
@@ -119,16 +126,21 @@ async function main(): Promise<number> {
   await gitStep(git(checkout, 'fetch', '-q'), 'git fetch');
   const upstreamDefaults = await gitStep(git(checkout, 'show', `@{u}:${MIGRATION_DEFAULTS_FILE}`), 'reading the new migration defaults');
   const incoming = parseMigrationDefaults(upstreamDefaults, `@{u}:${MIGRATION_DEFAULTS_FILE}`);
-  if (!incoming.expected) throw new StageFailure(`the new playbook has no matrix_playbook_migration_expected_version in ${MIGRATION_DEFAULTS_FILE}`);
+  if (!incoming.expected)
+    throw new StageFailure(`the new playbook has no matrix_playbook_migration_expected_version in ${MIGRATION_DEFAULTS_FILE}`);
   const target = incoming.expected;
   const late = behind(install, incoming.breakingChanges, target);
 
   // 2. Breaking changes are acknowledged explicitly, with the exact version.
   if (late.length) {
-    process.stdout.write(`The updated playbook expects ${VALIDATED} ${target}. Breaking changes since the version this server acknowledged:\n`);
+    process.stdout.write(
+      `The updated playbook expects ${VALIDATED} ${target}. Breaking changes since the version this server acknowledged:\n`,
+    );
     printChanges([...new Map(late.flatMap((h) => h.unseen).map((c) => [c.version, c])).values()]);
     if (values.acknowledge === undefined) {
-      throw new StageFailure(`stopped before changing anything: read the changes above, adapt vars.yml where they ask, then run:\n  npx tsx scripts/update.ts --playbook ${values.playbook} --acknowledge ${target}`);
+      throw new StageFailure(
+        `stopped before changing anything: read the changes above, adapt vars.yml where they ask, then run:\n  npx tsx scripts/update.ts --playbook ${values.playbook} --acknowledge ${target}`,
+      );
     }
     if (values.acknowledge !== target) {
       throw new InputError(`--acknowledge ${values.acknowledge} does not match the version this update brings (${target})`);
@@ -140,9 +152,17 @@ async function main(): Promise<number> {
   // 3. Pull, keeping local edits; 4. raise the acknowledged version.
   process.stdout.write('Updating the checkout\n');
   await pullKeepingChanges(checkout);
-  const expectedNow = parseMigrationDefaults(await readFile(join(checkout, MIGRATION_DEFAULTS_FILE), 'utf8'), MIGRATION_DEFAULTS_FILE).expected;
-  if (expectedNow !== target) throw new StageFailure(`after the pull the checkout expects ${expectedNow ?? 'no version'}, not ${target}; run update again`);
-  if (late.length) await raiseValidatedVersion(late.map((h) => h.varsFile), target);
+  const expectedNow = parseMigrationDefaults(
+    await readFile(join(checkout, MIGRATION_DEFAULTS_FILE), 'utf8'),
+    MIGRATION_DEFAULTS_FILE,
+  ).expected;
+  if (expectedNow !== target)
+    throw new StageFailure(`after the pull the checkout expects ${expectedNow ?? 'no version'}, not ${target}; run update again`);
+  if (late.length)
+    await raiseValidatedVersion(
+      late.map((h) => h.varsFile),
+      target,
+    );
 
   // 5. Install with the updated playbook and settings.
   return runInstall(await prepareInstall({ ...values, log: install.ctx.logFile }, 'update'));

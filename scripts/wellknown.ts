@@ -11,7 +11,15 @@ import { applyChange, describeChange, fileChange } from './lib/files.ts';
 import type { FileChange } from './lib/files.ts';
 import { testNginxSnippet } from './lib/nginx-test.ts';
 import { stagePlan } from './lib/stage-plan.ts';
-import { checkSupportPage, checkWebRoot, FLAVORS, parseSupportContact, SERVE_MODES, SNIPPET_FILES, wellKnownOutput } from './lib/wellknown-files.ts';
+import {
+  checkSupportPage,
+  checkWebRoot,
+  FLAVORS,
+  parseSupportContact,
+  SERVE_MODES,
+  SNIPPET_FILES,
+  wellKnownOutput,
+} from './lib/wellknown-files.ts';
 import type { Flavor, Serve, WellKnownRequest } from './lib/wellknown-files.ts';
 
 const HELP = `Usage: wellknown.ts [--playbook DIR | --vars FILE] --flavor nginx|apache|caddy|static [options]
@@ -56,13 +64,15 @@ const OPTIONS = {
 
 function oneOf<T extends string>(value: string | undefined, allowed: readonly T[], option: string): T | undefined {
   if (value === undefined) return undefined;
-  if (!(allowed as readonly string[]).includes(value)) throw new InputError(`${option} must be one of ${allowed.join(', ')}, got "${value}"`);
+  if (!(allowed as readonly string[]).includes(value))
+    throw new InputError(`${option} must be one of ${allowed.join(', ')}, got "${value}"`);
   return value as T;
 }
 
 function serveMode(flavor: Flavor, serve: Serve | undefined): Serve {
   if (flavor === 'static') {
-    if (serve === 'proxy') throw new InputError('--flavor static publishes copies; for --serve proxy choose --flavor nginx, apache or caddy');
+    if (serve === 'proxy')
+      throw new InputError('--flavor static publishes copies; for --serve proxy choose --flavor nginx, apache or caddy');
     return 'static';
   }
   return serve ?? 'proxy';
@@ -75,13 +85,20 @@ async function main(): Promise<number> {
   const flavor = oneOf(values.flavor, FLAVORS, '--flavor');
   if (!flavor) throw new InputError(`give --flavor ${FLAVORS.join('|')}`);
   const serve = serveMode(flavor, oneOf(values.serve, SERVE_MODES, '--serve'));
-  if (values.validate && flavor !== 'nginx') throw new InputError('--validate runs nginx -t: it goes with --flavor nginx (nginx is what this project can run)');
+  if (values.validate && flavor !== 'nginx')
+    throw new InputError('--validate runs nginx -t: it goes with --flavor nginx (nginx is what this project can run)');
   const contacts = values['support-contact'].map(parseSupportContact);
   const supportPage = values['support-page'] === undefined ? undefined : checkSupportPage(values['support-page']);
   const webRoot = values['web-root'] === undefined ? undefined : checkWebRoot(values['web-root']);
   const out = values.out === undefined ? undefined : resolve(values.out);
   const { plan } = await stagePlan({ vars: values.vars, playbook: values.playbook, domain: values.domain, needHost: false });
-  const request: WellKnownRequest = { flavor, serve, webRoot: webRoot ?? `/var/www/${plan.serverName}`, contacts, ...(supportPage ? { supportPage } : {}) };
+  const request: WellKnownRequest = {
+    flavor,
+    serve,
+    webRoot: webRoot ?? `/var/www/${plan.serverName}`,
+    contacts,
+    ...(supportPage ? { supportPage } : {}),
+  };
   const output = wellKnownOutput(plan, request);
   // Printed files own stdout (so that `> snippet.conf` works); everything else then goes to stderr.
   const say = (text: string) => (out ? process.stdout : process.stderr).write(`${text}\n`);
@@ -90,14 +107,21 @@ async function main(): Promise<number> {
     const snippet = output.files.find((f) => f.path === SNIPPET_FILES.nginx)!;
     const result = await testNginxSnippet(snippet.content, plan);
     if (!result.ok) throw new StageFailure(`nginx -t rejects the snippet; nothing was written:\n${result.output}`);
-    say(`nginx -t accepts the snippet (${plan.matrixHost} pinned to 127.0.0.1 for the test, so DNS plays no part):\n${result.output.split('\n').map((l) => `  ${l}`).join('\n')}`);
+    say(
+      `nginx -t accepts the snippet (${plan.matrixHost} pinned to 127.0.0.1 for the test, so DNS plays no part):\n${result.output
+        .split('\n')
+        .map((l) => `  ${l}`)
+        .join('\n')}`,
+    );
   }
 
   if (!out) {
     const many = output.files.length > 1;
     for (const file of output.files) process.stdout.write(`${many ? `==> ${file.path} <==\n` : ''}${file.content}${many ? '\n' : ''}`);
   } else {
-    const changes = (await Promise.all(output.files.map((f) => fileChange(join(out, f.path), f.content, 0o644)))).filter((c): c is FileChange => c !== undefined);
+    const changes = (await Promise.all(output.files.map((f) => fileChange(join(out, f.path), f.content, 0o644)))).filter(
+      (c): c is FileChange => c !== undefined,
+    );
     if (changes.length === 0) say(`Nothing to change: the files in ${out} are up to date.`);
     for (const change of changes) say(describeChange(change));
     if (!values['dry-run']) {

@@ -40,10 +40,16 @@ const undeclared = [...emitted].filter((id) => !specOf(id, CATALOGUE)).sort();
 const covered = new Set([...emitted].map((id) => specOf(id, CATALOGUE)).filter(Boolean));
 if (emitted.size === 0 || undeclared.length > 0) {
   failed++;
-  console.error(emitted.size === 0 ? 'finding catalogue: the suites emitted no finding' : `finding catalogue: emitted but not declared in checks/findings/: ${undeclared.join(', ')}`);
+  console.error(
+    emitted.size === 0
+      ? 'finding catalogue: the suites emitted no finding'
+      : `finding catalogue: emitted but not declared in checks/findings/: ${undeclared.join(', ')}`,
+  );
 } else {
   passed++;
-  console.log(`finding catalogue: ${emitted.size} distinct ids emitted, all declared (${covered.size} of ${CATALOGUE.length} declarations seen)`);
+  console.log(
+    `finding catalogue: ${emitted.size} distinct ids emitted, all declared (${covered.size} of ${CATALOGUE.length} declarations seen)`,
+  );
 }
 
 rmSync(dir, { recursive: true, force: true });

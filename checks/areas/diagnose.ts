@@ -22,7 +22,10 @@ export async function diagnose(target: ServerTarget, settings: RunSettings, regi
   const started = new Date();
   if (target.unreadable) {
     const findings = [
-      emit(DOCTOR.configUnreadable, 'fail', { detail: target.unreadable, fix: 'Correct the inventory entry, its host_vars/…/vars.yml or the list line, then run again' }),
+      emit(DOCTOR.configUnreadable, 'fail', {
+        detail: target.unreadable,
+        fix: 'Correct the inventory entry, its host_vars/…/vars.yml or the list line, then run again',
+      }),
     ];
     return { report: buildReport('doctor', target.name.given, started, findings), areas: { config: { findings, durationMs: 0 } } };
   }
@@ -31,7 +34,11 @@ export async function diagnose(target: ServerTarget, settings: RunSettings, regi
     Promise.all(
       settings.areas.map(async (area) => {
         const t0 = performance.now();
-        const findings = await guarded(area, async () => (await runArea(registry.find((a) => a.id === area)!, target, settings)).findings, areaBudget);
+        const findings = await guarded(
+          area,
+          async () => (await runArea(registry.find((a) => a.id === area)!, target, settings)).findings,
+          areaBudget,
+        );
         return [area, { findings, durationMs: Math.round(performance.now() - t0) }] as const;
       }),
     ),
@@ -58,7 +65,15 @@ async function guarded(area: string, work: () => Promise<Finding[]>, budgetMs: n
   let timer: NodeJS.Timeout | undefined;
   const hang = new Promise<Finding[]>((resolve) => {
     timer = setTimeout(
-      () => resolve([emit(DOCTOR.areaUnfinished, 'skip', { detail: `Did not finish within ${budgetMs} ms and was abandoned; the other areas are unaffected` }, { area })]),
+      () =>
+        resolve([
+          emit(
+            DOCTOR.areaUnfinished,
+            'skip',
+            { detail: `Did not finish within ${budgetMs} ms and was abandoned; the other areas are unaffected` },
+            { area },
+          ),
+        ]),
       budgetMs,
     );
   });

@@ -33,7 +33,8 @@ function planOf(target: ServerTarget): Plan {
 export const dnsArea: Area<DnsFacts, DnsVerdict> = {
   id: 'dns',
   title: 'DNS',
-  notApplicable: (target) => (target.name.isIpLiteral ? emit(DNS.nameIp, 'skip', { detail: 'The server name is an IP address: no DNS records to check' }) : undefined),
+  notApplicable: (target) =>
+    target.name.isIpLiteral ? emit(DNS.nameIp, 'skip', { detail: 'The server name is an IP address: no DNS records to check' }) : undefined,
   gather: (target, settings) => {
     const plan = planOf(target);
     return gatherDns({

@@ -11,7 +11,15 @@ export const federationArea: Area<FederationFacts, Verdict> = {
   title: 'Federation',
   gather(target: ServerTarget, settings: RunSettings): Promise<FederationFacts> {
     const { host, port, isIpLiteral } = target.name;
-    return gatherFederation({ host, port, isIpLiteral, resolvers: settings.resolvers, timeoutMs: settings.timeoutMs, ca: settings.ca, connectTo: settings.connectTo });
+    return gatherFederation({
+      host,
+      port,
+      isIpLiteral,
+      resolvers: settings.resolvers,
+      timeoutMs: settings.timeoutMs,
+      ca: settings.ca,
+      connectTo: settings.connectTo,
+    });
   },
   // The clock is read here, once, so the rules stay pure: certificates and keys are judged at it.
   judge(facts: FederationFacts, _target: ServerTarget, settings: RunSettings): Verdict {

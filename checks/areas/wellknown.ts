@@ -14,7 +14,9 @@ export const wellknownArea: Area<WellKnownFacts, WellKnownVerdict> = {
   title: '.well-known',
   // Spec server-server "Resolving server names": an IP literal or a name with a port is connected to directly.
   notApplicable: (target) =>
-    target.name.isIpLiteral || target.name.port !== undefined ? emit(WELLKNOWN.skipped, 'skip', { detail: 'A server name with an IP or a port is not discovered through .well-known' }) : undefined,
+    target.name.isIpLiteral || target.name.port !== undefined
+      ? emit(WELLKNOWN.skipped, 'skip', { detail: 'A server name with an IP or a port is not discovered through .well-known' })
+      : undefined,
   gather: (target, settings) =>
     gatherWellKnown({
       serverName: target.plan?.serverName ?? target.name.host,

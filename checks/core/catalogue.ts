@@ -75,7 +75,11 @@ export function specOf(id: string, specs: readonly FindingSpec[]): FindingSpec |
 
 /** Where a declaration is explained in docs/findings.md. */
 export function docsAnchor(spec: Pick<FindingSpec, 'id'>): string {
-  return spec.id.toLowerCase().replace(/[{}]/g, '').replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+  return spec.id
+    .toLowerCase()
+    .replace(/[{}]/g, '')
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
 }
 
 /**

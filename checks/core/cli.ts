@@ -32,10 +32,14 @@ const helpOf = (connectTo: boolean) => `  --vars FILE          read the deployme
   --playbook DIR       read it from an MDAD checkout (inventory/hosts + host_vars)
   --resolver IP[:PORT] send every name lookup to this server (repeatable)
   --ca-file FILE       also trust this CA (PEM) for TLS
-${connectTo ? `  --connect-to HOST:PORT:ADDR:PORT
+${
+  connectTo
+    ? `  --connect-to HOST:PORT:ADDR:PORT
                        connect there for HOST:PORT whatever DNS says, e.g. to test a
                        new server before the DNS switch (repeatable; as curl's option)
-` : ''}  --timeout SECONDS    per-probe timeout (default 5)
+`
+    : ''
+}  --timeout SECONDS    per-probe timeout (default 5)
   --json               print the report as JSON on stdout, nothing else
   -h, --help           this help
 

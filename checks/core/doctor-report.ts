@@ -9,7 +9,9 @@ const byStatus = (a: Finding, b: Finding) => STATUS_ORDER.indexOf(a.status) - ST
 export function renderDoctorTable(report: Report, areas: Record<string, { findings: Finding[] }>, colour = false): string {
   const table = findingsTable();
   // Areas with failures come first, like the findings inside them.
-  const ordered = Object.entries(areas).sort(([, a], [, b]) => STATUS_ORDER.indexOf(worstStatus(a.findings)) - STATUS_ORDER.indexOf(worstStatus(b.findings)));
+  const ordered = Object.entries(areas).sort(
+    ([, a], [, b]) => STATUS_ORDER.indexOf(worstStatus(a.findings)) - STATUS_ORDER.indexOf(worstStatus(b.findings)),
+  );
   for (const [area, { findings }] of ordered) {
     const counts = STATUS_ORDER.map((s) => [s, findings.filter((f) => f.status === s).length] as const).filter(([, n]) => n > 0);
     table.push([{ colSpan: 3, content: `${area}: ${counts.map(([s, n]) => `${n} ${s}`).join(', ')}` }]);
@@ -48,11 +50,18 @@ export function renderPrometheus(reports: Report[]): string {
   const lines = [
     '# HELP matrix_doctor_findings Findings of the last doctor run, by status.',
     '# TYPE matrix_doctor_findings gauge',
-    ...reports.flatMap((r) => STATUS_ORDER.map((s) => `matrix_doctor_findings{server="${label(r.serverName)}",status="${s}"} ${r.summary[s]}`)),
+    ...reports.flatMap((r) =>
+      STATUS_ORDER.map((s) => `matrix_doctor_findings{server="${label(r.serverName)}",status="${s}"} ${r.summary[s]}`),
+    ),
     '# HELP matrix_doctor_check_status Status of each check: 0 pass (or info, skip), 1 warning, 2 failure.',
     '# TYPE matrix_doctor_check_status gauge',
-    ...reports.flatMap((r) => r.findings.map((f) => `matrix_doctor_check_status{server="${label(r.serverName)}",id="${label(f.id)}",status="${f.status}"} ${STATUS_VALUE[f.status]}`)),
-    '# HELP matrix_doctor_exit_code The run\'s exit code: 0 pass, 1 warning, 2 failure.',
+    ...reports.flatMap((r) =>
+      r.findings.map(
+        (f) =>
+          `matrix_doctor_check_status{server="${label(r.serverName)}",id="${label(f.id)}",status="${f.status}"} ${STATUS_VALUE[f.status]}`,
+      ),
+    ),
+    "# HELP matrix_doctor_exit_code The run's exit code: 0 pass, 1 warning, 2 failure.",
     '# TYPE matrix_doctor_exit_code gauge',
     ...reports.map((r) => `matrix_doctor_exit_code{server="${label(r.serverName)}"} ${r.exitCode}`),
     '# HELP matrix_doctor_duration_seconds How long the run took.',

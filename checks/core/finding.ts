@@ -16,7 +16,10 @@ export const STATUS_ORDER: readonly Status[] = ['fail', 'warn', 'skip', 'info', 
 
 /** Ids are dotted, so a subject with dots or other signs (a host, an address) is written with underscores. */
 export function idPart(text: string): string {
-  return text.toLowerCase().replace(/[^a-z0-9_-]+/g, '_').replace(/^_+|_+$/g, '');
+  return text
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]+/g, '_')
+    .replace(/^_+|_+$/g, '');
 }
 
 export function worstStatus(findings: readonly Finding[]): Status {

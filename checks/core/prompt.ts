@@ -131,7 +131,11 @@ export function readHidden(stdin: HiddenInput): Promise<string> {
 }
 
 /** Asks on stderr (or `output`) and reads the answer without echo; the line ends either way. */
-export async function askHidden(question: string, stdin: HiddenInput = process.stdin, output: { write(text: string): unknown } = process.stderr): Promise<string> {
+export async function askHidden(
+  question: string,
+  stdin: HiddenInput = process.stdin,
+  output: { write(text: string): unknown } = process.stderr,
+): Promise<string> {
   output.write(question);
   try {
     return await readHidden(stdin);

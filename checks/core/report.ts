@@ -21,7 +21,13 @@ export function exitCodeFor(findings: readonly Finding[]): number {
   return 0;
 }
 
-export function buildReport(check: string, serverName: string, started: Date, findings: Finding[], extra?: Record<string, unknown>): Report {
+export function buildReport(
+  check: string,
+  serverName: string,
+  started: Date,
+  findings: Finding[],
+  extra?: Record<string, unknown>,
+): Report {
   const summary = { pass: 0, warn: 0, fail: 0, skip: 0, info: 0 };
   for (const f of findings) summary[f.status]++;
   const ordered = [...findings].sort((a, b) => STATUS_ORDER.indexOf(a.status) - STATUS_ORDER.indexOf(b.status));
@@ -69,7 +75,11 @@ export function statusLabel(status: Status, colour: boolean): string {
 export function findingRow(f: Finding, colour: boolean): string[] {
   const lines = [f.detail ?? ''];
   if (f.fix && (f.status === 'warn' || f.status === 'fail')) lines.push(`fix: ${f.fix}`);
-  return [statusLabel(f.status, colour), `${f.title}\n${breakLong(`(${f.id})`, TITLE_WIDTH - 2)}`, breakLongWords(lines.filter(Boolean).join('\n'), RESULT_WIDTH - 2)];
+  return [
+    statusLabel(f.status, colour),
+    `${f.title}\n${breakLong(`(${f.id})`, TITLE_WIDTH - 2)}`,
+    breakLongWords(lines.filter(Boolean).join('\n'), RESULT_WIDTH - 2),
+  ];
 }
 
 export function renderTable(report: Report, colour = false): string {

@@ -27,7 +27,9 @@ export function parseServerName(input: string, options: { allowMatrixPrefix?: bo
     throw new InputError(`"${given}" is a URL; give the server name alone, without scheme or path: ${bare}`);
   }
   if (given !== given.toLowerCase()) {
-    throw new InputError(`"${given}" has upper case; server names are case-sensitive and MDAD refuses upper case: use ${given.toLowerCase()}`);
+    throw new InputError(
+      `"${given}" has upper case; server names are case-sensitive and MDAD refuses upper case: use ${given.toLowerCase()}`,
+    );
   }
   const { host: rawHost, port } = splitPort(given);
   const ip = canonicalIp(rawHost);

@@ -56,13 +56,18 @@ export function wellKnownDelegation(chain: FetchChain | undefined): Delegation {
   const doc = parseObject(final.body);
   if (!doc) return { ok: false, reason: 'is not a JSON object' };
   const value = doc['m.server'];
-  if (typeof value !== 'string') return { ok: false, reason: value === undefined ? 'has no m.server' : 'has an m.server that is not a string' };
+  if (typeof value !== 'string')
+    return { ok: false, reason: value === undefined ? 'has no m.server' : 'has an m.server that is not a string' };
   const parsed = parseServerNameGrammar(value);
   if (!parsed.ok) return { ok: false, reason: `has an invalid m.server "${value}" (${parsed.problem})` };
   return { ok: true, value, host: parsed.host, port: parsed.port, isIpLiteral: parsed.isIpLiteral };
 }
 
-type SrvLookup = { state: 'found'; targets: Target[]; values: string[] } | { state: 'not-found' } | { state: 'unavailable' } | { state: 'error'; error: string };
+type SrvLookup =
+  | { state: 'found'; targets: Target[]; values: string[] }
+  | { state: 'not-found' }
+  | { state: 'unavailable' }
+  | { state: 'error'; error: string };
 
 export function srvLookup(outcome: DnsOutcome | undefined, name: string): SrvLookup {
   const answer = interpret(outcome, name, 'SRV');
@@ -89,17 +94,37 @@ export function decideDiscovery(input: DiscoveryInput): Discovery {
   });
   if (input.isIpLiteral) {
     const port = input.port ?? DEFAULT_PORT;
-    return { step: '1', how: 'the server name is an IP address', targets: [{ host, port }], hostHeader: input.port ? `${bracket(host)}:${port}` : bracket(host), tlsName: host, ignored, notes };
+    return {
+      step: '1',
+      how: 'the server name is an IP address',
+      targets: [{ host, port }],
+      hostHeader: input.port ? `${bracket(host)}:${port}` : bracket(host),
+      tlsName: host,
+      ignored,
+      notes,
+    };
   }
   if (input.port !== undefined) {
-    return { step: '2', how: 'the server name has an explicit port', targets: [{ host, port: input.port }], hostHeader: `${host}:${input.port}`, tlsName: host, ignored, notes };
+    return {
+      step: '2',
+      how: 'the server name has an explicit port',
+      targets: [{ host, port: input.port }],
+      hostHeader: `${host}:${input.port}`,
+      tlsName: host,
+      ignored,
+      notes,
+    };
   }
   const delegation = wellKnownDelegation(input.wellKnown);
   const hostSrv = srvOf(host);
   // A delegation to the server name itself (no port) goes on to the very same SRV records.
   if (delegation.ok && !(delegation.host === host && delegation.port === undefined)) {
-    for (const [label, lookup] of [[FED_SRV, hostSrv.fed], [LEGACY_SRV, hostSrv.legacy]] as const) {
-      if (lookup.state === 'found') ignored.push(`SRV ${label}.${host} (${lookup.values.join(', ')}): a valid /.well-known/matrix/server takes precedence`);
+    for (const [label, lookup] of [
+      [FED_SRV, hostSrv.fed],
+      [LEGACY_SRV, hostSrv.legacy],
+    ] as const) {
+      if (lookup.state === 'found')
+        ignored.push(`SRV ${label}.${host} (${lookup.values.join(', ')}): a valid /.well-known/matrix/server takes precedence`);
     }
   }
   if (delegation.ok) {
@@ -107,10 +132,26 @@ export function decideDiscovery(input: DiscoveryInput): Discovery {
     const via = `/.well-known/matrix/server delegates to ${d.value}`;
     if (d.isIpLiteral) {
       const port = d.port ?? DEFAULT_PORT;
-      return { step: '3.1', how: `${via} (an IP address)`, targets: [{ host: d.host, port }], hostHeader: d.port ? `${bracket(d.host)}:${port}` : bracket(d.host), tlsName: d.host, ignored, notes };
+      return {
+        step: '3.1',
+        how: `${via} (an IP address)`,
+        targets: [{ host: d.host, port }],
+        hostHeader: d.port ? `${bracket(d.host)}:${port}` : bracket(d.host),
+        tlsName: d.host,
+        ignored,
+        notes,
+      };
     }
     if (d.port !== undefined) {
-      return { step: '3.2', how: `${via} (a host with a port)`, targets: [{ host: d.host, port: d.port }], hostHeader: `${d.host}:${d.port}`, tlsName: d.host, ignored, notes };
+      return {
+        step: '3.2',
+        how: `${via} (a host with a port)`,
+        targets: [{ host: d.host, port: d.port }],
+        hostHeader: `${d.host}:${d.port}`,
+        tlsName: d.host,
+        ignored,
+        notes,
+      };
     }
     return srvSteps(d.host, srvOf(d.host), ['3.3', '3.4', '3.5'], `${via}, without a port`, ignored, notes);
   }
@@ -129,18 +170,46 @@ function srvSteps(
 ): Discovery {
   const base = { hostHeader: name, tlsName: name, ignored, notes };
   if (srv.fed.state === 'found') {
-    if (srv.legacy.state === 'found') ignored.push(`SRV ${LEGACY_SRV}.${name} (${srv.legacy.values.join(', ')}): only used when ${FED_SRV} is missing`);
-    return { ...base, step: steps[0], how: `${context}; SRV ${FED_SRV}.${name} gives ${srv.fed.values.join(', ')}`, targets: srv.fed.targets };
+    if (srv.legacy.state === 'found')
+      ignored.push(`SRV ${LEGACY_SRV}.${name} (${srv.legacy.values.join(', ')}): only used when ${FED_SRV} is missing`);
+    return {
+      ...base,
+      step: steps[0],
+      how: `${context}; SRV ${FED_SRV}.${name} gives ${srv.fed.values.join(', ')}`,
+      targets: srv.fed.targets,
+    };
   }
   if (srv.fed.state === 'unavailable') {
-    return { ...base, step: steps[0], how: `${context}; SRV ${FED_SRV}.${name} says the service is not available (target ".")`, targets: [], problem: `SRV ${FED_SRV}.${name} has the target "." (RFC 2782: no federation here), so servers will not connect` };
+    return {
+      ...base,
+      step: steps[0],
+      how: `${context}; SRV ${FED_SRV}.${name} says the service is not available (target ".")`,
+      targets: [],
+      problem: `SRV ${FED_SRV}.${name} has the target "." (RFC 2782: no federation here), so servers will not connect`,
+    };
   }
   if (srv.fed.state === 'error') {
     // A broken _matrix-fed lookup is not "not found": servers do not fall back (docs/federation.md "SRV fallback only on not found").
-    return { ...base, step: steps[0], how: `${context}; SRV ${FED_SRV}.${name} could not be looked up`, targets: [], problem: `the SRV lookup of ${FED_SRV}.${name} failed (${srv.fed.error}), so servers cannot tell where you are` };
+    return {
+      ...base,
+      step: steps[0],
+      how: `${context}; SRV ${FED_SRV}.${name} could not be looked up`,
+      targets: [],
+      problem: `the SRV lookup of ${FED_SRV}.${name} failed (${srv.fed.error}), so servers cannot tell where you are`,
+    };
   }
   if (srv.legacy.state === 'found') {
-    return { ...base, step: steps[1], how: `${context}; no ${FED_SRV}, deprecated SRV ${LEGACY_SRV}.${name} gives ${srv.legacy.values.join(', ')}`, targets: srv.legacy.targets };
+    return {
+      ...base,
+      step: steps[1],
+      how: `${context}; no ${FED_SRV}, deprecated SRV ${LEGACY_SRV}.${name} gives ${srv.legacy.values.join(', ')}`,
+      targets: srv.legacy.targets,
+    };
   }
-  return { ...base, step: steps[2], how: `${context}; no SRV record, so port ${DEFAULT_PORT} of ${name} itself`, targets: [{ host: name, port: DEFAULT_PORT }] };
+  return {
+    ...base,
+    step: steps[2],
+    how: `${context}; no SRV record, so port ${DEFAULT_PORT} of ${name} itself`,
+    targets: [{ host: name, port: DEFAULT_PORT }],
+  };
 }

@@ -35,7 +35,13 @@ export function interpret(outcome: DnsOutcome | undefined, name: string, type: s
   const records = outcome.answers.filter((r) => r.type === type && r.name === current);
   const ttls = outcome.answers.filter((r) => r.name === name || chain.includes(r.name)).map((r) => r.ttl);
   if (records.length === 0 && chain.length === 0) return { ...base, state: 'nodata', negativeTtl };
-  return { ...base, state: 'positive', chain, values: records.map((r) => r.value).sort(), ttl: ttls.length ? Math.min(...ttls) : undefined };
+  return {
+    ...base,
+    state: 'positive',
+    chain,
+    values: records.map((r) => r.value).sort(),
+    ttl: ttls.length ? Math.min(...ttls) : undefined,
+  };
 }
 
 export interface SourceView {

@@ -19,7 +19,8 @@ const DEFAULT_PORT = { turn: 3478, turns: 5349 } as const;
 
 /** MDAD commands the fixes name (docs/mdad.md "Tags and commands"). */
 export const RERUN_ALL = 'ansible-playbook -i inventory/hosts setup.yml --tags=install-all,start (or: just install-all)';
-export const RERUN_COTURN = 'ansible-playbook -i inventory/hosts setup.yml --tags=install-coturn,start-group --extra-vars=group=coturn (or: just install-service coturn)';
+export const RERUN_COTURN =
+  'ansible-playbook -i inventory/hosts setup.yml --tags=install-coturn,start-group --extra-vars=group=coturn (or: just install-service coturn)';
 
 /**
  * turn:host[:port][?transport=udp|tcp] and turns:… (RFC 7065). Without a transport, turn: is

@@ -7,7 +7,8 @@ export const DNS = declareFindings('dns', {
     id: 'dns.name.ip',
     pass: 'DNS',
     fail: 'DNS',
-    about: 'The server name is an IP address, so there are no DNS records to check: servers and clients connect to that address directly. Nothing is checked in this area.',
+    about:
+      'The server name is an IP address, so there are no DNS records to check: servers and clients connect to that address directly. Nothing is checked in this area.',
   },
   namePunycode: {
     id: 'dns.name.punycode',
@@ -76,7 +77,8 @@ export const DNS = declareFindings('dns', {
     id: 'dns.srv.agreement',
     pass: 'SRV records agree',
     fail: 'SRV records disagree',
-    about: 'When both _matrix-fed._tcp and the deprecated _matrix._tcp exist and differ, servers that still use the old name connect somewhere else than the rest.',
+    about:
+      'When both _matrix-fed._tcp and the deprecated _matrix._tcp exist and differ, servers that still use the old name connect somewhere else than the rest.',
   },
   caa: {
     id: 'dns.caa.letsencrypt',
@@ -96,13 +98,15 @@ export const DNS = declareFindings('dns', {
     id: 'dns.obsolete.dimension',
     pass: '{name} is obsolete',
     fail: '{name} is obsolete',
-    about: 'A record left over from older guides: the Dimension integration manager was removed from the playbook (2026-02), so nothing serves this name any more and the record can go.',
+    about:
+      'A record left over from older guides: the Dimension integration manager was removed from the playbook (2026-02), so nothing serves this name any more and the record can go.',
   },
   obsoleteIdentity: {
     id: 'dns.obsolete.matrix-identity',
     pass: '{name} is obsolete',
     fail: '{name} is obsolete',
-    about: 'An SRV record left over from older guides: the ma1sd identity server was removed from the playbook (2026-02), so the record points at nothing and can go.',
+    about:
+      'An SRV record left over from older guides: the ma1sd identity server was removed from the playbook (2026-02), so the record points at nothing and can go.',
   },
   resolver: {
     id: 'dns.resolver.{resolver}',

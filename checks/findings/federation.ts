@@ -28,7 +28,7 @@ export const FEDERATION = declareFindings('federation', {
     pass: '{label} not behind Cloudflare',
     fail: '{label} behind Cloudflare',
     about:
-      "The address is a Cloudflare proxy, and federation goes to port 8448, which Cloudflare does not proxy: other servers cannot reach the homeserver. Set the record to \"DNS only\", or delegate federation to port 443.",
+      'The address is a Cloudflare proxy, and federation goes to port 8448, which Cloudflare does not proxy: other servers cannot reach the homeserver. Set the record to "DNS only", or delegate federation to port 443.',
   },
   connect: {
     id: 'federation.{address}.connect',

@@ -9,7 +9,8 @@ export const PREPARE = declareFindings('prepare', {
     id: 'prepare.control.git',
     pass: 'git',
     fail: 'git',
-    about: 'git must be installed on the machine that runs the playbook: the playbook is fetched and updated with it, and its roles are fetched from git repositories.',
+    about:
+      'git must be installed on the machine that runs the playbook: the playbook is fetched and updated with it, and its roles are fetched from git repositories.',
   },
   controlPython: {
     id: 'prepare.control.python',
@@ -42,20 +43,23 @@ export const PREPARE = declareFindings('prepare', {
     id: 'prepare.control.just',
     pass: 'just (optional)',
     fail: 'just (optional)',
-    about: 'Whether the just command runner is installed. It is optional: it offers short recipes for the playbook’s commands, and the stages call ansible-playbook directly without it.',
+    about:
+      'Whether the just command runner is installed. It is optional: it offers short recipes for the playbook’s commands, and the stages call ansible-playbook directly without it.',
   },
   controlAgru: {
     id: 'prepare.control.agru',
     pass: 'agru (optional)',
     fail: 'agru (optional)',
-    about: 'Whether agru is installed. It is optional: it fetches the playbook’s roles faster than ansible-galaxy, which is used otherwise.',
+    about:
+      'Whether agru is installed. It is optional: it fetches the playbook’s roles faster than ansible-galaxy, which is used otherwise.',
   },
   // The playbook checkout and its inventory
   checkout: {
     id: 'prepare.checkout',
     pass: 'playbook checkout',
     fail: 'playbook checkout',
-    about: 'The folder given with --playbook must be a checkout of matrix-docker-ansible-deploy (it has a setup.yml); every stage runs the playbook from there.',
+    about:
+      'The folder given with --playbook must be a checkout of matrix-docker-ansible-deploy (it has a setup.yml); every stage runs the playbook from there.',
   },
   inventory: {
     id: 'prepare.inventory',
@@ -104,13 +108,15 @@ export const PREPARE = declareFindings('prepare', {
     id: 'prepare.server.disk',
     pass: '{host}: free disk for /matrix',
     fail: '{host}: free disk for /matrix',
-    about: 'Free space on the disk that holds /matrix: the container images alone take several gigabytes, and media and the database grow with use. A full disk stops the database and with it the server.',
+    about:
+      'Free space on the disk that holds /matrix: the container images alone take several gigabytes, and media and the database grow with use. A full disk stops the database and with it the server.',
   },
   serverPorts: {
     id: 'prepare.server.ports',
     pass: '{host}: ports 80, 443, 8448',
     fail: '{host}: ports 80, 443, 8448',
-    about: 'The listening ports of the server could not be listed, so whether ports 80, 443 and 8448 are free is unknown and must be checked by hand.',
+    about:
+      'The listening ports of the server could not be listed, so whether ports 80, 443 and 8448 are free is unknown and must be checked by hand.',
   },
   serverPort: {
     id: 'prepare.server.port-{port}',

@@ -39,7 +39,7 @@ export const TURN = declareFindings('turn', {
     pass: 'Session of the check closed',
     fail: 'Session of the check still open',
     about:
-      'After logging in with --user the check logs out again, so its access token stops working. When logout fails, the session stays in the user\'s session list until removed by hand.',
+      "After logging in with --user the check logs out again, so its access token stops working. When logout fails, the session stays in the user's session list until removed by hand.",
   },
 
   // Which URIs were probed
@@ -48,7 +48,7 @@ export const TURN = declareFindings('turn', {
     pass: 'TURN URIs to probe',
     fail: 'No TURN server configured',
     about:
-      'Which TURN URIs were probed and with which credentials: the homeserver\'s first, then the plan\'s coturn settings, then --turn-uri. A plan that does not enable coturn (MDAD turns it on by default only with Jitsi) leaves calls between networks without a relay.',
+      "Which TURN URIs were probed and with which credentials: the homeserver's first, then the plan's coturn settings, then --turn-uri. A plan that does not enable coturn (MDAD turns it on by default only with Jitsi) leaves calls between networks without a relay.",
   },
   configSyntax: {
     id: 'turn.config.syntax',
@@ -62,7 +62,7 @@ export const TURN = declareFindings('turn', {
     pass: 'Homeserver and vars.yml agree on coturn',
     fail: 'Homeserver and vars.yml disagree on coturn',
     about:
-      'When vars.yml enables coturn, the homeserver should hand out coturn\'s host. Another host means Synapse runs with old or hand-set turn_uris: the playbook has not been run since vars.yml changed.',
+      "When vars.yml enables coturn, the homeserver should hand out coturn's host. Another host means Synapse runs with old or hand-set turn_uris: the playbook has not been run since vars.yml changed.",
   },
 
   // One URI, step by step
@@ -71,7 +71,7 @@ export const TURN = declareFindings('turn', {
     pass: '{host} resolves to the server',
     fail: '{host} does not resolve to the server',
     about:
-      'The host of a TURN URI must resolve, and to the server (--expect-ip, the inventory\'s ansible_host, else the homeserver\'s address). A name that does not resolve, or that also points at another machine, sends clients nowhere or elsewhere.',
+      "The host of a TURN URI must resolve, and to the server (--expect-ip, the inventory's ansible_host, else the homeserver's address). A name that does not resolve, or that also points at another machine, sends clients nowhere or elsewhere.",
   },
   uriReach: {
     id: 'turn.{uri}.reach',
@@ -85,7 +85,7 @@ export const TURN = declareFindings('turn', {
     pass: 'Certificate on {port} valid for {host}',
     fail: 'Certificate on {port} not valid for {host}',
     about:
-      'turns: URIs are TURN over TLS: the certificate must verify and be for the URI\'s host. Clients refuse another one and fall back to plain TURN, which fails behind firewalls that only let TLS through.',
+      "turns: URIs are TURN over TLS: the certificate must verify and be for the URI's host. Clients refuse another one and fall back to plain TURN, which fails behind firewalls that only let TLS through.",
   },
   uriAuth: {
     id: 'turn.{uri}.auth',
@@ -103,8 +103,8 @@ export const TURN = declareFindings('turn', {
   },
   uriRelayedAddress: {
     id: 'turn.{uri}.relayed-address',
-    pass: 'Relayed address is the server\'s public address',
-    fail: 'Relayed address is not the server\'s public address',
+    pass: "Relayed address is the server's public address",
+    fail: "Relayed address is not the server's public address",
     about:
       'The relayed address coturn hands out is where the other side of a call sends media. A private, CGNAT or loopback one (coturn\'s external-ip missing behind NAT) or a stale one cannot be reached, so calls ring but stay "connecting". A port outside the configured relay range is blocked by the firewall opened for it.',
   },
@@ -142,14 +142,13 @@ export const TURN = declareFindings('turn', {
     id: 'turn.rtc.jwt-service-{n}',
     pass: 'LiveKit JWT service answers',
     fail: 'LiveKit JWT service does not answer',
-    about:
-      'As turn.rtc.jwt-service, for each focus when the client well-known names several (numbered in their order).',
+    about: 'As turn.rtc.jwt-service, for each focus when the client well-known names several (numbered in their order).',
   },
   rtcLivekitTcp: {
     id: 'turn.rtc.livekit-tcp',
     pass: 'LiveKit accepts ICE over TCP on {port}',
     fail: 'LiveKit unreachable over TCP on {port}',
     about:
-      'LiveKit\'s ICE/TCP port (7881 by default) must accept connections: clients on networks that block UDP reach LiveKit only through it.',
+      "LiveKit's ICE/TCP port (7881 by default) must accept connections: clients on networks that block UDP reach LiveKit only through it.",
   },
 });

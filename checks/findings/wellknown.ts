@@ -60,7 +60,8 @@ export const WELLKNOWN = declareFindings('wellknown', {
     id: 'wellknown.server.cache',
     pass: 'Server well-known caching',
     fail: 'Server well-known caching',
-    about: 'How long servers keep the server file, from its Cache-Control header: this is how long a change takes to reach everyone (24 h by default, 48 h at most).',
+    about:
+      'How long servers keep the server file, from its Cache-Control header: this is how long a change takes to reach everyone (24 h by default, 48 h at most).',
   },
   addresses: {
     id: 'wellknown.{file}.addresses',
@@ -87,7 +88,8 @@ export const WELLKNOWN = declareFindings('wellknown', {
     id: 'wellknown.client.content_type',
     pass: 'Client well-known content type',
     fail: 'Client well-known is not served as JSON',
-    about: 'Element X and Element Call refuse a client file that is not served as application/json, and then report the server as not supported.',
+    about:
+      'Element X and Element Call refuse a client file that is not served as application/json, and then report the server as not supported.',
   },
   clientHttps: {
     id: 'wellknown.client.https',
@@ -105,7 +107,8 @@ export const WELLKNOWN = declareFindings('wellknown', {
     id: 'wellknown.client.versions_cors',
     pass: 'CORS on /_matrix/client/versions',
     fail: 'CORS on /_matrix/client/versions',
-    about: 'Web clients check the homeserver URL with /_matrix/client/versions; every answer on the way, redirects included, must carry Access-Control-Allow-Origin or they cannot.',
+    about:
+      'Web clients check the homeserver URL with /_matrix/client/versions; every answer on the way, redirects included, must carry Access-Control-Allow-Origin or they cannot.',
   },
   rtcFoci: {
     id: 'wellknown.client.rtc_foci',

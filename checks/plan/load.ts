@@ -104,8 +104,7 @@ export function hostVarsFile(dir: string, host: string): string {
 
 const HOST_VARS_HINT = ' (the folder under inventory/host_vars/ must be named exactly like the host in inventory/hosts)';
 
-const domainOf = (vars: Record<string, unknown>): string =>
-  String(vars['matrix_domain']).trim().toLowerCase().replace(/\.$/, '');
+const domainOf = (vars: Record<string, unknown>): string => String(vars['matrix_domain']).trim().toLowerCase().replace(/\.$/, '');
 
 function sameServer(vars: Record<string, unknown>, serverName: string): boolean {
   return domainOf(vars) === serverName.trim().toLowerCase().replace(/\.$/, '');

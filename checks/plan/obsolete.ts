@@ -69,7 +69,11 @@ const BRIDGE_RENAMES: ReadonlyArray<readonly [string, string]> = [
 
 /** Whole families the playbook fails on. Order matters: the first match wins. */
 export const PREFIX_RULES: readonly PrefixRule[] = [
-  removed('matrix_registration_', 'matrix-registration was removed from the playbook in May 2026 (the upstream project is archived)', () => REGISTER_TOKEN_FIX),
+  removed(
+    'matrix_registration_',
+    'matrix-registration was removed from the playbook in May 2026 (the upstream project is archived)',
+    () => REGISTER_TOKEN_FIX,
+  ),
   {
     // Only these suffixes: matrix_synapse_admin_contact and friends belong to Synapse itself.
     pattern: /^matrix_synapse_admin_(enabled|base_path|config|container|hostname|path_prefix|http_|floc_|hsts_|restart_|systemd_)/,
@@ -80,13 +84,25 @@ export const PREFIX_RULES: readonly PrefixRule[] = [
         ? 'Replace it with `matrix_ketesa_enabled: true` (served at https://matrix.<domain>/synapse-admin; consider `matrix_ketesa_path_prefix: /ketesa`).'
         : `Rename it to \`${variable.replace(/^matrix_synapse_admin_/, 'matrix_ketesa_')}\`.`,
   },
-  removed('matrix_dimension_', 'the Dimension integration manager was removed from the playbook in February 2026', () =>
-    'Remove it; there is no replacement. Also drop the `dimension` DNS record.'),
-  removed('matrix_ma1sd_', 'the ma1sd identity server was removed from the playbook in February 2026', () =>
-    'Remove it; there is no replacement. Also drop the `_matrix-identity._tcp` SRV record. For LDAP logins see matrix-synapse-ldap3.'),
-  removed('matrix_sliding_sync_', 'the Sliding Sync proxy was removed from the playbook in November 2025; Synapse serves sliding sync itself'),
-  removed('matrix_nginx_proxy_', 'matrix-nginx-proxy was removed from the playbook (Traefik replaced it in 2024)', () =>
-    'Remove it. To put your own web server in front, see docs/configuring-playbook-own-webserver.md in the playbook.'),
+  removed(
+    'matrix_dimension_',
+    'the Dimension integration manager was removed from the playbook in February 2026',
+    () => 'Remove it; there is no replacement. Also drop the `dimension` DNS record.',
+  ),
+  removed(
+    'matrix_ma1sd_',
+    'the ma1sd identity server was removed from the playbook in February 2026',
+    () => 'Remove it; there is no replacement. Also drop the `_matrix-identity._tcp` SRV record. For LDAP logins see matrix-synapse-ldap3.',
+  ),
+  removed(
+    'matrix_sliding_sync_',
+    'the Sliding Sync proxy was removed from the playbook in November 2025; Synapse serves sliding sync itself',
+  ),
+  removed(
+    'matrix_nginx_proxy_',
+    'matrix-nginx-proxy was removed from the playbook (Traefik replaced it in 2024)',
+    () => 'Remove it. To put your own web server in front, see docs/configuring-playbook-own-webserver.md in the playbook.',
+  ),
   removed('matrix_ssl_', 'certificate handling moved to Traefik when matrix-nginx-proxy was removed'),
   renamed('matrix_jitsi_', 'jitsi_', 'the Jitsi role moved to the MASH organisation and its variables were renamed'),
   renamed('matrix_coturn_', 'coturn_', 'the coturn role moved to the MASH organisation and its variables were renamed'),
@@ -107,9 +123,17 @@ export const PREFIX_RULES: readonly PrefixRule[] = [
   renamed('matrix_bot_postmoogle_', 'matrix_bridge_postmoogle_', 'Postmoogle is now configured as a bridge'),
   renamed('devture_postgres_backup_', 'postgres_backup_', 'the role moved to the MASH organisation and its variables were renamed'),
   renamed('devture_postgres_', 'postgres_', 'the role moved to the MASH organisation and its variables were renamed'),
-  renamed('devture_traefik_certs_dumper_', 'traefik_certs_dumper_', 'the role moved to the MASH organisation and its variables were renamed'),
+  renamed(
+    'devture_traefik_certs_dumper_',
+    'traefik_certs_dumper_',
+    'the role moved to the MASH organisation and its variables were renamed',
+  ),
   renamed('devture_traefik_', 'traefik_', 'the role moved to the MASH organisation and its variables were renamed'),
-  renamed('devture_container_socket_proxy_', 'container_socket_proxy_', 'the role moved to the MASH organisation and its variables were renamed'),
+  renamed(
+    'devture_container_socket_proxy_',
+    'container_socket_proxy_',
+    'the role moved to the MASH organisation and its variables were renamed',
+  ),
   renamed('matrix_client_cinny_', 'cinny_', 'the Cinny role moved to the MASH organisation and its variables were renamed'),
   renamed('matrix_client_hydrogen_', 'hydrogen_', 'the Hydrogen role moved to the MASH organisation and its variables were renamed'),
   renamed('matrix_dynamic_dns_', 'ddclient_', 'the dynamic DNS role was replaced by ddclient'),
@@ -117,30 +141,53 @@ export const PREFIX_RULES: readonly PrefixRule[] = [
   removed('matrix_synapse_reverse_proxy_companion_container_labels_public_client_synapse_oidc_', 'these labels were removed'),
   removed('matrix_bot_go_neb_', 'Go-NEB was removed from the playbook in May 2026'),
   removed('matrix_bot_chatgpt_', 'matrix-chatgpt-bot was removed from the playbook in November 2025'),
-  removed('matrix_bot_matrix_registration_bot_', 'matrix-registration-bot was removed from the playbook in July 2026', () => REGISTER_TOKEN_FIX),
-  removed('matrix_appservice_slack_', 'matrix-appservice-slack was removed from the playbook in February 2026', () =>
-    'Remove it; mautrix-slack (`matrix_bridge_mautrix_slack_enabled`) is the Slack bridge now.'),
+  removed(
+    'matrix_bot_matrix_registration_bot_',
+    'matrix-registration-bot was removed from the playbook in July 2026',
+    () => REGISTER_TOKEN_FIX,
+  ),
+  removed(
+    'matrix_appservice_slack_',
+    'matrix-appservice-slack was removed from the playbook in February 2026',
+    () => 'Remove it; mautrix-slack (`matrix_bridge_mautrix_slack_enabled`) is the Slack bridge now.',
+  ),
   removed('matrix_appservice_webhooks_', 'matrix-appservice-webhooks was removed from the playbook in November 2025'),
   removed('matrix_appservice_kakaotalk_', 'matrix-appservice-kakaotalk was removed from the playbook in July 2026'),
-  removed('matrix_conduwuit', 'conduwuit was removed from the playbook in February 2026', () =>
-    'Remove it; Continuwuity (`matrix_homeserver_implementation: continuwuity`) is its successor.'),
+  removed(
+    'matrix_conduwuit',
+    'conduwuit was removed from the playbook in February 2026',
+    () => 'Remove it; Continuwuity (`matrix_homeserver_implementation: continuwuity`) is its successor.',
+  ),
   removed('matrix_ldap_registration_proxy_', 'matrix-ldap-registration-proxy was removed from the playbook in May 2026'),
-  removed('matrix_mautrix_facebook_', 'mautrix-facebook was removed from the playbook in November 2025', () =>
-    'Remove it; mautrix-meta (`matrix_bridge_mautrix_meta_messenger_enabled`) bridges Messenger now.'),
-  removed('matrix_mautrix_instagram_', 'mautrix-instagram was removed from the playbook in November 2025', () =>
-    'Remove it; mautrix-meta (`matrix_bridge_mautrix_meta_instagram_enabled`) bridges Instagram now.'),
+  removed(
+    'matrix_mautrix_facebook_',
+    'mautrix-facebook was removed from the playbook in November 2025',
+    () => 'Remove it; mautrix-meta (`matrix_bridge_mautrix_meta_messenger_enabled`) bridges Messenger now.',
+  ),
+  removed(
+    'matrix_mautrix_instagram_',
+    'mautrix-instagram was removed from the playbook in November 2025',
+    () => 'Remove it; mautrix-meta (`matrix_bridge_mautrix_meta_instagram_enabled`) bridges Instagram now.',
+  ),
   removed('matrix_mautrix_hangouts_', 'mautrix-hangouts was removed from the playbook in February 2025 (Hangouts was shut down)'),
   removed('matrix_mx_puppet_discord_', 'the MX Puppet Discord bridge was removed from the playbook in November 2025'),
   removed('matrix_mx_puppet_instagram_', 'the MX Puppet Instagram bridge was removed from the playbook in November 2025'),
   removed('matrix_mx_puppet_slack_', 'the MX Puppet Slack bridge was removed from the playbook in November 2025'),
   removed('matrix_mx_puppet_twitter_', 'the MX Puppet Twitter bridge was removed from the playbook in November 2025'),
-  removed('matrix_email2matrix_', 'Email2Matrix was removed from the playbook in February 2025', () =>
-    'Remove it; Postmoogle (`matrix_bridge_postmoogle_enabled`) is the email bridge now.'),
+  removed(
+    'matrix_email2matrix_',
+    'Email2Matrix was removed from the playbook in February 2025',
+    () => 'Remove it; Postmoogle (`matrix_bridge_postmoogle_enabled`) is the email bridge now.',
+  ),
   removed('matrix_go_skype_bridge_', 'go-skype-bridge was removed from the playbook in November 2025 (Skype was shut down)'),
-  removed('matrix_synapse_ext_synapse_auto_accept_invite_', 'synapse-auto-accept-invite was removed; Synapse (>= 1.109) does this itself', () =>
-    'Remove it and set `matrix_synapse_auto_accept_invites_enabled: true` instead.'),
+  removed(
+    'matrix_synapse_ext_synapse_auto_accept_invite_',
+    'synapse-auto-accept-invite was removed; Synapse (>= 1.109) does this itself',
+    () => 'Remove it and set `matrix_synapse_auto_accept_invites_enabled: true` instead.',
+  ),
   ...BRIDGE_RENAMES.map(([from, to]) =>
-    renamed(from, to, 'bridge variables were renamed on 2026-07-16 so that each prefix matches its role')),
+    renamed(from, to, 'bridge variables were renamed on 2026-07-16 so that each prefix matches its role'),
+  ),
 ];
 
 /**
@@ -169,8 +216,16 @@ export const RENAMED_VARIABLES: ReadonlyArray<readonly [string, string, string?]
   ['matrix_systemd_services_list', 'devture_systemd_service_manager_services_list_additional'],
   ['matrix_common_after_systemd_service_start_wait_for_timeout_seconds', 'devture_systemd_service_manager_up_verification_delay_seconds'],
   ['matrix_systemd_services_autostart_enabled', 'devture_systemd_service_manager_services_autostart_enabled'],
-  ['matrix_prometheus_node_exporter_metrics_proxying_enabled', 'prometheus_node_exporter_container_labels_metrics_enabled', 'or matrix_metrics_exposure_enabled'],
-  ['matrix_prometheus_postgres_exporter_metrics_proxying_enabled', 'prometheus_postgres_exporter_container_labels_metrics_enabled', 'or matrix_metrics_exposure_enabled'],
+  [
+    'matrix_prometheus_node_exporter_metrics_proxying_enabled',
+    'prometheus_node_exporter_container_labels_metrics_enabled',
+    'or matrix_metrics_exposure_enabled',
+  ],
+  [
+    'matrix_prometheus_postgres_exporter_metrics_proxying_enabled',
+    'prometheus_postgres_exporter_container_labels_metrics_enabled',
+    'or matrix_metrics_exposure_enabled',
+  ],
   ['matrix_playbook_traefik_certs_dumper_role_enabled', 'traefik_certs_dumper_enabled'],
   ['matrix_playbook_traefik_role_enabled', 'traefik_enabled'],
   ['matrix_prometheus_enabled', 'prometheus_enabled'],
@@ -178,15 +233,27 @@ export const RENAMED_VARIABLES: ReadonlyArray<readonly [string, string, string?]
   ['matrix_prometheus_process_extra_arguments', 'prometheus_process_extra_arguments'],
   ['matrix_prometheus_configuration_extension_yaml', 'prometheus_configuration_extension_yaml'],
   ['matrix_prometheus_scraper_synapse_enabled', 'matrix_prometheus_services_connect_synapse_enabled'],
-  ['matrix_prometheus_scraper_synapse_targets', 'matrix_prometheus_services_connect_scraper_synapse_main_process_static_configs_target', 'not a 1:1 rename'],
+  [
+    'matrix_prometheus_scraper_synapse_targets',
+    'matrix_prometheus_services_connect_scraper_synapse_main_process_static_configs_target',
+    'not a 1:1 rename',
+  ],
   ['matrix_prometheus_scraper_synapse_workers_enabled_list', 'matrix_prometheus_services_connect_scraper_synapse_workers_enabled_list'],
   ['matrix_prometheus_scraper_synapse_rules_synapse_tag', 'matrix_prometheus_services_connect_synapse_rules_download_synapse_tag'],
   ['matrix_prometheus_scraper_node_enabled', 'prometheus_self_node_scraper_enabled'],
   ['matrix_prometheus_scraper_node_targets', 'prometheus_self_node_scraper_static_configs_target', 'not a 1:1 rename'],
   ['matrix_prometheus_scraper_postgres_enabled', 'matrix_prometheus_services_connect_scraper_postgres_enabled'],
-  ['matrix_prometheus_scraper_postgres_targets', 'matrix_prometheus_services_connect_scraper_postgres_static_configs_target', 'not a 1:1 rename'],
+  [
+    'matrix_prometheus_scraper_postgres_targets',
+    'matrix_prometheus_services_connect_scraper_postgres_static_configs_target',
+    'not a 1:1 rename',
+  ],
   ['matrix_prometheus_scraper_hookshot_enabled', 'matrix_prometheus_services_connect_scraper_hookshot_enabled'],
-  ['matrix_prometheus_scraper_hookshot_targets', 'matrix_prometheus_services_connect_scraper_hookshot_static_configs_target', 'not a 1:1 rename'],
+  [
+    'matrix_prometheus_scraper_hookshot_targets',
+    'matrix_prometheus_services_connect_scraper_hookshot_static_configs_target',
+    'not a 1:1 rename',
+  ],
   ['matrix_prometheus_scraper_nginxlog_enabled', 'matrix_prometheus_services_connect_scraper_nginxlog_enabled'],
   ['matrix_prometheus_scraper_nginxlog_server_port', 'matrix_prometheus_services_connect_scraper_nginxlog_static_configs_target'],
   ['matrix_prosody_jitsi_max_participants', 'jitsi_prosody_max_participants'],
@@ -195,7 +262,10 @@ export const RENAMED_VARIABLES: ReadonlyArray<readonly [string, string, string?]
   ['exim_relay_docker_image', 'exim_relay_container_image'],
   ['exim_relay_docker_image_name_prefix', 'exim_relay_container_image_name_prefix'],
   ['exim_relay_docker_image_force_pull', 'exim_relay_container_image_force_pull'],
-  ['matrix_playbook_reverse_proxy_traefik_middleware_compession_enabled', 'matrix_playbook_reverse_proxy_traefik_middleware_compression_enabled'],
+  [
+    'matrix_playbook_reverse_proxy_traefik_middleware_compession_enabled',
+    'matrix_playbook_reverse_proxy_traefik_middleware_compression_enabled',
+  ],
   ['matrix_playbook_reverse_proxy_traefik_middleware_compession_name', 'matrix_playbook_reverse_proxy_traefik_middleware_compression_name'],
   ['matrix_synapse_account_threepid_delegates_msisdn_mas1sd_url', ''],
   ['cinny_docker_image', 'cinny_container_image'],
@@ -216,45 +286,101 @@ export const RENAMED_VARIABLES: ReadonlyArray<readonly [string, string, string?]
   ['hydrogen_docker_image_registry_prefix_upstream_default', 'hydrogen_container_image_registry_prefix_upstream_default'],
   ['prometheus_nginxlog_exporter_docker_image', 'prometheus_nginxlog_exporter_container_image'],
   ['prometheus_nginxlog_exporter_docker_image_registry_prefix', 'prometheus_nginxlog_exporter_container_image_registry_prefix'],
-  ['prometheus_nginxlog_exporter_docker_image_registry_prefix_upstream', 'prometheus_nginxlog_exporter_container_image_registry_prefix_upstream'],
-  ['prometheus_nginxlog_exporter_docker_image_registry_prefix_upstream_default', 'prometheus_nginxlog_exporter_container_image_registry_prefix_upstream_default'],
+  [
+    'prometheus_nginxlog_exporter_docker_image_registry_prefix_upstream',
+    'prometheus_nginxlog_exporter_container_image_registry_prefix_upstream',
+  ],
+  [
+    'prometheus_nginxlog_exporter_docker_image_registry_prefix_upstream_default',
+    'prometheus_nginxlog_exporter_container_image_registry_prefix_upstream_default',
+  ],
   ['prometheus_nginxlog_exporter_docker_image_arch_check_enabled', 'prometheus_nginxlog_exporter_container_image_arch_check_enabled'],
   ['prometheus_nginxlog_exporter_metrics_proxying_enabled', 'prometheus_nginxlog_exporter_container_labels_metrics_enabled'],
   ['prometheus_nginxlog_exporter_metrics_proxying_hostname', 'prometheus_nginxlog_exporter_container_labels_metrics_hostname'],
   ['prometheus_nginxlog_exporter_metrics_proxying_path_prefix', 'prometheus_nginxlog_exporter_container_labels_metrics_path_prefix'],
-  ['prometheus_nginxlog_exporter_config_namespaces_matrix_source_tags_custom', 'prometheus_nginxlog_exporter_config_namespaces_source_tags_custom'],
+  [
+    'prometheus_nginxlog_exporter_config_namespaces_matrix_source_tags_custom',
+    'prometheus_nginxlog_exporter_config_namespaces_source_tags_custom',
+  ],
   ['matrix_nginx_proxy_proxy_matrix_metrics_enabled', 'matrix_metrics_exposure_enabled'],
   ['matrix_nginx_proxy_proxy_matrix_metrics_basic_auth_enabled', 'matrix_metrics_exposure_http_basic_auth_enabled'],
   ['matrix_nginx_proxy_proxy_matrix_metrics_basic_auth_username', 'matrix_metrics_exposure_http_basic_auth_users', 'not a 1:1 rename'],
   ['matrix_nginx_proxy_proxy_matrix_metrics_basic_auth_password', 'matrix_metrics_exposure_http_basic_auth_users', 'not a 1:1 rename'],
   ['matrix_nginx_proxy_proxy_matrix_metrics_basic_auth_raw_content', 'matrix_metrics_exposure_http_basic_auth_users', 'not a 1:1 rename'],
-  ['matrix_nginx_proxy_proxy_matrix_metrics_additional_location_configuration_blocks', '', 'expose each service with its own container labels instead'],
-  ['matrix_nginx_proxy_proxy_matrix_metrics_additional_system_location_configuration_blocks', '', 'expose each service with its own container labels instead'],
-  ['matrix_nginx_proxy_proxy_matrix_metrics_additional_user_location_configuration_blocks', '', 'expose each service with its own container labels instead'],
+  [
+    'matrix_nginx_proxy_proxy_matrix_metrics_additional_location_configuration_blocks',
+    '',
+    'expose each service with its own container labels instead',
+  ],
+  [
+    'matrix_nginx_proxy_proxy_matrix_metrics_additional_system_location_configuration_blocks',
+    '',
+    'expose each service with its own container labels instead',
+  ],
+  [
+    'matrix_nginx_proxy_proxy_matrix_metrics_additional_user_location_configuration_blocks',
+    '',
+    'expose each service with its own container labels instead',
+  ],
   ['matrix_well_known_matrix_server_enabled', 'matrix_static_files_file_matrix_server_enabled'],
   ['matrix_well_known_matrix_support_enabled', 'matrix_static_files_file_matrix_support_enabled'],
   ['matrix_homeserver_admin_contacts', 'matrix_static_files_file_matrix_support_property_m_contacts'],
   ['matrix_homeserver_support_url', 'matrix_static_files_file_matrix_support_property_m_support_page'],
   ['matrix_well_known_matrix_client_io_element_e2ee_default', 'matrix_static_files_file_matrix_client_property_io_element_e2ee_default'],
-  ['matrix_well_known_matrix_client_io_element_e2ee_secure_backup_required', 'matrix_static_files_file_matrix_client_property_io_element_e2ee_secure_backup_required'],
-  ['matrix_well_known_matrix_client_io_element_e2ee_secure_backup_setup_methods', 'matrix_static_files_file_matrix_client_property_io_element_e2ee_secure_backup_setup_methods'],
+  [
+    'matrix_well_known_matrix_client_io_element_e2ee_secure_backup_required',
+    'matrix_static_files_file_matrix_client_property_io_element_e2ee_secure_backup_required',
+  ],
+  [
+    'matrix_well_known_matrix_client_io_element_e2ee_secure_backup_setup_methods',
+    'matrix_static_files_file_matrix_client_property_io_element_e2ee_secure_backup_setup_methods',
+  ],
   ['matrix_well_known_matrix_client_configuration_extension_json', 'matrix_static_files_file_matrix_client_configuration_extension_json'],
   ['matrix_well_known_matrix_server_configuration_extension_json', 'matrix_static_files_file_matrix_server_configuration_extension_json'],
   ['matrix_well_known_matrix_support_configuration_extension_json', 'matrix_static_files_file_matrix_support_configuration_extension_json'],
   ['matrix_nginx_proxy_self_check_validate_certificates', 'matrix_static_files_self_check_validate_certificates'],
-  ['matrix_nginx_proxy_self_check_well_known_matrix_client_follow_redirects', 'matrix_static_files_self_check_well_known_matrix_client_follow_redirects'],
+  [
+    'matrix_nginx_proxy_self_check_well_known_matrix_client_follow_redirects',
+    'matrix_static_files_self_check_well_known_matrix_client_follow_redirects',
+  ],
   ['matrix_nginx_proxy_base_domain_serving_enabled', 'matrix_static_files_container_labels_base_domain_enabled'],
   ['matrix_nginx_proxy_base_domain_hostname', 'matrix_static_files_container_labels_base_domain_traefik_hostname'],
   ['matrix_nginx_proxy_base_domain_homepage_enabled', 'matrix_static_files_file_index_html_enabled'],
   ['matrix_nginx_proxy_base_domain_homepage_template', 'matrix_static_files_file_index_html_template'],
   ['matrix_nginx_proxy_base_domain_create_directory', ''],
-  ['matrix_nginx_proxy_proxy_riot_compat_redirect_enabled', '', 'no replacement; add your own labels to Element (matrix_client_element_container_labels_additional_labels)'],
-  ['matrix_nginx_proxy_proxy_riot_compat_redirect_hostname', '', 'no replacement; add your own labels to Element (matrix_client_element_container_labels_additional_labels)'],
-  ['matrix_nginx_proxy_proxy_matrix_client_redirect_enabled', 'matrix_synapse_container_labels_public_client_root_redirection_enabled', 'not a 1:1 rename'],
-  ['matrix_nginx_proxy_proxy_matrix_client_redirect_root_uri_to_domain', 'matrix_synapse_container_labels_public_client_root_redirection_url', 'not a 1:1 rename'],
-  ['matrix_nginx_proxy_proxy_matrix_client_api_forwarded_location_synapse_client_api_enabled', 'matrix_synapse_container_labels_public_client_synapse_client_api_enabled'],
-  ['matrix_nginx_proxy_proxy_matrix_client_api_forwarded_location_synapse_oidc_api_enabled', 'matrix_synapse_container_labels_public_client_synapse_oidc_api_enabled', 'not a 1:1 rename'],
-  ['matrix_nginx_proxy_proxy_matrix_client_api_forwarded_location_synapse_admin_api_enabled', 'matrix_synapse_container_labels_public_client_synapse_admin_api_enabled'],
+  [
+    'matrix_nginx_proxy_proxy_riot_compat_redirect_enabled',
+    '',
+    'no replacement; add your own labels to Element (matrix_client_element_container_labels_additional_labels)',
+  ],
+  [
+    'matrix_nginx_proxy_proxy_riot_compat_redirect_hostname',
+    '',
+    'no replacement; add your own labels to Element (matrix_client_element_container_labels_additional_labels)',
+  ],
+  [
+    'matrix_nginx_proxy_proxy_matrix_client_redirect_enabled',
+    'matrix_synapse_container_labels_public_client_root_redirection_enabled',
+    'not a 1:1 rename',
+  ],
+  [
+    'matrix_nginx_proxy_proxy_matrix_client_redirect_root_uri_to_domain',
+    'matrix_synapse_container_labels_public_client_root_redirection_url',
+    'not a 1:1 rename',
+  ],
+  [
+    'matrix_nginx_proxy_proxy_matrix_client_api_forwarded_location_synapse_client_api_enabled',
+    'matrix_synapse_container_labels_public_client_synapse_client_api_enabled',
+  ],
+  [
+    'matrix_nginx_proxy_proxy_matrix_client_api_forwarded_location_synapse_oidc_api_enabled',
+    'matrix_synapse_container_labels_public_client_synapse_oidc_api_enabled',
+    'not a 1:1 rename',
+  ],
+  [
+    'matrix_nginx_proxy_proxy_matrix_client_api_forwarded_location_synapse_admin_api_enabled',
+    'matrix_synapse_container_labels_public_client_synapse_admin_api_enabled',
+  ],
   ['matrix_nginx_proxy_proxy_matrix_identity_api_enabled', ''],
   ['matrix_nginx_proxy_proxy_matrix_identity_api_addr_with_container', ''],
   ['matrix_nginx_proxy_proxy_matrix_identity_api_addr_sans_container', ''],
@@ -267,7 +393,11 @@ export const RENAMED_VARIABLES: ReadonlyArray<readonly [string, string, string?]
   ['matrix_nginx_proxy_proxy_matrix_3pid_registration_addr_sans_container', ''],
   ['matrix_nginx_proxy_proxy_matrix_3pid_registration_v3_to_r0_redirect_enabled', ''],
   ['matrix_nginx_proxy_proxy_conduit_enabled', 'matrix_conduit_container_labels_traefik_enabled'],
-  ['matrix_nginx_proxy_proxy_conduit_block_federation_api_on_client_port', '', 'no replacement; federation endpoints are also served on the client port now'],
+  [
+    'matrix_nginx_proxy_proxy_conduit_block_federation_api_on_client_port',
+    '',
+    'no replacement; federation endpoints are also served on the client port now',
+  ],
   ['matrix_nginx_proxy_proxy_conduit_federation_api_enabled', 'matrix_conduit_container_labels_public_federation_api_enabled'],
   ['matrix_nginx_proxy_proxy_conduit_client_api_addr_with_container', ''],
   ['matrix_nginx_proxy_proxy_conduit_client_api_addr_sans_container', ''],
@@ -275,7 +405,11 @@ export const RENAMED_VARIABLES: ReadonlyArray<readonly [string, string, string?]
   ['matrix_nginx_proxy_proxy_conduit_federation_api_addr_sans_container', ''],
   ['matrix_nginx_proxy_proxy_conduit_additional_server_configuration_blocks', ''],
   ['matrix_nginx_proxy_proxy_dendrite_enabled', 'matrix_dendrite_container_labels_traefik_enabled'],
-  ['matrix_nginx_proxy_proxy_dendrite_block_federation_api_on_client_port', '', 'no replacement; federation endpoints are also served on the client port now'],
+  [
+    'matrix_nginx_proxy_proxy_dendrite_block_federation_api_on_client_port',
+    '',
+    'no replacement; federation endpoints are also served on the client port now',
+  ],
   ['matrix_nginx_proxy_proxy_dendrite_federation_api_enabled', 'matrix_dendrite_container_labels_public_federation_api_enabled'],
   ['matrix_nginx_proxy_proxy_dendrite_client_api_addr_with_container', ''],
   ['matrix_nginx_proxy_proxy_dendrite_client_api_addr_sans_container', ''],
@@ -309,11 +443,17 @@ export const RENAMED_VARIABLES: ReadonlyArray<readonly [string, string, string?]
   ['matrix_server_fqn_riot', 'matrix_server_fqn_element'],
   ['matrix_local_bin_path', '', 'no replacement; each role has its own bin path'],
   ['matrix_client_element_e2ee_default', 'matrix_static_files_file_matrix_client_property_io_element_e2ee_default'],
-  ['matrix_client_element_e2ee_secure_backup_required', 'matrix_static_files_file_matrix_client_property_io_element_e2ee_secure_backup_required'],
-  ['matrix_client_element_e2ee_secure_backup_setup_methods', 'matrix_static_files_file_matrix_client_property_io_element_e2ee_secure_backup_setup_methods'],
+  [
+    'matrix_client_element_e2ee_secure_backup_required',
+    'matrix_static_files_file_matrix_client_property_io_element_e2ee_secure_backup_required',
+  ],
+  [
+    'matrix_client_element_e2ee_secure_backup_setup_methods',
+    'matrix_static_files_file_matrix_client_property_io_element_e2ee_secure_backup_setup_methods',
+  ],
   ['matrix_static_files_file_matrix_client_property_io_element_e2ee_secure_backup_required', ''],
   ['matrix_static_files_file_matrix_client_property_io_element_e2ee_secure_backup_setup_methods', ''],
-  ['matrix_container_global_registry_prefix', '', 'no replacement; set each component\'s *_registry_prefix variable'],
+  ['matrix_container_global_registry_prefix', '', "no replacement; set each component's *_registry_prefix variable"],
   ['matrix_user_username', 'matrix_user_name'],
   ['matrix_user_groupname', 'matrix_group_name'],
   ['matrix_playbook_public_matrix_federation_api_traefik_entrypoint_config_http_encodedCharacters_allowEncodedSlash', ''],
@@ -357,9 +497,7 @@ export function obsoleteIssues(vars: Readonly<Record<string, unknown>>): PlanIss
         variable,
         kind: 'rejected',
         reason: replacement ? `renamed to ${replacement}` : 'removed from the playbook',
-        fix: replacement
-          ? `Rename it to \`${replacement}\`${hint ? ` (${hint})` : ''}.`
-          : `Remove it${hint ? `; ${hint}` : ''}.`,
+        fix: replacement ? `Rename it to \`${replacement}\`${hint ? ` (${hint})` : ''}.` : `Remove it${hint ? `; ${hint}` : ''}.`,
       });
       continue;
     }
@@ -389,7 +527,9 @@ const SECRET_NAME = /(secret|password|_key)$/;
 function migrationIssue(vars: VarReader, expected?: string): PlanIssue | undefined {
   const variable = 'matrix_playbook_migration_validated_version';
   const value = vars.str(variable)?.trim() ?? '';
-  const setTo = expected ? `\`${variable}: ${expected}\`` : `\`${variable}:\` with the value of matrix_playbook_migration_expected_version in roles/custom/matrix_playbook_migration/defaults/main.yml`;
+  const setTo = expected
+    ? `\`${variable}: ${expected}\``
+    : `\`${variable}:\` with the value of matrix_playbook_migration_expected_version in roles/custom/matrix_playbook_migration/defaults/main.yml`;
   if (!value) {
     return {
       variable,

@@ -5,15 +5,7 @@ import { InputError } from '../core/errors.ts';
 import type { DnsRecordSpec, InventoryHost, Plan, PlanIssue, PortSpec, Service } from './types.ts';
 import { obsoleteIssues, validationIssues } from './obsolete.ts';
 import { deriveSecrets } from './secrets.ts';
-import {
-  baseFallbacks,
-  isServiceEnabled,
-  MANAGED_TRAEFIK,
-  portOf,
-  readVars,
-  serviceHost,
-  SERVICES,
-} from './services.ts';
+import { baseFallbacks, isServiceEnabled, MANAGED_TRAEFIK, portOf, readVars, serviceHost, SERVICES } from './services.ts';
 import type { RecordDraft, ServiceContext, ServiceDef, VarReader } from './services.ts';
 
 export interface PlanOptions {
@@ -74,7 +66,12 @@ function extensionJson(vars: VarReader, variable: string, issues: PlanIssue[]): 
       // MDAD ignores an extension that is valid JSON but not an object.
       return isRecord(parsed) ? parsed : {};
     } catch {
-      issues.push({ variable, kind: 'invalid', reason: 'is not valid JSON', fix: `Make \`${variable}\` a JSON object, e.g. '{"key": "value"}'.` });
+      issues.push({
+        variable,
+        kind: 'invalid',
+        reason: 'is not valid JSON',
+        fix: `Make \`${variable}\` a JSON object, e.g. '{"key": "value"}'.`,
+      });
     }
   }
   return {};
@@ -130,7 +127,13 @@ function collectPorts(defs: readonly ServiceDef[], ctx: ServiceContext): Array<P
     for (const rule of def.ports ?? []) {
       if (rule.when && !rule.when(ctx)) continue;
       const { port, endPort } = portOf(rule, ctx.vars);
-      const spec: PortSpec & { variable: string } = { port, protocol: rule.protocol, service: def.id, purpose: rule.purpose, variable: rule.variable };
+      const spec: PortSpec & { variable: string } = {
+        port,
+        protocol: rule.protocol,
+        service: def.id,
+        purpose: rule.purpose,
+        variable: rule.variable,
+      };
       if (endPort !== undefined && endPort !== port) spec.endPort = endPort;
       out.push(spec);
     }
@@ -139,8 +142,7 @@ function collectPorts(defs: readonly ServiceDef[], ctx: ServiceContext): Array<P
 }
 
 const last = (p: PortSpec): number => p.endPort ?? p.port;
-const overlaps = (a: PortSpec, b: PortSpec): boolean =>
-  a.protocol === b.protocol && a.port <= last(b) && b.port <= last(a);
+const overlaps = (a: PortSpec, b: PortSpec): boolean => a.protocol === b.protocol && a.port <= last(b) && b.port <= last(a);
 
 /** Two programs cannot bind the same port: report overlaps outside Traefik's shared entrypoints. */
 function portConflicts(ports: ReadonlyArray<PortSpec & { variable: string }>): PlanIssue[] {
@@ -165,9 +167,7 @@ function dedupePorts(ports: ReadonlyArray<PortSpec & { variable: string }>): Por
     const key = `${spec.port}-${spec.endPort ?? spec.port}/${spec.protocol}`;
     if (!out.has(key)) out.set(key, spec);
   }
-  return [...out.values()].sort(
-    (a, b) => a.port - b.port || a.protocol.localeCompare(b.protocol) || last(a) - last(b),
-  );
+  return [...out.values()].sort((a, b) => a.port - b.port || a.protocol.localeCompare(b.protocol) || last(a) - last(b));
 }
 
 function clientWellKnown(defs: readonly ServiceDef[], ctx: ServiceContext, issues: PlanIssue[]): Record<string, unknown> {

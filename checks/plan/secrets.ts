@@ -24,7 +24,9 @@ export function uuidV5(name: string, namespace: string = ANSIBLE_UUID_NAMESPACE)
 
 /** to_uuid(sha512_hex(genericSecret + suffix)), e.g. suffix ':coturn.sas'. */
 export function deriveSecret(genericSecret: string, suffix: string): string {
-  const digest = createHash('sha512').update(genericSecret + suffix, 'utf8').digest('hex');
+  const digest = createHash('sha512')
+    .update(genericSecret + suffix, 'utf8')
+    .digest('hex');
   return uuidV5(digest);
 }
 
@@ -37,8 +39,7 @@ export function deriveSecret(genericSecret: string, suffix: string): string {
 export function deriveSecrets(vars: Record<string, unknown>, services: readonly Service[]): DerivedSecrets {
   const v = readVars(vars);
   const generic = v.str('matrix_homeserver_generic_secret_key');
-  const derive = (variable: string, suffix: string): string =>
-    v.str(variable) || (generic ? deriveSecret(generic, suffix) : '');
+  const derive = (variable: string, suffix: string): string => v.str(variable) || (generic ? deriveSecret(generic, suffix) : '');
   const enabled = (id: string): boolean => services.some((s) => s.id === id && s.enabled);
 
   const macaroon = derive('matrix_synapse_macaroon_secret_key', ':synapse.mac');

@@ -206,8 +206,10 @@ export function baseFallbacks(): Fallbacks {
 const off = (): boolean => false;
 const on = (): boolean => true;
 const onMatrixHost = (ctx: ServiceContext): string => ctx.matrixHost;
-const fqn = (variable: string) => (ctx: ServiceContext): string =>
-  ctx.vars.str(variable) || `${FQN_LABELS[variable]}.${ctx.serverName}`;
+const fqn =
+  (variable: string) =>
+  (ctx: ServiceContext): string =>
+    ctx.vars.str(variable) || `${FQN_LABELS[variable]}.${ctx.serverName}`;
 const fqnHost = (variable: string, fqnVariable: string): HostRule => ({
   variable,
   fqnVariable,
@@ -215,8 +217,7 @@ const fqnHost = (variable: string, fqnVariable: string): HostRule => ({
 });
 const traefikServesHttp3 = (ctx: ServiceContext): boolean => ctx.http3;
 /** LiveKit's TURN listeners need certificates from Traefik (group_vars livekit_server_config_turn_enabled). */
-const livekitTurn = (ctx: ServiceContext): boolean =>
-  ctx.vars.bool('livekit_server_config_turn_enabled', ctx.reverseProxyType !== 'none');
+const livekitTurn = (ctx: ServiceContext): boolean => ctx.vars.bool('livekit_server_config_turn_enabled', ctx.reverseProxyType !== 'none');
 
 /** Jinja's regex_escape is Python's re.escape. */
 function pythonReEscape(text: string): string {
@@ -243,8 +244,7 @@ function ketesaConfig(ctx: ServiceContext): Record<string, unknown> {
     restrictBaseUrl: v.str('matrix_ketesa_config_restrictBaseUrl') ?? ctx.homeserverUrl,
     externalAuthProvider: v.bool(
       'matrix_ketesa_config_externalAuthProvider',
-      ctx.isEnabled('matrix-authentication-service') ||
-        v.bool('matrix_synapse_ext_password_provider_ldap_enabled', false),
+      ctx.isEnabled('matrix-authentication-service') || v.bool('matrix_synapse_ext_password_provider_ldap_enabled', false),
     ),
     wellKnownDiscovery: v.bool('matrix_ketesa_config_wellKnownDiscovery', true),
     corsCredentials: v.str('matrix_ketesa_config_corsCredentials') ?? 'same-origin',
@@ -263,22 +263,23 @@ function jitsiTurnRecords(ctx: ServiceContext): RecordDraft[] {
   const turnHost = (ctx.vars.str('jitsi_turn_host') || `turn.${ctx.matrixHost}`).trim().toLowerCase();
   const coturnHost = (ctx.vars.str('coturn_hostname') || ctx.matrixHost).trim().toLowerCase();
   if (turnHost === coturnHost) return [];
-  return [{
-    name: turnHost,
-    type: 'CNAME',
-    value: coturnHost,
-    required: false,
-    note: 'Jitsi tells its clients to use this name for TURN (jitsi_turn_host)',
-  }];
+  return [
+    {
+      name: turnHost,
+      type: 'CNAME',
+      value: coturnHost,
+      required: false,
+      note: 'Jitsi tells its clients to use this name for TURN (jitsi_turn_host)',
+    },
+  ];
 }
 
 /** Postmoogle's mail records for each of its domains (docs/configuring-playbook-bridge-postmoogle.md). */
 function postmoogleRecords(ctx: ServiceContext): RecordDraft[] {
   const listed = ctx.vars.value('matrix_bridge_postmoogle_domains');
   const single = ctx.vars.str('matrix_bridge_postmoogle_domain') || ctx.matrixHost;
-  const domains = Array.isArray(listed) && listed.every((d) => typeof d === 'string') && listed.length > 0
-    ? (listed as string[])
-    : [single];
+  const domains =
+    Array.isArray(listed) && listed.every((d) => typeof d === 'string') && listed.length > 0 ? (listed as string[]) : [single];
   return domains.flatMap((domain): RecordDraft[] => [
     { name: domain, type: 'MX', value: `10 ${ctx.matrixHost}`, required: true, note: 'receives mail for this domain' },
     ctx.ipv4
@@ -309,9 +310,7 @@ export const SERVICES: readonly ServiceDef[] = [
       { name: ctx.matrixHost, type: 'AAAA', required: false, note: 'recommended when the server has IPv6' },
     ],
     wellKnownClient: (ctx) =>
-      (ctx.vars.str('matrix_homeserver_implementation') ?? 'synapse') === 'synapse'
-        ? { 'cc.etke.ketesa': ketesaConfig(ctx) }
-        : {},
+      (ctx.vars.str('matrix_homeserver_implementation') ?? 'synapse') === 'synapse' ? { 'cc.etke.ketesa': ketesaConfig(ctx) } : {},
   },
   {
     id: 'traefik',
@@ -320,9 +319,25 @@ export const SERVICES: readonly ServiceDef[] = [
     defaultEnabled: off,
     isEnabled: (v) => v.str('matrix_playbook_reverse_proxy_type') === MANAGED_TRAEFIK,
     ports: [
-      { variable: 'traefik_config_entrypoint_web_port', default: 80, protocol: 'tcp', purpose: 'HTTP: redirect to HTTPS and ACME HTTP-01 challenges' },
-      { variable: 'traefik_config_entrypoint_web_secure_port', default: 443, protocol: 'tcp', purpose: 'HTTPS: client API, web clients, well-known files' },
-      { variable: 'traefik_config_entrypoint_web_secure_port', default: 443, protocol: 'udp', purpose: 'HTTP/3 (QUIC)', when: traefikServesHttp3 },
+      {
+        variable: 'traefik_config_entrypoint_web_port',
+        default: 80,
+        protocol: 'tcp',
+        purpose: 'HTTP: redirect to HTTPS and ACME HTTP-01 challenges',
+      },
+      {
+        variable: 'traefik_config_entrypoint_web_secure_port',
+        default: 443,
+        protocol: 'tcp',
+        purpose: 'HTTPS: client API, web clients, well-known files',
+      },
+      {
+        variable: 'traefik_config_entrypoint_web_secure_port',
+        default: 443,
+        protocol: 'udp',
+        purpose: 'HTTP/3 (QUIC)',
+        when: traefikServesHttp3,
+      },
     ],
   },
   {
@@ -333,8 +348,18 @@ export const SERVICES: readonly ServiceDef[] = [
     // Without the managed Traefik, the person's own web server must still answer on 80 and 443.
     isEnabled: (v) => v.str('matrix_playbook_reverse_proxy_type') !== MANAGED_TRAEFIK,
     ports: [
-      { variable: 'traefik_config_entrypoint_web_port', default: 80, protocol: 'tcp', purpose: 'HTTP: redirect to HTTPS and ACME challenges' },
-      { variable: 'traefik_config_entrypoint_web_secure_port', default: 443, protocol: 'tcp', purpose: 'HTTPS: client API, web clients, well-known files' },
+      {
+        variable: 'traefik_config_entrypoint_web_port',
+        default: 80,
+        protocol: 'tcp',
+        purpose: 'HTTP: redirect to HTTPS and ACME challenges',
+      },
+      {
+        variable: 'traefik_config_entrypoint_web_secure_port',
+        default: 443,
+        protocol: 'tcp',
+        purpose: 'HTTPS: client API, web clients, well-known files',
+      },
     ],
   },
   {
@@ -350,8 +375,7 @@ export const SERVICES: readonly ServiceDef[] = [
         protocol: 'udp',
         purpose: 'federation over HTTP/3',
         when: (ctx) =>
-          ctx.http3 &&
-          ctx.vars.bool('matrix_playbook_public_matrix_federation_api_traefik_entrypoint_config_http3_enabled', true),
+          ctx.http3 && ctx.vars.bool('matrix_playbook_public_matrix_federation_api_traefik_entrypoint_config_http3_enabled', true),
       },
     ],
   },
@@ -435,14 +459,25 @@ export const SERVICES: readonly ServiceDef[] = [
     // matrix-element-call role default: Element Call turns Matrix RTC on.
     defaultEnabled: (v) => v.bool('matrix_element_call_enabled', false),
     // group_vars: livekit_server_enabled follows matrix_rtc_enabled but may be set on its own.
-    isEnabled: (v) =>
-      v.bool('livekit_server_enabled', v.bool('matrix_rtc_enabled', v.bool('matrix_element_call_enabled', false))),
+    isEnabled: (v) => v.bool('livekit_server_enabled', v.bool('matrix_rtc_enabled', v.bool('matrix_element_call_enabled', false))),
     host: { variable: 'livekit_server_hostname', default: onMatrixHost },
     ports: [
       { variable: 'livekit_server_config_rtc_tcp_port', default: 7881, protocol: 'tcp', purpose: 'LiveKit ICE over TCP' },
       { variable: 'livekit_server_config_rtc_udp_port', default: 7882, protocol: 'udp', purpose: 'LiveKit ICE over UDP (mux)' },
-      { variable: 'livekit_server_config_turn_udp_port', default: 3479, protocol: 'udp', purpose: 'LiveKit TURN over UDP', when: livekitTurn },
-      { variable: 'livekit_server_config_turn_tls_port', default: 5350, protocol: 'tcp', purpose: 'LiveKit TURN over TLS', when: livekitTurn },
+      {
+        variable: 'livekit_server_config_turn_udp_port',
+        default: 3479,
+        protocol: 'udp',
+        purpose: 'LiveKit TURN over UDP',
+        when: livekitTurn,
+      },
+      {
+        variable: 'livekit_server_config_turn_tls_port',
+        default: 5350,
+        protocol: 'tcp',
+        purpose: 'LiveKit TURN over TLS',
+        when: livekitTurn,
+      },
       {
         variable: 'livekit_server_config_turn_relay_range_start',
         default: 30000,
@@ -458,8 +493,7 @@ export const SERVICES: readonly ServiceDef[] = [
     id: 'livekit-jwt-service',
     title: 'LiveKit JWT service (MatrixRTC authorisation)',
     enabledBy: 'matrix_livekit_jwt_service_enabled',
-    defaultEnabled: (v) =>
-      v.bool('livekit_server_enabled', v.bool('matrix_rtc_enabled', v.bool('matrix_element_call_enabled', false))),
+    defaultEnabled: (v) => v.bool('livekit_server_enabled', v.bool('matrix_rtc_enabled', v.bool('matrix_element_call_enabled', false))),
     host: { variable: 'matrix_livekit_jwt_service_hostname', default: onMatrixHost },
     ports: [
       {
@@ -474,8 +508,7 @@ export const SERVICES: readonly ServiceDef[] = [
     ],
     wellKnownClient: (ctx) => {
       const v = ctx.vars;
-      const scheme = v.str('matrix_livekit_jwt_service_scheme') ||
-        (v.bool('matrix_playbook_ssl_enabled', true) ? 'https' : 'http');
+      const scheme = v.str('matrix_livekit_jwt_service_scheme') || (v.bool('matrix_playbook_ssl_enabled', true) ? 'https' : 'http');
       const host = v.str('matrix_livekit_jwt_service_hostname') || ctx.matrixHost;
       const prefix = v.str('matrix_livekit_jwt_service_path_prefix') ?? '/livekit-jwt-service';
       return {

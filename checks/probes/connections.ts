@@ -57,7 +57,11 @@ export function patienceMs(timeoutMs: number): number {
 /** The endpoint's connection for a request that must be done by `deadline` (performance.now()). */
 export async function leaseConnection(endpoint: Endpoint, deadline: number): Promise<Lease> {
   const key = `connection ${endpoint.origin} ${endpoint.address} ${endpoint.port} ${endpoint.servername ?? ''} ${endpoint.ca ?? ''}`;
-  const shared = runResource(key, () => newSharedEndpoint(endpoint), (s) => void s.client.destroy().catch(() => {}));
+  const shared = runResource(
+    key,
+    () => newSharedEndpoint(endpoint),
+    (s) => void s.client.destroy().catch(() => {}),
+  );
   if (!shared) return ownConnection(endpoint, deadline);
   if (shared.busy && !(await turnWithin(shared, patienceMs(deadline - performance.now())))) return ownConnection(endpoint, deadline);
   shared.busy = true;
@@ -87,7 +91,13 @@ export function ownConnection(endpoint: Endpoint, deadline: number): Lease {
 
 function newSharedEndpoint(endpoint: Endpoint): SharedEndpoint {
   const state: ConnectionState = { phase: 'tcp' };
-  const shared: SharedEndpoint = { client: newClient(endpoint, state, () => shared.deadline, 4000), state, deadline: 0, busy: false, waiters: [] };
+  const shared: SharedEndpoint = {
+    client: newClient(endpoint, state, () => shared.deadline, 4000),
+    state,
+    deadline: 0,
+    busy: false,
+    waiters: [],
+  };
   return shared;
 }
 
@@ -106,10 +116,13 @@ function turnWithin(shared: SharedEndpoint, waitMs: number): Promise<boolean> {
       clearTimeout(timer);
       resolve(true);
     };
-    const timer = setTimeout(() => {
-      shared.waiters.splice(shared.waiters.indexOf(take), 1);
-      resolve(false);
-    }, Math.max(0, waitMs));
+    const timer = setTimeout(
+      () => {
+        shared.waiters.splice(shared.waiters.indexOf(take), 1);
+        resolve(false);
+      },
+      Math.max(0, waitMs),
+    );
     shared.waiters.push(take);
   });
 }
@@ -135,10 +148,13 @@ function connectPinned(o: ConnectOptions, callback: Callback): void {
     else callback(null, socket!);
   };
   const tcp = net.connect({ host: o.address, port: o.port });
-  const timer = setTimeout(() => {
-    tcp.destroy();
-    finish(Object.assign(new Error(`no answer within the timeout (${o.state.phase})`), { code: 'ETIMEDOUT' }), null);
-  }, Math.max(1, o.timeoutMs));
+  const timer = setTimeout(
+    () => {
+      tcp.destroy();
+      finish(Object.assign(new Error(`no answer within the timeout (${o.state.phase})`), { code: 'ETIMEDOUT' }), null);
+    },
+    Math.max(1, o.timeoutMs),
+  );
   timer.unref();
   tcp.once('error', (error) => finish(error, null));
   tcp.once('connect', () => {

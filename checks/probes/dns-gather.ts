@@ -3,7 +3,7 @@
 // Everything runs concurrently under one deadline, so a silent server costs at most the timeout.
 import { queryDns, queryFirst } from './dns-query.ts';
 import { questionKey, type DnsFacts, type DnsRecord, type Question, type ZoneDiscovery } from '../facts/dns.ts';
-import { type NamedServer } from '../core/net.ts';
+import type { NamedServer } from '../core/net.ts';
 import { formatEndpoint, type Endpoint } from '../core/net.ts';
 import { deadline } from './resolve.ts';
 
@@ -22,7 +22,13 @@ export interface GatherOptions {
 
 export async function gatherDns(options: GatherOptions): Promise<DnsFacts> {
   const remaining = deadline(options.timeoutMs);
-  const facts: DnsFacts = { zone: { method: 'failed', nameservers: [] }, authoritative: [], resolvers: options.resolvers, source: {}, resolved: {} };
+  const facts: DnsFacts = {
+    zone: { method: 'failed', nameservers: [] },
+    authoritative: [],
+    resolvers: options.resolvers,
+    source: {},
+    resolved: {},
+  };
 
   const ask = async (servers: NamedServer[], questions: Question[], into: DnsFacts['source'], recursive: boolean) => {
     await Promise.all(
@@ -41,7 +47,11 @@ export async function gatherDns(options: GatherOptions): Promise<DnsFacts> {
   const resolverRound = ask(facts.resolvers, options.questions, facts.resolved, true);
   if (options.authoritative) {
     facts.authoritative = options.authoritative.map((endpoint) => ({ label: formatEndpoint(endpoint), endpoint }));
-    facts.zone = { method: 'given', nameservers: facts.authoritative.map((s) => s.label), apex: await apexAt(options.name, facts.authoritative, remaining) };
+    facts.zone = {
+      method: 'given',
+      nameservers: facts.authoritative.map((s) => s.label),
+      apex: await apexAt(options.name, facts.authoritative, remaining),
+    };
   } else {
     const { zone, glue } = await discoverZone(options.name, options.resolvers, remaining);
     facts.zone = zone;
@@ -61,13 +71,20 @@ async function apexAt(name: string, servers: NamedServer[], remaining: () => num
   return [...(reply?.answers ?? []), ...(reply?.authorities ?? [])].find((r) => r.type === 'SOA')?.name;
 }
 
-async function discoverZone(name: string, resolvers: NamedServer[], remaining: () => number): Promise<{ zone: ZoneDiscovery; glue: DnsRecord[] }> {
+async function discoverZone(
+  name: string,
+  resolvers: NamedServer[],
+  remaining: () => number,
+): Promise<{ zone: ZoneDiscovery; glue: DnsRecord[] }> {
   const failed = (error: string, apex?: string) => ({ zone: { method: 'failed' as const, apex, nameservers: [], error }, glue: [] });
   if (resolvers.length === 0) return failed('no resolver to ask');
   const apex = await apexAt(name, resolvers, remaining, true);
   if (!apex) return failed(`no resolver returned the SOA of ${name}'s zone`);
   const reply = await queryFirst(resolvers, apex, 'NS', remaining);
-  const nameservers = (reply?.answers ?? []).filter((r) => r.type === 'NS').map((r) => r.value).sort();
+  const nameservers = (reply?.answers ?? [])
+    .filter((r) => r.type === 'NS')
+    .map((r) => r.value)
+    .sort();
   if (nameservers.length === 0) return failed(`no resolver returned the NS records of ${apex}`, apex);
   return { zone: { method: 'discovered', apex, nameservers }, glue: reply?.additionals ?? [] };
 }
@@ -76,7 +93,12 @@ async function discoverZone(name: string, resolvers: NamedServer[], remaining: (
  * Addresses of the discovered nameservers: glue first, else a lookup through the resolvers.
  * IPv4 is preferred where a nameserver has it, since many vantage points have no IPv6 route.
  */
-async function nameserverAddresses(nameservers: string[], glue: DnsRecord[], resolvers: NamedServer[], remaining: () => number): Promise<NamedServer[]> {
+async function nameserverAddresses(
+  nameservers: string[],
+  glue: DnsRecord[],
+  resolvers: NamedServer[],
+  remaining: () => number,
+): Promise<NamedServer[]> {
   const lookup = async (ns: string, type: 'A' | 'AAAA') => {
     const glued = glue.filter((r) => r.name === ns && r.type === type).map((r) => r.value);
     if (glued.length > 0) return glued;

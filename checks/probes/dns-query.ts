@@ -6,7 +6,7 @@ import { Packet } from 'dns2';
 import { canonicalIp, type Endpoint } from '../core/net.ts';
 import { cached } from './run-cache.ts';
 import { normalizeName, type DnsFailure, type DnsOutcome, type DnsRecord, type DnsReply } from '../facts/dns.ts';
-import { type NamedServer } from '../core/net.ts';
+import type { NamedServer } from '../core/net.ts';
 
 export interface QueryOptions {
   /** Set RD: ask a resolver to recurse. Off when asking an authoritative server. */
@@ -19,7 +19,9 @@ const EDNS_UDP_SIZE = 1232;
 const MAX_TCP_MESSAGE = 65535;
 
 export function queryDns(server: Endpoint, name: string, type: string, options: QueryOptions): Promise<DnsOutcome> {
-  return cached(`dns ${server.host} ${server.port} ${name.toLowerCase()} ${type} ${options.recursive}`, () => exchange(server, name, type, options));
+  return cached(`dns ${server.host} ${server.port} ${name.toLowerCase()} ${type} ${options.recursive}`, () =>
+    exchange(server, name, type, options),
+  );
 }
 
 async function exchange(server: Endpoint, name: string, type: string, options: QueryOptions): Promise<DnsOutcome> {
@@ -45,7 +47,8 @@ async function exchange(server: Endpoint, name: string, type: string, options: Q
   if (!raw.ok) return { ok: false, error: raw.error, message: raw.message, elapsedMs: elapsed() };
   try {
     const reply = Packet.parse(raw.data);
-    if (reply.header.id !== id) return { ok: false, error: 'malformed', message: 'reply id does not match the query', elapsedMs: elapsed() };
+    if (reply.header.id !== id)
+      return { ok: false, error: 'malformed', message: 'reply id does not match the query', elapsedMs: elapsed() };
     return {
       ok: true,
       rcode: rcodeName(reply.header.rcode),
@@ -182,7 +185,13 @@ function isRecord(record: DnsRecord | undefined): record is DnsRecord {
 }
 
 /** The first usable reply (NOERROR or NXDOMAIN) among the servers, asked concurrently. */
-export function queryFirst(servers: NamedServer[], name: string, type: string, remaining: () => number, recursive = true): Promise<DnsReply | undefined> {
+export function queryFirst(
+  servers: NamedServer[],
+  name: string,
+  type: string,
+  remaining: () => number,
+  recursive = true,
+): Promise<DnsReply | undefined> {
   const outcomes = servers.map((server) => queryDns(server.endpoint, name, type, { recursive, timeoutMs: remaining() }));
   return new Promise((resolve) => {
     let pending = outcomes.length;

@@ -4,10 +4,10 @@
 import { isIP } from 'node:net';
 import { fetchChain } from './fetch-chain.ts';
 import { httpRequest } from './http.ts';
-import { type ConnectTo } from '../core/net.ts';
+import type { ConnectTo } from '../core/net.ts';
 import { queryFirst } from './dns-query.ts';
-import { type DnsOutcome } from '../facts/dns.ts';
-import { type NamedServer } from '../core/net.ts';
+import type { DnsOutcome } from '../facts/dns.ts';
+import type { NamedServer } from '../core/net.ts';
 import { deadline, resolveAddresses } from './resolve.ts';
 import { MAX_DOCUMENT } from '../facts/wellknown.ts';
 import { decideDiscovery, FED_SRV, LEGACY_SRV, wellKnownDelegation, type Discovery, type DiscoveryInput } from '../facts/discovery.ts';
@@ -43,7 +43,13 @@ export async function gatherFederation(options: FederationGatherOptions): Promis
   if (!options.isIpLiteral && options.port === undefined) {
     const [wellKnown] = await Promise.all([
       // The same request as the well-known check's, so a doctor run sends it once.
-      fetchChain(`https://${host}/.well-known/matrix/server`, { resolvers: options.resolvers, remaining, ca: options.ca, connectTo: options.connectTo, maxBodyBytes: MAX_DOCUMENT }),
+      fetchChain(`https://${host}/.well-known/matrix/server`, {
+        resolvers: options.resolvers,
+        remaining,
+        ca: options.ca,
+        connectTo: options.connectTo,
+        maxBodyBytes: MAX_DOCUMENT,
+      }),
       srv(host),
     ]);
     input.wellKnown = wellKnown;
@@ -53,14 +59,21 @@ export async function gatherFederation(options: FederationGatherOptions): Promis
   const discovery = decideDiscovery(input);
   // A probe given the last few milliseconds would time out and be misread as a dropped packet.
   if (remaining() < Math.min(MIN_PROBE_MS, options.timeoutMs / 4)) {
-    return { serverName: host, input, discovery, lookups: [], probes: [], unprobed: 'discovery took the whole --timeout (a well-known or SRV lookup did not answer in time)' };
+    return {
+      serverName: host,
+      input,
+      discovery,
+      lookups: [],
+      probes: [],
+      unprobed: 'discovery took the whole --timeout (a well-known or SRV lookup did not answer in time)',
+    };
   }
-  const lookups = await Promise.all(
-    discovery.targets.map((t) => resolveAddresses(t.host, options.resolvers, remaining)),
-  );
+  const lookups = await Promise.all(discovery.targets.map((t) => resolveAddresses(t.host, options.resolvers, remaining)));
   const probes = await Promise.all(
     discovery.targets.flatMap((target, i) =>
-      [...lookups[i].ipv4, ...lookups[i].ipv6].map((address) => probeAddress(target.host, target.port, address, discovery, options, remaining)),
+      [...lookups[i].ipv4, ...lookups[i].ipv6].map((address) =>
+        probeAddress(target.host, target.port, address, discovery, options, remaining),
+      ),
     ),
   );
   return { serverName: host, input, discovery, lookups, probes };
@@ -90,9 +103,10 @@ async function probeAddress(
   const probe: AddressProbe = { target, port, address, version, keys };
   const answered = [version, keys].filter((o) => o.ok);
   if (answered.some((o) => o.ok && !isJson(o.headers['content-type'], o.body))) probe.unknownPath = await request(UNKNOWN_PATH);
-  const tls = (version.tls ?? keys.tls);
+  const tls = version.tls ?? keys.tls;
   const leaf = tls?.chain[0];
-  const unverifiable = tls && ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY'].includes(tls.authorizationError ?? '');
+  const unverifiable =
+    tls && ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY'].includes(tls.authorizationError ?? '');
   if (unverifiable && tls.chain.length === 1 && leaf?.caIssuers[0]?.startsWith('http://')) {
     const url = leaf.caIssuers[0];
     const chain = await fetchChain(url, { resolvers: options.resolvers, remaining, maxBodyBytes: 16 * 1024, bodyEncoding: 'base64' });

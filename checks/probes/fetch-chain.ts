@@ -33,7 +33,15 @@ export async function fetchChain(url: string, options: ChainOptions): Promise<Fe
     const host = new URL(current).hostname.replace(/^\[|\]$/g, '');
     if (!address) address = await firstAddress(host, options);
     if (!address) return { hops, problem: 'unresolvable', detail: `${host} has no address` };
-    const outcome = await httpRequest(current, { address, timeoutMs: options.remaining(), ca: options.ca, connectTo: options.connectTo, headers: options.headers, maxBodyBytes: options.maxBodyBytes, bodyEncoding: options.bodyEncoding });
+    const outcome = await httpRequest(current, {
+      address,
+      timeoutMs: options.remaining(),
+      ca: options.ca,
+      connectTo: options.connectTo,
+      headers: options.headers,
+      maxBodyBytes: options.maxBodyBytes,
+      bodyEncoding: options.bodyEncoding,
+    });
     hops.push({ url: current, outcome });
     if (!outcome.ok) return { hops, problem: 'failed', detail: outcome.message };
     const location = outcome.headers.location;
@@ -52,4 +60,3 @@ async function firstAddress(host: string, options: ChainOptions): Promise<string
   const lookup = await resolveAddresses(host, options.resolvers, options.remaining);
   return lookup.ipv4[0] ?? lookup.ipv6[0];
 }
-

@@ -6,7 +6,7 @@
 import net from 'node:net';
 import { request, type Dispatcher } from 'undici';
 import { cached } from './run-cache.ts';
-import { type HttpFailure, type HttpOutcome, type HttpPhase, type HttpSuccess, type TlsFact } from '../facts/http.ts';
+import type { HttpFailure, HttpOutcome, HttpPhase, HttpSuccess, TlsFact } from '../facts/http.ts';
 import { routeFor, type ConnectTo } from '../core/net.ts';
 import { leaseConnection, ownConnection, type Endpoint, type Lease } from './connections.ts';
 
@@ -62,7 +62,14 @@ async function send(url: string, options: HttpOptions): Promise<HttpOutcome> {
   return first.outcome;
 }
 
-async function exchange(url: string, target: URL, options: HttpOptions, lease: Lease, deadline: number, started: number): Promise<{ outcome: HttpOutcome; retryable: boolean }> {
+async function exchange(
+  url: string,
+  target: URL,
+  options: HttpOptions,
+  lease: Lease,
+  deadline: number,
+  started: number,
+): Promise<{ outcome: HttpOutcome; retryable: boolean }> {
   const elapsed = () => Math.round(performance.now() - started);
   const timeoutMs = Math.max(1, Math.ceil(deadline - performance.now()));
   // Set when the response headers came: from then on a failure is one of the HTTP exchange.
@@ -94,7 +101,14 @@ async function exchange(url: string, target: URL, options: HttpOptions, lease: L
     return { outcome, retryable: false };
   } catch (error) {
     const failure = classify(error, answer ? 'http' : lease.state.phase);
-    const outcome: HttpFailure = { ok: false, url, address: options.address, ...failure, tls: answer ? answer.tls : lease.state.tls, elapsedMs: elapsed() };
+    const outcome: HttpFailure = {
+      ok: false,
+      url,
+      address: options.address,
+      ...failure,
+      tls: answer ? answer.tls : lease.state.tls,
+      elapsedMs: elapsed(),
+    };
     const reusedAndReset = lease.shared && !answer && failure.phase === 'http' && failure.error === 'reset';
     return { outcome, retryable: reusedAndReset && performance.now() < deadline };
   } finally {
@@ -102,7 +116,11 @@ async function exchange(url: string, target: URL, options: HttpOptions, lease: L
   }
 }
 
-async function readCapped(stream: Dispatcher.ResponseData['body'], max: number, encoding: BufferEncoding): Promise<{ body: string; truncated: boolean }> {
+async function readCapped(
+  stream: Dispatcher.ResponseData['body'],
+  max: number,
+  encoding: BufferEncoding,
+): Promise<{ body: string; truncated: boolean }> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of stream) {
@@ -135,7 +153,8 @@ function classify(error: unknown, phase: HttpPhase): Omit<HttpFailure, 'ok' | 'u
     return { phase, error: 'timeout', code, message: `no answer within the timeout during ${phaseName(phase)}` };
   }
   if (code === 'ECONNREFUSED') return { phase, error: 'refused', code, message: 'connection refused: nothing listens on that port' };
-  if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE') return { phase, error: 'reset', code, message: `connection closed during ${phaseName(phase)}` };
+  if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE')
+    return { phase, error: 'reset', code, message: `connection closed during ${phaseName(phase)}` };
   if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'EADDRNOTAVAIL') return { phase, error: 'unreachable', code, message };
   if (phase === 'tls') return { phase, error: 'tls', code, message: `TLS handshake failed: ${message}` };
   return { phase, error: 'protocol', code, message };

@@ -5,8 +5,8 @@
 // none of them and can be put in a report as they are. A probe: it never throws.
 import { isIP } from 'node:net';
 import { httpRequest } from './http.ts';
-import { type HttpOutcome } from '../facts/http.ts';
-import { type ConnectTo } from '../core/net.ts';
+import type { HttpOutcome } from '../facts/http.ts';
+import type { ConnectTo } from '../core/net.ts';
 import { resolveAddresses } from './resolve.ts';
 import { joinPath, parseObject } from '../facts/wellknown.ts';
 import type { NamedServer } from '../core/net.ts';
@@ -31,7 +31,11 @@ interface Call {
   body?: Record<string, unknown>;
 }
 
-async function call(url: string, context: ClientContext, init: { method?: 'GET' | 'POST'; token?: string; body?: unknown } = {}): Promise<Call> {
+async function call(
+  url: string,
+  context: ClientContext,
+  init: { method?: 'GET' | 'POST'; token?: string; body?: unknown } = {},
+): Promise<Call> {
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
   const address = await addressOf(new URL(url).hostname, context);
@@ -67,7 +71,12 @@ export interface LoginResult {
 export async function login(baseUrl: string, user: string, password: string, context: ClientContext): Promise<LoginResult> {
   const { fact, body } = await call(joinPath(baseUrl, '_matrix/client/v3/login'), context, {
     method: 'POST',
-    body: { type: 'm.login.password', identifier: { type: 'm.id.user', user }, password, initial_device_display_name: 'matrix-selfhost-toolkit TURN check' },
+    body: {
+      type: 'm.login.password',
+      identifier: { type: 'm.id.user', user },
+      password,
+      initial_device_display_name: 'matrix-selfhost-toolkit TURN check',
+    },
   });
   const token = typeof body?.access_token === 'string' ? body.access_token : undefined;
   const userId = typeof body?.user_id === 'string' ? body.user_id : undefined;

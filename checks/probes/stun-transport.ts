@@ -117,7 +117,12 @@ export class StunChannel {
       } else {
         // Reliable transports: one send, then wait (RFC 8489 §6.2.2).
         send();
-        entry.timers.push(setTimeout(() => finish(failed('timeout', `no answer over ${this.transport.toUpperCase()} within ${Math.round(budget)} ms`)), budget));
+        entry.timers.push(
+          setTimeout(
+            () => finish(failed('timeout', `no answer over ${this.transport.toUpperCase()} within ${Math.round(budget)} ms`)),
+            budget,
+          ),
+        );
       }
     });
   }
@@ -170,7 +175,14 @@ export class StunChannel {
     this.closedReason = reason;
     this.closedError = error;
     for (const entry of [...this.pending.values()]) {
-      entry.resolve({ ok: false, error, message: reason, elapsedMs: Math.round(performance.now() - entry.started), sent: entry.sent, discarded: [] });
+      entry.resolve({
+        ok: false,
+        error,
+        message: reason,
+        elapsedMs: Math.round(performance.now() - entry.started),
+        sent: entry.sent,
+        discarded: [],
+      });
     }
     const waiters = [...this.waiters];
     this.waiters.clear();
@@ -195,8 +207,16 @@ function timeoutText(sent: number, afterMs: number): string {
 function netFailure(error: NodeJS.ErrnoException, phase: 'tcp' | 'tls', started: number, tlsSummary?: TlsSummary): ChannelFailure {
   const elapsedMs = Math.round(performance.now() - started);
   const code = error.code ?? '';
-  if (code === 'ECONNREFUSED') return { ok: false, error: 'refused', message: 'connection refused: nothing listens on that port', elapsedMs };
-  if (code === 'ECONNRESET' || code === 'EPIPE') return { ok: false, error: 'reset', message: `connection reset during the ${phase === 'tls' ? 'TLS handshake' : 'TCP connect'}`, tls: tlsSummary, elapsedMs };
+  if (code === 'ECONNREFUSED')
+    return { ok: false, error: 'refused', message: 'connection refused: nothing listens on that port', elapsedMs };
+  if (code === 'ECONNRESET' || code === 'EPIPE')
+    return {
+      ok: false,
+      error: 'reset',
+      message: `connection reset during the ${phase === 'tls' ? 'TLS handshake' : 'TCP connect'}`,
+      tls: tlsSummary,
+      elapsedMs,
+    };
   if (phase === 'tls') return { ok: false, error: 'tls', message: `TLS handshake failed: ${error.message}`, tls: tlsSummary, elapsedMs };
   return { ok: false, error: 'unreachable', message: `${code || 'error'}: ${error.message}`, elapsedMs };
 }
@@ -208,7 +228,11 @@ export function openChannel(target: ChannelTarget): Promise<ChannelOpened | Chan
 }
 
 /** A plain TCP connect to a port (e.g. LiveKit's ICE/TCP): does anything accept there? */
-export async function probeTcpPort(address: string, port: number, timeoutMs: number): Promise<{ ok: true; elapsedMs: number } | ChannelFailure> {
+export async function probeTcpPort(
+  address: string,
+  port: number,
+  timeoutMs: number,
+): Promise<{ ok: true; elapsedMs: number } | ChannelFailure> {
   const opened = await openChannel({ address, port, transport: 'tcp', timeoutMs });
   if (!opened.ok) return opened;
   opened.channel.close();
@@ -259,13 +283,24 @@ function openStream(target: ChannelTarget, started: number): Promise<ChannelOpen
       resolve(outcome);
     };
     const timer = setTimeout(
-      () => settle({ ok: false, error: 'timeout', message: `no ${phase === 'tls' ? 'TLS handshake' : 'TCP connection'} within ${target.timeoutMs} ms`, tls: summary, elapsedMs: Math.round(performance.now() - started) }),
+      () =>
+        settle({
+          ok: false,
+          error: 'timeout',
+          message: `no ${phase === 'tls' ? 'TLS handshake' : 'TCP connection'} within ${target.timeoutMs} ms`,
+          tls: summary,
+          elapsedMs: Math.round(performance.now() - started),
+        }),
       target.timeoutMs,
     );
     const ready = () => {
       // Small requests and answers in turn: Nagle plus delayed ACKs would add tens of ms to each.
       tcp.setNoDelay(true);
-      const channel = new StunChannel(target.transport, (bytes) => stream.write(bytes), () => stream.destroy());
+      const channel = new StunChannel(
+        target.transport,
+        (bytes) => stream.write(bytes),
+        () => stream.destroy(),
+      );
       stream.on(
         'data',
         stunStreamSplitter(

@@ -152,7 +152,8 @@ function fingerprintOf(bytes: Buffer): number {
  * 'more' when the header is not complete yet, or a reason when the bytes cannot be STUN.
  */
 export function streamFrameLength(buffer: Buffer): number | 'more' | { reason: string } {
-  if (buffer.length >= 1 && (buffer[0]! & 0xc0) !== 0) return { reason: `first byte 0x${buffer[0]!.toString(16)} does not start a STUN message` };
+  if (buffer.length >= 1 && (buffer[0]! & 0xc0) !== 0)
+    return { reason: `first byte 0x${buffer[0]!.toString(16)} does not start a STUN message` };
   if (buffer.length < HEADER_LENGTH) return 'more';
   if (buffer.readUInt32BE(4) !== MAGIC_COOKIE) return { reason: 'no STUN magic cookie' };
   const length = buffer.readUInt16BE(2);
@@ -258,7 +259,9 @@ export function verifyIntegrity(message: StunMessage, key: Buffer): Verification
   const at = attributeOffset(message.raw, Attr.MESSAGE_INTEGRITY);
   if (at < 0) return 'absent';
   if (message.raw.readUInt16BE(at + 2) !== 20 || at + 24 > message.raw.length) return 'invalid';
-  const expected = createHmac('sha1', key).update(prefixWithLength(message.raw, at, at + 24)).digest();
+  const expected = createHmac('sha1', key)
+    .update(prefixWithLength(message.raw, at, at + 24))
+    .digest();
   return timingSafeEqual(expected, message.raw.subarray(at + 4, at + 24)) ? 'valid' : 'invalid';
 }
 

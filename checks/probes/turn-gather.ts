@@ -7,16 +7,16 @@ import { isIP } from 'node:net';
 import { fetchChain } from './fetch-chain.ts';
 import { routeFor, type ConnectTo } from '../core/net.ts';
 import { resolveAddresses } from './resolve.ts';
-import { type AddressLookup } from '../facts/dns.ts';
+import type { AddressLookup } from '../facts/dns.ts';
 import { joinPath, parseObject, urlAt } from '../facts/wellknown.ts';
 import { addressOf, fetchTurnServer, login, logout, probeJwtService, type ClientContext } from './matrix-client.ts';
-import { type ApiCallFact} from '../facts/turn.ts';
+import type { ApiCallFact } from '../facts/turn.ts';
 import { probeTcpPort } from './stun-transport.ts';
 import { probeTurn } from './turn-probe.ts';
-import { type TurnCredentials} from '../facts/turn.ts';
+import type { TurnCredentials } from '../facts/turn.ts';
 import { restCredentials } from './stun.ts';
 import type { NamedServer } from '../core/net.ts';
-import { livekitServiceUrls, parseTurnUri, routedServerAddresses, type TurnPlan} from '../facts/turn-config.ts';
+import { livekitServiceUrls, parseTurnUri, routedServerAddresses, type TurnPlan } from '../facts/turn-config.ts';
 import type { CredentialSource, TurnFacts, UriFact, WellKnownClientFact } from '../facts/turn.ts';
 
 export interface TurnGatherInput {
@@ -56,7 +56,13 @@ function isLoopbackUrl(url: string): boolean {
 
 async function clientWellKnown(serverName: string, context: ClientContext): Promise<WellKnownClientFact> {
   const url = `https://${isIP(serverName) === 6 ? `[${serverName}]` : serverName}/.well-known/matrix/client`;
-  const chain = await fetchChain(url, { resolvers: context.resolvers, remaining: () => context.timeoutMs, ca: context.ca, connectTo: context.connectTo, maxBodyBytes: 64 * 1024 });
+  const chain = await fetchChain(url, {
+    resolvers: context.resolvers,
+    remaining: () => context.timeoutMs,
+    ca: context.ca,
+    connectTo: context.connectTo,
+    maxBodyBytes: 64 * 1024,
+  });
   const final = chain.final;
   const fact: WellKnownClientFact = { url, json: false };
   if (!final) return { ...fact, failure: chain.detail ?? chain.problem ?? 'no answer' };
@@ -99,7 +105,11 @@ export async function gatherTurn(input: TurnGatherInput): Promise<TurnFacts> {
         : {};
   const baseUrl = discovered.baseUrl;
   if (input.auth) {
-    const problem = wellKnown.failure ?? (wellKnown.json ? 'the client well-known has no usable m.homeserver base_url' : `${wellKnown.url} answered ${wellKnown.status} without a JSON object`);
+    const problem =
+      wellKnown.failure ??
+      (wellKnown.json
+        ? 'the client well-known has no usable m.homeserver base_url'
+        : `${wellKnown.url} answered ${wellKnown.status} without a JSON object`);
     facts.homeserver = { ...discovered, ...(discovered.from !== 'well-known' && discovered.from !== '--homeserver' ? { problem } : {}) };
   }
   if (input.auth && baseUrl) {
@@ -136,7 +146,8 @@ export async function gatherTurn(input: TurnGatherInput): Promise<TurnFacts> {
   const candidates: { source: CredentialSource; credentials: TurnCredentials }[] = [];
   if (homeserverCredentials) candidates.push({ source: 'homeserver', credentials: homeserverCredentials });
   if (input.secrets.plan) candidates.push({ source: 'plan', credentials: restFor(input.secrets.plan) });
-  if (input.secrets.explicit && input.secrets.explicit !== input.secrets.plan) candidates.push({ source: 'turn-secret', credentials: restFor(input.secrets.explicit) });
+  if (input.secrets.explicit && input.secrets.explicit !== input.secrets.plan)
+    candidates.push({ source: 'turn-secret', credentials: restFor(input.secrets.explicit) });
   const [primary, alternative] = candidates;
   if (primary) facts.source.credentials = primary.source;
   if (alternative) facts.source.alternative = alternative.source;
@@ -168,7 +179,14 @@ async function probeVersions(baseUrl: string, context: ClientContext): Promise<A
   const started = performance.now();
   const address = await addressOf(new URL(url).hostname, context);
   if (!address) return { url, failure: `${new URL(url).hostname} does not resolve`, elapsedMs: Math.round(performance.now() - started) };
-  const chain = await fetchChain(url, { address, resolvers: context.resolvers, remaining: () => context.timeoutMs, ca: context.ca, connectTo: context.connectTo, maxHops: 0 });
+  const chain = await fetchChain(url, {
+    address,
+    resolvers: context.resolvers,
+    remaining: () => context.timeoutMs,
+    ca: context.ca,
+    connectTo: context.connectTo,
+    maxHops: 0,
+  });
   const final = chain.final;
   const tls = chain.hops[0]?.outcome.tls;
   const fact: ApiCallFact = { url, address, elapsedMs: Math.round(performance.now() - started) };
@@ -179,7 +197,8 @@ async function probeVersions(baseUrl: string, context: ClientContext): Promise<A
 }
 
 function lookupHost(host: string, context: ClientContext): Promise<AddressLookup> {
-  if (isIP(host)) return Promise.resolve({ name: host, ipv4: isIP(host) === 4 ? [host] : [], ipv6: isIP(host) === 6 ? [host] : [], aliases: [] });
+  if (isIP(host))
+    return Promise.resolve({ name: host, ipv4: isIP(host) === 4 ? [host] : [], ipv6: isIP(host) === 6 ? [host] : [], aliases: [] });
   return resolveAddresses(host, context.resolvers, () => context.timeoutMs);
 }
 
@@ -195,7 +214,10 @@ async function probeUri(
   if (!parse.ok) return { parse };
   const uri = parse.value;
   if (uri.scheme === 'turns' && uri.transport === 'udp') {
-    return { parse, skipped: 'TURN over DTLS (turns: with transport=udp) is not probed; browsers do not use it either, they use turns: over TCP' };
+    return {
+      parse,
+      skipped: 'TURN over DTLS (turns: with transport=udp) is not probed; browsers do not use it either, they use turns: over TCP',
+    };
   }
   const lookup = await lookupHost(uri.host, context);
   const route = routeFor(input.connectTo, uri.host, uri.port);
@@ -205,7 +227,15 @@ async function probeUri(
   // Data is relayed only to the server's own addresses: what the host resolves to, or the routed server.
   const serverAddresses = routedServerAddresses(route, server);
   const probe = await probeTurn(
-    { uri: uri.uri, scheme: uri.scheme, transport: uri.transport, host: uri.host, port: uri.port, address, ...(route ? { via: { address: route.address, port: route.toPort } } : {}) },
+    {
+      uri: uri.uri,
+      scheme: uri.scheme,
+      transport: uri.transport,
+      host: uri.host,
+      port: uri.port,
+      address,
+      ...(route ? { via: { address: route.address, port: route.toPort } } : {}),
+    },
     {
       ...(primary ? { credentials: primary.credentials } : {}),
       ...(alternative ? { alternative: { label: alternative.source, credentials: alternative.credentials } } : {}),

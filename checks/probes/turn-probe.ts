@@ -4,10 +4,27 @@
 // Send and Data indications), then every allocation released (Refresh, LIFETIME 0).
 // A probe: it gathers what happened at each step and never throws for a network fault.
 import { randomBytes } from 'node:crypto';
-import { Attr, attribute, attributeText, decodeErrorCode, decodeUint32, decodeXorAddress, encodeMessage, encodeUint32, encodeXorAddress, longTermKey, Method, requestedTransport, verifyFingerprint, verifyIntegrity, type Attribute, type StunMessage } from './stun.ts';
-import { type TransportAddress} from '../facts/turn.ts';
+import {
+  Attr,
+  attribute,
+  attributeText,
+  decodeErrorCode,
+  decodeUint32,
+  decodeXorAddress,
+  encodeMessage,
+  encodeUint32,
+  encodeXorAddress,
+  longTermKey,
+  Method,
+  requestedTransport,
+  verifyFingerprint,
+  verifyIntegrity,
+  type Attribute,
+  type StunMessage,
+} from './stun.ts';
+import type { TransportAddress } from '../facts/turn.ts';
 import { openChannel, type StunChannel } from './stun-transport.ts';
-import { type TransportName } from '../facts/turn.ts';
+import type { TransportName } from '../facts/turn.ts';
 import type { Exchange, RoundTripFact, TurnCredentials, TurnProbeFacts, TurnTarget } from '../facts/turn.ts';
 
 export interface TurnProbeOptions {
@@ -29,9 +46,20 @@ const newTransactionId = (): Buffer => randomBytes(12);
 const deadlineAfter = (ms: number): number => performance.now() + ms;
 
 function exchangeOf(outcome: Awaited<ReturnType<StunChannel['transact']>>, key?: Buffer): Exchange {
-  if (!outcome.ok) return { ok: false, error: outcome.error, message: outcome.message, elapsedMs: outcome.elapsedMs, sent: outcome.sent, discarded: outcome.discarded };
+  if (!outcome.ok)
+    return {
+      ok: false,
+      error: outcome.error,
+      message: outcome.message,
+      elapsedMs: outcome.elapsedMs,
+      sent: outcome.sent,
+      discarded: outcome.discarded,
+    };
   const message = outcome.message;
-  const error = message.cls === 'error' ? (decodeErrorCode(attribute(message, Attr.ERROR_CODE)) ?? { code: 0, reason: 'no readable ERROR-CODE' }) : undefined;
+  const error =
+    message.cls === 'error'
+      ? (decodeErrorCode(attribute(message, Attr.ERROR_CODE)) ?? { code: 0, reason: 'no readable ERROR-CODE' })
+      : undefined;
   return {
     ok: true,
     cls: message.cls === 'error' ? 'error' : 'success',
@@ -118,14 +146,27 @@ async function allocate(channel: StunChannel, credentials: TurnCredentials | und
     return { challenge, unauthenticated: true, ...(relayed ? { allocation: { channel, session, relayed } } : {}) };
   }
   if (!credentials || !challenge.ok || challenge.error?.code !== 401 || realm === undefined || nonce === undefined) return { challenge };
-  const session: Session = { username: credentials.username, realm, nonce, key: longTermKey(credentials.username, realm, credentials.password) };
+  const session: Session = {
+    username: credentials.username,
+    realm,
+    nonce,
+    key: longTermKey(credentials.username, realm, credentials.password),
+  };
   const { exchange, message, staleNonceRetries } = await signedRequest(channel, Method.allocate, attributes, session, timeoutMs);
-  const relayed = message?.cls === 'success' ? decodeXorAddress(attribute(message, Attr.XOR_RELAYED_ADDRESS), message.transactionId) : undefined;
-  const mapped = message?.cls === 'success' ? decodeXorAddress(attribute(message, Attr.XOR_MAPPED_ADDRESS), message.transactionId) : undefined;
+  const relayed =
+    message?.cls === 'success' ? decodeXorAddress(attribute(message, Attr.XOR_RELAYED_ADDRESS), message.transactionId) : undefined;
+  const mapped =
+    message?.cls === 'success' ? decodeXorAddress(attribute(message, Attr.XOR_MAPPED_ADDRESS), message.transactionId) : undefined;
   const lifetime = message?.cls === 'success' ? decodeUint32(attribute(message, Attr.LIFETIME)) : undefined;
   const result: AllocateResult = {
     challenge,
-    allocate: { ...exchange, staleNonceRetries, ...(relayed ? { relayed } : {}), ...(mapped ? { mapped } : {}), ...(lifetime !== undefined ? { lifetime } : {}) },
+    allocate: {
+      ...exchange,
+      staleNonceRetries,
+      ...(relayed ? { relayed } : {}),
+      ...(mapped ? { mapped } : {}),
+      ...(lifetime !== undefined ? { lifetime } : {}),
+    },
   };
   if (relayed) result.allocation = { channel, session, relayed };
   return result;
@@ -133,14 +174,27 @@ async function allocate(channel: StunChannel, credentials: TurnCredentials | und
 
 async function release(allocation: Allocation, timeoutMs: number): Promise<string | undefined> {
   if (allocation.session.key.length === 0) return undefined; // unauthenticated (open relay): nothing to sign with
-  const { exchange } = await signedRequest(allocation.channel, Method.refresh, [{ type: Attr.LIFETIME, value: encodeUint32(0) }], allocation.session, timeoutMs);
+  const { exchange } = await signedRequest(
+    allocation.channel,
+    Method.refresh,
+    [{ type: Attr.LIFETIME, value: encodeUint32(0) }],
+    allocation.session,
+    timeoutMs,
+  );
   if (exchange.ok && exchange.cls === 'success') return undefined;
   return exchange.ok ? `Refresh answered ${exchange.error?.code} ${exchange.error?.reason}` : exchange.message;
 }
 
 function channelTarget(target: TurnTarget, options: TurnProbeOptions) {
   const transport: TransportName = target.scheme === 'turns' ? 'tls' : target.transport;
-  return { address: target.via?.address ?? target.address, port: target.via?.port ?? target.port, transport, servername: target.host, ca: options.ca, timeoutMs: options.timeoutMs };
+  return {
+    address: target.via?.address ?? target.address,
+    port: target.via?.port ?? target.port,
+    transport,
+    servername: target.host,
+    ca: options.ca,
+    timeoutMs: options.timeoutMs,
+  };
 }
 
 export async function probeTurn(target: TurnTarget, options: TurnProbeOptions): Promise<TurnProbeFacts> {
@@ -168,7 +222,9 @@ export async function probeTurn(target: TurnTarget, options: TurnProbeOptions): 
       encodeMessage({ method: Method.binding, cls: 'request', transactionId: newTransactionId() }, { fingerprint: true }),
       deadlineAfter(options.timeoutMs),
     );
-    const mapped = binding.ok ? decodeXorAddress(attribute(binding.message, Attr.XOR_MAPPED_ADDRESS), binding.message.transactionId) : undefined;
+    const mapped = binding.ok
+      ? decodeXorAddress(attribute(binding.message, Attr.XOR_MAPPED_ADDRESS), binding.message.transactionId)
+      : undefined;
     const software = binding.ok ? attributeText(binding.message, Attr.SOFTWARE) : undefined;
     facts.binding = { ...exchangeOf(binding), ...(mapped ? { mapped } : {}), ...(software ? { software } : {}) };
     // A silent or closed port: nothing more to learn there.
@@ -193,7 +249,13 @@ export async function probeTurn(target: TurnTarget, options: TurnProbeOptions): 
           label: options.alternative.label,
           accepted: Boolean(other.allocation),
           ...(answer?.ok && answer.error ? { code: answer.error.code } : {}),
-          message: !answer ? 'no challenge to answer' : answer.ok ? (answer.error ? `${answer.error.code} ${answer.error.reason}` : 'allocated') : answer.message,
+          message: !answer
+            ? 'no challenge to answer'
+            : answer.ok
+              ? answer.error
+                ? `${answer.error.code} ${answer.error.reason}`
+                : 'allocated'
+              : answer.message,
         };
       } else {
         facts.alternative = { label: options.alternative.label, accepted: false, message: second.message };
@@ -227,22 +289,44 @@ async function roundTrip(
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
   if (!options.relayPeers.includes(a.relayed.address)) {
-    return { attempted: false, reason: `the relayed address ${a.relayed.address} is not an address of the server, so no data is sent to it` };
+    return {
+      attempted: false,
+      reason: `the relayed address ${a.relayed.address} is not an address of the server, so no data is sent to it`,
+    };
   }
   const opened = await open();
   if (!opened.ok) return { attempted: true, ok: false, step: 'second connection', message: opened.message, elapsedMs: elapsed() };
   const second = await allocate(opened.channel, options.credentials, options.timeoutMs);
   if (!second.allocation) {
     const answer = second.allocate ?? second.challenge;
-    const message = !answer ? 'no answer' : !answer.ok ? answer.message : answer.error ? `refused: ${answer.error.code} ${answer.error.reason}` : 'no relayed address in the answer';
-    return { attempted: true, ok: false, step: 'second allocation', message, elapsedMs: elapsed(), ...(answer ? { exchange: answer } : {}) };
+    const message = !answer
+      ? 'no answer'
+      : !answer.ok
+        ? answer.message
+        : answer.error
+          ? `refused: ${answer.error.code} ${answer.error.reason}`
+          : 'no relayed address in the answer';
+    return {
+      attempted: true,
+      ok: false,
+      step: 'second allocation',
+      message,
+      elapsedMs: elapsed(),
+      ...(answer ? { exchange: answer } : {}),
+    };
   }
   const b = second.allocation;
   allocations.push(b);
   if (!options.relayPeers.includes(b.relayed.address)) {
-    return { attempted: false, reason: `the relayed address ${b.relayed.address} is not an address of the server, so no data is sent to it` };
+    return {
+      attempted: false,
+      reason: `the relayed address ${b.relayed.address} is not an address of the server, so no data is sent to it`,
+    };
   }
-  for (const [from, to, label] of [[a, b, 'A'], [b, a, 'B']] as const) {
+  for (const [from, to, label] of [
+    [a, b, 'A'],
+    [b, a, 'B'],
+  ] as const) {
     const permitted = await signedRequest(
       from.channel,
       Method.createPermission,
@@ -257,26 +341,38 @@ async function roundTrip(
     }
   }
   // XOR-PEER-ADDRESS is XORed with the transaction id of the message that carries it.
-  for (const [from, to, direction] of [[a, b, 'A to B'], [b, a, 'B to A']] as const) {
+  for (const [from, to, direction] of [
+    [a, b, 'A to B'],
+    [b, a, 'B to A'],
+  ] as const) {
     const payload = randomBytes(32);
     const transactionId = newTransactionId();
     from.channel.indicate(
-      encodeMessage({
-        method: Method.send,
-        cls: 'indication',
-        transactionId,
-        attributes: [
-          { type: Attr.XOR_PEER_ADDRESS, value: encodeXorAddress(to.relayed, transactionId) },
-          { type: Attr.DATA, value: payload },
-        ],
-      }, { fingerprint: true }),
+      encodeMessage(
+        {
+          method: Method.send,
+          cls: 'indication',
+          transactionId,
+          attributes: [
+            { type: Attr.XOR_PEER_ADDRESS, value: encodeXorAddress(to.relayed, transactionId) },
+            { type: Attr.DATA, value: payload },
+          ],
+        },
+        { fingerprint: true },
+      ),
     );
     const arrived = await to.channel.nextIndication(
       (m) => m.method === Method.data && attribute(m, Attr.DATA)?.equals(payload) === true,
       deadlineAfter(options.timeoutMs),
     );
     if (!arrived) {
-      return { attempted: true, ok: false, step: `data ${direction}`, message: `data sent ${direction} through the relay did not arrive within ${options.timeoutMs} ms`, elapsedMs: elapsed() };
+      return {
+        attempted: true,
+        ok: false,
+        step: `data ${direction}`,
+        message: `data sent ${direction} through the relay did not arrive within ${options.timeoutMs} ms`,
+        elapsedMs: elapsed(),
+      };
     }
   }
   return { attempted: true, ok: true, elapsedMs: elapsed(), bytes: 64, relayedA: a.relayed, relayedB: b.relayed };

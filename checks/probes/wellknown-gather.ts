@@ -24,12 +24,22 @@ export async function gatherWellKnown(options: WellKnownGatherOptions): Promise<
   const lookup = await resolveAddresses(name, options.resolvers, remaining);
   const addresses = [...lookup.ipv4, ...lookup.ipv6];
   const chainFrom = (url: string, address?: string, headers?: Record<string, string>) =>
-    fetchChain(url, { address, resolvers: options.resolvers, remaining, ca: options.ca, connectTo: options.connectTo, headers, maxBodyBytes: MAX_DOCUMENT });
+    fetchChain(url, {
+      address,
+      resolvers: options.resolvers,
+      remaining,
+      ca: options.ca,
+      connectTo: options.connectTo,
+      headers,
+      maxBodyBytes: MAX_DOCUMENT,
+    });
   const base = `https://${isIP(name) === 6 ? `[${name}]` : name}/.well-known/matrix`;
 
   const [server, client, support] = await Promise.all([
     Promise.all(addresses.map(async (address) => ({ address, chain: await chainFrom(`${base}/server`, address) }))),
-    Promise.all(addresses.map(async (address) => ({ address, chain: await chainFrom(`${base}/client`, address, { origin: CLIENT_ORIGIN }) }))),
+    Promise.all(
+      addresses.map(async (address) => ({ address, chain: await chainFrom(`${base}/client`, address, { origin: CLIENT_ORIGIN }) })),
+    ),
     addresses.length ? chainFrom(`${base}/support`, addresses[0], { origin: CLIENT_ORIGIN }) : undefined,
   ]);
   const facts: WellKnownFacts = { serverName: name, lookup, server, client, support };
@@ -61,4 +71,3 @@ export async function gatherWellKnown(options: WellKnownGatherOptions): Promise<
 function hostOf(url: string | undefined): string | undefined {
   return url ? new URL(url).hostname : undefined;
 }
-

@@ -53,13 +53,24 @@ export function judgeCertificate(tls: TlsFact, context: CertificateContext): Cer
   const daysLeft = Math.floor((Date.parse(leaf.validTo) - context.now) / DAY_MS);
 
   if (leaf.subject === 'TRAEFIK DEFAULT CERT') {
-    add('traefik-default', "it is Traefik's default certificate: Traefik has no certificate for this name, so Let's Encrypt issuance failed");
+    add(
+      'traefik-default',
+      "it is Traefik's default certificate: Traefik has no certificate for this name, so Let's Encrypt issuance failed",
+    );
   }
   // Names come from subjectAltName only: Synapse (service_identity) and Go ignore the subject CN,
   // so the CN is kept out of Node's check, which would fall back to it.
-  const nameError = checkServerIdentity(context.expectedName, { subject: {}, subjectaltname: leaf.sans.join(', ') } as unknown as PeerCertificate);
+  const nameError = checkServerIdentity(context.expectedName, {
+    subject: {},
+    subjectaltname: leaf.sans.join(', '),
+  } as unknown as PeerCertificate);
   if (nameError) {
-    add('name', leaf.sans.length ? `it is valid for ${leaf.sans.join(', ')}, not for ${context.expectedName}` : `it has no subjectAltName (only the subject ${leaf.subject}), and servers read names from subjectAltName alone`);
+    add(
+      'name',
+      leaf.sans.length
+        ? `it is valid for ${leaf.sans.join(', ')}, not for ${context.expectedName}`
+        : `it has no subjectAltName (only the subject ${leaf.subject}), and servers read names from subjectAltName alone`,
+    );
   }
   if (Date.parse(leaf.validTo) <= context.now) add('expired', `it expired on ${leaf.validTo.slice(0, 10)}`);
   if (Date.parse(leaf.validFrom) > context.now) add('not-yet-valid', `it is valid only from ${leaf.validFrom.slice(0, 10)}`);
@@ -80,9 +91,15 @@ export function judgeCertificate(tls: TlsFact, context: CertificateContext): Cer
     case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
     case 'UNABLE_TO_GET_ISSUER_CERT':
       if (tls.chain.length === 1 && issuedByTrusted(leaf.raw, context)) {
-        add('missing-intermediate', `the server sends only the leaf; its issuer ${leaf.issuer} (fetched from the certificate's AIA URL) chains to a trusted CA`);
+        add(
+          'missing-intermediate',
+          `the server sends only the leaf; its issuer ${leaf.issuer} (fetched from the certificate's AIA URL) chains to a trusted CA`,
+        );
       } else if (tls.chain.length === 1 && LETS_ENCRYPT_INTERMEDIATE.test(leaf.issuer)) {
-        add('missing-intermediate', `the server sends only the leaf; its issuer ${leaf.issuer} is a Let's Encrypt intermediate the server should send along`);
+        add(
+          'missing-intermediate',
+          `the server sends only the leaf; its issuer ${leaf.issuer} is a Let's Encrypt intermediate the server should send along`,
+        );
       } else {
         add('unknown-ca', `it is issued by ${leaf.issuer}, which no trusted CA vouches for`);
       }

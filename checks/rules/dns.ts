@@ -111,7 +111,12 @@ interface Reference {
 
 function referenceAddresses(plan: Plan, facts: DnsFacts, expected: ExpectedAddresses): Reference {
   if (expected.ipv4 || expected.ipv6) {
-    return { ipv4: expected.ipv4 ? [expected.ipv4] : [], ipv6: expected.ipv6 ? [expected.ipv6] : [], from: expected.from ?? '--expect-ip', given: true };
+    return {
+      ipv4: expected.ipv4 ? [expected.ipv4] : [],
+      ipv6: expected.ipv6 ? [expected.ipv6] : [],
+      from: expected.from ?? '--expect-ip',
+      given: true,
+    };
   }
   const v4 = atSource(facts, plan.matrixHost, 'A').answer;
   const v6 = atSource(facts, plan.matrixHost, 'AAAA').answer;
@@ -156,13 +161,18 @@ function zoneFindings(facts: DnsFacts, serverName: string): Finding[] {
       emit(
         DNS.nameserver,
         'fail',
-        { detail: `${ns} is listed in the NS records but has no address`, fix: `Correct the NS records of ${zone.apex} at the registrar, or add the A record of ${ns}` },
+        {
+          detail: `${ns} is listed in the NS records but has no address`,
+          fix: `Correct the NS records of ${zone.apex} at the registrar, or add the A record of ${ns}`,
+        },
         { server: ns, label: ns },
       ),
     );
   }
   for (const server of facts.authoritative) {
-    const outcomes = Object.values(facts.source).map((byServer) => byServer[server.label]).filter(Boolean);
+    const outcomes = Object.values(facts.source)
+      .map((byServer) => byServer[server.label])
+      .filter(Boolean);
     const replies = outcomes.filter((o) => o.ok);
     const failure = outcomes.find((o) => !o.ok);
     const subject = { server: server.label.split(' ')[0], label: server.label };
@@ -185,7 +195,8 @@ function zoneFindings(facts: DnsFacts, serverName: string): Finding[] {
           DNS.nameserver,
           'fail',
           {
-            detail: 'Answers without the AA flag: it is not authoritative for the zone (lame delegation), so what it says is not the source',
+            detail:
+              'Answers without the AA flag: it is not authoritative for the zone (lame delegation), so what it says is not the source',
             fix: `Point the NS records at the registrar to the nameservers that really host the zone of ${zone.apex ?? serverName}`,
             evidence: { server: server.label },
           },
@@ -211,7 +222,10 @@ function recordFindings(spec: DnsRecordSpec, plan: Plan, facts: DnsFacts, refere
   }
   const verdict = judgeValue(spec, answer, reference);
   if (verdict.status === 'missing') {
-    const fix = spec.value === undefined && spec.type !== 'A' && spec.type !== 'AAAA' ? `Add a ${spec.type} record at ${spec.name}: ${spec.note ?? 'see the service documentation'}` : `Add at your DNS provider: ${line}`;
+    const fix =
+      spec.value === undefined && spec.type !== 'A' && spec.type !== 'AAAA'
+        ? `Add a ${spec.type} record at ${spec.name}: ${spec.note ?? 'see the service documentation'}`
+        : `Add at your DNS provider: ${line}`;
     if (!spec.required) {
       const knownV6 = spec.type === 'AAAA' && reference.ipv6.length > 0 && reference.given;
       if (knownV6) missing.push({ name: spec.name, type: spec.type, value: wanted, ttl: SNIPPET_TTL });
@@ -220,17 +234,35 @@ function recordFindings(spec: DnsRecordSpec, plan: Plan, facts: DnsFacts, refere
         emit(
           DNS.record,
           knownV6 ? 'warn' : 'info',
-          { detail: `No ${spec.type} record${spec.note ? ` (${spec.note})` : ''}: ${consequence}`, fix: knownV6 || spec.type !== 'AAAA' ? fix : undefined, evidence },
+          {
+            detail: `No ${spec.type} record${spec.note ? ` (${spec.note})` : ''}: ${consequence}`,
+            fix: knownV6 || spec.type !== 'AAAA' ? fix : undefined,
+            evidence,
+          },
           subject,
         ),
       ];
     }
-    if (spec.value !== undefined || spec.type === 'A' || spec.type === 'AAAA') missing.push({ name: spec.name, type: spec.type, value: wanted, ttl: SNIPPET_TTL });
-    return [emit(DNS.record, 'fail', { detail: `Missing at the source (${describe(answer)}); needed by ${spec.service}${spec.note ? ` (${spec.note})` : ''}`, fix, evidence }, subject)];
+    if (spec.value !== undefined || spec.type === 'A' || spec.type === 'AAAA')
+      missing.push({ name: spec.name, type: spec.type, value: wanted, ttl: SNIPPET_TTL });
+    return [
+      emit(
+        DNS.record,
+        'fail',
+        {
+          detail: `Missing at the source (${describe(answer)}); needed by ${spec.service}${spec.note ? ` (${spec.note})` : ''}`,
+          fix,
+          evidence,
+        },
+        subject,
+      ),
+    ];
   }
   if (verdict.status === 'wrong') {
     missing.push({ name: spec.name, type: spec.type, value: wanted, ttl: SNIPPET_TTL });
-    return [emit(DNS.record, 'fail', { detail: verdict.detail, fix: `Change the record at your DNS provider to: ${line}`, evidence }, subject)];
+    return [
+      emit(DNS.record, 'fail', { detail: verdict.detail, fix: `Change the record at your DNS provider to: ${line}`, evidence }, subject),
+    ];
   }
   if (verdict.status === 'unverified') return [emit(DNS.record, 'info', { detail: verdict.detail, evidence }, subject)];
   return [emit(DNS.record, 'pass', { detail: verdict.detail, evidence }, subject), propagationFinding(spec, plan, facts, answer)];
@@ -245,11 +277,17 @@ function judgeValue(spec: DnsRecordSpec, answer: Answer, reference: Reference): 
     const expected = spec.type === 'A' ? reference.ipv4 : reference.ipv6;
     if (answer.values.length === 0) return { status: 'missing' };
     if (expected.length === 0) {
-      return { status: 'unverified', detail: `Points at ${shown}; not verified: no expected ${spec.type === 'A' ? 'IPv4' : 'IPv6'} address (give --expect-ip)` };
+      return {
+        status: 'unverified',
+        detail: `Points at ${shown}; not verified: no expected ${spec.type === 'A' ? 'IPv4' : 'IPv6'} address (give --expect-ip)`,
+      };
     }
     const stray = answer.values.filter((v) => !expected.includes(v));
     if (stray.length > 0) {
-      return { status: 'wrong', detail: `Points at ${shown}, not at the server (${expected.join(', ')}): ${stray.join(', ')} is another machine, so clients and ACME may reach it` };
+      return {
+        status: 'wrong',
+        detail: `Points at ${shown}, not at the server (${expected.join(', ')}): ${stray.join(', ')} is another machine, so clients and ACME may reach it`,
+      };
     }
     return { status: 'ok', detail: `Points at ${shown}` };
   }
@@ -258,14 +296,18 @@ function judgeValue(spec: DnsRecordSpec, answer: Answer, reference: Reference): 
     if (answer.chain.length === 0) {
       const stray = answer.values.filter((v) => !reference.ipv4.includes(v));
       if (answer.values.length > 0 && stray.length === 0 && reference.ipv4.length > 0) {
-        return { status: 'ok', detail: `An A record (${answer.values.join(', ')}) instead of the CNAME to ${spec.value}: it works, but must be changed by hand if the server's address changes` };
+        return {
+          status: 'ok',
+          detail: `An A record (${answer.values.join(', ')}) instead of the CNAME to ${spec.value}: it works, but must be changed by hand if the server's address changes`,
+        };
       }
       return { status: 'wrong', detail: `Is ${shown}, not a CNAME to ${spec.value}` };
     }
     return { status: 'wrong', detail: `CNAME to ${answer.chain[0]}, not to ${spec.value}` };
   }
   // A record whose content depends on the server (SPF, DKIM) is only described.
-  if (spec.value === undefined) return { status: 'unverified', detail: `Has ${shown}; content not checked${spec.note ? ` (${spec.note})` : ''}` };
+  if (spec.value === undefined)
+    return { status: 'unverified', detail: `Has ${shown}; content not checked${spec.note ? ` (${spec.note})` : ''}` };
   if (answer.values.includes(spec.value)) return { status: 'ok', detail: `Has ${spec.value}` };
   return { status: 'wrong', detail: `Is ${shown}, expected ${spec.value}` };
 }
@@ -277,7 +319,13 @@ function propagationFinding(spec: DnsRecordSpec, plan: Plan, facts: DnsFacts, so
     return emit(DNS.propagation, 'skip', { detail: facts.resolvers.length ? 'No resolver answered' : 'No resolver to ask' }, subject);
   }
   const stale = answers.filter((r) => !sameAnswer(r.answer, source));
-  if (stale.length === 0) return emit(DNS.propagation, 'pass', { detail: `Same answer at ${answers.length} resolver(s): ${answers.map((r) => r.label).join(', ')}` }, subject);
+  if (stale.length === 0)
+    return emit(
+      DNS.propagation,
+      'pass',
+      { detail: `Same answer at ${answers.length} resolver(s): ${answers.map((r) => r.label).join(', ')}` },
+      subject,
+    );
   const negativeFallback = atSource(facts, spec.name, askedType(spec)).answer.negativeTtl ?? soaMinimum(facts, plan.serverName);
   const lines = stale.map(({ label, answer }) => {
     const expiry = answer.state === 'positive' ? answer.ttl : (answer.negativeTtl ?? negativeFallback);
@@ -334,7 +382,12 @@ function srvFindings(plan: Plan, facts: DnsFacts, missing: MissingRecord[]): Fin
     findings.push(srvTargetFinding(DNS.srvFederation, fedName, fed, plan, facts));
   } else if (!srvDelegation) {
     findings.push(
-      emit(DNS.srvFederation, 'info', { detail: 'None: federation is delegated by /.well-known/matrix/server (the MDAD default), so no SRV record is needed' }, { name: fedName }),
+      emit(
+        DNS.srvFederation,
+        'info',
+        { detail: 'None: federation is delegated by /.well-known/matrix/server (the MDAD default), so no SRV record is needed' },
+        { name: fedName },
+      ),
     );
   }
   if (legacy.state === 'positive' && legacy.values.length > 0) {
@@ -373,7 +426,8 @@ function srvFindings(plan: Plan, facts: DnsFacts, missing: MissingRecord[]): Fin
           DNS.srvFederation,
           'fail',
           {
-            detail: 'The configuration disables /.well-known/matrix/server (SRV delegation) but there is no SRV record: other servers cannot find this one',
+            detail:
+              'The configuration disables /.well-known/matrix/server (SRV delegation) but there is no SRV record: other servers cannot find this one',
             fix: `Add at your DNS provider: ${zoneLine(fedName, 'SRV', spec.value)}`,
           },
           { name: fedName },
@@ -470,14 +524,21 @@ function relevantCaa(plan: Plan, facts: DnsFacts, name: string): { owner: string
 function cloudflareFindings(plan: Plan, facts: DnsFacts): Finding[] {
   const names = certificateNames(plan);
   const proxied = names.flatMap((name) =>
-    ['A', 'AAAA'].flatMap((type) => atSource(facts, name, type).answer.values.filter(isCloudflareProxy).map((address) => ({ name, address }))),
+    ['A', 'AAAA'].flatMap((type) =>
+      atSource(facts, name, type)
+        .answer.values.filter(isCloudflareProxy)
+        .map((address) => ({ name, address })),
+    ),
   );
   return [...new Set(proxied.map((p) => p.name))].map((name) =>
     emit(
       DNS.cloudflare,
       'warn',
       {
-        detail: `${name} resolves to Cloudflare proxy addresses (${proxied.filter((p) => p.name === name).map((p) => p.address).join(', ')}): federation on port 8448 and Let's Encrypt's HTTP-01 challenge do not pass the proxy`,
+        detail: `${name} resolves to Cloudflare proxy addresses (${proxied
+          .filter((p) => p.name === name)
+          .map((p) => p.address)
+          .join(', ')}): federation on port 8448 and Let's Encrypt's HTTP-01 challenge do not pass the proxy`,
         fix: `In Cloudflare's DNS panel set ${name} to "DNS only" (grey cloud), as MDAD's DNS guide asks`,
       },
       { record: recordPart(name, plan.serverName), name },
@@ -494,7 +555,8 @@ function obsoleteFindings(plan: Plan, facts: DnsFacts): Finding[] {
         DNS.obsoleteDimension,
         'info',
         {
-          detail: 'Left over from older guides: the Dimension integration manager was removed from the playbook (2026-02), so nothing serves this name',
+          detail:
+            'Left over from older guides: the Dimension integration manager was removed from the playbook (2026-02), so nothing serves this name',
           fix: `Delete the record ${dimension} at your DNS provider`,
         },
         { name: dimension },
@@ -507,7 +569,10 @@ function obsoleteFindings(plan: Plan, facts: DnsFacts): Finding[] {
       emit(
         DNS.obsoleteIdentity,
         'info',
-        { detail: 'Left over from older guides: the ma1sd identity server was removed from the playbook (2026-02)', fix: `Delete the SRV record ${identity} at your DNS provider` },
+        {
+          detail: 'Left over from older guides: the ma1sd identity server was removed from the playbook (2026-02)',
+          fix: `Delete the SRV record ${identity} at your DNS provider`,
+        },
         { name: identity },
       ),
     );
@@ -517,7 +582,9 @@ function obsoleteFindings(plan: Plan, facts: DnsFacts): Finding[] {
 
 function resolverFindings(facts: DnsFacts): Finding[] {
   return facts.resolvers.map(({ label, endpoint }) => {
-    const outcomes = Object.values(facts.resolved).map((byResolver) => byResolver[label]).filter(Boolean);
+    const outcomes = Object.values(facts.resolved)
+      .map((byResolver) => byResolver[label])
+      .filter(Boolean);
     const answered = outcomes.filter((o) => o.ok).length;
     const failure = outcomes.find((o) => !o.ok);
     const subject = { resolver: formatEndpoint(endpoint), label };
@@ -573,7 +640,11 @@ export function renderZoneSnippet(missing: MissingRecord[], serverName: string):
   const bind = missing.map((m) => zoneLine(m.name, m.type, m.value));
   const rows = missing.map((m) => [m.type, recordLabel(m.name, serverName), m.type === 'TXT' ? `"${m.value}"` : m.value, String(m.ttl)]);
   const widths = [0, 1, 2, 3].map((i) => Math.max(['type', 'host', 'value', 'TTL'][i].length, ...rows.map((r) => r[i].length)));
-  const format = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  const format = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   return [
     `Records to add or correct (BIND zone file, origin ${serverName}.):`,
     ...bind,

@@ -46,7 +46,11 @@ function discoveryFinding(facts: FederationFacts): Finding {
   const extra = [...d.notes, ...d.ignored.map((i) => `ignored: ${i}`)];
   const evidence = { step: d.step, targets: d.targets, hostHeader: d.hostHeader, tlsName: d.tlsName, ignored: d.ignored, notes: d.notes };
   if (d.problem) {
-    return emit(FEDERATION.discovery, 'fail', { detail: `Step ${d.step}: ${d.problem}`, fix: 'Fix the DNS records of the SRV name (run checks/dns.ts), or publish /.well-known/matrix/server', evidence });
+    return emit(FEDERATION.discovery, 'fail', {
+      detail: `Step ${d.step}: ${d.problem}`,
+      fix: 'Fix the DNS records of the SRV name (run checks/dns.ts), or publish /.well-known/matrix/server',
+      evidence,
+    });
   }
   return emit(FEDERATION.discovery, 'info', {
     detail: `Step ${d.step}: ${d.how} → ${targets}; TLS name ${d.tlsName}, Host ${d.hostHeader}${extra.length ? `. ${extra.join('. ')}` : ''}`,
@@ -69,7 +73,6 @@ function targetAddressFindings(lookup: FederationFacts['lookups'][number], port:
   ];
 }
 
-
 /** The subject of an address's findings: `address` fills the id, `label` the title. */
 type AddressSubject = { address: string; label: string };
 
@@ -77,7 +80,12 @@ function where(probe: AddressProbe): string {
   return `${probe.address.includes(':') ? `[${probe.address}]` : probe.address}:${probe.port}`;
 }
 
-function addressFindings(probe: AddressProbe, facts: FederationFacts, context: FederationContext, keyVerdicts: { probe: AddressProbe; verdict: ServerKeysVerdict }[]): Finding[] {
+function addressFindings(
+  probe: AddressProbe,
+  facts: FederationFacts,
+  context: FederationContext,
+  keyVerdicts: { probe: AddressProbe; verdict: ServerKeysVerdict }[],
+): Finding[] {
   const at = where(probe);
   const family = probe.address.includes(':') ? 'IPv6' : 'IPv4';
   const subject: AddressSubject = { address: at, label: `${at} (${family})` };
@@ -104,13 +112,22 @@ function addressFindings(probe: AddressProbe, facts: FederationFacts, context: F
   const tls = probe.version.tls ?? probe.keys.tls;
   if (!tls) {
     const failure = first.ok ? undefined : first;
-    const detail = (failure?.message ?? '').startsWith('TLS handshake failed') ? failure!.message : `TLS handshake failed: ${failure?.message ?? 'no handshake'}`;
+    const detail = (failure?.message ?? '').startsWith('TLS handshake failed')
+      ? failure!.message
+      : `TLS handshake failed: ${failure?.message ?? 'no handshake'}`;
     findings.push(emit(FEDERATION.tls, 'fail', { detail, fix: `Check that ${at} serves HTTPS (TLS) for ${d.tlsName}` }, subject));
     return findings;
   }
   findings.push(emit(FEDERATION.connect, 'pass', { detail: `TCP and TLS (${tls.protocol}, ${tls.cipher})` }, subject));
   if (tls.protocol === 'TLSv1' || tls.protocol === 'TLSv1.1') {
-    findings.push(emit(FEDERATION.tlsVersion, 'warn', { detail: `${tls.protocol} is obsolete`, fix: 'Allow only TLS 1.2 and 1.3 (nginx: ssl_protocols TLSv1.2 TLSv1.3;)' }, subject));
+    findings.push(
+      emit(
+        FEDERATION.tlsVersion,
+        'warn',
+        { detail: `${tls.protocol} is obsolete`, fix: 'Allow only TLS 1.2 and 1.3 (nginx: ssl_protocols TLSv1.2 TLSv1.3;)' },
+        subject,
+      ),
+    );
   }
   findings.push(certificateFinding(probe, subject, facts, context));
   findings.push(versionFinding(probe, subject));
@@ -121,8 +138,14 @@ function addressFindings(probe: AddressProbe, facts: FederationFacts, context: F
 }
 
 function connectFailure(failure: Extract<HttpOutcome, { ok: false }>, subject: AddressSubject, probe: AddressProbe, d: Discovery): Finding {
-  const noDelegation = d.step === '6' ? ` Nothing delegates federation elsewhere, so servers come to ${probe.target}:${probe.port} itself.` : '';
-  const cause = failure.error === 'refused' ? 'nothing listens on the port' : failure.error === 'timeout' ? 'packets are dropped (a firewall, or a provider security group)' : failure.message;
+  const noDelegation =
+    d.step === '6' ? ` Nothing delegates federation elsewhere, so servers come to ${probe.target}:${probe.port} itself.` : '';
+  const cause =
+    failure.error === 'refused'
+      ? 'nothing listens on the port'
+      : failure.error === 'timeout'
+        ? 'packets are dropped (a firewall, or a provider security group)'
+        : failure.message;
   const fix =
     d.step === '6'
       ? `Delegate federation to the Matrix host: serve {"m.server": "matrix.${probe.target}:8448"} at https://${probe.target}/.well-known/matrix/server (${WELLKNOWN_FIX})`
@@ -135,9 +158,11 @@ const CERT_FIX: Record<CertificateProblem, (name: string) => string> = {
   expired: () => "Renew the certificate; with MDAD's Traefik check why renewal fails: journalctl -u matrix-traefik | grep -i acme",
   'not-yet-valid': () => "Check the server's clock (timedatectl) and the certificate's dates",
   'self-signed': (name) => `Use a certificate from a public CA (MDAD's Traefik gets one from Let's Encrypt) for ${name}`,
-  'missing-intermediate': () => 'Serve the full chain (fullchain.pem, not cert.pem): nginx ssl_certificate must point at the file with the intermediate',
+  'missing-intermediate': () =>
+    'Serve the full chain (fullchain.pem, not cert.pem): nginx ssl_certificate must point at the file with the intermediate',
   'unknown-ca': (name) => `Use a certificate for ${name} from a CA that servers trust (Let's Encrypt)`,
-  'traefik-default': () => "Let's Encrypt issuance failed: port 80 must reach the server and the A/AAAA records must point at it (run checks/dns.ts); then journalctl -u matrix-traefik | grep -i acme",
+  'traefik-default': () =>
+    "Let's Encrypt issuance failed: port 80 must reach the server and the A/AAAA records must point at it (run checks/dns.ts); then journalctl -u matrix-traefik | grep -i acme",
   untrusted: (name) => `Serve a valid certificate for ${name} with its full chain`,
 };
 
@@ -151,35 +176,78 @@ function certificateFinding(probe: AddressProbe, subject: AddressSubject, facts:
     aiaIssuerDer: aia?.ok && aia.status === 200 ? Buffer.from(aia.body, 'base64') : undefined,
     extraCa: context.extraCa,
   });
-  const evidence = { sans: verdict.sans, issuer: verdict.issuer, daysLeft: verdict.daysLeft, authorizationError: tls.authorizationError, problems: verdict.problems };
+  const evidence = {
+    sans: verdict.sans,
+    issuer: verdict.issuer,
+    daysLeft: verdict.daysLeft,
+    authorizationError: tls.authorizationError,
+    problems: verdict.problems,
+  };
   if (verdict.problems.length > 0) {
     const srv = ['3.3', '3.4', '4', '5'].includes(d.step);
-    const why = srv ? ` (step ${d.step}: the certificate must be valid for ${d.tlsName}, not for the SRV target)` : d.step === '6' ? ` (step 6: no delegation, so the certificate must be valid for ${d.tlsName} itself)` : '';
+    const why = srv
+      ? ` (step ${d.step}: the certificate must be valid for ${d.tlsName}, not for the SRV target)`
+      : d.step === '6'
+        ? ` (step 6: no delegation, so the certificate must be valid for ${d.tlsName} itself)`
+        : '';
     const fixes = verdict.problems.map((p) => CERT_FIX[p](d.tlsName));
     if (verdict.problems.includes('name') && d.step === '6') fixes.push(`or delegate with /.well-known/matrix/server (${WELLKNOWN_FIX})`);
-    return emit(FEDERATION.certificate, 'fail', { detail: `Servers will refuse it: ${verdict.reasons.join('; ')}${verdict.problems.includes('name') ? why : ''}`, fix: fixes.join('; '), evidence }, subject);
+    return emit(
+      FEDERATION.certificate,
+      'fail',
+      {
+        detail: `Servers will refuse it: ${verdict.reasons.join('; ')}${verdict.problems.includes('name') ? why : ''}`,
+        fix: fixes.join('; '),
+        evidence,
+      },
+      subject,
+    );
   }
   if (verdict.daysLeft < 14) {
-    return emit(FEDERATION.certificate, 'warn', { detail: `Valid for ${d.tlsName}, but expires in ${verdict.daysLeft} days`, fix: CERT_FIX.expired(d.tlsName), evidence }, subject);
+    return emit(
+      FEDERATION.certificate,
+      'warn',
+      { detail: `Valid for ${d.tlsName}, but expires in ${verdict.daysLeft} days`, fix: CERT_FIX.expired(d.tlsName), evidence },
+      subject,
+    );
   }
-  return emit(FEDERATION.certificate, 'pass', { detail: `Valid for ${d.tlsName} (${verdict.sans.join(', ')}), issued by ${verdict.issuer}, ${verdict.daysLeft} days left`, evidence }, subject);
+  return emit(
+    FEDERATION.certificate,
+    'pass',
+    { detail: `Valid for ${d.tlsName} (${verdict.sans.join(', ')}), issued by ${verdict.issuer}, ${verdict.daysLeft} days left`, evidence },
+    subject,
+  );
 }
 
 /** Who answered, when it was not the homeserver: a proxy error, Traefik's router miss, a web page. */
 function answeredBy(probe: AddressProbe, response: HttpSuccess): string {
-  if (response.status >= 502 && response.status <= 504) return `the reverse proxy cannot reach the homeserver behind it (${response.status}): is it running? (journalctl -fu matrix-synapse)`;
+  if (response.status >= 502 && response.status <= 504)
+    return `the reverse proxy cannot reach the homeserver behind it (${response.status}): is it running? (journalctl -fu matrix-synapse)`;
   if (/^404 page not found/.test(response.body)) return "Traefik's own 404: no router matched, the request never reached the homeserver";
-  if (probe.unknownPath?.ok && /M_UNRECOGNIZED/.test(probe.unknownPath.body)) return 'the homeserver answers other federation paths, so this one is routed elsewhere';
+  if (probe.unknownPath?.ok && /M_UNRECOGNIZED/.test(probe.unknownPath.body))
+    return 'the homeserver answers other federation paths, so this one is routed elsewhere';
   if (/<html|<!doctype/i.test(response.body)) return 'a web page: a reverse proxy or web server answers instead of the homeserver';
   return 'not the homeserver';
 }
 
 function versionFinding(probe: AddressProbe, subject: AddressSubject): Finding {
   const r = probe.version;
-  if (!r.ok) return emit(FEDERATION.version, 'fail', { detail: r.message, fix: 'Check that the reverse proxy forwards /_matrix on this port to the homeserver' }, subject);
+  if (!r.ok)
+    return emit(
+      FEDERATION.version,
+      'fail',
+      { detail: r.message, fix: 'Check that the reverse proxy forwards /_matrix on this port to the homeserver' },
+      subject,
+    );
   const doc = parseObject(r.body);
   const server = doc?.server as { name?: unknown; version?: unknown } | undefined;
-  if (r.status === 200 && server) return emit(FEDERATION.version, 'pass', { detail: `${String(server.name ?? 'unknown')} ${String(server.version ?? '')}`.trim() }, subject);
+  if (r.status === 200 && server)
+    return emit(
+      FEDERATION.version,
+      'pass',
+      { detail: `${String(server.name ?? 'unknown')} ${String(server.version ?? '')}`.trim() },
+      subject,
+    );
   return emit(
     FEDERATION.version,
     'fail',
@@ -191,10 +259,18 @@ function versionFinding(probe: AddressProbe, subject: AddressSubject): Finding {
   );
 }
 
-function keysFinding(probe: AddressProbe, subject: AddressSubject, serverName: string, context: FederationContext): { finding: Finding; verdict?: ServerKeysVerdict } {
+function keysFinding(
+  probe: AddressProbe,
+  subject: AddressSubject,
+  serverName: string,
+  context: FederationContext,
+): { finding: Finding; verdict?: ServerKeysVerdict } {
   const keysEmit = (status: 'pass' | 'warn' | 'fail', emitted: Emitted) => emit(FEDERATION.keys, status, emitted, subject);
   const r = probe.keys;
-  if (!r.ok) return { finding: keysEmit('fail', { detail: r.message, fix: 'Check that the reverse proxy forwards /_matrix/key to the homeserver' }) };
+  if (!r.ok)
+    return {
+      finding: keysEmit('fail', { detail: r.message, fix: 'Check that the reverse proxy forwards /_matrix/key to the homeserver' }),
+    };
   const type = (r.headers['content-type'] ?? '').split(';')[0].trim();
   if (r.status !== 200 || type !== 'application/json') {
     return {
@@ -225,10 +301,20 @@ function keysFinding(probe: AddressProbe, subject: AddressSubject, serverName: s
   if (warnings.length > 0) {
     return {
       verdict,
-      finding: keysEmit('warn', { detail: `Signed by ${keyIds}, valid until ${until}, but ${warnings.join('; ')}`, fix: 'Serve keys as the homeserver makes them (a proxy or cache in between may alter them)', evidence: { fingerprint: verdict.fingerprint } }),
+      finding: keysEmit('warn', {
+        detail: `Signed by ${keyIds}, valid until ${until}, but ${warnings.join('; ')}`,
+        fix: 'Serve keys as the homeserver makes them (a proxy or cache in between may alter them)',
+        evidence: { fingerprint: verdict.fingerprint },
+      }),
     };
   }
-  return { verdict, finding: keysEmit('pass', { detail: `server_name ${serverName}, ${keyIds} signature valid, valid until ${until}`, evidence: { fingerprint: verdict.fingerprint } }) };
+  return {
+    verdict,
+    finding: keysEmit('pass', {
+      detail: `server_name ${serverName}, ${keyIds} signature valid, valid until ${until}`,
+      evidence: { fingerprint: verdict.fingerprint },
+    }),
+  };
 }
 
 function keyProblems(v: ServerKeysVerdict): string[] {
@@ -236,7 +322,10 @@ function keyProblems(v: ServerKeysVerdict): string[] {
   const problems: string[] = [];
   if (v.missingFields.length) problems.push(`missing ${v.missingFields.join(', ')}`);
   if (v.malformedFields.length) problems.push(`malformed ${v.malformedFields.join(', ')}`);
-  if (v.serverName.status === 'mismatch') problems.push(`server_name is ${v.serverName.value}, not ${v.serverName.requested}${v.serverName.differsOnlyInCase ? ' (server names are case-sensitive)' : ''}`);
+  if (v.serverName.status === 'mismatch')
+    problems.push(
+      `server_name is ${v.serverName.value}, not ${v.serverName.requested}${v.serverName.differsOnlyInCase ? ' (server names are case-sensitive)' : ''}`,
+    );
   if (v.validUntil.status === 'expired') problems.push(`valid_until_ts ${new Date(v.validUntil.ts ?? 0).toISOString()} is in the past`);
   if (!v.hasEd25519Key) problems.push('no ed25519 key');
   for (const key of v.ed25519Keys.filter((k) => !k.ok)) problems.push(`${key.keyId}: ${key.problems.join(', ')}`);
@@ -265,4 +354,3 @@ function keyConsistency(verdicts: { probe: AddressProbe; verdict: ServerKeysVerd
     }),
   ];
 }
-

@@ -21,10 +21,14 @@ export function rtcFindings(facts: TurnFacts): Finding[] {
   const urls = livekitServiceUrls(wk.foci);
   const findings: Finding[] = [];
   if (urls.length === 0) {
-    const served = wk.foci === undefined ? `no ${FOCI_KEY}` : `${FOCI_KEY} without a LiveKit focus with a livekit_service_url: ${spacedJson(wk.foci)}`;
+    const served =
+      wk.foci === undefined ? `no ${FOCI_KEY}` : `${FOCI_KEY} without a LiveKit focus with a livekit_service_url: ${spacedJson(wk.foci)}`;
     const what = wk.json ? `${wk.url} has ${served}` : `${wk.url} is unreadable (${wk.failure ?? `status ${wk.status}`})`;
     if (plan?.rtcEnabled) {
-      const expected = plan.expectedFoci !== undefined ? `"${FOCI_KEY}": ${spacedJson(plan.expectedFoci)}` : `"${FOCI_KEY}" (matrix_rtc_enabled: true adds it)`;
+      const expected =
+        plan.expectedFoci !== undefined
+          ? `"${FOCI_KEY}": ${spacedJson(plan.expectedFoci)}`
+          : `"${FOCI_KEY}" (matrix_rtc_enabled: true adds it)`;
       findings.push(
         emit(TURN.rtcFoci, 'fail', {
           detail: `vars.yml enables MatrixRTC, but ${what}: Element X fails calls with MISSING_MATRIX_RTC_FOCUS (Element Web: MISSING_MATRIX_RTC_TRANSPORT)`,
@@ -41,7 +45,9 @@ export function rtcFindings(facts: TurnFacts): Finding[] {
         }),
       );
     } else {
-      findings.push(emit(TURN.rtcFoci, 'info', { detail: `${what}: MatrixRTC (Element Call) is not set up here; matrix_rtc_enabled: true sets it up` }));
+      findings.push(
+        emit(TURN.rtcFoci, 'info', { detail: `${what}: MatrixRTC (Element Call) is not set up here; matrix_rtc_enabled: true sets it up` }),
+      );
     }
     return findings;
   }
@@ -70,7 +76,8 @@ export function rtcFindings(facts: TurnFacts): Finding[] {
       fix = `Route ${path} to the LiveKit JWT service (MDAD does with matrix_rtc_enabled: true; a hand-made reverse proxy needs that location), then run: ${RERUN_ALL}`;
     } else if (fact.status !== undefined && fact.status >= 500) {
       detail = `GET ${fact.url} → ${fact.status}: the reverse proxy is there but the JWT service behind it is not`;
-      fix = 'Start the JWT service: systemctl status matrix-livekit-jwt-service (journalctl -u matrix-livekit-jwt-service says why it stopped)';
+      fix =
+        'Start the JWT service: systemctl status matrix-livekit-jwt-service (journalctl -u matrix-livekit-jwt-service says why it stopped)';
     } else {
       detail = `GET ${fact.url} → ${fact.status}: lk-jwt-service answers 405 here, so something else answers`;
       fix = `Route ${path} to the LiveKit JWT service, not to another application`;
@@ -82,9 +89,20 @@ export function rtcFindings(facts: TurnFacts): Finding[] {
   if (tcp) {
     const evidence = { host: tcp.host, address: tcp.address, port: tcp.port };
     if (tcp.outcome?.ok) {
-      findings.push(emit(TURN.rtcLivekitTcp, 'pass', { detail: `${tcp.address}:${tcp.port}/tcp accepted a connection in ${tcp.outcome.elapsedMs} ms`, evidence }, { port: tcp.port }));
+      findings.push(
+        emit(
+          TURN.rtcLivekitTcp,
+          'pass',
+          { detail: `${tcp.address}:${tcp.port}/tcp accepted a connection in ${tcp.outcome.elapsedMs} ms`, evidence },
+          { port: tcp.port },
+        ),
+      );
     } else {
-      const why = !tcp.address ? `${tcp.host} does not resolve` : tcp.outcome?.error === 'timeout' ? `no answer within ${facts.timeoutMs} ms (a firewall drops it)` : (tcp.outcome?.message ?? 'not tried');
+      const why = !tcp.address
+        ? `${tcp.host} does not resolve`
+        : tcp.outcome?.error === 'timeout'
+          ? `no answer within ${facts.timeoutMs} ms (a firewall drops it)`
+          : (tcp.outcome?.message ?? 'not tried');
       findings.push(
         emit(
           TURN.rtcLivekitTcp,

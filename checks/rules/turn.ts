@@ -9,7 +9,17 @@ import type { Finding } from '../core/finding.ts';
 import type { AddressLookup } from '../facts/dns.ts';
 import { CREDENTIAL_LABEL, type CredentialSource, type TurnFacts, type UriFact } from '../facts/turn.ts';
 import type { Exchange, TurnProbeFacts } from '../facts/turn.ts';
-import { addressScope, portLabel, RERUN_ALL, RERUN_COTURN, routedServerAddresses, SCOPE_TEXT, uriSubjects, type TurnPlan, type TurnUri } from '../facts/turn-config.ts';
+import {
+  addressScope,
+  portLabel,
+  RERUN_ALL,
+  RERUN_COTURN,
+  routedServerAddresses,
+  SCOPE_TEXT,
+  uriSubjects,
+  type TurnPlan,
+  type TurnUri,
+} from '../facts/turn-config.ts';
 import { TURN } from '../findings/turn.ts';
 import { rtcFindings } from './matrix-rtc.ts';
 
@@ -24,7 +34,12 @@ function firewallFix(plan: TurnPlan | undefined, port: string): string {
 }
 
 export function judgeTurn(facts: TurnFacts): Finding[] {
-  return [...homeserverFindings(facts), ...configFindings(facts), ...facts.uris.flatMap((u, i) => uriFindings(facts, u, subjects(facts)[i]!)), ...rtcFindings(facts)];
+  return [
+    ...homeserverFindings(facts),
+    ...configFindings(facts),
+    ...facts.uris.flatMap((u, i) => uriFindings(facts, u, subjects(facts)[i]!)),
+    ...rtcFindings(facts),
+  ];
 }
 
 function subjects(facts: TurnFacts): string[] {
@@ -57,7 +72,11 @@ function homeserverFindings(facts: TurnFacts): Finding[] {
       }),
     );
   } else {
-    findings.push(emit(TURN.homeserverDiscovery, 'pass', { detail: `${hs.baseUrl} (from ${hs.from === '--homeserver' ? '--homeserver' : `https://${facts.serverName}/.well-known/matrix/client`})` }));
+    findings.push(
+      emit(TURN.homeserverDiscovery, 'pass', {
+        detail: `${hs.baseUrl} (from ${hs.from === '--homeserver' ? '--homeserver' : `https://${facts.serverName}/.well-known/matrix/client`})`,
+      }),
+    );
   }
 
   const api = facts.api;
@@ -89,7 +108,9 @@ function homeserverFindings(facts: TurnFacts): Finding[] {
     const ok = facts.logout.status === 200;
     findings.push(
       emit(TURN.homeserverLogout, ok ? 'pass' : 'warn', {
-        detail: ok ? 'Logged out again: the access token of this check is gone' : `Logout answered ${facts.logout.status ?? facts.logout.failure}: the session of this check is still open`,
+        detail: ok
+          ? 'Logged out again: the access token of this check is gone'
+          : `Logout answered ${facts.logout.status ?? facts.logout.failure}: the session of this check is still open`,
         ...(ok ? {} : { fix: 'Remove the session "matrix-selfhost-toolkit TURN check" in Element: Settings → Sessions' }),
       }),
     );
@@ -108,7 +129,10 @@ function loginFinding(login: NonNullable<TurnFacts['login']>): Finding {
   }
   return emit(spec, 'fail', {
     detail: `Login failed: ${login.failure ?? `${login.status} ${login.errcode ?? ''}`.trim()}`,
-    fix: login.status === 429 ? 'Rate-limited: wait a minute and run the check again' : 'Check that password login is enabled (with MAS, log in once in Element and pass MATRIX_ACCESS_TOKEN instead)',
+    fix:
+      login.status === 429
+        ? 'Rate-limited: wait a minute and run the check again'
+        : 'Check that password login is enabled (with MAS, log in once in Element and pass MATRIX_ACCESS_TOKEN instead)',
   });
 }
 
@@ -119,11 +143,19 @@ function turnServerFinding(facts: TurnFacts): Finding {
   const spec = TURN.homeserverTurnServer;
   const evidence = { url: t.url, status: t.status, uris: t.uris, ttl: t.ttl };
   if (t.status === 401 || t.errcode === 'M_UNKNOWN_TOKEN' || t.errcode === 'M_MISSING_TOKEN') {
-    return emit(spec, 'fail', { detail: `The access token was refused (${t.status} ${t.errcode ?? ''})`.trim(), fix: 'Give a valid token in MATRIX_ACCESS_TOKEN (Element: Settings → Help & About → Access token), or log in with --user', evidence });
+    return emit(spec, 'fail', {
+      detail: `The access token was refused (${t.status} ${t.errcode ?? ''})`.trim(),
+      fix: 'Give a valid token in MATRIX_ACCESS_TOKEN (Element: Settings → Help & About → Access token), or log in with --user',
+      evidence,
+    });
   }
   if (t.status === 429) return emit(spec, 'warn', { detail: 'Rate-limited (429)', fix: 'Wait a minute and run the check again', evidence });
   if (t.status !== 200 || !t.json) {
-    return emit(spec, 'fail', { detail: `${t.url} answered ${t.failure ?? t.status}${t.json ? '' : ' without a JSON object'}`, fix: 'Check that Synapse is running and reachable through the reverse proxy (systemctl status matrix-synapse)', evidence });
+    return emit(spec, 'fail', {
+      detail: `${t.url} answered ${t.failure ?? t.status}${t.json ? '' : ' without a JSON object'}`,
+      fix: 'Check that Synapse is running and reachable through the reverse proxy (systemctl status matrix-synapse)',
+      evidence,
+    });
   }
   if (t.uris.length === 0) {
     const fix = plan?.coturnEnabled
@@ -155,16 +187,27 @@ function configFindings(facts: TurnFacts): Finding[] {
     if (plan && !plan.coturnEnabled && facts.source.uris === 'none' && !facts.turnServer) {
       findings.push(
         emit(TURN.configUris, 'fail', {
-          detail: 'vars.yml does not enable coturn (since 2026-02-21 it is only on by default with Jitsi): calls between different networks ring but never connect, Element shows "Call failed due to misconfigured server"',
+          detail:
+            'vars.yml does not enable coturn (since 2026-02-21 it is only on by default with Jitsi): calls between different networks ring but never connect, Element shows "Call failed due to misconfigured server"',
           fix: `Add to vars.yml: coturn_enabled: true and coturn_turn_external_ip_addresses: ['<the server's public IPv4>'], open ${DEFAULT_PORTS}, then run: ${RERUN_ALL}`,
         }),
       );
     } else if (!facts.turnServer || facts.turnServer.uris.length > 0) {
-      findings.push(emit(TURN.configUris, 'skip', { detail: 'Nothing to probe: give MATRIX_ACCESS_TOKEN (or --user) to ask the homeserver, --vars/--playbook, or --turn-uri with TURN_SECRET' }));
+      findings.push(
+        emit(TURN.configUris, 'skip', {
+          detail:
+            'Nothing to probe: give MATRIX_ACCESS_TOKEN (or --user) to ask the homeserver, --vars/--playbook, or --turn-uri with TURN_SECRET',
+        }),
+      );
     }
     return findings;
   }
-  const sourceText = { homeserver: 'the homeserver (voip/turnServer)', plan: 'vars.yml (coturn_turn_uris)', 'turn-uri': '--turn-uri', none: '' }[facts.source.uris];
+  const sourceText = {
+    homeserver: 'the homeserver (voip/turnServer)',
+    plan: 'vars.yml (coturn_turn_uris)',
+    'turn-uri': '--turn-uri',
+    none: '',
+  }[facts.source.uris];
   const ignored = facts.source.ignoredTurnUris ? `; --turn-uri ignored: ${sourceText} comes first` : '';
   findings.push(
     emit(TURN.configUris, 'info', {
@@ -242,13 +285,18 @@ function dnsFinding(facts: TurnFacts, uri: TurnUri, lookup: AddressLookup | unde
   const evidence = { host: uri.host, addresses, server: server.addresses, serverFrom: server.from };
   if (addresses.length === 0) {
     const why = lookup?.error ?? (lookup?.missing ? 'NXDOMAIN (no such name)' : 'no A or AAAA record');
-    return emit(TURN.uriDns, 'fail', {
-      detail: `${uri.uri}: ${uri.host} does not resolve (${why}); clients cannot reach this TURN server`,
-      fix: server.addresses[0]
-        ? `Add at your DNS provider: ${record(server.addresses[0])} — or hand out a name that resolves (MDAD: coturn_hostname in vars.yml, then ${RERUN_ALL})`
-        : `Add an A record for ${uri.host} pointing at the server, or hand out a name that resolves (MDAD: coturn_hostname in vars.yml)`,
-      evidence,
-    }, at);
+    return emit(
+      TURN.uriDns,
+      'fail',
+      {
+        detail: `${uri.uri}: ${uri.host} does not resolve (${why}); clients cannot reach this TURN server`,
+        fix: server.addresses[0]
+          ? `Add at your DNS provider: ${record(server.addresses[0])} — or hand out a name that resolves (MDAD: coturn_hostname in vars.yml, then ${RERUN_ALL})`
+          : `Add an A record for ${uri.host} pointing at the server, or hand out a name that resolves (MDAD: coturn_hostname in vars.yml)`,
+        evidence,
+      },
+      at,
+    );
   }
   // An address of a family the server has, that is not the server's: clients of that family
   // (IPv4 first, for most) reach another machine even when the other family's record is right.
@@ -257,15 +305,25 @@ function dnsFinding(facts: TurnFacts, uri: TurnUri, lookup: AddressLookup | unde
   const noneRight = !addresses.some((ip) => server.addresses.includes(ip));
   if (server.addresses.length > 0 && (noneRight || stray.length > 0)) {
     const right = noneRight ? server.addresses[0]! : serverOfFamily(stray[0]!)!;
-    return emit(TURN.uriDns, server.strict ? 'fail' : 'warn', {
-      detail: noneRight
-        ? `${uri.host} resolves to ${addresses.join(', ')}, but the server is ${server.addresses.join(', ')} (${server.from})`
-        : `${uri.host} resolves to ${stray.join(', ')} as well as to the server (${server.addresses.join(', ')}, ${server.from}): clients that use ${stray.join(', ')} reach another machine`,
-      fix: `Change the record at your DNS provider to: ${record(right)}${server.strict ? '' : ' — unless coturn really runs on another machine (then pass --expect-ip with its address)'}`,
-      evidence,
-    }, at);
+    return emit(
+      TURN.uriDns,
+      server.strict ? 'fail' : 'warn',
+      {
+        detail: noneRight
+          ? `${uri.host} resolves to ${addresses.join(', ')}, but the server is ${server.addresses.join(', ')} (${server.from})`
+          : `${uri.host} resolves to ${stray.join(', ')} as well as to the server (${server.addresses.join(', ')}, ${server.from}): clients that use ${stray.join(', ')} reach another machine`,
+        fix: `Change the record at your DNS provider to: ${record(right)}${server.strict ? '' : ' — unless coturn really runs on another machine (then pass --expect-ip with its address)'}`,
+        evidence,
+      },
+      at,
+    );
   }
-  return emit(TURN.uriDns, 'pass', { detail: `${addresses.join(', ')}${server.addresses.length ? ` (the server, from ${server.from})` : ''}`, evidence }, at);
+  return emit(
+    TURN.uriDns,
+    'pass',
+    { detail: `${addresses.join(', ')}${server.addresses.length ? ` (the server, from ${server.from})` : ''}`, evidence },
+    at,
+  );
 }
 
 function exchangeFailure(e: Exchange): string {
@@ -288,11 +346,12 @@ function reachFinding(facts: TurnFacts, uri: TurnUri, probe: TurnProbeFacts, at:
       reset: `${where} reset the connection (${conn.message})`,
       tls: `TLS with ${where} failed: ${conn.message}`,
     }[conn.error];
-    const fix = conn.error === 'tls'
-      ? `coturn needs a certificate for ${uri.host} (MDAD takes Traefik's); check the coturn log: journalctl -u matrix-coturn`
-      : conn.error === 'refused'
-        ? `Start coturn (systemctl start matrix-coturn; journalctl -u matrix-coturn says why it stopped); if another port is meant, fix the URI. ${firewallFix(facts.plan, port)}`
-        : firewallFix(facts.plan, port);
+    const fix =
+      conn.error === 'tls'
+        ? `coturn needs a certificate for ${uri.host} (MDAD takes Traefik's); check the coturn log: journalctl -u matrix-coturn`
+        : conn.error === 'refused'
+          ? `Start coturn (systemctl start matrix-coturn; journalctl -u matrix-coturn says why it stopped); if another port is meant, fix the URI. ${firewallFix(facts.plan, port)}`
+          : firewallFix(facts.plan, port);
     return emit(TURN.uriReach, 'fail', { detail: `${detail}${after}`, fix, evidence }, at);
   }
   const binding = probe.binding;
@@ -305,30 +364,47 @@ function reachFinding(facts: TurnFacts, uri: TurnUri, probe: TurnProbeFacts, at:
         : binding.error === 'timeout'
           ? `No STUN answer from ${where} within ${facts.timeoutMs} ms although the connection was accepted: what listens there is not a STUN server, or it hangs`
           : binding.error === 'refused'
-          ? `${where} is closed (ICMP port unreachable): coturn does not listen there`
-          : `${where} does not speak STUN: ${exchangeFailure(binding)}`;
-    const fix = binding.error === 'malformed' || binding.error === 'closed' || (binding.error === 'timeout' && !udp)
-      ? `Something else than coturn answers on ${port}: point the URI at coturn, or free the port for it`
-      : firewallFix(facts.plan, port);
+            ? `${where} is closed (ICMP port unreachable): coturn does not listen there`
+            : `${where} does not speak STUN: ${exchangeFailure(binding)}`;
+    const fix =
+      binding.error === 'malformed' || binding.error === 'closed' || (binding.error === 'timeout' && !udp)
+        ? `Something else than coturn answers on ${port}: point the URI at coturn, or free the port for it`
+        : firewallFix(facts.plan, port);
     return emit(TURN.uriReach, 'fail', { detail: `${detail}${after}`, fix, evidence: { ...evidence, sent: binding.sent } }, at);
   }
   const mapped = binding.mapped ? `; it sees this machine as ${binding.mapped.address}:${binding.mapped.port}` : '';
-  return emit(TURN.uriReach, 'pass', {
-    detail: `STUN Binding answered in ${binding.elapsedMs} ms${binding.sent > 1 ? ` after ${binding.sent - 1} retransmission(s)` : ''}${mapped}${binding.software ? ` (${binding.software})` : ''}`,
-    evidence: { ...evidence, mapped: binding.mapped },
-  }, at);
+  return emit(
+    TURN.uriReach,
+    'pass',
+    {
+      detail: `STUN Binding answered in ${binding.elapsedMs} ms${binding.sent > 1 ? ` after ${binding.sent - 1} retransmission(s)` : ''}${mapped}${binding.software ? ` (${binding.software})` : ''}`,
+      evidence: { ...evidence, mapped: binding.mapped },
+    },
+    at,
+  );
 }
 
 function tlsFinding(uri: TurnUri, probe: TurnProbeFacts, at: UriSubject): Finding {
   const tls = probe.connection.ok ? probe.connection.tls! : undefined;
   const evidence = { subject: tls?.subject, issuer: tls?.issuer, sans: tls?.sans, validTo: tls?.validTo, protocol: tls?.protocol };
-  if (tls?.authorized) return emit(TURN.uriTls, 'pass', { detail: `${tls.subject ?? ''} issued by ${tls.issuer ?? '?'}, valid until ${tls.validTo ?? '?'} (${tls.protocol})`, evidence }, at);
+  if (tls?.authorized)
+    return emit(
+      TURN.uriTls,
+      'pass',
+      { detail: `${tls.subject ?? ''} issued by ${tls.issuer ?? '?'}, valid until ${tls.validTo ?? '?'} (${tls.protocol})`, evidence },
+      at,
+    );
   const names = tls?.sans.length ? tls.sans.join(', ') : (tls?.subject ?? 'no name');
-  return emit(TURN.uriTls, 'fail', {
-    detail: `${uri.uri}: the certificate does not verify (${tls?.authorizationError}); it is for ${names}. Clients refuse turns: with it and fall back to plain TURN, or fail behind firewalls that only allow TLS`,
-    fix: `coturn serves the certificate Traefik obtains for coturn_hostname: make coturn_hostname (vars.yml) the name in the URIs (${uri.host}) and give it a DNS record, then run: ${RERUN_COTURN}`,
-    evidence,
-  }, at);
+  return emit(
+    TURN.uriTls,
+    'fail',
+    {
+      detail: `${uri.uri}: the certificate does not verify (${tls?.authorizationError}); it is for ${names}. Clients refuse turns: with it and fall back to plain TURN, or fail behind firewalls that only allow TLS`,
+      fix: `coturn serves the certificate Traefik obtains for coturn_hostname: make coturn_hostname (vars.yml) the name in the URIs (${uri.host}) and give it a DNS record, then run: ${RERUN_COTURN}`,
+      evidence,
+    },
+    at,
+  );
 }
 
 function secretFix(facts: TurnFacts, probe: TurnProbeFacts): { detail: string; fix: string } {
@@ -349,13 +425,15 @@ function secretFix(facts: TurnFacts, probe: TurnProbeFacts): { detail: string; f
   }
   if (used === 'homeserver') {
     return {
-      detail: "coturn refuses the credentials Synapse hands out: Synapse's turn_shared_secret and coturn's static-auth-secret differ (or the server clock is hours off)",
+      detail:
+        "coturn refuses the credentials Synapse hands out: Synapse's turn_shared_secret and coturn's static-auth-secret differ (or the server clock is hours off)",
       fix: `With MDAD, remove hand-set matrix_synapse_turn_shared_secret / coturn_turn_static_auth_secret from vars.yml, then run: ${RERUN_ALL}. Elsewhere: make turn_shared_secret (homeserver.yaml) equal static-auth-secret (turnserver.conf) and restart both`,
     };
   }
   if (used === 'plan') {
     return {
-      detail: "coturn refuses the static auth secret MDAD derives from vars.yml: coturn still runs with another one (vars.yml changed since the last run, or a hand-set coturn_turn_static_auth_secret)",
+      detail:
+        'coturn refuses the static auth secret MDAD derives from vars.yml: coturn still runs with another one (vars.yml changed since the last run, or a hand-set coturn_turn_static_auth_secret)',
       fix: `Run the playbook so coturn and Synapse get the current secret: ${RERUN_ALL}`,
     };
   }
@@ -380,79 +458,159 @@ function authFinding(facts: TurnFacts, uri: TurnUri, probe: TurnProbeFacts, at: 
   const challenge = probe.challenge;
   const evidence = { realm: challenge?.realm };
   if (!challenge || !challenge.ok) {
-    return emit(TURN.uriAuth, 'fail', {
-      detail: `The port answers STUN but not TURN Allocate (${challenge ? exchangeFailure(challenge) : 'no request'}): a STUN-only server, or TURN is switched off (coturn stun-only)`,
-      fix: `Point the URI at coturn with TURN enabled (MDAD's coturn does both); run: ${RERUN_COTURN}`,
-      evidence,
-    }, at);
+    return emit(
+      TURN.uriAuth,
+      'fail',
+      {
+        detail: `The port answers STUN but not TURN Allocate (${challenge ? exchangeFailure(challenge) : 'no request'}): a STUN-only server, or TURN is switched off (coturn stun-only)`,
+        fix: `Point the URI at coturn with TURN enabled (MDAD's coturn does both); run: ${RERUN_COTURN}`,
+        evidence,
+      },
+      at,
+    );
   }
   if (challenge.cls === 'success') {
-    return emit(TURN.uriAuth, 'fail', {
-      detail: 'The server allocated a relay without asking for credentials: an open relay anyone can use to hide traffic',
-      fix: 'Turn authentication on: coturn_authentication_method: auth-secret (the MDAD default; remove no-auth from custom coturn settings), then run: ' + RERUN_COTURN,
-      evidence,
-    }, at);
+    return emit(
+      TURN.uriAuth,
+      'fail',
+      {
+        detail: 'The server allocated a relay without asking for credentials: an open relay anyone can use to hide traffic',
+        fix:
+          'Turn authentication on: coturn_authentication_method: auth-secret (the MDAD default; remove no-auth from custom coturn settings), then run: ' +
+          RERUN_COTURN,
+        evidence,
+      },
+      at,
+    );
   }
   if (challenge.error?.code !== 401 || !challenge.realm || !challenge.hasNonce) {
-    return emit(TURN.uriAuth, 'fail', {
-      detail: `The first Allocate got ${exchangeFailure(challenge)} instead of the 401 challenge with REALM and NONCE${challenge.error && ERROR_MEANING[challenge.error.code] ? `: ${ERROR_MEANING[challenge.error.code]}` : ''}`,
-      fix: `Check the coturn log (journalctl -u matrix-coturn) and its settings: ${RERUN_COTURN}`,
-      evidence,
-    }, at);
+    return emit(
+      TURN.uriAuth,
+      'fail',
+      {
+        detail: `The first Allocate got ${exchangeFailure(challenge)} instead of the 401 challenge with REALM and NONCE${challenge.error && ERROR_MEANING[challenge.error.code] ? `: ${ERROR_MEANING[challenge.error.code]}` : ''}`,
+        fix: `Check the coturn log (journalctl -u matrix-coturn) and its settings: ${RERUN_COTURN}`,
+        evidence,
+      },
+      at,
+    );
   }
   const allocate = probe.allocate;
   if (!allocate) {
-    return emit(TURN.uriAuth, 'skip', {
-      detail: `The 401 challenge came (realm ${challenge.realm}), so TURN listens; no credentials to go further: give MATRIX_ACCESS_TOKEN or --user, --vars with the generic secret, or TURN_SECRET`,
-      evidence,
-    }, at);
+    return emit(
+      TURN.uriAuth,
+      'skip',
+      {
+        detail: `The 401 challenge came (realm ${challenge.realm}), so TURN listens; no credentials to go further: give MATRIX_ACCESS_TOKEN or --user, --vars with the generic secret, or TURN_SECRET`,
+        evidence,
+      },
+      at,
+    );
   }
   if (!allocate.ok) {
-    return emit(TURN.uriAuth, 'fail', { detail: `The authenticated Allocate got no answer: ${exchangeFailure(allocate)}`, fix: `Check the coturn log: journalctl -u matrix-coturn. ${firewallFix(facts.plan, portLabel(uri))}`, evidence }, at);
+    return emit(
+      TURN.uriAuth,
+      'fail',
+      {
+        detail: `The authenticated Allocate got no answer: ${exchangeFailure(allocate)}`,
+        fix: `Check the coturn log: journalctl -u matrix-coturn. ${firewallFix(facts.plan, portLabel(uri))}`,
+        evidence,
+      },
+      at,
+    );
   }
   if (allocate.error?.code === 401) {
     const { detail, fix } = secretFix(facts, probe);
-    return emit(TURN.uriAuth, 'fail', { detail: `401 Unauthorized to the authenticated Allocate: ${detail}`, fix, evidence: { ...evidence, credentials: facts.source.credentials, alternative: probe.alternative } }, at);
+    return emit(
+      TURN.uriAuth,
+      'fail',
+      {
+        detail: `401 Unauthorized to the authenticated Allocate: ${detail}`,
+        fix,
+        evidence: { ...evidence, credentials: facts.source.credentials, alternative: probe.alternative },
+      },
+      at,
+    );
   }
   if (allocate.error) {
-    return emit(TURN.uriAuth, 'fail', {
-      detail: `Allocate refused: ${allocate.error.code} ${allocate.error.reason}${ERROR_MEANING[allocate.error.code] ? ` (${ERROR_MEANING[allocate.error.code]})` : ''}`,
-      fix: allocate.error.code === 508 || allocate.error.code === 486
-        ? 'Widen the relay range (coturn_turn_udp_min_port / coturn_turn_udp_max_port, and open it) or raise the quotas, then run: ' + RERUN_COTURN
-        : `Check the coturn log (journalctl -u matrix-coturn); run: ${RERUN_COTURN}`,
-      evidence: { ...evidence, code: allocate.error.code },
-    }, at);
+    return emit(
+      TURN.uriAuth,
+      'fail',
+      {
+        detail: `Allocate refused: ${allocate.error.code} ${allocate.error.reason}${ERROR_MEANING[allocate.error.code] ? ` (${ERROR_MEANING[allocate.error.code]})` : ''}`,
+        fix:
+          allocate.error.code === 508 || allocate.error.code === 486
+            ? 'Widen the relay range (coturn_turn_udp_min_port / coturn_turn_udp_max_port, and open it) or raise the quotas, then run: ' +
+              RERUN_COTURN
+            : `Check the coturn log (journalctl -u matrix-coturn); run: ${RERUN_COTURN}`,
+        evidence: { ...evidence, code: allocate.error.code },
+      },
+      at,
+    );
   }
-  return emit(TURN.uriAuth, 'pass', {
-    detail: `401 challenge (realm ${challenge.realm}), then the authenticated Allocate succeeded with ${CREDENTIAL_LABEL[facts.source.credentials]}${allocate.lifetime ? `; lifetime ${allocate.lifetime} s` : ''}${allocate.staleNonceRetries ? '; one stale nonce renewed' : ''}`,
-    evidence,
-  }, at);
+  return emit(
+    TURN.uriAuth,
+    'pass',
+    {
+      detail: `401 challenge (realm ${challenge.realm}), then the authenticated Allocate succeeded with ${CREDENTIAL_LABEL[facts.source.credentials]}${allocate.lifetime ? `; lifetime ${allocate.lifetime} s` : ''}${allocate.staleNonceRetries ? '; one stale nonce renewed' : ''}`,
+      evidence,
+    },
+    at,
+  );
 }
 
 /** FINGERPRINT of every answer, MESSAGE-INTEGRITY of the authenticated ones. */
 function integrityFinding(probe: TurnProbeFacts, at: UriSubject): Finding | undefined {
-  const answers = [['Binding', probe.binding], ['first Allocate', probe.challenge], ['Allocate', probe.allocate]] as const;
+  const answers = [
+    ['Binding', probe.binding],
+    ['first Allocate', probe.challenge],
+    ['Allocate', probe.allocate],
+  ] as const;
   const decoded = answers.filter(([, e]) => e?.ok) as unknown as [string, Extract<Exchange, { ok: true }>][];
   if (decoded.length === 0) return undefined;
   const badFingerprint = decoded.filter(([, e]) => e.fingerprint === 'invalid').map(([n]) => n);
   const badIntegrity = decoded.filter(([, e]) => e.integrity === 'invalid').map(([n]) => n);
   const allocate = probe.allocate?.ok ? probe.allocate : undefined;
   if (badFingerprint.length || badIntegrity.length) {
-    return emit(TURN.uriIntegrity, 'fail', {
-      detail: `${[...badFingerprint.map((n) => `${n}: FINGERPRINT wrong`), ...badIntegrity.map((n) => `${n}: MESSAGE-INTEGRITY wrong`)].join('; ')}: something between this machine and the server rewrites the answers, or the server computes them wrongly`,
-      fix: 'Let TURN traffic reach coturn directly (no TCP/UDP proxy or DPI box rewriting it in between); coturn itself signs correctly',
-    }, at);
+    return emit(
+      TURN.uriIntegrity,
+      'fail',
+      {
+        detail: `${[...badFingerprint.map((n) => `${n}: FINGERPRINT wrong`), ...badIntegrity.map((n) => `${n}: MESSAGE-INTEGRITY wrong`)].join('; ')}: something between this machine and the server rewrites the answers, or the server computes them wrongly`,
+        fix: 'Let TURN traffic reach coturn directly (no TCP/UDP proxy or DPI box rewriting it in between); coturn itself signs correctly',
+      },
+      at,
+    );
   }
   if (allocate && allocate.cls === 'success' && allocate.integrity === 'absent') {
-    return emit(TURN.uriIntegrity, 'warn', { detail: 'The Allocate success carries no MESSAGE-INTEGRITY: clients cannot tell it comes from the server', fix: 'Use coturn (MDAD) or a TURN server that signs its answers (RFC 8656)' }, at);
+    return emit(
+      TURN.uriIntegrity,
+      'warn',
+      {
+        detail: 'The Allocate success carries no MESSAGE-INTEGRITY: clients cannot tell it comes from the server',
+        fix: 'Use coturn (MDAD) or a TURN server that signs its answers (RFC 8656)',
+      },
+      at,
+    );
   }
   const fp = decoded.filter(([, e]) => e.fingerprint === 'valid').length;
-  return emit(TURN.uriIntegrity, 'pass', {
-    detail: `FINGERPRINT valid on ${fp} of ${decoded.length} answers${allocate?.integrity === 'valid' ? '; MESSAGE-INTEGRITY of the Allocate success verified with the credentials' : ''}`,
-  }, at);
+  return emit(
+    TURN.uriIntegrity,
+    'pass',
+    {
+      detail: `FINGERPRINT valid on ${fp} of ${decoded.length} answers${allocate?.integrity === 'valid' ? '; MESSAGE-INTEGRITY of the Allocate success verified with the credentials' : ''}`,
+    },
+    at,
+  );
 }
 
-function relayedFinding(facts: TurnFacts, uri: TurnUri, probe: TurnProbeFacts, lookup: AddressLookup | undefined, at: UriSubject): Finding | undefined {
+function relayedFinding(
+  facts: TurnFacts,
+  uri: TurnUri,
+  probe: TurnProbeFacts,
+  lookup: AddressLookup | undefined,
+  at: UriSubject,
+): Finding | undefined {
   const relayed = probe.allocate?.ok ? probe.allocate.relayed : undefined;
   if (!relayed) return undefined;
   const hostAddresses = lookup ? [...lookup.ipv4, ...lookup.ipv6] : [probe.target.address];
@@ -460,8 +618,11 @@ function relayedFinding(facts: TurnFacts, uri: TurnUri, probe: TurnProbeFacts, l
   const evidence = { relayed, hostAddresses, scope };
   // The server's address when it is known (--expect-ip, the inventory), else what the host resolves to.
   const isPublic = (a: string) => addressScope(a) === 'public' && a.includes(':') === relayed.address.includes(':');
-  const publicIp = (facts.server.strict ? facts.server.addresses.find(isPublic) : undefined) ?? hostAddresses.find(isPublic) ?? facts.server.addresses.find(isPublic);
-  const externalIpFix = `Set the server's public address in vars.yml: coturn_turn_external_ip_addresses: ['${publicIp ?? '<the server\'s public IPv4>'}'] (behind NAT the router must forward ${coturnPorts(facts.plan)} to the server), then run: ${RERUN_COTURN}`;
+  const publicIp =
+    (facts.server.strict ? facts.server.addresses.find(isPublic) : undefined) ??
+    hostAddresses.find(isPublic) ??
+    facts.server.addresses.find(isPublic);
+  const externalIpFix = `Set the server's public address in vars.yml: coturn_turn_external_ip_addresses: ['${publicIp ?? "<the server's public IPv4>"}'] (behind NAT the router must forward ${coturnPorts(facts.plan)} to the server), then run: ${RERUN_COTURN}`;
   const range = facts.plan?.relayRange;
   const routedServer = routedServerAddresses(probe.target.via, facts.server);
   const whose = hostAddresses.includes(relayed.address)
@@ -471,27 +632,42 @@ function relayedFinding(facts: TurnFacts, uri: TurnUri, probe: TurnProbeFacts, l
       : undefined;
   if (whose) {
     if (range && (relayed.port < range.min || relayed.port > range.max)) {
-      return emit(TURN.uriRelayedAddress, 'warn', {
-        detail: `Relayed ${relayed.address}:${relayed.port}, outside the relay range ${range.min}-${range.max} of vars.yml: the firewall opened for that range does not let this port through`,
-        fix: `Run the playbook so coturn uses the configured range: ${RERUN_COTURN}`,
-        evidence,
-      }, at);
+      return emit(
+        TURN.uriRelayedAddress,
+        'warn',
+        {
+          detail: `Relayed ${relayed.address}:${relayed.port}, outside the relay range ${range.min}-${range.max} of vars.yml: the firewall opened for that range does not let this port through`,
+          fix: `Run the playbook so coturn uses the configured range: ${RERUN_COTURN}`,
+          evidence,
+        },
+        at,
+      );
     }
     const note = scope === 'public' ? '' : ` (${SCOPE_TEXT[scope]}, as the server is reached from here: judge the public one from outside)`;
     return emit(TURN.uriRelayedAddress, 'pass', { detail: `Relayed ${relayed.address}:${relayed.port}, ${whose}${note}`, evidence }, at);
   }
   if (scope !== 'public') {
-    return emit(TURN.uriRelayedAddress, 'fail', {
-      detail: `coturn hands out ${relayed.address}:${relayed.port}, ${SCOPE_TEXT[scope]}, as its relayed address: peers elsewhere cannot send to it, so calls ring but stay "connecting". coturn's external-ip is missing or wrong (auto-detection saw the inside of a NAT)`,
-      fix: externalIpFix,
-      evidence,
-    }, at);
+    return emit(
+      TURN.uriRelayedAddress,
+      'fail',
+      {
+        detail: `coturn hands out ${relayed.address}:${relayed.port}, ${SCOPE_TEXT[scope]}, as its relayed address: peers elsewhere cannot send to it, so calls ring but stay "connecting". coturn's external-ip is missing or wrong (auto-detection saw the inside of a NAT)`,
+        fix: externalIpFix,
+        evidence,
+      },
+      at,
+    );
   }
-  return emit(TURN.uriRelayedAddress, 'fail', {
-    detail: `coturn hands out ${relayed.address}:${relayed.port}, but ${uri.host} resolves to ${hostAddresses.join(', ')}: external-ip is stale (the server's address changed) or the DNS record is`,
-    fix: `${externalIpFix}; or correct the DNS record of ${uri.host}`,
-    evidence,
-  }, at);
+  return emit(
+    TURN.uriRelayedAddress,
+    'fail',
+    {
+      detail: `coturn hands out ${relayed.address}:${relayed.port}, but ${uri.host} resolves to ${hostAddresses.join(', ')}: external-ip is stale (the server's address changed) or the DNS record is`,
+      fix: `${externalIpFix}; or correct the DNS record of ${uri.host}`,
+      evidence,
+    },
+    at,
+  );
 }
 
 function relayFinding(facts: TurnFacts, probe: TurnProbeFacts, at: UriSubject): Finding | undefined {
@@ -499,36 +675,62 @@ function relayFinding(facts: TurnFacts, probe: TurnProbeFacts, at: UriSubject): 
   if (!trip) return undefined;
   if (!trip.attempted) return emit(TURN.uriRelay, 'skip', { detail: `Not tried: ${trip.reason}` }, at);
   if (trip.ok) {
-    return emit(TURN.uriRelay, 'pass', {
-      detail: `Two allocations permitted each other; data went from relay port ${trip.relayedA.port} to ${trip.relayedB.port} and back in ${trip.elapsedMs} ms`,
-      evidence: { relayedA: trip.relayedA, relayedB: trip.relayedB },
-    }, at);
+    return emit(
+      TURN.uriRelay,
+      'pass',
+      {
+        detail: `Two allocations permitted each other; data went from relay port ${trip.relayedA.port} to ${trip.relayedB.port} and back in ${trip.elapsedMs} ms`,
+        evidence: { relayedA: trip.relayedA, relayedB: trip.relayedB },
+      },
+      at,
+    );
   }
   const range = facts.plan?.relayRange ? `${facts.plan.relayRange.min}-${facts.plan.relayRange.max}/udp` : '49152-49172/udp';
   const code = trip.exchange?.ok ? trip.exchange.error?.code : undefined;
   if (trip.step === 'second allocation' && (code === 508 || code === 486)) {
-    return emit(TURN.uriRelay, 'fail', {
-      detail: `${trip.step}: ${trip.message}: coturn has no relay port left (every call needs one per participant; coturn frees released ones a few seconds later)`,
-      fix: `Widen the relay range (coturn_turn_udp_min_port / coturn_turn_udp_max_port, now ${range}) and open the new range in the firewall, then run: ${RERUN_COTURN}`,
-    }, at);
+    return emit(
+      TURN.uriRelay,
+      'fail',
+      {
+        detail: `${trip.step}: ${trip.message}: coturn has no relay port left (every call needs one per participant; coturn frees released ones a few seconds later)`,
+        fix: `Widen the relay range (coturn_turn_udp_min_port / coturn_turn_udp_max_port, now ${range}) and open the new range in the firewall, then run: ${RERUN_COTURN}`,
+      },
+      at,
+    );
   }
   if (trip.step === 'CreatePermission') {
-    return emit(TURN.uriRelay, 'fail', {
-      detail: `${trip.message}: coturn refuses to relay to its own relayed address`,
-      fix: 'Check denied-peer-ip / allowed-peer-ip in the coturn configuration (coturn_*_peer_ip settings): the server\'s public address must be allowed as a peer',
-    }, at);
+    return emit(
+      TURN.uriRelay,
+      'fail',
+      {
+        detail: `${trip.message}: coturn refuses to relay to its own relayed address`,
+        fix: "Check denied-peer-ip / allowed-peer-ip in the coturn configuration (coturn_*_peer_ip settings): the server's public address must be allowed as a peer",
+      },
+      at,
+    );
   }
-  return emit(TURN.uriRelay, 'fail', {
-    detail: `${trip.step}: ${trip.message}`,
-    fix: `Open the relay range ${range} to the server (firewall, provider security group, router forwarding); coturn's min-port/max-port must match it`,
-  }, at);
+  return emit(
+    TURN.uriRelay,
+    'fail',
+    {
+      detail: `${trip.step}: ${trip.message}`,
+      fix: `Open the relay range ${range} to the server (firewall, provider security group, router forwarding); coturn's min-port/max-port must match it`,
+    },
+    at,
+  );
 }
 
 function releaseFinding(probe: TurnProbeFacts, at: UriSubject): Finding {
   const r = probe.release;
-  if (r.released === r.allocations) return emit(TURN.uriRelease, 'pass', { detail: `${r.released} allocation(s) released with Refresh (lifetime 0)` }, at);
-  return emit(TURN.uriRelease, 'warn', {
-    detail: `${r.allocations - r.released} of ${r.allocations} allocation(s) not released (${r.failures.join('; ')}); they expire by themselves after their lifetime`,
-    fix: 'Nothing to do on the server; if this repeats, check that coturn answers Refresh (journalctl -u matrix-coturn)',
-  }, at);
+  if (r.released === r.allocations)
+    return emit(TURN.uriRelease, 'pass', { detail: `${r.released} allocation(s) released with Refresh (lifetime 0)` }, at);
+  return emit(
+    TURN.uriRelease,
+    'warn',
+    {
+      detail: `${r.allocations - r.released} of ${r.allocations} allocation(s) not released (${r.failures.join('; ')}); they expire by themselves after their lifetime`,
+      fix: 'Nothing to do on the server; if this repeats, check that coturn answers Refresh (journalctl -u matrix-coturn)',
+    },
+    at,
+  );
 }

@@ -68,7 +68,9 @@ function addressFindings(facts: WellKnownFacts): Finding[] {
       WELLKNOWN.baseAddress,
       'fail',
       {
-        detail: lookup.error ?? `${facts.serverName} has no A or AAAA record${lookup.missing ? ' (NXDOMAIN)' : ''}, so nothing can serve its /.well-known/matrix files`,
+        detail:
+          lookup.error ??
+          `${facts.serverName} has no A or AAAA record${lookup.missing ? ' (NXDOMAIN)' : ''}, so nothing can serve its /.well-known/matrix files`,
         fix: `Give ${facts.serverName} an A record pointing at the web server that will serve /.well-known/matrix (run checks/dns.ts to see the records)`,
       },
       { host: facts.serverName },
@@ -119,10 +121,19 @@ function serverFileFindings(facts: WellKnownFacts, plan?: Plan): Finding[] {
   }
   findings.push(emit(WELLKNOWN.serverStatus, 'pass', { detail: describeChain(main.chain) }));
   if (main.chain.hops.length > 1) {
-    findings.push(emit(WELLKNOWN.serverRedirects, 'info', { detail: `Followed ${main.chain.hops.length - 1} redirect(s): ${main.chain.hops.map((h) => h.url).join(' → ')}` }));
+    findings.push(
+      emit(WELLKNOWN.serverRedirects, 'info', {
+        detail: `Followed ${main.chain.hops.length - 1} redirect(s): ${main.chain.hops.map((h) => h.url).join(' → ')}`,
+      }),
+    );
   }
   if (final.truncated || Buffer.byteLength(final.body) > MAX_SERVER_FILE) {
-    findings.push(emit(WELLKNOWN.serverSize, 'fail', { detail: `The body is over ${MAX_SERVER_FILE / 1024} KiB: Synapse and other servers ignore it`, fix: `Serve only {"m.server": "…"} at ${url}` }));
+    findings.push(
+      emit(WELLKNOWN.serverSize, 'fail', {
+        detail: `The body is over ${MAX_SERVER_FILE / 1024} KiB: Synapse and other servers ignore it`,
+        fix: `Serve only {"m.server": "…"} at ${url}`,
+      }),
+    );
   }
   const type = contentType(final);
   findings.push(
@@ -151,7 +162,10 @@ function serverFileFindings(facts: WellKnownFacts, plan?: Plan): Finding[] {
 function mServerFinding(value: unknown, expected: unknown, serverName: string): Finding {
   const suggestion = typeof expected === 'string' ? expected : `matrix.${serverName}:8448`;
   if (typeof value !== 'string') {
-    return emit(WELLKNOWN.serverMServer, 'fail', { detail: `m.server is ${value === undefined ? 'missing' : `not a string (${JSON.stringify(value)})`}: servers ignore the file`, fix: `Serve {"m.server": "${suggestion}"}` });
+    return emit(WELLKNOWN.serverMServer, 'fail', {
+      detail: `m.server is ${value === undefined ? 'missing' : `not a string (${JSON.stringify(value)})`}: servers ignore the file`,
+      fix: `Serve {"m.server": "${suggestion}"}`,
+    });
   }
   const parsed = parseServerNameGrammar(value);
   if (!parsed.ok) {
@@ -161,31 +175,57 @@ function mServerFinding(value: unknown, expected: unknown, serverName: string): 
     });
   }
   if (typeof expected === 'string' && value !== expected) {
-    return emit(WELLKNOWN.serverMServer, 'warn', { detail: `m.server is "${value}", but the playbook's configuration serves "${expected}"`, fix: `Serve {"m.server": "${expected}"}, or align vars.yml with where federation really is` });
+    return emit(WELLKNOWN.serverMServer, 'warn', {
+      detail: `m.server is "${value}", but the playbook's configuration serves "${expected}"`,
+      fix: `Serve {"m.server": "${expected}"}, or align vars.yml with where federation really is`,
+    });
   }
-  return emit(WELLKNOWN.serverMServer, 'pass', { detail: `m.server is ${value}${parsed.port ? '' : ' (no port: servers look up SRV for it, then use 8448)'}` });
+  return emit(WELLKNOWN.serverMServer, 'pass', {
+    detail: `m.server is ${value}${parsed.port ? '' : ' (no port: servers look up SRV for it, then use 8448)'}`,
+  });
 }
 
 function cacheFindings(response: HttpSuccess): Finding[] {
   const cacheControl = response.headers['cache-control'] ?? '';
   const maxAge = /max-age=(\d+)/.exec(cacheControl)?.[1];
   if (/no-store/.test(cacheControl)) {
-    return [emit(WELLKNOWN.serverCache, 'info', { detail: 'Cache-Control: no-store: servers fetch it again for every request to you (Synapse then keeps no cache)' })];
+    return [
+      emit(WELLKNOWN.serverCache, 'info', {
+        detail: 'Cache-Control: no-store: servers fetch it again for every request to you (Synapse then keeps no cache)',
+      }),
+    ];
   }
   if (maxAge && Number(maxAge) > 48 * 3600) {
-    return [emit(WELLKNOWN.serverCache, 'info', { detail: `max-age=${maxAge}: servers cap it at 48 h, so a change reaches everyone within 48 h at most` })];
+    return [
+      emit(WELLKNOWN.serverCache, 'info', {
+        detail: `max-age=${maxAge}: servers cap it at 48 h, so a change reaches everyone within 48 h at most`,
+      }),
+    ];
   }
-  const detail = maxAge ? `Servers keep it ${maxAge} s` : 'No caching headers: servers keep it 24 h, so a change takes up to a day to reach everyone';
+  const detail = maxAge
+    ? `Servers keep it ${maxAge} s`
+    : 'No caching headers: servers keep it 24 h, so a change takes up to a day to reach everyone';
   return [emit(WELLKNOWN.serverCache, 'info', { detail })];
 }
 
 /** Every address of the base domain must give the same answer, or peers see different servers. */
 function consistencyFindings(fetches: DocumentFetch[], file: 'server' | 'client'): Finding[] {
   if (fetches.length < 2) return [];
-  const summary = (f: DocumentFetch) => (f.chain.final ? `${f.chain.final.status} ${JSON.stringify(parseObject(f.chain.final.body) ?? f.chain.final.body.slice(0, 60))}` : (f.chain.detail ?? 'no answer'));
+  const summary = (f: DocumentFetch) =>
+    f.chain.final
+      ? `${f.chain.final.status} ${JSON.stringify(parseObject(f.chain.final.body) ?? f.chain.final.body.slice(0, 60))}`
+      : (f.chain.detail ?? 'no answer');
   const reference = summary(fetches[0]);
   const differing = fetches.filter((f) => summary(f) !== reference);
-  if (differing.length === 0) return [emit(WELLKNOWN.addresses, 'pass', { detail: `${fetches.length} addresses give the same answer: ${fetches.map((f) => f.address).join(', ')}` }, { file })];
+  if (differing.length === 0)
+    return [
+      emit(
+        WELLKNOWN.addresses,
+        'pass',
+        { detail: `${fetches.length} addresses give the same answer: ${fetches.map((f) => f.address).join(', ')}` },
+        { file },
+      ),
+    ];
   return [
     emit(
       WELLKNOWN.addresses,
@@ -207,11 +247,20 @@ function consistencyFindings(fetches: DocumentFetch[], file: 'server' | 'client'
 export function clientDiscoveryState(facts: WellKnownFacts): WellKnownVerdict['clientDiscovery'] {
   const main = primary(facts.client);
   const final = main?.chain.final;
-  if (!main || !final) return { state: 'FAIL_PROMPT', reason: main ? `the file could not be fetched: ${describeChain(main.chain)}` : 'the base domain has no address' };
+  if (!main || !final)
+    return {
+      state: 'FAIL_PROMPT',
+      reason: main ? `the file could not be fetched: ${describeChain(main.chain)}` : 'the base domain has no address',
+    };
   const untrustedFile = untrustedHop(main.chain);
-  if (untrustedFile) return { state: 'FAIL_PROMPT', reason: `the file is served with a certificate clients refuse (${untrustedFile.error} at ${untrustedFile.url})` };
+  if (untrustedFile)
+    return {
+      state: 'FAIL_PROMPT',
+      reason: `the file is served with a certificate clients refuse (${untrustedFile.error} at ${untrustedFile.url})`,
+    };
   if (final.status === 404) return { state: 'IGNORE', reason: 'no client well-known file (404)' };
-  if (final.status !== 200 || final.body.trim() === '') return { state: 'FAIL_PROMPT', reason: `answered ${final.status}${final.body.trim() === '' ? ' with an empty body' : ''}` };
+  if (final.status !== 200 || final.body.trim() === '')
+    return { state: 'FAIL_PROMPT', reason: `answered ${final.status}${final.body.trim() === '' ? ' with an empty body' : ''}` };
   const doc = parseObject(final.body);
   if (!doc) return { state: 'FAIL_PROMPT', reason: 'the body is not a JSON object' };
   const homeserver = doc['m.homeserver'];
@@ -221,9 +270,20 @@ export function clientDiscoveryState(facts: WellKnownFacts): WellKnownVerdict['c
   if (!baseUrl) return { state: 'FAIL_ERROR', reason: `m.homeserver.base_url ${JSON.stringify(rawBaseUrl)} is not a valid URL` };
   const versions = facts.versions?.chain.final;
   const untrustedVersions = facts.versions && untrustedHop(facts.versions.chain);
-  if (untrustedVersions) return { state: 'FAIL_ERROR', reason: `${baseUrl} has a certificate clients refuse (${untrustedVersions.error} at ${untrustedVersions.url})`, baseUrl, cause: 'homeserver' };
+  if (untrustedVersions)
+    return {
+      state: 'FAIL_ERROR',
+      reason: `${baseUrl} has a certificate clients refuse (${untrustedVersions.error} at ${untrustedVersions.url})`,
+      baseUrl,
+      cause: 'homeserver',
+    };
   if (!versions || versions.status !== 200 || !hasVersions(versions.body)) {
-    return { state: 'FAIL_ERROR', reason: `${baseUrl} does not answer /_matrix/client/versions with a versions list (${facts.versions ? describeChain(facts.versions.chain) : 'not asked'})`, baseUrl, cause: 'homeserver' };
+    return {
+      state: 'FAIL_ERROR',
+      reason: `${baseUrl} does not answer /_matrix/client/versions with a versions list (${facts.versions ? describeChain(facts.versions.chain) : 'not asked'})`,
+      baseUrl,
+      cause: 'homeserver',
+    };
   }
   const identity = doc['m.identity_server'];
   if (identity !== undefined) {
@@ -231,7 +291,12 @@ export function clientDiscoveryState(facts: WellKnownFacts): WellKnownVerdict['c
     const rawIdentity = typeof identity === 'object' && identity !== null ? (identity as Record<string, unknown>).base_url : undefined;
     if (rawIdentity === undefined) return { state: 'FAIL_PROMPT', reason: 'm.identity_server has no base_url', baseUrl, cause: 'identity' };
     if (!identityUrl || facts.identity?.chain.final?.status !== 200 || untrustedHop(facts.identity.chain)) {
-      return { state: 'FAIL_ERROR', reason: `the identity server ${JSON.stringify(rawIdentity)} does not answer /_matrix/identity/v2`, baseUrl, cause: 'identity' };
+      return {
+        state: 'FAIL_ERROR',
+        reason: `the identity server ${JSON.stringify(rawIdentity)} does not answer /_matrix/identity/v2`,
+        baseUrl,
+        cause: 'identity',
+      };
     }
   }
   return { state: 'SUCCESS', reason: `clients find ${baseUrl}`, baseUrl };
@@ -250,14 +315,19 @@ function clientFileFindings(facts: WellKnownFacts, plan: Plan | undefined, disco
   const discoveryFix = {
     file: fix,
     homeserver: `Make ${discovery.baseUrl} answer /_matrix/client/versions over HTTPS with a valid certificate (run checks/federation.ts for the certificate, and check the reverse proxy)`,
-    identity: 'Remove m.identity_server from the client file (MDAD: unset matrix_identity_server_url), or make the identity server answer /_matrix/identity/v2',
+    identity:
+      'Remove m.identity_server from the client file (MDAD: unset matrix_identity_server_url), or make the identity server answer /_matrix/identity/v2',
   }[discovery.cause ?? 'file'];
   const findings: Finding[] = [
-    emit(WELLKNOWN.clientDiscovery, discovery.state === 'SUCCESS' ? 'pass' : discovery.state === 'IGNORE' ? (plan ? 'fail' : 'warn') : 'fail', {
-      detail: `${discovery.state}: ${discovery.reason}${discovery.state === 'IGNORE' ? '; users must type the homeserver URL by hand' : ''}`,
-      ...(discovery.state === 'SUCCESS' ? {} : { fix: discoveryFix }),
-      evidence: { state: discovery.state, baseUrl: discovery.baseUrl },
-    }),
+    emit(
+      WELLKNOWN.clientDiscovery,
+      discovery.state === 'SUCCESS' ? 'pass' : discovery.state === 'IGNORE' ? (plan ? 'fail' : 'warn') : 'fail',
+      {
+        detail: `${discovery.state}: ${discovery.reason}${discovery.state === 'IGNORE' ? '; users must type the homeserver URL by hand' : ''}`,
+        ...(discovery.state === 'SUCCESS' ? {} : { fix: discoveryFix }),
+        evidence: { state: discovery.state, baseUrl: discovery.baseUrl },
+      },
+    ),
   ];
   const main = primary(facts.client)!;
   const final = main.chain.final;
@@ -275,10 +345,17 @@ function clientFileFindings(facts: WellKnownFacts, plan: Plan | undefined, disco
   const doc = parseObject(final.body);
   const baseUrl = urlAt(doc, 'm.homeserver');
   if (baseUrl && new URL(baseUrl).protocol !== 'https:') {
-    findings.push(emit(WELLKNOWN.clientHttps, 'fail', { detail: `m.homeserver.base_url is ${baseUrl}: clients send passwords over plain HTTP`, fix }));
+    findings.push(
+      emit(WELLKNOWN.clientHttps, 'fail', { detail: `m.homeserver.base_url is ${baseUrl}: clients send passwords over plain HTTP`, fix }),
+    );
   }
   if (baseUrl && expectedBaseUrl && baseUrl.replace(/\/+$/, '') !== expectedBaseUrl.replace(/\/+$/, '')) {
-    findings.push(emit(WELLKNOWN.clientHomeserver, 'warn', { detail: `m.homeserver.base_url is ${baseUrl}, the configuration says ${expectedBaseUrl}`, fix }));
+    findings.push(
+      emit(WELLKNOWN.clientHomeserver, 'warn', {
+        detail: `m.homeserver.base_url is ${baseUrl}, the configuration says ${expectedBaseUrl}`,
+        fix,
+      }),
+    );
   }
   if (facts.versions?.chain.final?.status === 200) findings.push(corsFinding(facts.versions.chain, WELLKNOWN.versionsCors));
   findings.push(...rtcFociFindings(doc, plan));
@@ -306,12 +383,14 @@ function rtcFociFindings(doc: Record<string, unknown> | undefined, plan: Plan | 
   if (expected !== undefined && (!Array.isArray(served) || served.length === 0)) {
     return [
       emit(WELLKNOWN.rtcFoci, 'fail', {
-        detail: 'The configuration enables MatrixRTC (Element Call) but the client well-known has no org.matrix.msc4143.rtc_foci: calls fail with MISSING_MATRIX_RTC_FOCUS',
+        detail:
+          'The configuration enables MatrixRTC (Element Call) but the client well-known has no org.matrix.msc4143.rtc_foci: calls fail with MISSING_MATRIX_RTC_FOCUS',
         fix: `Serve the playbook's current file: add "org.matrix.msc4143.rtc_foci": ${JSON.stringify(expected)} (better: proxy /.well-known/matrix to the Matrix host, ${STAGE})`,
       }),
     ];
   }
-  if (Array.isArray(served) && served.length > 0) return [emit(WELLKNOWN.rtcFoci, 'pass', { detail: `${served.length} focus/foci: ${JSON.stringify(served)}` })];
+  if (Array.isArray(served) && served.length > 0)
+    return [emit(WELLKNOWN.rtcFoci, 'pass', { detail: `${served.length} focus/foci: ${JSON.stringify(served)}` })];
   return [];
 }
 
@@ -321,14 +400,16 @@ function rtcFociFindings(doc: Record<string, unknown> | undefined, plan: Plan | 
 function supportFindings(facts: WellKnownFacts): Finding[] {
   const final = facts.support?.final;
   if (!final) return [];
-  if (final.status === 404) return [emit(WELLKNOWN.support, 'info', { detail: 'No /.well-known/matrix/support (optional: lets people find the server admin)' })];
+  if (final.status === 404)
+    return [emit(WELLKNOWN.support, 'info', { detail: 'No /.well-known/matrix/support (optional: lets people find the server admin)' })];
   const doc = parseObject(final.body);
   const problems: string[] = [];
   if (final.status !== 200 || !doc) problems.push(`answers ${final.status}${doc ? '' : ' without a JSON object'}`);
   else {
     const contacts = doc.contacts;
     if (contacts === undefined && doc.support_page === undefined) problems.push('has neither contacts nor support_page');
-    if (contacts !== undefined && (!Array.isArray(contacts) || (doc.support_page === undefined && contacts.length === 0))) problems.push('contacts must be a non-empty list');
+    if (contacts !== undefined && (!Array.isArray(contacts) || (doc.support_page === undefined && contacts.length === 0)))
+      problems.push('contacts must be a non-empty list');
     for (const contact of Array.isArray(contacts) ? contacts : []) {
       const c = contact as Record<string, unknown>;
       if (typeof c.role !== 'string') problems.push('a contact has no role');
@@ -355,7 +436,8 @@ function copyFindings(facts: WellKnownFacts): Finding[] {
     const there = parseObject(copies[file].final?.status === 200 ? copies[file].final?.body : undefined);
     if (!here || !there) return [];
     const differences = diffObjects(here, there);
-    if (differences.length === 0) return [emit(WELLKNOWN.copy, 'pass', { detail: `Same as https://${copies.host}/.well-known/matrix/${file}` }, subject)];
+    if (differences.length === 0)
+      return [emit(WELLKNOWN.copy, 'pass', { detail: `Same as https://${copies.host}/.well-known/matrix/${file}` }, subject)];
     return [
       emit(
         WELLKNOWN.copy,

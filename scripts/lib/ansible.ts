@@ -65,13 +65,17 @@ const KNOWN_FAILURES: readonly KnownFailure[] = [
   {
     pattern: /matrix_playbook_migration_validated_version/,
     explain: () => ({
-      reason: 'the playbook has breaking changes that this server\'s vars.yml has not acknowledged yet (matrix_playbook_migration_validated_version)',
+      reason:
+        "the playbook has breaking changes that this server's vars.yml has not acknowledged yet (matrix_playbook_migration_validated_version)",
       next: 'see them with: npx tsx scripts/update.ts; after reading them, run it again with --acknowledge VERSION',
     }),
   },
   {
     pattern: /Incorrect sudo password|Incorrect su password/,
-    explain: () => ({ reason: 'the sudo password was wrong', next: 'run again with --ask-become-pass and type the password of the login user on the server' }),
+    explain: () => ({
+      reason: 'the sudo password was wrong',
+      next: 'run again with --ask-become-pass and type the password of the login user on the server',
+    }),
   },
   {
     pattern: /Missing sudo password|sudo: a password is required|Missing su password/,
@@ -83,7 +87,8 @@ const KNOWN_FAILURES: readonly KnownFailure[] = [
   {
     pattern: /Host key verification failed/,
     explain: () => ({
-      reason: 'SSH does not know the server\'s host key yet, and Ansible cannot ask (ansible-core 2.21 and newer never can, MDAD issue #5472)',
+      reason:
+        "SSH does not know the server's host key yet, and Ansible cannot ask (ansible-core 2.21 and newer never can, MDAD issue #5472)",
       next: 'connect once by hand and accept the key: ssh [-p PORT] USER@SERVER; then run again',
     }),
   },
@@ -120,8 +125,19 @@ const FAILURE_LINE = /^(?:fatal|failed): \[[^\]]+\]|^\[ERROR\]:|^ERROR!/;
 export function explainFailure(output: string): Explanation {
   const lines = output.split('\n');
   const failureAt = lines.findIndex((line) => FAILURE_LINE.test(line));
-  const task = lines.slice(0, failureAt < 0 ? lines.length : failureAt).map((l) => TASK_LINE.exec(l)?.[1]).filter(Boolean).at(-1);
-  const detail = failureAt < 0 ? undefined : lines.slice(failureAt, failureAt + 8).join('\n').slice(0, 800).trim();
+  const task = lines
+    .slice(0, failureAt < 0 ? lines.length : failureAt)
+    .map((l) => TASK_LINE.exec(l)?.[1])
+    .filter(Boolean)
+    .at(-1);
+  const detail =
+    failureAt < 0
+      ? undefined
+      : lines
+          .slice(failureAt, failureAt + 8)
+          .join('\n')
+          .slice(0, 800)
+          .trim();
   for (const known of KNOWN_FAILURES) {
     const match = known.pattern.exec(output);
     if (match) return { ...(task ? { task } : {}), ...known.explain(match), ...(detail ? { detail } : {}) };
@@ -129,17 +145,13 @@ export function explainFailure(output: string): Explanation {
   return {
     ...(task ? { task } : {}),
     reason: 'the playbook stopped with an error (see the message below and the full log)',
-    next: 'read the failing task\'s message; fix the setting it names in vars.yml, then run the stage again',
+    next: "read the failing task's message; fix the setting it names in vars.yml, then run the stage again",
     ...(detail ? { detail } : {}),
   };
 }
 
 export function renderExplanation(e: Explanation, log?: string): string {
-  const lines = [
-    e.task ? `Failed at task: ${e.task}` : 'The playbook failed.',
-    `Why: ${e.reason}`,
-    `Next: ${e.next}`,
-  ];
+  const lines = [e.task ? `Failed at task: ${e.task}` : 'The playbook failed.', `Why: ${e.reason}`, `Next: ${e.next}`];
   if (e.detail) lines.push('Ansible said:', ...e.detail.split('\n').map((l) => `  ${l}`));
   if (log) lines.push(`Full log: ${log}`);
   return lines.join('\n');
@@ -216,9 +228,10 @@ export async function runWithProgress(command: Command, title: string, ctx: RunC
   await new Promise<void>((resolve) => log.end(resolve));
   const res: PlaybookResult = { ok, code: result.code, tasks };
   if (!ok) {
-    res.explanation = result.error === 'ENOENT'
-      ? { reason: `${command.program} is not installed or not on PATH`, next: 'install it: npx tsx scripts/prepare.ts --apply' }
-      : explainFailure(kept.join('\n'));
+    res.explanation =
+      result.error === 'ENOENT'
+        ? { reason: `${command.program} is not installed or not on PATH`, next: 'install it: npx tsx scripts/prepare.ts --apply' }
+        : explainFailure(kept.join('\n'));
   }
   return res;
 }

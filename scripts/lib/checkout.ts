@@ -4,7 +4,14 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../../checks/core/errors.ts';
-import { hostVarsFile, loadInventory, MIGRATION_DEFAULTS_FILE, parseYamlFile, readExpectedMigrationVersion, readVarsFile } from '../../checks/plan/load.ts';
+import {
+  hostVarsFile,
+  loadInventory,
+  MIGRATION_DEFAULTS_FILE,
+  parseYamlFile,
+  readExpectedMigrationVersion,
+  readVarsFile,
+} from '../../checks/plan/load.ts';
 import { planFromVars } from '../../checks/plan/plan.ts';
 import type { InventoryHost, Plan } from '../../checks/plan/types.ts';
 import { onPath } from './commands.ts';
@@ -50,7 +57,9 @@ export function breakingChangesBetween(changes: readonly BreakingChange[], ackno
 export async function requireExpectedVersion(checkout: string): Promise<string> {
   const expected = await readExpectedMigrationVersion(checkout);
   if (!expected) {
-    throw new InputError(`${join(checkout, MIGRATION_DEFAULTS_FILE)}: no matrix_playbook_migration_expected_version; the checkout is too old or incomplete (update it with git pull)`);
+    throw new InputError(
+      `${join(checkout, MIGRATION_DEFAULTS_FILE)}: no matrix_playbook_migration_expected_version; the checkout is too old or incomplete (update it with git pull)`,
+    );
   }
   return expected;
 }

@@ -24,7 +24,11 @@ export const STAGE_HELP = `  --playbook DIR   the matrix-docker-ansible-deploy c
 Exit codes: 0 done, 2 failed, 3 bad input (nothing was changed).`;
 
 /** The stage's command line; with --help the help is printed (the caller then returns 0). */
-export function stageCommandLine<O extends ParseArgsConfig['options'] & typeof STAGE_OPTIONS>(options: O, help: string, argv = process.argv.slice(2)) {
+export function stageCommandLine<O extends ParseArgsConfig['options'] & typeof STAGE_OPTIONS>(
+  options: O,
+  help: string,
+  argv = process.argv.slice(2),
+) {
   const parsed = parseCommandLine(argv, options);
   if ((parsed.values as { help?: boolean }).help) process.stdout.write(`${help}\n`);
   return parsed;
@@ -47,12 +51,13 @@ export function runStage(name: string, main: () => Promise<number>): void {
   }));
 }
 
-
 /** The checkout given with --playbook, which must exist and hold MDAD's setup.yml. */
 export function requireCheckout(dir: string): string {
   const full = resolve(dir);
   if (!existsSync(full) || !statSync(full).isDirectory()) {
-    throw new InputError(`--playbook ${dir}: no such directory; get the playbook with: npx tsx scripts/prepare.ts --playbook ${dir} --apply`);
+    throw new InputError(
+      `--playbook ${dir}: no such directory; get the playbook with: npx tsx scripts/prepare.ts --playbook ${dir} --apply`,
+    );
   }
   if (!existsSync(join(full, 'setup.yml'))) {
     throw new InputError(`--playbook ${dir}: not a matrix-docker-ansible-deploy checkout (no setup.yml in it)`);
@@ -63,7 +68,10 @@ export function requireCheckout(dir: string): string {
 /** Comma-separated list option (repeatable): "a,b" "c" → [a, b, c]. */
 export function listOption(values: readonly string[] | string | undefined): string[] {
   const all = values === undefined ? [] : typeof values === 'string' ? [values] : values;
-  return all.flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+  return all
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter(Boolean);
 }
 
 export function positiveInt(text: string, option: string, max = Number.MAX_SAFE_INTEGER): number {

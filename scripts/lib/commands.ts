@@ -33,7 +33,9 @@ export function shellQuote(word: string): string {
 
 /** The command as a person would type it. */
 export function showCommand(command: Command): string {
-  const env = Object.entries(command.env ?? {}).map(([k, v]) => `${k}=${shellQuote(v)} `).join('');
+  const env = Object.entries(command.env ?? {})
+    .map(([k, v]) => `${k}=${shellQuote(v)} `)
+    .join('');
   const line = `${env}${[command.program, ...command.args].map(shellQuote).join(' ')}`;
   return command.cwd ? `cd ${shellQuote(command.cwd)} && ${line}` : line;
 }
@@ -98,7 +100,9 @@ export function stream(command: Command, onLine: (line: string) => void): Promis
     for (const output of [child.stdout, child.stderr]) {
       createInterface({ input: output, crlfDelay: Infinity }).on('line', onLine).on('close', done);
     }
-    child.on('error', (error) => resolve({ code: null, stdout: '', stderr: '', error: (error as NodeJS.ErrnoException).code ?? error.message }));
+    child.on('error', (error) =>
+      resolve({ code: null, stdout: '', stderr: '', error: (error as NodeJS.ErrnoException).code ?? error.message }),
+    );
     child.on('exit', (exitCode) => {
       code = exitCode;
       done();

@@ -95,19 +95,36 @@ export function ensureBasics(text: string, file: string, input: BasicsInput, edi
   const vars = varsOf(text, file);
   const domain = vars['matrix_domain'];
   if (typeof domain === 'string' && domain !== '' && domain !== input.domain) {
-    throw new InputError(`${file}: matrix_domain is ${domain}, not ${input.domain}; it cannot change after the first install (remove and reinstall instead)`);
+    throw new InputError(
+      `${file}: matrix_domain is ${domain}, not ${input.domain}; it cannot change after the first install (remove and reinstall instead)`,
+    );
   }
   let out = ensure(text, file, 'matrix_domain', input.domain, `set to ${input.domain}`, edits);
   if (!vars['matrix_playbook_migration_validated_version']) {
-    out = ensure(out, file, 'matrix_playbook_migration_validated_version', input.expectedVersion, `set to ${input.expectedVersion}, the version this checkout expects`, edits);
+    out = ensure(
+      out,
+      file,
+      'matrix_playbook_migration_validated_version',
+      input.expectedVersion,
+      `set to ${input.expectedVersion}, the version this checkout expects`,
+      edits,
+    );
   }
   for (const variable of ['matrix_homeserver_generic_secret_key', 'postgres_connection_password']) {
     const value = vars[variable];
     if (needsSecret(value, input.replacePlaceholders ?? false)) {
-      out = ensure(out, file, variable, randomSecret(64), value ? 'placeholder replaced by a generated secret' : 'generated (64 random letters and digits)', edits);
+      out = ensure(
+        out,
+        file,
+        variable,
+        randomSecret(64),
+        value ? 'placeholder replaced by a generated secret' : 'generated (64 random letters and digits)',
+        edits,
+      );
     }
   }
-  if (!vars['matrix_homeserver_implementation']) out = ensure(out, file, 'matrix_homeserver_implementation', 'synapse', 'set to synapse', edits);
+  if (!vars['matrix_homeserver_implementation'])
+    out = ensure(out, file, 'matrix_homeserver_implementation', 'synapse', 'set to synapse', edits);
   if (!vars['matrix_playbook_reverse_proxy_type']) {
     out = ensure(out, file, 'matrix_playbook_reverse_proxy_type', MANAGED_TRAEFIK, `set to ${MANAGED_TRAEFIK}`, edits);
   }
@@ -126,7 +143,14 @@ export function applyRegistration(text: string, file: string, mode: 'token' | 'c
   // The token admin API is not public unless Ketesa or Element Admin exposes it.
   const vars = varsOf(out, file);
   if (on && !serviceEnabled(vars, 'ketesa') && !serviceEnabled(vars, 'element-admin')) {
-    out = ensure(out, file, 'matrix_synapse_container_labels_public_client_synapse_admin_api_enabled', true, 'admin API reachable for token management', edits);
+    out = ensure(
+      out,
+      file,
+      'matrix_synapse_container_labels_public_client_synapse_admin_api_enabled',
+      true,
+      'admin API reachable for token management',
+      edits,
+    );
   }
   return out;
 }

@@ -36,7 +36,11 @@ const octal = (mode: number): string => `0${mode.toString(8)}`;
 /** What the change does, as a person reads it: the new file, or a diff. */
 export function describeChange(change: FileChange, mask: (text: string) => string = (t) => t): string {
   if (change.before === undefined) {
-    const body = mask(change.after).replace(/\n$/, '').split('\n').map((line) => `+ ${line}`).join('\n');
+    const body = mask(change.after)
+      .replace(/\n$/, '')
+      .split('\n')
+      .map((line) => `+ ${line}`)
+      .join('\n');
     return `new file ${change.path} (mode ${octal(change.mode)}):\n${body}`;
   }
   const head = `change ${change.path}`;

@@ -63,7 +63,13 @@ export const OBSOLETE_PORTS: Readonly<Record<string, string>> = {
 export function firewallRules(plan: Plan, sshPort: number | undefined): FirewallRule[] {
   const rules: FirewallRule[] = [];
   if (sshPort !== undefined) {
-    rules.push({ port: sshPort, protocol: 'tcp', service: SSH_SERVICE, purpose: 'SSH login (Ansible and you)', binder: { kind: 'host', name: 'sshd' } });
+    rules.push({
+      port: sshPort,
+      protocol: 'tcp',
+      service: SSH_SERVICE,
+      purpose: 'SSH login (Ansible and you)',
+      binder: { kind: 'host', name: 'sshd' },
+    });
   }
   for (const spec of plan.ports) {
     const rule: FirewallRule = {
@@ -424,13 +430,17 @@ const pad = (text: string, width: number): string => (text.length >= width ? `${
 export function renderCommands(rules: readonly FirewallRule[], sshKnown: boolean): string {
   const lines = sshKnown
     ? []
-    : ['  # ufw allow <SSH port>/tcp   <- the SSH port is unknown: give --ssh-port N (or ansible_port in inventory/hosts), and add it before ufw is enabled'];
+    : [
+        '  # ufw allow <SSH port>/tcp   <- the SSH port is unknown: give --ssh-port N (or ansible_port in inventory/hosts), and add it before ufw is enabled',
+      ];
   for (const args of allCommands(rules)) lines.push(`  ${ufwLine(args)}`);
   return lines.join('\n');
 }
 
 export function renderObsolete(): string {
-  return Object.entries(OBSOLETE_PORTS).map(([port, why]) => `Not opened: ${port} (${why}).`).join('\n');
+  return Object.entries(OBSOLETE_PORTS)
+    .map(([port, why]) => `Not opened: ${port} (${why}).`)
+    .join('\n');
 }
 
 function stateLine(host: string, state: UfwState): string {

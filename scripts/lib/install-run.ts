@@ -7,7 +7,7 @@ import { parseExpectIp } from '../../checks/areas/dns.ts';
 import { selectAreas } from '../../checks/areas/registry.ts';
 import { defaultLogFile, playbookCommand, runStep } from './ansible.ts';
 import type { RunContext } from './ansible.ts';
-import { parseCommandLine, requireCheckout, STAGE_OPTIONS, StageFailure } from './cli.ts';
+import { type parseCommandLine, requireCheckout, STAGE_OPTIONS, StageFailure } from './cli.ts';
 import { loadHostPlans, rolesCommands } from './checkout.ts';
 import type { HostPlan } from './checkout.ts';
 import { showCommand } from './commands.ts';
@@ -114,13 +114,17 @@ export async function runInstall(install: Install): Promise<number> {
   const roles = rolesCommands(install.checkout);
   if (values['dry-run']) {
     const lines = [
-      ...(values['skip-preflight'] ? [] : ['# preflight: the plan of each host is validated, then:', ...checkCommands(install, 'before').map(showCommand)]),
+      ...(values['skip-preflight']
+        ? []
+        : ['# preflight: the plan of each host is validated, then:', ...checkCommands(install, 'before').map(showCommand)]),
       ...roles.map(showCommand),
       ...playbookRuns(install).map((r) => showCommand(r.command)),
       '# after-picture:',
       ...checkCommands(install, 'after').map(showCommand),
     ];
-    process.stdout.write(`Would run, in this order (log: ${ctx.logFile}):\n${lines.map((l) => `  ${l}`).join('\n')}\nDry run: nothing was changed.\n`);
+    process.stdout.write(
+      `Would run, in this order (log: ${ctx.logFile}):\n${lines.map((l) => `  ${l}`).join('\n')}\nDry run: nothing was changed.\n`,
+    );
     return 0;
   }
   process.stdout.write(`Full log: ${ctx.logFile}\n`);
@@ -128,10 +132,14 @@ export async function runInstall(install: Install): Promise<number> {
   if (!values['skip-preflight']) {
     const problems = planProblems(install);
     if (problems.length) {
-      throw new StageFailure(`stopped before the playbook: vars.yml has what the playbook would refuse:\n  ${problems.join('\n  ')}\n(fix them, or run again with --skip-preflight)`);
+      throw new StageFailure(
+        `stopped before the playbook: vars.yml has what the playbook would refuse:\n  ${problems.join('\n  ')}\n(fix them, or run again with --skip-preflight)`,
+      );
     }
     if (!(await runChecks(install, 'before', 'Preflight: DNS'))) {
-      throw new StageFailure('stopped before the playbook: the DNS preflight found failures (see the fixes above); run again when they are fixed, or with --skip-preflight');
+      throw new StageFailure(
+        'stopped before the playbook: the DNS preflight found failures (see the fixes above); run again when they are fixed, or with --skip-preflight',
+      );
     }
   }
   for (const command of roles) await runStep(command, 'Roles', ctx);
@@ -140,7 +148,8 @@ export async function runInstall(install: Install): Promise<number> {
     process.stdout.write('The playbook finished, but the checks above found failures.\n');
     return 2;
   }
-  process.stdout.write(`Installed. Next: create your first user: npx tsx scripts/register.ts user NAME --admin --playbook ${values.playbook}\n`);
+  process.stdout.write(
+    `Installed. Next: create your first user: npx tsx scripts/register.ts user NAME --admin --playbook ${values.playbook}\n`,
+  );
   return 0;
 }
-

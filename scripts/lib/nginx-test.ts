@@ -21,7 +21,14 @@ export async function testNginxSnippet(snippet: string, plan: Plan, nginx = 'ngi
     await writeFile(snippetFile, snippet);
     await writeFile(configFile, nginxTestConfig(prefix, snippetFile, plan));
     const run = await capture({ program: nginx, args: ['-t', '-p', prefix, '-c', configFile] }, undefined, 30_000);
-    if (run.error) return { ok: false, output: run.error === 'ENOENT' ? `${nginx} is not installed (apt-get install nginx-light)` : `${nginx} could not be started (${run.error})` };
+    if (run.error)
+      return {
+        ok: false,
+        output:
+          run.error === 'ENOENT'
+            ? `${nginx} is not installed (apt-get install nginx-light)`
+            : `${nginx} could not be started (${run.error})`,
+      };
     // Paths of the throwaway folder mean nothing to the person: name the snippet instead.
     const output = `${run.stdout}${run.stderr}`.trim().split(snippetFile).join('<snippet>').split(prefix).join('<test folder>');
     return { ok: run.code === 0, output };

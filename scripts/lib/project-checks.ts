@@ -22,7 +22,13 @@ export interface CheckOptions {
 }
 
 /** `node --import tsx checks/<script>.ts <server> --playbook DIR --json …`, from the project folder. */
-export function checkCommand(script: string, serverName: string, checkout: string, o: CheckOptions, extra: readonly string[] = []): Command {
+export function checkCommand(
+  script: string,
+  serverName: string,
+  checkout: string,
+  o: CheckOptions,
+  extra: readonly string[] = [],
+): Command {
   const args = ['--import', 'tsx', script, serverName, '--playbook', checkout, '--json', ...extra];
   for (const r of o.resolvers) args.push('--resolver', r);
   for (const a of o.authoritative) args.push('--authoritative', a);

@@ -57,7 +57,10 @@ export function controlFindings(c: ControlFacts): Finding[] {
   findings.push(
     c.git
       ? emit(PREPARE.controlGit, 'pass', { detail: c.git.trim() })
-      : emit(PREPARE.controlGit, 'fail', { detail: 'git is not installed; the playbook is fetched and updated with it', fix: 'apt-get install git (prepare.ts --apply does it)' }),
+      : emit(PREPARE.controlGit, 'fail', {
+          detail: 'git is not installed; the playbook is fetched and updated with it',
+          fix: 'apt-get install git (prepare.ts --apply does it)',
+        }),
   );
   findings.push(
     c.python
@@ -66,15 +69,28 @@ export function controlFindings(c: ControlFacts): Finding[] {
   );
   const ansible = parseVersion(c.ansible, 'core');
   if (!ansible) {
-    findings.push(emit(PREPARE.controlAnsible, 'fail', { detail: 'ansible-playbook is not installed (or not on PATH)', fix: 'pipx install ansible-core (prepare.ts --apply does it; Debian 12\'s own package is too old)' }));
+    findings.push(
+      emit(PREPARE.controlAnsible, 'fail', {
+        detail: 'ansible-playbook is not installed (or not on PATH)',
+        fix: "pipx install ansible-core (prepare.ts --apply does it; Debian 12's own package is too old)",
+      }),
+    );
   } else if (compareVersions(ansible, MIN_ANSIBLE_CORE) < 0) {
-    findings.push(emit(PREPARE.controlAnsible, 'fail', { detail: `ansible-core ${show(ansible)} is older than ${show(MIN_ANSIBLE_CORE)}, the lowest the playbook works with`, fix: 'pipx install --force ansible-core (prepare.ts --apply does it)' }));
+    findings.push(
+      emit(PREPARE.controlAnsible, 'fail', {
+        detail: `ansible-core ${show(ansible)} is older than ${show(MIN_ANSIBLE_CORE)}, the lowest the playbook works with`,
+        fix: 'pipx install --force ansible-core (prepare.ts --apply does it)',
+      }),
+    );
   } else {
-    findings.push(emit(PREPARE.controlAnsible, 'pass', { detail: `ansible-core ${show(ansible)} (at least ${show(MIN_ANSIBLE_CORE)} is needed)` }));
+    findings.push(
+      emit(PREPARE.controlAnsible, 'pass', { detail: `ansible-core ${show(ansible)} (at least ${show(MIN_ANSIBLE_CORE)} is needed)` }),
+    );
     if (compareVersions(ansible, ANSIBLE_NO_PROMPT) >= 0 && c.usesSsh) {
       findings.push(
         emit(PREPARE.controlAnsibleSshPrompt, 'warn', {
-          detail: 'Ansible workers have no terminal: an unknown host key or a key passphrase makes the run fail ("Host key verification failed") instead of asking (MDAD issue #5472)',
+          detail:
+            'Ansible workers have no terminal: an unknown host key or a key passphrase makes the run fail ("Host key verification failed") instead of asking (MDAD issue #5472)',
           fix: 'connect once by hand (ssh -p PORT USER@SERVER) to accept the host key, and load a key with a passphrase into ssh-agent (ssh-add)',
         }),
       );
@@ -86,13 +102,21 @@ export function controlFindings(c: ControlFacts): Finding[] {
       docker && compareVersions(docker, MIN_COMMUNITY_DOCKER) >= 0
         ? emit(PREPARE.controlCommunityDocker, 'pass', { detail: `version ${show(docker)}` })
         : emit(PREPARE.controlCommunityDocker, 'warn', {
-            detail: docker ? `version ${show(docker)} is older than ${show(MIN_COMMUNITY_DOCKER)}` : 'not installed (ansible-core alone does not include it)',
+            detail: docker
+              ? `version ${show(docker)} is older than ${show(MIN_COMMUNITY_DOCKER)}`
+              : 'not installed (ansible-core alone does not include it)',
             fix: 'ansible-galaxy collection install --upgrade community.docker (prepare.ts --apply does it)',
           }),
     );
   }
-  findings.push(emit(PREPARE.controlJust, 'info', { detail: c.just ? 'installed' : 'not installed; the stages call ansible-playbook directly' }));
-  findings.push(emit(PREPARE.controlAgru, 'info', { detail: c.agru ? 'installed: roles are fetched with it' : 'not installed; roles are fetched with ansible-galaxy (slower)' }));
+  findings.push(
+    emit(PREPARE.controlJust, 'info', { detail: c.just ? 'installed' : 'not installed; the stages call ansible-playbook directly' }),
+  );
+  findings.push(
+    emit(PREPARE.controlAgru, 'info', {
+      detail: c.agru ? 'installed: roles are fetched with it' : 'not installed; roles are fetched with ansible-galaxy (slower)',
+    }),
+  );
   return findings;
 }
 
@@ -195,10 +219,15 @@ export const DISK_WARN_BELOW = 15 * GB;
 export const MDAD_PORTS = [80, 443, 8448] as const;
 
 function osFinding(f: ServerFacts, host: string): Finding {
-  const os = (status: 'pass' | 'warn' | 'fail', detail: string, fix?: string): Finding => emit(PREPARE.serverOs, status, { detail, ...(fix !== undefined ? { fix } : {}) }, { host });
+  const os = (status: 'pass' | 'warn' | 'fail', detail: string, fix?: string): Finding =>
+    emit(PREPARE.serverOs, status, { detail, ...(fix !== undefined ? { fix } : {}) }, { host });
   const name = `${f.distribution} ${f.version}`;
   if (f.serviceManager !== 'systemd') {
-    return os('fail', `${name} runs ${f.serviceManager}, not systemd; the playbook installs systemd services`, 'use a systemd distribution: Debian, Ubuntu, Rocky/AlmaLinux/CentOS or Arch Linux');
+    return os(
+      'fail',
+      `${name} runs ${f.serviceManager}, not systemd; the playbook installs systemd services`,
+      'use a systemd distribution: Debian, Ubuntu, Rocky/AlmaLinux/CentOS or Arch Linux',
+    );
   }
   const version = parseVersion(f.version) ?? [0];
   const dist = f.distribution.toLowerCase();
@@ -206,21 +235,45 @@ function osFinding(f: ServerFacts, host: string): Finding {
     return os('fail', `${name} is older than Debian 10`, 'reinstall the server with a current Debian');
   }
   if (dist === 'ubuntu') {
-    if (compareVersions(version, [18, 4]) < 0) return os('fail', `${name} is older than Ubuntu 18.04`, 'reinstall the server with a current Ubuntu LTS');
-    if (compareVersions(version, [20, 4]) === 0) return os('warn', `${name}: the playbook's docs call 20.04 possibly problematic`, 'prefer Ubuntu 22.04 or 24.04 LTS');
+    if (compareVersions(version, [18, 4]) < 0)
+      return os('fail', `${name} is older than Ubuntu 18.04`, 'reinstall the server with a current Ubuntu LTS');
+    if (compareVersions(version, [20, 4]) === 0)
+      return os('warn', `${name}: the playbook's docs call 20.04 possibly problematic`, 'prefer Ubuntu 22.04 or 24.04 LTS');
   }
   const supported = ['debian', 'ubuntu', 'centos', 'rocky', 'almalinux', 'redhat', 'archlinux'].includes(dist);
   return supported
     ? os('pass', name)
-    : os('warn', `${name} is not among the distributions the playbook documents`, 'Debian, Ubuntu, Rocky/AlmaLinux/CentOS or Arch Linux are known to work');
+    : os(
+        'warn',
+        `${name} is not among the distributions the playbook documents`,
+        'Debian, Ubuntu, Rocky/AlmaLinux/CentOS or Arch Linux are known to work',
+      );
 }
 
 function ramFinding(f: ServerFacts, host: string): Finding {
   const bytes = f.memTotalMb * MIB;
   const shown = `${(bytes / GB).toFixed(1)} GB of RAM`;
   const subject = { host };
-  if (bytes < RAM_FAIL_BELOW) return emit(PREPARE.serverRam, 'fail', { detail: `${shown}; Synapse with Postgres needs at least 2 GB`, fix: 'use a server with 2 GB or more (4 GB for comfort, 6 GB with Jitsi)' }, subject);
-  if (bytes < RAM_WARN_BELOW) return emit(PREPARE.serverRam, 'warn', { detail: `${shown}: enough for a small server; large federated rooms or Jitsi need 4 GB or more`, fix: 'add swap, or choose 4 GB if you join big rooms or host calls' }, subject);
+  if (bytes < RAM_FAIL_BELOW)
+    return emit(
+      PREPARE.serverRam,
+      'fail',
+      {
+        detail: `${shown}; Synapse with Postgres needs at least 2 GB`,
+        fix: 'use a server with 2 GB or more (4 GB for comfort, 6 GB with Jitsi)',
+      },
+      subject,
+    );
+  if (bytes < RAM_WARN_BELOW)
+    return emit(
+      PREPARE.serverRam,
+      'warn',
+      {
+        detail: `${shown}: enough for a small server; large federated rooms or Jitsi need 4 GB or more`,
+        fix: 'add swap, or choose 4 GB if you join big rooms or host calls',
+      },
+      subject,
+    );
   return emit(PREPARE.serverRam, 'pass', { detail: shown }, subject);
 }
 
@@ -236,8 +289,20 @@ function diskFinding(f: ServerFacts, host: string): Finding {
   const mount = mountFor(f.mounts);
   if (!mount) return emit(PREPARE.serverDisk, 'skip', { detail: 'the mounts were not reported' }, subject);
   const free = `${(mount.size_available / GB).toFixed(1)} GB free on ${mount.mount}`;
-  if (mount.size_available < DISK_FAIL_BELOW) return emit(PREPARE.serverDisk, 'fail', { detail: `${free}; the containers alone need several GB`, fix: 'free space or grow the disk (at least 5 GB, better 15 GB or more)' }, subject);
-  if (mount.size_available < DISK_WARN_BELOW) return emit(PREPARE.serverDisk, 'warn', { detail: `${free}; media and the database grow with use`, fix: 'plan for more space (15 GB or more)' }, subject);
+  if (mount.size_available < DISK_FAIL_BELOW)
+    return emit(
+      PREPARE.serverDisk,
+      'fail',
+      { detail: `${free}; the containers alone need several GB`, fix: 'free space or grow the disk (at least 5 GB, better 15 GB or more)' },
+      subject,
+    );
+  if (mount.size_available < DISK_WARN_BELOW)
+    return emit(
+      PREPARE.serverDisk,
+      'warn',
+      { detail: `${free}; media and the database grow with use`, fix: 'plan for more space (15 GB or more)' },
+      subject,
+    );
   return emit(PREPARE.serverDisk, 'pass', { detail: free }, subject);
 }
 
@@ -257,22 +322,31 @@ export function listeners(ss: string): Map<number, string> {
 
 function portFindings(f: ServerFacts, host: string): Finding[] {
   if (f.listening === undefined) {
-    return [emit(PREPARE.serverPorts, 'warn', { detail: 'could not list the listening ports (ss failed)', fix: 'check by hand on the server: ss -tlnp' }, { host })];
+    return [
+      emit(
+        PREPARE.serverPorts,
+        'warn',
+        { detail: 'could not list the listening ports (ss failed)', fix: 'check by hand on the server: ss -tlnp' },
+        { host },
+      ),
+    ];
   }
   const used = listeners(f.listening);
   return MDAD_PORTS.map((port): Finding => {
     const subject = { host, port };
     const program = used.get(port);
     if (program === undefined) return emit(PREPARE.serverPort, 'pass', { detail: 'free' }, subject);
-    if (f.mdadTraefik && /docker-proxy|traefik|unknown/.test(program)) return emit(PREPARE.serverPort, 'pass', { detail: `used by the playbook's Traefik (${program})` }, subject);
+    if (f.mdadTraefik && /docker-proxy|traefik|unknown/.test(program))
+      return emit(PREPARE.serverPort, 'pass', { detail: `used by the playbook's Traefik (${program})` }, subject);
     return emit(
       PREPARE.serverPort,
       'fail',
       {
         detail: `used by ${program}; the playbook's Traefik needs it`,
-        fix: port === 8448
-          ? `stop ${program} or move it off 8448`
-          : `stop ${program}, or keep it and put it in front of Traefik (the playbook's docs/configuring-playbook-own-webserver.md)`,
+        fix:
+          port === 8448
+            ? `stop ${program} or move it off 8448`
+            : `stop ${program}, or keep it and put it in front of Traefik (the playbook's docs/configuring-playbook-own-webserver.md)`,
       },
       subject,
     );
@@ -287,19 +361,42 @@ export function serverFindings(host: string, f: ServerFacts): Finding[] {
     ...portFindings(f, host),
     f.sudo
       ? emit(PREPARE.serverSudo, 'pass', { detail: 'installed' }, { host })
-      : emit(PREPARE.serverSudo, 'fail', { detail: 'not installed; the playbook needs it even when it logs in as root', fix: 'apt-get install sudo on the server (prepare.ts --apply does it when the login is root)' }, { host }),
+      : emit(
+          PREPARE.serverSudo,
+          'fail',
+          {
+            detail: 'not installed; the playbook needs it even when it logs in as root',
+            fix: 'apt-get install sudo on the server (prepare.ts --apply does it when the login is root)',
+          },
+          { host },
+        ),
   ];
 }
 
 /** Ad-hoc Ansible commands --apply runs on the server: sudo if missing, then apt update/upgrade. */
 export function serverActions(checkout: string, host: string, f: ServerFacts, askBecomePass: boolean): Command[] {
   if (f.osFamily !== 'Debian') return [];
-  const adhoc = (args: string[]): Command => ({ program: 'ansible', args: ['-i', 'inventory/hosts', host, ...args], cwd: checkout, env: { ANSIBLE_NOCOLOR: '1' } });
+  const adhoc = (args: string[]): Command => ({
+    program: 'ansible',
+    args: ['-i', 'inventory/hosts', host, ...args],
+    cwd: checkout,
+    env: { ANSIBLE_NOCOLOR: '1' },
+  });
   const out: Command[] = [];
   // Without sudo, become cannot work; only a root login can install it.
-  if (!f.sudo && f.user === 'root') out.push(adhoc(['-e', 'ansible_become=false', '-m', 'ansible.builtin.apt', '-a', 'name=sudo state=present update_cache=true']));
+  if (!f.sudo && f.user === 'root')
+    out.push(adhoc(['-e', 'ansible_become=false', '-m', 'ansible.builtin.apt', '-a', 'name=sudo state=present update_cache=true']));
   if (f.sudo || f.user === 'root') {
-    out.push(adhoc(['--become', ...(askBecomePass ? ['--ask-become-pass'] : []), '-m', 'ansible.builtin.apt', '-a', 'update_cache=true upgrade=safe']));
+    out.push(
+      adhoc([
+        '--become',
+        ...(askBecomePass ? ['--ask-become-pass'] : []),
+        '-m',
+        'ansible.builtin.apt',
+        '-a',
+        'update_cache=true upgrade=safe',
+      ]),
+    );
   }
   return out;
 }

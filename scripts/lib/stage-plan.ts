@@ -36,7 +36,9 @@ export async function stagePlan(o: StagePlanOptions): Promise<StagePlan> {
     const hosts = await loadHostPlans(checkout);
     const found = hosts.find((h) => h.plan.serverName === plan.serverName);
     if (!found) {
-      throw new InputError(`${o.vars}: matrix_domain ${plan.serverName} is not a server of ${join(o.playbook, INVENTORY_FILE)} (${hosts.map((h) => h.plan.serverName).join(', ')})`);
+      throw new InputError(
+        `${o.vars}: matrix_domain ${plan.serverName} is not a server of ${join(o.playbook, INVENTORY_FILE)} (${hosts.map((h) => h.plan.serverName).join(', ')})`,
+      );
     }
     return { plan: planFromVars(vars, { host: found.host }), vars, host: found.host, checkout };
   }

@@ -44,13 +44,23 @@ interface MatrixError {
   error?: string;
 }
 
-async function call<T>(method: string, url: string, body?: unknown, accessToken?: string): Promise<{ status: number; json: T & MatrixError }> {
+async function call<T>(
+  method: string,
+  url: string,
+  body?: unknown,
+  accessToken?: string,
+): Promise<{ status: number; json: T & MatrixError }> {
   const headers: Record<string, string> = {};
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (accessToken) headers['authorization'] = `Bearer ${accessToken}`;
   let response: Response;
   try {
-    response = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(20_000) });
+    response = await fetch(url, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(20_000),
+    });
   } catch (e) {
     const cause = (e as { cause?: { code?: string; message?: string } }).cause;
     throw new StageFailure(`${method} ${url}: no answer (${cause?.code ?? cause?.message ?? (e as Error).message})`);
@@ -81,14 +91,23 @@ const base = (url: string): string => url.replace(/\/+$/, '');
 /** HMAC-SHA1 over nonce NUL user NUL password NUL admin|notadmin, hex (Synapse admin API). */
 export function registrationMac(secret: string, nonce: string, user: string, password: string, admin: boolean): string {
   return createHmac('sha1', secret)
-    .update(nonce).update('\0')
-    .update(user).update('\0')
-    .update(password).update('\0')
+    .update(nonce)
+    .update('\0')
+    .update(user)
+    .update('\0')
+    .update(password)
+    .update('\0')
     .update(admin ? 'admin' : 'notadmin')
     .digest('hex');
 }
 
-export async function registerWithSharedSecret(homeserver: string, secret: string, user: string, password: string, admin: boolean): Promise<string> {
+export async function registerWithSharedSecret(
+  homeserver: string,
+  secret: string,
+  user: string,
+  password: string,
+  admin: boolean,
+): Promise<string> {
   const url = `${base(homeserver)}/_synapse/admin/v1/register`;
   const { nonce } = await expectOk<{ nonce: string }>('GET', url);
   const mac = registrationMac(secret, nonce, user, password, admin);
@@ -118,7 +137,9 @@ export async function adminApiReachable(homeserver: string): Promise<{ ok: boole
   const url = `${base(homeserver)}/_synapse/admin/v1/server_version`;
   try {
     const { status, json } = await call<{ server_version?: string }>('GET', url);
-    return status === 200 ? { ok: true, detail: `Synapse ${json.server_version ?? ''}`.trim() } : { ok: false, detail: `${url} answered ${status}` };
+    return status === 200
+      ? { ok: true, detail: `Synapse ${json.server_version ?? ''}`.trim() }
+      : { ok: false, detail: `${url} answered ${status}` };
   } catch (e) {
     return { ok: false, detail: (e as Error).message };
   }
@@ -137,12 +158,23 @@ export interface RegistrationToken {
 
 const tokensUrl = (homeserver: string): string => `${base(homeserver)}/_synapse/admin/v1/registration_tokens`;
 
-export function createToken(homeserver: string, accessToken: string, usesAllowed: number | null, expiryTime: number | null): Promise<RegistrationToken> {
-  return expectOk<RegistrationToken>('POST', `${tokensUrl(homeserver)}/new`, { uses_allowed: usesAllowed, expiry_time: expiryTime }, accessToken);
+export function createToken(
+  homeserver: string,
+  accessToken: string,
+  usesAllowed: number | null,
+  expiryTime: number | null,
+): Promise<RegistrationToken> {
+  return expectOk<RegistrationToken>(
+    'POST',
+    `${tokensUrl(homeserver)}/new`,
+    { uses_allowed: usesAllowed, expiry_time: expiryTime },
+    accessToken,
+  );
 }
 
 export async function listTokens(homeserver: string, accessToken: string): Promise<RegistrationToken[]> {
-  return (await expectOk<{ registration_tokens: RegistrationToken[] }>('GET', tokensUrl(homeserver), undefined, accessToken)).registration_tokens;
+  return (await expectOk<{ registration_tokens: RegistrationToken[] }>('GET', tokensUrl(homeserver), undefined, accessToken))
+    .registration_tokens;
 }
 
 export async function deleteToken(homeserver: string, accessToken: string, token: string): Promise<void> {

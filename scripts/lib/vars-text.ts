@@ -62,7 +62,9 @@ function lineEnd(text: string, at: number): number {
 
 /** Sets a variable: its last occurrence is rewritten in place, or a line is appended. */
 export function setVar(text: string, key: string, value: VarValue): string {
-  const found = locate(text).filter((l) => l.key === key).at(-1);
+  const found = locate(text)
+    .filter((l) => l.key === key)
+    .at(-1);
   const line = `${key}: ${renderValue(value)}`;
   if (!found) return `${text}${text === '' || text.endsWith('\n') ? '' : '\n'}${line}\n`;
   return text.slice(0, found.start) + line + text.slice(found.end);
@@ -74,7 +76,9 @@ export function setVar(text: string, key: string, value: VarValue): string {
  */
 export function removeVar(text: string, key: string, note?: string): string {
   let out = text;
-  for (const found of locate(text).filter((l) => l.key === key).reverse()) {
+  for (const found of locate(text)
+    .filter((l) => l.key === key)
+    .reverse()) {
     const from = lineStart(out, found.start);
     const to = lineEnd(out, found.end);
     out = out.slice(0, from) + (note ? `# ${key}: ${note}\n` : '') + out.slice(to);
@@ -85,7 +89,9 @@ export function removeVar(text: string, key: string, note?: string): string {
 /** Renames every occurrence of a variable, keeping its value and comments. */
 export function renameVar(text: string, from: string, to: string): string {
   let out = text;
-  for (const found of locate(text).filter((l) => l.key === from).reverse()) {
+  for (const found of locate(text)
+    .filter((l) => l.key === from)
+    .reverse()) {
     out = out.slice(0, found.start) + to + out.slice(found.keyEnd);
   }
   return out;

@@ -74,7 +74,8 @@ export function checkSupportPage(url: string): string {
   } catch {
     parsed = undefined;
   }
-  if (!parsed || !['https:', 'http:'].includes(parsed.protocol)) throw new InputError(`--support-page "${url}" is not a web address like https://example.org/help`);
+  if (!parsed || !['https:', 'http:'].includes(parsed.protocol))
+    throw new InputError(`--support-page "${url}" is not a web address like https://example.org/help`);
   return url;
 }
 
@@ -90,7 +91,10 @@ export function checkWebRoot(dir: string): string {
 // Documents
 
 /** The documents to publish: the plan's, the support file replaced by --support-contact/--support-page. */
-export function wellKnownDocuments(plan: Plan, req: Pick<WellKnownRequest, 'contacts' | 'supportPage'>): Partial<Record<DocumentName, Record<string, unknown>>> {
+export function wellKnownDocuments(
+  plan: Plan,
+  req: Pick<WellKnownRequest, 'contacts' | 'supportPage'>,
+): Partial<Record<DocumentName, Record<string, unknown>>> {
   const docs: Partial<Record<DocumentName, Record<string, unknown>>> = { client: plan.wellKnown.client };
   if (plan.wellKnown.server) docs.server = plan.wellKnown.server;
   if (req.contacts.length > 0 || req.supportPage !== undefined) {
@@ -161,11 +165,7 @@ function apacheSnippet(plan: Plan, req: WellKnownRequest): string {
   const target = `https://${plan.matrixHost}/${DOCUMENT_DIR}/`;
   const body =
     req.serve === 'proxy'
-      ? [
-          'SSLProxyEngine on',
-          `ProxyPass "/${DOCUMENT_DIR}/" "${target}" nocanon`,
-          `ProxyPassReverse "/${DOCUMENT_DIR}/" "${target}"`,
-        ]
+      ? ['SSLProxyEngine on', `ProxyPass "/${DOCUMENT_DIR}/" "${target}" nocanon`, `ProxyPassReverse "/${DOCUMENT_DIR}/" "${target}"`]
       : [
           `Alias "/${DOCUMENT_DIR}/" "${req.webRoot}/${DOCUMENT_DIR}/"`,
           `<Directory "${req.webRoot}/${DOCUMENT_DIR}">`,
@@ -199,7 +199,7 @@ function caddySnippet(plan: Plan, req: WellKnownRequest): string {
 function headersFile(plan: Plan): string {
   return [
     `# The headers of /.well-known/matrix/* on ${plan.serverName} (Netlify, Cloudflare Pages: this _headers file at the`,
-    '# site root; elsewhere set the same headers on these files in the host\'s settings).',
+    "# site root; elsewhere set the same headers on these files in the host's settings).",
     GENERATED,
     `/${DOCUMENT_DIR}/*`,
     '  Content-Type: application/json',
@@ -238,14 +238,19 @@ export function wellKnownOutput(plan: Plan, req: WellKnownRequest): WellKnownOut
       `Copy ${DOCUMENT_DIR}/ into ${req.flavor === 'static' ? 'the web root of ' + plan.serverName : req.webRoot} (readable by the web server), and generate the copies again after every playbook run: they are what the playbook serves on ${plan.matrixHost} today.`,
     );
     if (req.flavor === 'static') {
-      notes.push(`Serve them with Content-Type: application/json, Access-Control-Allow-Origin: * and Cache-Control: ${CACHE_CONTROL} (the _headers file does it on Netlify and Cloudflare Pages).`);
+      notes.push(
+        `Serve them with Content-Type: application/json, Access-Control-Allow-Origin: * and Cache-Control: ${CACHE_CONTROL} (the _headers file does it on Netlify and Cloudflare Pages).`,
+      );
     }
   } else if (req.contacts.length > 0 || req.supportPage !== undefined) {
     notes.push(supportVarsNote(docs));
   }
-  if (!docs.server) notes.push('No server file: the plan delegates federation with an SRV record (matrix_static_files_file_matrix_server_enabled: false).');
+  if (!docs.server)
+    notes.push('No server file: the plan delegates federation with an SRV record (matrix_static_files_file_matrix_server_enabled: false).');
   if (plan.baseDomainServed) {
-    notes.push(`vars.yml has matrix_static_files_container_labels_base_domain_enabled: true: the playbook itself serves ${plan.serverName} and its well-known files; you need this only if another web server answers for ${plan.serverName}.`);
+    notes.push(
+      `vars.yml has matrix_static_files_container_labels_base_domain_enabled: true: the playbook itself serves ${plan.serverName} and its well-known files; you need this only if another web server answers for ${plan.serverName}.`,
+    );
   }
   notes.push(`Then check it from outside: npx tsx checks/wellknown.ts ${plan.serverName} --vars <vars.yml>`);
   return { files, notes };

@@ -51,7 +51,10 @@ export function labLookup(resolverAddress: string) {
     const addresses = answers.flatMap((answer) => (typeof answer === 'string' ? [] : answer));
     if (addresses.length > 0) return addresses;
     // A real failure (timeout, refusal) is worth more than "no such name" from the other family.
-    return answers.find((answer): answer is string => typeof answer === 'string' && answer !== 'ENODATA' && answer !== 'ENOTFOUND') ?? 'ENOTFOUND';
+    return (
+      answers.find((answer): answer is string => typeof answer === 'string' && answer !== 'ENODATA' && answer !== 'ENOTFOUND') ??
+      'ENOTFOUND'
+    );
   };
   return (hostname: string, options: { all?: boolean; family?: number | string }, callback: LookupCallback): void => {
     const family = options.family === 'IPv4' ? 4 : options.family === 'IPv6' ? 6 : Number(options.family ?? 0);
@@ -59,7 +62,10 @@ export function labLookup(resolverAddress: string) {
     const found = literal ? Promise.resolve([{ address: hostname, family: literal }]) : resolveAll(hostname, family);
     void found.then((addresses) => {
       if (typeof addresses === 'string') {
-        const error: NodeJS.ErrnoException = Object.assign(new Error(`lookup ${addresses} ${hostname} (lab resolver ${resolverAddress})`), { code: addresses, hostname });
+        const error: NodeJS.ErrnoException = Object.assign(new Error(`lookup ${addresses} ${hostname} (lab resolver ${resolverAddress})`), {
+          code: addresses,
+          hostname,
+        });
         callback(error, options.all ? [] : '', undefined);
       } else if (options.all) {
         callback(null, addresses);
@@ -75,7 +81,8 @@ export function labFetch(lab: Pick<FederationLab, 'resolver' | 'caFile'>): { fet
   const agent = new Agent({
     connect: { ca: [...tls.rootCertificates, readFileSync(lab.caFile, 'utf8')], lookup: labLookup(lab.resolver), timeout: 5000 },
   });
-  const fetch = ((input: string | URL, init?: RequestInit) => undiciFetch(input, { ...(init as object), dispatcher: agent })) as unknown as typeof globalThis.fetch;
+  const fetch = ((input: string | URL, init?: RequestInit) =>
+    undiciFetch(input, { ...(init as object), dispatcher: agent })) as unknown as typeof globalThis.fetch;
   return { fetch, close: () => agent.close() };
 }
 
@@ -89,7 +96,11 @@ export async function refereeClientDiscovery(lab: FederationLab, domain: string 
     try {
       const config = await AutoDiscovery.findClientConfig(domain);
       const homeserver = config['m.homeserver'];
-      return { state: String(homeserver.state), error: homeserver.error ? String(homeserver.error) : null, baseUrl: homeserver.base_url ? String(homeserver.base_url) : null };
+      return {
+        state: String(homeserver.state),
+        error: homeserver.error ? String(homeserver.error) : null,
+        baseUrl: homeserver.base_url ? String(homeserver.base_url) : null,
+      };
     } finally {
       AutoDiscovery.setFetchFn(undefined as unknown as typeof globalThis.fetch);
       await transport.close();

@@ -53,7 +53,14 @@ describe('DNS preflight against the lab', () => {
     expect(byId('dns.zone.nameservers').detail).toContain(`ns1.${ORIGIN}, ns2.${ORIGIN}`);
     expect(byId('dns.nameserver.ns1_example_test').status).toBe('pass');
     expect(byId('dns.nameserver.ns2_example_test').status).toBe('pass');
-    for (const id of ['dns.record.matrix.a', 'dns.record.element.cname', 'dns.record.jitsi.cname', 'dns.record.base.a', 'dns.caa.letsencrypt', 'dns.zone.consistency']) {
+    for (const id of [
+      'dns.record.matrix.a',
+      'dns.record.element.cname',
+      'dns.record.jitsi.cname',
+      'dns.record.base.a',
+      'dns.caa.letsencrypt',
+      'dns.zone.consistency',
+    ]) {
       expect(byId(id).status, id).toBe('pass');
     }
     expect(byId('dns.propagation.matrix.a').status).toBe('pass');
@@ -65,14 +72,22 @@ describe('DNS preflight against the lab', () => {
   });
 
   it('fails a record that points elsewhere and a missing CNAME, with the zone lines to add', async () => {
-    serve(withChanges([
-      { name: `matrix.${ORIGIN}`, type: 'A', value: OLD_IPV4 },
-      { name: `jitsi.${ORIGIN}`, type: 'CNAME' },
-    ]));
+    serve(
+      withChanges([
+        { name: `matrix.${ORIGIN}`, type: 'A', value: OLD_IPV4 },
+        { name: `jitsi.${ORIGIN}`, type: 'CNAME' },
+      ]),
+    );
     const { run, report, byId } = await dnsCheck('--resolver', at(fresh), '--zone');
-    expect(byId('dns.record.matrix.a')).toMatchObject({ status: 'fail', fix: `Change the record at your DNS provider to: matrix.${ORIGIN}. 3600 IN A ${SERVER_IPV4}` });
+    expect(byId('dns.record.matrix.a')).toMatchObject({
+      status: 'fail',
+      fix: `Change the record at your DNS provider to: matrix.${ORIGIN}. 3600 IN A ${SERVER_IPV4}`,
+    });
     expect(byId('dns.record.matrix.a').detail).toContain(OLD_IPV4);
-    expect(byId('dns.record.jitsi.cname')).toMatchObject({ status: 'fail', fix: `Add at your DNS provider: jitsi.${ORIGIN}. 3600 IN CNAME matrix.${ORIGIN}.` });
+    expect(byId('dns.record.jitsi.cname')).toMatchObject({
+      status: 'fail',
+      fix: `Add at your DNS provider: jitsi.${ORIGIN}. 3600 IN CNAME matrix.${ORIGIN}.`,
+    });
     // element is a CNAME to the matrix host: right as a CNAME, so it passes even though the target is wrong.
     expect(byId('dns.record.element.cname').status).toBe('pass');
     const snippet = String(report.extra?.zoneSnippet);
@@ -84,7 +99,18 @@ describe('DNS preflight against the lab', () => {
 
   it('prints a readable table of at most 100 columns, and the zone snippet after it', async () => {
     serve(withChanges([{ name: `jitsi.${ORIGIN}`, type: 'CNAME' }]));
-    const run = await runCli('checks/dns.ts', [ORIGIN, '--vars', VARS, '--expect-ip', SERVER_IPV4, '--resolver', at(fresh), '--zone', '--timeout', '2']);
+    const run = await runCli('checks/dns.ts', [
+      ORIGIN,
+      '--vars',
+      VARS,
+      '--expect-ip',
+      SERVER_IPV4,
+      '--resolver',
+      at(fresh),
+      '--zone',
+      '--timeout',
+      '2',
+    ]);
     expect(run.code).toBe(2);
     expect(run.stdout).toMatch(/FAIL .*jitsi\.example\.test CNAME/);
     expect(run.stdout).toContain('fix: Add at your DNS provider');
@@ -95,11 +121,15 @@ describe('DNS preflight against the lab', () => {
   });
 
   it('warns when the source is right but a resolver still caches the old answer, saying when it expires', async () => {
-    stale.setZones(zone(withChanges([
-      { name: `matrix.${ORIGIN}`, type: 'A', value: OLD_IPV4, ttl: 1800 },
-      { name: `element.${ORIGIN}`, type: 'CNAME' },
-      { name: ORIGIN, type: 'SOA', value: SOA.value, ttl: 240 },
-    ])));
+    stale.setZones(
+      zone(
+        withChanges([
+          { name: `matrix.${ORIGIN}`, type: 'A', value: OLD_IPV4, ttl: 1800 },
+          { name: `element.${ORIGIN}`, type: 'CNAME' },
+          { name: ORIGIN, type: 'SOA', value: SOA.value, ttl: 240 },
+        ]),
+      ),
+    );
     const { run, byId } = await dnsCheck('--resolver', at(fresh), '--resolver', at(stale));
     expect(byId('dns.record.matrix.a').status).toBe('pass');
     const matrix = byId('dns.propagation.matrix.a');
@@ -132,9 +162,21 @@ describe('DNS preflight against the lab', () => {
 
   it('flags a lame nameserver and nameservers that disagree', async () => {
     const lame = await startDnsServer({ address: '127.53.0.21', zones: zone(healthyRecords()), role: 'resolver' });
-    const behind = await startDnsServer({ address: '127.53.0.22', zones: zone(withChanges([{ name: `matrix.${ORIGIN}`, type: 'A', value: OLD_IPV4 }])) });
+    const behind = await startDnsServer({
+      address: '127.53.0.22',
+      zones: zone(withChanges([{ name: `matrix.${ORIGIN}`, type: 'A', value: OLD_IPV4 }])),
+    });
     try {
-      const { byId } = await dnsCheck('--authoritative', at(ns1), '--authoritative', at(lame), '--authoritative', at(behind), '--resolver', at(fresh));
+      const { byId } = await dnsCheck(
+        '--authoritative',
+        at(ns1),
+        '--authoritative',
+        at(lame),
+        '--authoritative',
+        at(behind),
+        '--resolver',
+        at(fresh),
+      );
       expect(byId(`dns.nameserver.127_53_0_21_${lame.port}`).status).toBe('fail');
       expect(byId(`dns.nameserver.127_53_0_21_${lame.port}`).detail).toContain('lame delegation');
       const consistency = byId('dns.zone.consistency');
@@ -161,7 +203,10 @@ describe('DNS preflight against the lab', () => {
 
     serve([...healthyRecords(), { name: `_matrix._tcp.${ORIGIN}`, type: 'SRV', value: `10 0 8448 matrix.${ORIGIN}` }]);
     const legacy = await dnsCheck('--resolver', at(fresh));
-    expect(legacy.byId('dns.srv.legacy')).toMatchObject({ status: 'warn', fix: `Add the same record under the current name: _matrix-fed._tcp.${ORIGIN}. 3600 IN SRV 10 0 8448 matrix.${ORIGIN}.` });
+    expect(legacy.byId('dns.srv.legacy')).toMatchObject({
+      status: 'warn',
+      fix: `Add the same record under the current name: _matrix-fed._tcp.${ORIGIN}. 3600 IN SRV 10 0 8448 matrix.${ORIGIN}.`,
+    });
     expect(legacy.byId('dns.srv.legacy').detail).toContain(`matrix.${ORIGIN} port 8448 (${SERVER_IPV4})`);
 
     serve([...healthyRecords(), { name: `_matrix-fed._tcp.${ORIGIN}`, type: 'SRV', value: `10 0 8448 nowhere.${ORIGIN}` }]);
@@ -172,17 +217,32 @@ describe('DNS preflight against the lab', () => {
   it("fails a CAA policy that forbids Let's Encrypt and passes one that allows it", async () => {
     serve([...healthyRecords(), { name: ORIGIN, type: 'CAA', value: '0 issue "sectigo.com"' }]);
     const forbidden = await dnsCheck('--resolver', at(fresh));
-    expect(forbidden.byId('dns.caa.letsencrypt')).toMatchObject({ status: 'fail', fix: `Add at your DNS provider: ${ORIGIN}. 3600 IN CAA 0 issue "letsencrypt.org"` });
+    expect(forbidden.byId('dns.caa.letsencrypt')).toMatchObject({
+      status: 'fail',
+      fix: `Add at your DNS provider: ${ORIGIN}. 3600 IN CAA 0 issue "letsencrypt.org"`,
+    });
     expect(forbidden.byId('dns.caa.letsencrypt').detail).toContain(`matrix.${ORIGIN} (CAA at ${ORIGIN}`);
 
-    serve([...healthyRecords(), { name: ORIGIN, type: 'CAA', value: '0 issue "sectigo.com"' }, { name: ORIGIN, type: 'CAA', value: '0 issue "letsencrypt.org; validationmethods=http-01"' }]);
+    serve([
+      ...healthyRecords(),
+      { name: ORIGIN, type: 'CAA', value: '0 issue "sectigo.com"' },
+      { name: ORIGIN, type: 'CAA', value: '0 issue "letsencrypt.org; validationmethods=http-01"' },
+    ]);
     const allowed = await dnsCheck('--resolver', at(fresh));
     expect(allowed.byId('dns.caa.letsencrypt')).toMatchObject({ status: 'pass' });
   });
 
   it('takes the server address from the inventory of an MDAD checkout', async () => {
     serve(withChanges([{ name: `jitsi.${ORIGIN}`, type: 'CNAME' }]));
-    const run = await runCli('checks/dns.ts', ['--playbook', 'test/fixtures/lab/playbook', '--resolver', at(fresh), '--json', '--timeout', '2']);
+    const run = await runCli('checks/dns.ts', [
+      '--playbook',
+      'test/fixtures/lab/playbook',
+      '--resolver',
+      at(fresh),
+      '--json',
+      '--timeout',
+      '2',
+    ]);
     const report = JSON.parse(run.stdout) as Report;
     const ids = Object.fromEntries(report.findings.map((f) => [f.id, f]));
     expect(report.serverName).toBe(ORIGIN);
@@ -192,14 +252,25 @@ describe('DNS preflight against the lab', () => {
     expect(run.code).toBe(2);
   });
 
-  it("warns about Cloudflare-proxied addresses and notes records left from the 2024 guide", async () => {
+  it('warns about Cloudflare-proxied addresses and notes records left from the 2024 guide', async () => {
     const proxied = '104.16.1.1';
     serve([
       ...withChanges([{ name: `matrix.${ORIGIN}`, type: 'A', value: proxied }]),
       { name: `dimension.${ORIGIN}`, type: 'CNAME', value: `matrix.${ORIGIN}` },
       { name: `_matrix-identity._tcp.${ORIGIN}`, type: 'SRV', value: `10 0 443 matrix.${ORIGIN}` },
     ]);
-    const run = await runCli('checks/dns.ts', [ORIGIN, '--vars', VARS, '--expect-ip', proxied, '--resolver', at(fresh), '--json', '--timeout', '2']);
+    const run = await runCli('checks/dns.ts', [
+      ORIGIN,
+      '--vars',
+      VARS,
+      '--expect-ip',
+      proxied,
+      '--resolver',
+      at(fresh),
+      '--json',
+      '--timeout',
+      '2',
+    ]);
     const report = JSON.parse(run.stdout) as Report;
     const ids = Object.fromEntries(report.findings.map((f) => [f.id, f]));
     expect(ids['dns.cloudflare.matrix'].status).toBe('warn');
@@ -218,9 +289,21 @@ describe('bad input', () => {
     ['an unknown option', ['example.org', '--frobnicate'], /Unknown option '--frobnicate'/],
     ['a missing vars file', ['example.org', '--vars', 'test/fixtures/does-not-exist.yml'], /does-not-exist\.yml/],
     ['a bad timeout', ['example.org', '--timeout', 'soon'], /--timeout/],
-    ['a vars.yml that is not YAML', ['example.test', '--vars', 'test/fixtures/lab/broken-vars.yml'], /broken-vars\.yml: YAML syntax error at line \d/],
-    ['a server name that differs from the configuration', ['example.org', '--vars', VARS], /matrix_domain is example\.test, not the server name example\.org/],
-    ['--connect-to, which a DNS check cannot use', ['example.org', '--connect-to', 'example.org:443:192.0.2.1:443'], /Unknown option '--connect-to'/],
+    [
+      'a vars.yml that is not YAML',
+      ['example.test', '--vars', 'test/fixtures/lab/broken-vars.yml'],
+      /broken-vars\.yml: YAML syntax error at line \d/,
+    ],
+    [
+      'a server name that differs from the configuration',
+      ['example.org', '--vars', VARS],
+      /matrix_domain is example\.test, not the server name example\.org/,
+    ],
+    [
+      '--connect-to, which a DNS check cannot use',
+      ['example.org', '--connect-to', 'example.org:443:192.0.2.1:443'],
+      /Unknown option '--connect-to'/,
+    ],
   ];
   for (const [what, args, message] of cases) {
     it(`rejects ${what} with one line and exit 3`, async () => {
@@ -233,7 +316,16 @@ describe('bad input', () => {
   }
 
   it('works on the punycode form of an internationalized name', async () => {
-    const run = await runCli('checks/dns.ts', ['пример.test', '--authoritative', `${NS1}:53`, '--resolver', `${NS1}:53`, '--json', '--timeout', '1']);
+    const run = await runCli('checks/dns.ts', [
+      'пример.test',
+      '--authoritative',
+      `${NS1}:53`,
+      '--resolver',
+      `${NS1}:53`,
+      '--json',
+      '--timeout',
+      '1',
+    ]);
     const report = JSON.parse(run.stdout) as Report;
     expect(report.serverName).toBe('xn--e1afmkfd.test');
     expect(report.findings.find((f) => f.id === 'dns.name.punycode')?.detail).toContain('xn--e1afmkfd.test');

@@ -9,27 +9,39 @@ let silent: RunningDnsServer;
 const LONG_TEXT = 'v=long '.repeat(300);
 
 beforeAll(async () => {
-  server = await startDnsServer({ address: '127.53.1.1', zones: zone([...healthyRecords(), { name: `long.${ORIGIN}`, type: 'TXT', value: LONG_TEXT }]) });
+  server = await startDnsServer({
+    address: '127.53.1.1',
+    zones: zone([...healthyRecords(), { name: `long.${ORIGIN}`, type: 'TXT', value: LONG_TEXT }]),
+  });
   silent = await startSilentServer('127.53.1.2');
 });
 afterAll(async () => Promise.all([server.close(), silent.close()]));
 
 describe('DNS query probe', () => {
   it('reads flags, TTLs and records over UDP', async () => {
-    const reply = await queryDns({ host: server.address, port: server.port }, `element.${ORIGIN}`, 'A', { recursive: false, timeoutMs: 1000 });
+    const reply = await queryDns({ host: server.address, port: server.port }, `element.${ORIGIN}`, 'A', {
+      recursive: false,
+      timeoutMs: 1000,
+    });
     expect(reply).toMatchObject({ ok: true, rcode: 'NOERROR', authoritative: true, transport: 'udp' });
     if (!reply.ok) return;
     expect(reply.answers.map((r) => `${r.type} ${r.value}`)).toEqual([`CNAME matrix.${ORIGIN}`, 'A 203.0.113.10']);
   });
 
   it('retries over TCP when the UDP answer is truncated', async () => {
-    const reply = await queryDns({ host: server.address, port: server.port }, `long.${ORIGIN}`, 'TXT', { recursive: false, timeoutMs: 1000 });
+    const reply = await queryDns({ host: server.address, port: server.port }, `long.${ORIGIN}`, 'TXT', {
+      recursive: false,
+      timeoutMs: 1000,
+    });
     expect(reply).toMatchObject({ ok: true, transport: 'tcp' });
     if (reply.ok) expect(reply.answers[0].value).toBe(LONG_TEXT);
   });
 
   it('gives the SOA of a negative answer', async () => {
-    const reply = await queryDns({ host: server.address, port: server.port }, `nothing.${ORIGIN}`, 'A', { recursive: false, timeoutMs: 1000 });
+    const reply = await queryDns({ host: server.address, port: server.port }, `nothing.${ORIGIN}`, 'A', {
+      recursive: false,
+      timeoutMs: 1000,
+    });
     expect(reply).toMatchObject({ ok: true, rcode: 'NXDOMAIN' });
     if (reply.ok) expect(reply.authorities[0]).toMatchObject({ type: 'SOA', soaMinimum: 300 });
   });

@@ -7,7 +7,12 @@ export const OLD_IPV4 = '198.51.100.7';
 export const NS1 = '127.53.0.1';
 export const NS2 = '127.53.0.2';
 
-export const SOA: LabRecord = { name: ORIGIN, type: 'SOA', value: `ns1.${ORIGIN} hostmaster.${ORIGIN} 2026112601 3600 600 86400 300`, ttl: 3600 };
+export const SOA: LabRecord = {
+  name: ORIGIN,
+  type: 'SOA',
+  value: `ns1.${ORIGIN} hostmaster.${ORIGIN} 2026112601 3600 600 86400 300`,
+  ttl: 3600,
+};
 
 /** Everything the lab vars.yml needs, right: matrix, element, jitsi, the base domain. */
 export function healthyRecords(): LabRecord[] {
@@ -29,7 +34,10 @@ export function zone(records: LabRecord[]): LabZone[] {
 }
 
 /** The healthy records with some replaced (same name and type) or removed (value undefined). */
-export function withChanges(changes: { name: string; type: LabRecord['type']; value?: string; ttl?: number }[], base = healthyRecords()): LabRecord[] {
+export function withChanges(
+  changes: { name: string; type: LabRecord['type']; value?: string; ttl?: number }[],
+  base = healthyRecords(),
+): LabRecord[] {
   const kept = base.filter((r) => !changes.some((c) => c.name === r.name && c.type === r.type));
   const added = changes.filter((c) => c.value !== undefined).map((c) => ({ name: c.name, type: c.type, value: c.value!, ttl: c.ttl }));
   return [...kept, ...added];

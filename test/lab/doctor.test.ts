@@ -26,7 +26,9 @@ describe('doctor, one server', () => {
   it('runs every area, shares probes between them, and takes the worst exit code', async () => {
     await lab.use('redirect-no-cors');
     const run = await runCli('checks/doctor.ts', [LAB.serverName, ...common(), '--json']);
-    const report = JSON.parse(run.stdout) as Report & { extra: { areas: Record<string, unknown>; probes: { sent: number; shared: number } } };
+    const report = JSON.parse(run.stdout) as Report & {
+      extra: { areas: Record<string, unknown>; probes: { sent: number; shared: number } };
+    };
     expect(Object.keys(report.extra.areas).sort()).toEqual(['dns', 'federation', 'turn', 'wellknown']);
     const ids = report.findings.map((f) => f.id);
     expect(ids).toContain('dns.zone.nameservers');
@@ -60,7 +62,9 @@ describe('doctor, one server', () => {
     const run = await runCli('checks/doctor.ts', [LAB.serverName, ...common(), '--skip', 'dns', '--format', 'prom']);
     expect(run.stdout).toContain('# TYPE matrix_doctor_findings gauge');
     expect(run.stdout).toMatch(/^matrix_doctor_findings\{server="example\.test",status="fail"\} 0$/m);
-    expect(run.stdout).toMatch(/^matrix_doctor_check_status\{server="example\.test",id="federation\.127_0_1_2_8448\.keys",status="pass"\} 0$/m);
+    expect(run.stdout).toMatch(
+      /^matrix_doctor_check_status\{server="example\.test",id="federation\.127_0_1_2_8448\.keys",status="pass"\} 0$/m,
+    );
     expect(run.stdout).toMatch(/^matrix_doctor_duration_seconds\{server="example\.test"\} \d+\.\d{3}$/m);
     expect(run.code).toBe(0);
   });
@@ -95,12 +99,24 @@ describe('doctor, a fleet', () => {
 
   it('checks every host of an MDAD inventory with the plan from its host_vars', async () => {
     await lab.use('healthy-wellknown');
-    const run = await runCli('checks/doctor.ts', ['--inventory', 'test/fixtures/lab/playbook/inventory/hosts', ...common(), '--only', 'dns', '--json']);
-    const [report] = run.stdout.trim().split('\n').map((line) => JSON.parse(line) as Report);
+    const run = await runCli('checks/doctor.ts', [
+      '--inventory',
+      'test/fixtures/lab/playbook/inventory/hosts',
+      ...common(),
+      '--only',
+      'dns',
+      '--json',
+    ]);
+    const [report] = run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Report);
     expect(report.serverName).toBe(LAB.serverName);
     // The plan comes from host_vars (Jitsi on) and the address from ansible_host.
     expect(report.findings.map((f) => f.id)).toContain('dns.record.jitsi.cname');
-    expect(report.findings.find((f) => f.id === 'dns.server.address')?.detail).toContain('203.0.113.10 (from ansible_host of matrix.example.test)');
+    expect(report.findings.find((f) => f.id === 'dns.server.address')?.detail).toContain(
+      '203.0.113.10 (from ansible_host of matrix.example.test)',
+    );
   });
 
   it('writes one JSON report a line', async () => {
@@ -108,7 +124,10 @@ describe('doctor, a fleet', () => {
     const list = join(dir, 'servers.txt');
     writeFileSync(list, `${LAB.serverName}\nnowhere.example.test\n`);
     const run = await runCli('checks/doctor.ts', ['--list', list, ...common(), '--only', 'federation', '--json', '--concurrency', '1']);
-    const reports = run.stdout.trim().split('\n').map((line) => JSON.parse(line) as Report);
+    const reports = run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Report);
     expect(reports.map((r) => [r.serverName, r.exitCode])).toEqual([
       [LAB.serverName, 0],
       ['nowhere.example.test', 2],

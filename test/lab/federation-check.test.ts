@@ -15,7 +15,17 @@ beforeAll(async () => {
 afterAll(async () => lab?.stop());
 
 async function check(script: 'federation' | 'wellknown', ...extra: string[]) {
-  const run = await runCli(`checks/${script}.ts`, [LAB.serverName, '--resolver', lab.resolver, '--ca-file', lab.caFile, '--timeout', '3', '--json', ...extra]);
+  const run = await runCli(`checks/${script}.ts`, [
+    LAB.serverName,
+    '--resolver',
+    lab.resolver,
+    '--ca-file',
+    lab.caFile,
+    '--timeout',
+    '3',
+    '--json',
+    ...extra,
+  ]);
   const report = JSON.parse(run.stdout) as Report;
   const find = (id: string): Finding => {
     const found = report.findings.find((f) => f.id === id);
@@ -31,7 +41,11 @@ describe('federation check', () => {
   it('healthy, delegated by well-known: step 3.2 to matrix.example.test:8448, valid keys', async () => {
     await lab.use('healthy-wellknown');
     const { run, find } = await check('federation');
-    expect(find('federation.discovery').evidence).toMatchObject({ step: '3.2', tlsName: LAB.matrixHost, hostHeader: `${LAB.matrixHost}:8448` });
+    expect(find('federation.discovery').evidence).toMatchObject({
+      step: '3.2',
+      tlsName: LAB.matrixHost,
+      hostHeader: `${LAB.matrixHost}:8448`,
+    });
     expect(find(`${MATRIX_8448}.certificate`).status).toBe('pass');
     expect(find(`${MATRIX_8448}.version`).detail).toMatch(/^Synapse \d+\.\d+/);
     expect(find(`${MATRIX_8448}.keys`)).toMatchObject({ status: 'pass' });
@@ -69,7 +83,11 @@ describe('federation check', () => {
   const certificateCases: [Scenario, string, RegExp][] = [
     ['wrong-name-cert', 'name', new RegExp(`valid for DNS:${WRONG_NAME.replace(/\./g, '\\.')}, not for matrix\\.example\\.test`)],
     ['expired-cert', 'expired', /expired on 2024-01-02/],
-    ['missing-intermediate', 'missing-intermediate', /sends only the leaf; its issuer .* \(fetched from the certificate's AIA URL\) chains to a trusted CA/],
+    [
+      'missing-intermediate',
+      'missing-intermediate',
+      /sends only the leaf; its issuer .* \(fetched from the certificate's AIA URL\) chains to a trusted CA/,
+    ],
     ['unknown-ca', 'unknown-ca', /issued by Nobody Trusts This CA/],
     ['self-signed', 'self-signed', /self-signed/],
   ];
@@ -89,7 +107,10 @@ describe('federation check', () => {
   it('a closed federation port is refused, with the firewall as the fix', async () => {
     await lab.use('federation-port-closed');
     const { find } = await check('federation');
-    expect(find(`${MATRIX_8448}.connect`)).toMatchObject({ status: 'fail', detail: expect.stringContaining('nothing listens on the port') });
+    expect(find(`${MATRIX_8448}.connect`)).toMatchObject({
+      status: 'fail',
+      detail: expect.stringContaining('nothing listens on the port'),
+    });
     expect(find(`${MATRIX_8448}.connect`).fix).toContain('Open TCP port 8448');
   });
 
@@ -98,7 +119,10 @@ describe('federation check', () => {
     const { find } = await check('federation');
     expect(find(`${MATRIX_8448}.keys`).status).toBe('pass');
     expect(find('federation.127_0_1_3_8448.connect').status).toBe('pass');
-    expect(find('federation.127_0_1_3_8448.version')).toMatchObject({ status: 'fail', detail: expect.stringContaining('cannot reach the homeserver behind it (502)') });
+    expect(find('federation.127_0_1_3_8448.version')).toMatchObject({
+      status: 'fail',
+      detail: expect.stringContaining('cannot reach the homeserver behind it (502)'),
+    });
   });
 
   it('names a keys endpoint answered by a web page instead of the homeserver', async () => {
@@ -116,7 +140,16 @@ describe('well-known check', () => {
   it('passes the healthy base domain, with the same copies as the Matrix host', async () => {
     await lab.use('healthy-wellknown');
     const { run, report, find } = await check('wellknown');
-    for (const id of ['wellknown.server.status', 'wellknown.server.m_server', 'wellknown.server.content_type', 'wellknown.client.discovery', 'wellknown.client.cors', 'wellknown.client.content_type', 'wellknown.copy.server', 'wellknown.copy.client']) {
+    for (const id of [
+      'wellknown.server.status',
+      'wellknown.server.m_server',
+      'wellknown.server.content_type',
+      'wellknown.client.discovery',
+      'wellknown.client.cors',
+      'wellknown.client.content_type',
+      'wellknown.copy.server',
+      'wellknown.copy.client',
+    ]) {
       expect(find(id).status, id).toBe('pass');
     }
     expect(report.extra?.clientDiscovery).toMatchObject({ state: 'SUCCESS', baseUrl: `https://${LAB.matrixHost}` });
@@ -126,7 +159,10 @@ describe('well-known check', () => {
   it('fails a client file without CORS', async () => {
     await lab.use('client-no-cors');
     const { find } = await check('wellknown');
-    expect(find('wellknown.client.cors')).toMatchObject({ status: 'fail', fix: expect.stringContaining('add_header Access-Control-Allow-Origin * always;') });
+    expect(find('wellknown.client.cors')).toMatchObject({
+      status: 'fail',
+      fix: expect.stringContaining('add_header Access-Control-Allow-Origin * always;'),
+    });
   });
 
   it('fails a redirect without CORS, judging the 302 itself', async () => {
@@ -142,15 +178,23 @@ describe('well-known check', () => {
   it('fails a client file served as text/plain and warns for the server file', async () => {
     await lab.use('text-plain');
     const { find } = await check('wellknown');
-    expect(find('wellknown.client.content_type')).toMatchObject({ status: 'fail', detail: expect.stringContaining('Served as text/plain') });
+    expect(find('wellknown.client.content_type')).toMatchObject({
+      status: 'fail',
+      detail: expect.stringContaining('Served as text/plain'),
+    });
     expect(find('wellknown.server.content_type').status).toBe('warn');
   });
 
   it('fails m.server with a scheme, shows the fixed value, and the stale copy', async () => {
     await lab.use('mserver-https');
     const { find } = await check('wellknown');
-    expect(find('wellknown.server.m_server')).toMatchObject({ status: 'fail', fix: expect.stringContaining(`{"m.server": "${LAB.matrixHost}:8448"}`) });
-    expect(find('wellknown.copy.server').detail).toContain('m.server is "https://matrix.example.test:8448" here, "matrix.example.test:8448" on the Matrix host');
+    expect(find('wellknown.server.m_server')).toMatchObject({
+      status: 'fail',
+      fix: expect.stringContaining(`{"m.server": "${LAB.matrixHost}:8448"}`),
+    });
+    expect(find('wellknown.copy.server').detail).toContain(
+      'm.server is "https://matrix.example.test:8448" here, "matrix.example.test:8448" on the Matrix host',
+    );
   });
 
   it('warns when the server file is missing and no configuration says SRV is intended', async () => {

@@ -6,7 +6,7 @@ import { Resolver } from 'node:dns/promises';
 import { X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpRequest } from '../../checks/probes/http.ts';
-import { type HttpOutcome, type HttpSuccess } from '../../checks/facts/http.ts';
+import type { HttpOutcome, HttpSuccess } from '../../checks/facts/http.ts';
 import { AIA_URL, LAB, SCENARIOS, WRONG_NAME, startFederationLab, type FederationLab, type Scenario } from './federation-lab.ts';
 import { refereeClientDiscovery } from './autodiscovery-referee.ts';
 
@@ -36,7 +36,8 @@ function probe(url: string, address: string, servername?: string): Promise<HttpO
 }
 
 function ok(outcome: HttpOutcome): HttpSuccess {
-  if (!outcome.ok) throw new Error(`${outcome.url} via ${outcome.address}: ${outcome.phase} ${outcome.error} (${outcome.code}) ${outcome.message}`);
+  if (!outcome.ok)
+    throw new Error(`${outcome.url} via ${outcome.address}: ${outcome.phase} ${outcome.error} (${outcome.code}) ${outcome.message}`);
   return outcome;
 }
 
@@ -50,13 +51,19 @@ describe('federation lab: the scenarios are served as described', () => {
     await lab.use('healthy-wellknown');
     expect(await dns.resolve4(LAB.serverName)).toEqual([LAB.baseAddress]);
     expect(await dns.resolve4(LAB.matrixHost)).toEqual([LAB.matrixAddress]);
-    await expect(dns.resolveSrv(`_matrix-fed._tcp.${LAB.serverName}`)).rejects.toMatchObject({ code: expect.stringMatching(/ENOTFOUND|ENODATA/) });
+    await expect(dns.resolveSrv(`_matrix-fed._tcp.${LAB.serverName}`)).rejects.toMatchObject({
+      code: expect.stringMatching(/ENOTFOUND|ENODATA/),
+    });
 
     for (const host of ['base', 'matrix'] as const) {
       const server = await wellKnown(host, 'server');
       expect(server.status).toBe(200);
       expect(JSON.parse(server.body)).toEqual({ 'm.server': 'matrix.example.test:8448' });
-      expect(server.headers).toMatchObject({ 'content-type': 'application/json', 'access-control-allow-origin': '*', 'cache-control': 'max-age=14400' });
+      expect(server.headers).toMatchObject({
+        'content-type': 'application/json',
+        'access-control-allow-origin': '*',
+        'cache-control': 'max-age=14400',
+      });
       const client = await wellKnown(host, 'client');
       expect(JSON.parse(client.body)).toEqual({ 'm.homeserver': { base_url: 'https://matrix.example.test' } });
       expect(client.headers).toMatchObject({ 'content-type': 'application/json', 'access-control-allow-origin': '*' });
@@ -70,7 +77,11 @@ describe('federation lab: the scenarios are served as described', () => {
     expect(keys.headers['content-type']).toBe('application/json');
     expect(JSON.parse(keys.body)).toMatchObject({ server_name: LAB.serverName, verify_keys: expect.any(Object) });
     // Leaf plus the lab intermediate, completed with the lab root.
-    expect(keys.tls!.chain.map((c) => c.subject)).toEqual(['matrix.example.test', 'Matrix Toolkit Lab Intermediate CA', 'Matrix Toolkit Lab Root CA']);
+    expect(keys.tls!.chain.map((c) => c.subject)).toEqual([
+      'matrix.example.test',
+      'Matrix Toolkit Lab Intermediate CA',
+      'Matrix Toolkit Lab Root CA',
+    ]);
     expect(keys.tls!.chain[0]!.sans).toEqual(['DNS:matrix.example.test']);
     const versions = ok(await probe(`${MATRIX}/_matrix/client/versions`, LAB.matrixAddress));
     expect(JSON.parse(versions.body).versions).toContain('v1.1');
@@ -78,7 +89,9 @@ describe('federation lab: the scenarios are served as described', () => {
 
   it('healthy-srv: SRV delegation, no server file anywhere, the 8448 certificate also covers the server name', async () => {
     await lab.use('healthy-srv');
-    expect(await dns.resolveSrv(`_matrix-fed._tcp.${LAB.serverName}`)).toEqual([{ priority: 10, weight: 0, port: 8448, name: LAB.matrixHost }]);
+    expect(await dns.resolveSrv(`_matrix-fed._tcp.${LAB.serverName}`)).toEqual([
+      { priority: 10, weight: 0, port: 8448, name: LAB.matrixHost },
+    ]);
     expect((await wellKnown('base', 'server')).status).toBe(404);
     expect((await wellKnown('matrix', 'server')).status).toBe(404);
     expect((await wellKnown('base', 'client')).status).toBe(200);
@@ -93,8 +106,14 @@ describe('federation lab: the scenarios are served as described', () => {
     await lab.use('no-delegation');
     expect((await wellKnown('base', 'server')).status).toBe(404);
     expect((await wellKnown('base', 'client')).status).toBe(200);
-    await expect(dns.resolveSrv(`_matrix-fed._tcp.${LAB.serverName}`)).rejects.toMatchObject({ code: expect.stringMatching(/ENOTFOUND|ENODATA/) });
-    expect(await probe(`https://${LAB.serverName}:8448${KEYS}`, LAB.baseAddress)).toMatchObject({ ok: false, phase: 'tcp', error: 'refused' });
+    await expect(dns.resolveSrv(`_matrix-fed._tcp.${LAB.serverName}`)).rejects.toMatchObject({
+      code: expect.stringMatching(/ENOTFOUND|ENODATA/),
+    });
+    expect(await probe(`https://${LAB.serverName}:8448${KEYS}`, LAB.baseAddress)).toMatchObject({
+      ok: false,
+      phase: 'tcp',
+      error: 'refused',
+    });
   });
 
   it('client-no-cors and text-plain: the base files lose CORS / the JSON type, bodies unchanged', async () => {
@@ -135,15 +154,27 @@ describe('federation lab: the scenarios are served as described', () => {
   const broken: [Scenario, string, (chain: HttpSuccess['tls']) => void][] = [
     ['wrong-name-cert', 'ERR_TLS_CERT_ALTNAME_INVALID', (t) => expect(t!.chain[0]!.sans).toEqual([`DNS:${WRONG_NAME}`])],
     ['expired-cert', 'CERT_HAS_EXPIRED', (t) => expect(t!.chain[0]!.validTo).toBe('2024-01-02T00:00:00.000Z')],
-    ['missing-intermediate', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', (t) => {
-      expect(t!.chain).toHaveLength(1);
-      expect(t!.chain[0]).toMatchObject({ issuer: 'Matrix Toolkit Lab Intermediate CA', caIssuers: [AIA_URL] });
-    }],
-    ['unknown-ca', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', (t) => {
-      expect(t!.chain).toHaveLength(1);
-      expect(t!.chain[0]).toMatchObject({ issuer: 'Nobody Trusts This CA', caIssuers: [], selfIssued: false });
-    }],
-    ['self-signed', 'DEPTH_ZERO_SELF_SIGNED_CERT', (t) => expect(t!.chain[0]).toMatchObject({ subject: 'matrix.example.test', selfIssued: true })],
+    [
+      'missing-intermediate',
+      'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+      (t) => {
+        expect(t!.chain).toHaveLength(1);
+        expect(t!.chain[0]).toMatchObject({ issuer: 'Matrix Toolkit Lab Intermediate CA', caIssuers: [AIA_URL] });
+      },
+    ],
+    [
+      'unknown-ca',
+      'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+      (t) => {
+        expect(t!.chain).toHaveLength(1);
+        expect(t!.chain[0]).toMatchObject({ issuer: 'Nobody Trusts This CA', caIssuers: [], selfIssued: false });
+      },
+    ],
+    [
+      'self-signed',
+      'DEPTH_ZERO_SELF_SIGNED_CERT',
+      (t) => expect(t!.chain[0]).toMatchObject({ subject: 'matrix.example.test', selfIssued: true }),
+    ],
   ];
   it.each(broken)('%s: the Matrix host presents it on 443 and 8448 (%s); the base domain stays valid', async (scenario, code, inspect) => {
     await lab.use(scenario);
@@ -169,7 +200,12 @@ describe('federation lab: the scenarios are served as described', () => {
 
   it('federation-port-closed: 8448 refuses, 443 answers', async () => {
     await lab.use('federation-port-closed');
-    expect(await probe(`${FED}${KEYS}`, LAB.matrixAddress)).toMatchObject({ ok: false, phase: 'tcp', error: 'refused', code: 'ECONNREFUSED' });
+    expect(await probe(`${FED}${KEYS}`, LAB.matrixAddress)).toMatchObject({
+      ok: false,
+      phase: 'tcp',
+      error: 'refused',
+      code: 'ECONNREFUSED',
+    });
     expect(ok(await probe(`${MATRIX}/_matrix/client/versions`, LAB.matrixAddress)).status).toBe(200);
   });
 
@@ -199,7 +235,11 @@ describe('federation lab: the scenarios are served as described', () => {
 describe('client-discovery referee (matrix-js-sdk AutoDiscovery.findClientConfig)', () => {
   const SUCCESS = { state: 'SUCCESS', error: null, baseUrl: 'https://matrix.example.test' };
   // The well-known is fine on the base domain, but /versions on the Matrix host fails TLS.
-  const INVALID_HOMESERVER = { state: 'FAIL_ERROR', error: 'Homeserver URL does not appear to be a valid Matrix homeserver', baseUrl: 'https://matrix.example.test' };
+  const INVALID_HOMESERVER = {
+    state: 'FAIL_ERROR',
+    error: 'Homeserver URL does not appear to be a valid Matrix homeserver',
+    baseUrl: 'https://matrix.example.test',
+  };
   const verdicts: Record<Scenario, typeof SUCCESS | typeof INVALID_HOMESERVER> = {
     'healthy-wellknown': SUCCESS,
     'healthy-srv': SUCCESS,
@@ -226,7 +266,9 @@ describe('client-discovery referee (matrix-js-sdk AutoDiscovery.findClientConfig
     expect(Object.keys(verdicts).sort()).toEqual(Object.keys(SCENARIOS).sort());
   });
 
-  const table = (Object.entries(verdicts) as [Scenario, typeof SUCCESS][]).map(([scenario, verdict]) => [scenario, verdict.state, verdict] as const);
+  const table = (Object.entries(verdicts) as [Scenario, typeof SUCCESS][]).map(
+    ([scenario, verdict]) => [scenario, verdict.state, verdict] as const,
+  );
   it.each(table)('%s → %s', async (scenario, _state, expected) => {
     await lab.use(scenario);
     expect(await refereeClientDiscovery(lab)).toEqual(expected);
@@ -234,6 +276,10 @@ describe('client-discovery referee (matrix-js-sdk AutoDiscovery.findClientConfig
 
   it('a name outside the lab zone: FAIL_PROMPT (the well-known cannot be fetched)', async () => {
     await lab.use('healthy-wellknown');
-    expect(await refereeClientDiscovery(lab, 'nowhere.test')).toEqual({ state: 'FAIL_PROMPT', error: 'Invalid homeserver discovery response', baseUrl: null });
+    expect(await refereeClientDiscovery(lab, 'nowhere.test')).toEqual({
+      state: 'FAIL_PROMPT',
+      error: 'Invalid homeserver discovery response',
+      baseUrl: null,
+    });
   });
 });

@@ -57,10 +57,12 @@ export type Scenario =
 
 export const SCENARIOS: Record<Scenario, string> = {
   'healthy-wellknown': 'delegation by /.well-known/matrix/server to matrix.example.test:8448, everything valid (MDAD defaults)',
-  'healthy-srv': 'delegation by SRV _matrix-fed._tcp.example.test (no server well-known anywhere); the 8448 certificate also covers example.test',
+  'healthy-srv':
+    'delegation by SRV _matrix-fed._tcp.example.test (no server well-known anywhere); the 8448 certificate also covers example.test',
   'no-delegation': 'no server well-known, no SRV, nothing listening on example.test:8448 (client well-known still served)',
   'client-no-cors': 'the base domain serves /.well-known/matrix/client without Access-Control-Allow-Origin',
-  'redirect-no-cors': "the base domain 302-redirects /.well-known/matrix/* to the Matrix host without CORS on the 302 (the Matrix host's copy has CORS)",
+  'redirect-no-cors':
+    "the base domain 302-redirects /.well-known/matrix/* to the Matrix host without CORS on the 302 (the Matrix host's copy has CORS)",
   'text-plain': 'the base domain serves both well-known files as text/plain',
   'mserver-https': 'the base server well-known says "m.server": "https://matrix.example.test:8448" (a scheme: invalid)',
   'wrong-name-cert': 'the Matrix host (443 and 8448) presents a certificate for other.example.test only',
@@ -70,7 +72,8 @@ export const SCENARIOS: Record<Scenario, string> = {
   'self-signed': 'the Matrix host (443 and 8448) presents a self-signed certificate',
   'federation-port-closed': 'nothing listens on matrix.example.test:8448 (443 is fine)',
   'two-addresses': 'matrix.example.test has A 127.0.1.2 and 127.0.1.3, both healthy nodes in front of the same Synapse',
-  'two-addresses-one-broken': 'matrix.example.test has A 127.0.1.2 and 127.0.1.3; 127.0.1.3:8448 answers 502 for /_matrix (dead upstream), all else equal',
+  'two-addresses-one-broken':
+    'matrix.example.test has A 127.0.1.2 and 127.0.1.3; 127.0.1.3:8448 answers 502 for /_matrix (dead upstream), all else equal',
   'keys-html': '/_matrix/key/v2/server on the Matrix host answers 200 text/html (a default web page); other paths normal',
 };
 
@@ -97,10 +100,7 @@ export interface JsonFile {
   contentType: string;
   cors: boolean;
 }
-export type Publish =
-  | JsonFile
-  | { kind: 'absent' }
-  | { kind: 'redirect'; location: string; cors: boolean };
+export type Publish = JsonFile | { kind: 'absent' } | { kind: 'redirect'; location: string; cors: boolean };
 
 /** The certificates the lab issues (see issueAll). */
 export type CertName = 'base' | 'matrix' | 'matrix-and-base' | 'wrong-name' | 'expired' | 'aia-leaf-only' | 'unknown-ca' | 'self-signed';
@@ -140,7 +140,12 @@ function matrixSite(): MatrixSite {
 
 function soa(): LabRecord[] {
   return [
-    { name: LAB.serverName, type: 'SOA', value: `ns1.${LAB.serverName} hostmaster.${LAB.serverName} 2026010101 3600 600 86400 300`, ttl: 3600 },
+    {
+      name: LAB.serverName,
+      type: 'SOA',
+      value: `ns1.${LAB.serverName} hostmaster.${LAB.serverName} 2026010101 3600 600 86400 300`,
+      ttl: 3600,
+    },
     { name: LAB.serverName, type: 'NS', value: `ns1.${LAB.serverName}` },
     { name: `ns1.${LAB.serverName}`, type: 'A', value: RESOLVER_ADDRESS },
   ];
@@ -302,15 +307,37 @@ function nginxHttpBody(layout: Layout, certs: Record<CertName, Served>, synapseU
       publish('/.well-known/matrix/server', layout.base.server),
       publish('/.well-known/matrix/client', layout.base.client),
     ]),
-    tlsServer(`${LAB.matrixAddress}:443`, certs[layout.matrix443.cert], LAB.matrixHost, matrixLocations(layout.matrix443, synapseUrl, deadUpstream)),
+    tlsServer(
+      `${LAB.matrixAddress}:443`,
+      certs[layout.matrix443.cert],
+      LAB.matrixHost,
+      matrixLocations(layout.matrix443, synapseUrl, deadUpstream),
+    ),
   ];
   if (layout.matrix8448) {
-    servers.push(tlsServer(`${LAB.matrixAddress}:8448`, certs[layout.matrix8448.cert], LAB.matrixHost, matrixLocations(layout.matrix8448, synapseUrl, deadUpstream)));
+    servers.push(
+      tlsServer(
+        `${LAB.matrixAddress}:8448`,
+        certs[layout.matrix8448.cert],
+        LAB.matrixHost,
+        matrixLocations(layout.matrix8448, synapseUrl, deadUpstream),
+      ),
+    );
   }
   if (layout.second) {
     servers.push(
-      tlsServer(`${LAB.secondMatrixAddress}:443`, certs[layout.second.site443.cert], LAB.matrixHost, matrixLocations(layout.second.site443, synapseUrl, deadUpstream)),
-      tlsServer(`${LAB.secondMatrixAddress}:8448`, certs[layout.second.site8448.cert], LAB.matrixHost, matrixLocations(layout.second.site8448, synapseUrl, deadUpstream)),
+      tlsServer(
+        `${LAB.secondMatrixAddress}:443`,
+        certs[layout.second.site443.cert],
+        LAB.matrixHost,
+        matrixLocations(layout.second.site443, synapseUrl, deadUpstream),
+      ),
+      tlsServer(
+        `${LAB.secondMatrixAddress}:8448`,
+        certs[layout.second.site8448.cert],
+        LAB.matrixHost,
+        matrixLocations(layout.second.site8448, synapseUrl, deadUpstream),
+      ),
     );
   }
   if (layout.aia) {

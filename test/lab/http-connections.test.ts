@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { createLabPki, issueCertificate } from '../../lab/certs.ts';
 import { LAB_DIR } from '../../lab/provision.ts';
 import { httpRequest } from '../../checks/probes/http.ts';
-import { type HttpOutcome } from '../../checks/facts/http.ts';
+import type { HttpOutcome } from '../../checks/facts/http.ts';
 import { withRunCache } from '../../checks/probes/run-cache.ts';
 
 const NAMES = ['a.connections.test', 'b.connections.test'];
@@ -54,7 +54,13 @@ beforeAll(async () => {
       return void setTimeout(() => socket.destroy(), 20);
     }
     response.writeHead(200, { 'content-type': 'application/json', ...(url.startsWith(CLOSING) ? { connection: 'close' } : {}) });
-    response.end(JSON.stringify({ path: url, host: request.headers.host, certificate: (socket.getCertificate() as tls.PeerCertificate).fingerprint256 }));
+    response.end(
+      JSON.stringify({
+        path: url,
+        host: request.headers.host,
+        certificate: (socket.getCertificate() as tls.PeerCertificate).fingerprint256,
+      }),
+    );
   });
   server.on('secureConnection', (socket) => handshakes.push((socket as unknown as { servername: string }).servername));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -67,7 +73,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const get = (name: string, path: string, timeoutMs = 3000) => httpRequest(`https://${name}:${port}${path}`, { address: '127.0.0.1', timeoutMs, ca });
+const get = (name: string, path: string, timeoutMs = 3000) =>
+  httpRequest(`https://${name}:${port}${path}`, { address: '127.0.0.1', timeoutMs, ca });
 
 function expectAnswered(outcome: HttpOutcome, path: string) {
   expect(outcome).toMatchObject({ ok: true, status: 200 });
@@ -138,7 +145,9 @@ describe('connections within a run', () => {
     const unused = (closed.address() as AddressInfo).port;
     await new Promise((resolve) => closed.close(resolve));
     const { result } = await withRunCache(() =>
-      Promise.all(['/1', '/2'].map((path) => httpRequest(`https://${NAMES[0]}:${unused}${path}`, { address: '127.0.0.1', timeoutMs: 3000, ca }))),
+      Promise.all(
+        ['/1', '/2'].map((path) => httpRequest(`https://${NAMES[0]}:${unused}${path}`, { address: '127.0.0.1', timeoutMs: 3000, ca })),
+      ),
     );
     for (const outcome of result) expect(outcome).toMatchObject({ ok: false, phase: 'tcp', error: 'refused' });
   });

@@ -35,7 +35,8 @@ beforeAll(async () => {
   const cert = issueCertificate(pki, 'faults', names);
   writeFileSync(join(dir, 'big.json'), `{"m.server": "${'x'.repeat(1024 * 1024)}"}`);
   writeFileSync(join(dir, 'garbage.bin'), randomBytes(4096));
-  const site = (name: string, body: string) => `server { listen ${NGINX}:443 ssl; server_name ${name}.${ZONE}; ssl_certificate ${cert.fullchain}; ssl_certificate_key ${cert.key}; ${body} }`;
+  const site = (name: string, body: string) =>
+    `server { listen ${NGINX}:443 ssl; server_name ${name}.${ZONE}; ssl_certificate ${cert.fullchain}; ssl_certificate_key ${cert.key}; ${body} }`;
   nginx = await startNginx(
     [
       site('loop', `location / { return 302 https://loop.${ZONE}/.well-known/matrix/server; }`),
@@ -47,7 +48,16 @@ beforeAll(async () => {
   resolver = await startDnsServer({
     address: '127.0.3.53',
     role: 'resolver',
-    zones: [{ origin: ZONE, records: names.map((name) => ({ name, type: 'A' as const, value: name.startsWith('hang') ? HANG : name.startsWith('slow') ? SLOW : NGINX })) }],
+    zones: [
+      {
+        origin: ZONE,
+        records: names.map((name) => ({
+          name,
+          type: 'A' as const,
+          value: name.startsWith('hang') ? HANG : name.startsWith('slow') ? SLOW : NGINX,
+        })),
+      },
+    ],
   });
   // Accepts TCP and never speaks TLS.
   hang = net.createServer((socket) => sockets.add(socket));
@@ -64,10 +74,23 @@ afterAll(async () => {
 });
 
 async function wellknown(name: string, timeout = '1') {
-  const run = await runCli('checks/wellknown.ts', [`${name}.${ZONE}`, '--resolver', `127.0.3.53:${resolver.port}`, '--ca-file', caFile, '--timeout', timeout, '--json']);
+  const run = await runCli('checks/wellknown.ts', [
+    `${name}.${ZONE}`,
+    '--resolver',
+    `127.0.3.53:${resolver.port}`,
+    '--ca-file',
+    caFile,
+    '--timeout',
+    timeout,
+    '--json',
+  ]);
   expect(run.stderr).toBe('');
   const report = JSON.parse(run.stdout) as Report;
-  return { report, status: report.findings.find((f) => f.id === 'wellknown.server.status'), byId: (id: string) => report.findings.find((f) => f.id === id) };
+  return {
+    report,
+    status: report.findings.find((f) => f.id === 'wellknown.server.status'),
+    byId: (id: string) => report.findings.find((f) => f.id === id),
+  };
 }
 
 describe('faults end as findings, within the timeout', () => {
@@ -95,7 +118,10 @@ describe('faults end as findings, within the timeout', () => {
 
   it('a server that never finishes the TLS handshake', async () => {
     const { report, status } = await wellknown('hang');
-    expect(status).toMatchObject({ status: 'fail', detail: expect.stringContaining('no answer within the timeout during the TLS handshake') });
+    expect(status).toMatchObject({
+      status: 'fail',
+      detail: expect.stringContaining('no answer within the timeout during the TLS handshake'),
+    });
     expect(report.durationMs).toBeLessThan(2000);
   });
 
@@ -106,10 +132,20 @@ describe('faults end as findings, within the timeout', () => {
   });
 
   it('federation against a port that never speaks TLS: a TLS finding within the timeout', async () => {
-    const run = await runCli('checks/federation.ts', [`hang.${ZONE}:443`, '--resolver', `127.0.3.53:${resolver.port}`, '--timeout', '1', '--json']);
+    const run = await runCli('checks/federation.ts', [
+      `hang.${ZONE}:443`,
+      '--resolver',
+      `127.0.3.53:${resolver.port}`,
+      '--timeout',
+      '1',
+      '--json',
+    ]);
     const report = JSON.parse(run.stdout) as Report;
     const tlsFinding = report.findings.find((f) => f.id === 'federation.127_0_3_2_443.tls');
-    expect(tlsFinding).toMatchObject({ status: 'fail', detail: expect.stringContaining('no answer within the timeout during the TLS handshake') });
+    expect(tlsFinding).toMatchObject({
+      status: 'fail',
+      detail: expect.stringContaining('no answer within the timeout during the TLS handshake'),
+    });
     expect(report.durationMs).toBeLessThan(2000);
     expect(run.code).toBe(2);
   });

@@ -58,12 +58,16 @@ interface Run {
 }
 
 async function turnCheck(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  const run = await runCli('checks/turn.ts', [ORIGIN, '--resolver', lab.resolver, '--ca-file', lab.pki.caFile, '--json', '--timeout', '2', ...args], {
-    MATRIX_PASSWORD: '',
-    MATRIX_ACCESS_TOKEN: '',
-    TURN_SECRET: '',
-    ...env,
-  });
+  const run = await runCli(
+    'checks/turn.ts',
+    [ORIGIN, '--resolver', lab.resolver, '--ca-file', lab.pki.caFile, '--json', '--timeout', '2', ...args],
+    {
+      MATRIX_PASSWORD: '',
+      MATRIX_ACCESS_TOKEN: '',
+      TURN_SECRET: '',
+      ...env,
+    },
+  );
   expect(run.stderr).toBe('');
   const report = JSON.parse(run.stdout) as Report;
   return { ...run, report, byId: (id: string) => findingById(report.findings, id), ids: report.findings.map((f) => f.id) };
@@ -137,7 +141,10 @@ describe('TURN check against a real coturn and a real Synapse', () => {
     const otherSecret = deriveSecret('another-generic-secret', ':coturn.sas');
     coturn = await labCoturn(lab, { secret: otherSecret });
     const otherVars = join(lab.dir, 'other-vars.yml');
-    writeFileSync(otherVars, `matrix_domain: ${ORIGIN}\nmatrix_homeserver_generic_secret_key: another-generic-secret\ncoturn_enabled: true\n`);
+    writeFileSync(
+      otherVars,
+      `matrix_domain: ${ORIGIN}\nmatrix_homeserver_generic_secret_key: another-generic-secret\ncoturn_enabled: true\n`,
+    );
 
     const synapseWrong = await turnCheck(asUser(otherVars), PASSWORD_ENV);
     const auth = synapseWrong.byId('turn.turn-udp-3478.auth');
@@ -149,7 +156,9 @@ describe('TURN check against a real coturn and a real Synapse', () => {
     expect(synapseWrong.code).toBe(2);
 
     const bothWrong = await turnCheck(asUser(VARS.coturn), PASSWORD_ENV);
-    expect(bothWrong.byId('turn.turn-tcp-3478.auth').detail).toContain('and also the static auth secret MDAD derives from your vars.yml: coturn runs with another static-auth-secret');
+    expect(bothWrong.byId('turn.turn-tcp-3478.auth').detail).toContain(
+      'and also the static auth secret MDAD derives from your vars.yml: coturn runs with another static-auth-secret',
+    );
 
     const planOnly = await turnCheck(['--vars', VARS.coturn]);
     expect(planOnly.byId('turn.config.uris').detail).toContain('from vars.yml (coturn_turn_uris)');
@@ -176,14 +185,23 @@ describe('TURN check against a real coturn and a real Synapse', () => {
   it('ends a silent port in a timeout finding within --timeout, after RFC 8489 retransmissions', async () => {
     const silent: RunningDnsServer = await startSilentServer(SERVER, 3499);
     try {
-      const run = await turnCheck(['--turn-uri', `turn:${MATRIX_HOST}:3499?transport=udp`, '--turn-uri', `turn:${MATRIX_HOST}:3499?transport=tcp`, '--timeout', '2']);
+      const run = await turnCheck([
+        '--turn-uri',
+        `turn:${MATRIX_HOST}:3499?transport=udp`,
+        '--turn-uri',
+        `turn:${MATRIX_HOST}:3499?transport=tcp`,
+        '--timeout',
+        '2',
+      ]);
       const udp = run.byId('turn.turn-udp-3499.reach');
       expect(udp.status).toBe('fail');
       expect(udp.detail).toContain('No STUN answer from 127.78.0.2:3499/udp within 2000 ms (3 Binding requests sent');
       // Sends at 0, 500 and 1500 ms (RTO 500 ms, doubling); the transaction gives up at the 2 s budget.
       expect(udp.evidence?.sent).toBe(3);
       expect(run.byId('turn.turn-udp-3499.reach').fix).toContain('Open 3499/udp');
-      expect(run.byId('turn.turn-tcp-3499.reach').detail).toContain('No STUN answer from 127.78.0.2:3499/tcp within 2000 ms although the connection was accepted');
+      expect(run.byId('turn.turn-tcp-3499.reach').detail).toContain(
+        'No STUN answer from 127.78.0.2:3499/tcp within 2000 ms although the connection was accepted',
+      );
       expect(run.report.durationMs).toBeGreaterThanOrEqual(2000);
       expect(run.report.durationMs).toBeLessThan(2800);
       expect(run.code).toBe(2);
@@ -196,7 +214,9 @@ describe('TURN check against a real coturn and a real Synapse', () => {
     coturn = await labCoturn(lab);
     const lossy = await startLossyUdpForwarder(SERVER, { address: SERVER, port: 3478 }, 2);
     try {
-      const run = await turnCheck([`--turn-uri`, `turn:${MATRIX_HOST}:${lossy.port}?transport=udp`, '--timeout', '5'], { TURN_SECRET: lab.derivedSecret });
+      const run = await turnCheck([`--turn-uri`, `turn:${MATRIX_HOST}:${lossy.port}?transport=udp`, '--timeout', '5'], {
+        TURN_SECRET: lab.derivedSecret,
+      });
       const reach = run.byId(`turn.turn-udp-${lossy.port}.reach`);
       expect(reach.status).toBe('pass');
       expect(reach.detail).toContain('after 2 retransmission(s)');
@@ -281,17 +301,26 @@ describe('TURN check against a real coturn and a real Synapse', () => {
     const uris = ['--turn-uri', `turn:elsewhere.${ORIGIN}?transport=udp`, '--turn-uri', `turn:elsewhere.${ORIGIN}?transport=tcp`];
     const run = await turnCheck([...uris, '--connect-to', `elsewhere.${ORIGIN}:3478:${SERVER}:3478`], { TURN_SECRET: lab.derivedSecret });
     for (const subject of ['turn-udp-3478', 'turn-tcp-3478']) {
-      for (const step of ['reach', 'auth', 'integrity', 'relay', 'release']) expect(run.byId(`turn.${subject}.${step}`).status, `${subject} ${step}`).toBe('pass');
+      for (const step of ['reach', 'auth', 'integrity', 'relay', 'release'])
+        expect(run.byId(`turn.${subject}.${step}`).status, `${subject} ${step}`).toBe('pass');
       // coturn relays at the routed server's address, not at the one DNS still gives.
-      expect(run.byId(`turn.${subject}.relayed-address`)).toMatchObject({ status: 'pass', detail: expect.stringContaining(`Relayed ${SERVER}:`) });
+      expect(run.byId(`turn.${subject}.relayed-address`)).toMatchObject({
+        status: 'pass',
+        detail: expect.stringContaining(`Relayed ${SERVER}:`),
+      });
       expect(run.byId(`turn.${subject}.relayed-address`).detail).toContain('the server reached through --connect-to');
     }
     // A name that does not resolve yet is probed through its route all the same.
-    const unresolved = await turnCheck(['--turn-uri', `turn:nowhere.${ORIGIN}?transport=udp`, '--connect-to', `nowhere.${ORIGIN}:3478:${SERVER}:3478`], { TURN_SECRET: lab.derivedSecret });
+    const unresolved = await turnCheck(
+      ['--turn-uri', `turn:nowhere.${ORIGIN}?transport=udp`, '--connect-to', `nowhere.${ORIGIN}:3478:${SERVER}:3478`],
+      { TURN_SECRET: lab.derivedSecret },
+    );
     expect(unresolved.byId('turn.turn-udp-3478.dns').status).toBe('fail');
     expect(unresolved.byId('turn.turn-udp-3478.relay').status).toBe('pass');
     // The same URIs routed to a port where nothing listens: the failure names both addresses.
-    const closed = await turnCheck([...uris, '--connect-to', `elsewhere.${ORIGIN}:3478:${SERVER}:3499`], { TURN_SECRET: lab.derivedSecret });
+    const closed = await turnCheck([...uris, '--connect-to', `elsewhere.${ORIGIN}:3478:${SERVER}:3499`], {
+      TURN_SECRET: lab.derivedSecret,
+    });
     expect(closed.byId('turn.turn-tcp-3478.reach')).toMatchObject({
       status: 'fail',
       detail: expect.stringContaining(`${ELSEWHERE}:3478/tcp (reached at ${SERVER}:3499 through --connect-to)`),
@@ -320,7 +349,9 @@ describe('TURN check against a real coturn and a real Synapse', () => {
     expect(foci.status).toBe('fail');
     expect(foci.detail).toContain('MISSING_MATRIX_RTC_FOCUS');
     expect(foci.detail).toContain(`https://${ORIGIN}/.well-known/matrix/client has no org.matrix.msc4143.rtc_foci`);
-    expect(foci.fix).toContain(`"org.matrix.msc4143.rtc_foci": [{"type": "livekit", "livekit_service_url": "https://${MATRIX_HOST}/livekit-jwt-service"}]`);
+    expect(foci.fix).toContain(
+      `"org.matrix.msc4143.rtc_foci": [{"type": "livekit", "livekit_service_url": "https://${MATRIX_HOST}/livekit-jwt-service"}]`,
+    );
     expect(run.ids).not.toContain('turn.rtc.jwt-service');
   });
 

@@ -113,10 +113,14 @@ export async function startTurnLab(): Promise<TurnLab> {
   const derivedSecret = plan.secrets.coturnStaticAuthSecret!;
   const dns = await startDnsServer({ address: DNS_ADDRESS, zones: labZone() });
   const [synapse, synapseWithoutTurn] = await Promise.all([
-    startSynapse({ serverName: ORIGIN, config: { turn_uris: SYNAPSE_TURN_URIS, turn_shared_secret: derivedSecret, turn_user_lifetime: '1h' } }),
+    startSynapse({
+      serverName: ORIGIN,
+      config: { turn_uris: SYNAPSE_TURN_URIS, turn_shared_secret: derivedSecret, turn_user_lifetime: '1h' },
+    }),
     startSynapse({ serverName: ORIGIN }),
   ]);
-  const setClientWellKnown = (doc: Record<string, unknown>) => writeFileSync(join(dir, 'client.json'), JSON.stringify(doc), { mode: 0o644 });
+  const setClientWellKnown = (doc: Record<string, unknown>) =>
+    writeFileSync(join(dir, 'client.json'), JSON.stringify(doc), { mode: 0o644 });
   setClientWellKnown({ 'm.homeserver': { base_url: `https://${MATRIX_HOST}` } });
   const nginx = await startNginx(nginxBody({ dir, good, synapse }));
   return {
@@ -140,7 +144,15 @@ export async function startTurnLab(): Promise<TurnLab> {
 
 /** The lab coturn on the server address, with the lab certificate unless told otherwise. */
 export function labCoturn(lab: TurnLab, options: Partial<CoturnOptions> = {}): Promise<RunningCoturn> {
-  return startCoturn({ address: SERVER, secret: lab.derivedSecret, realm: REALM, certificate: lab.good, minPort: 49160, maxPort: 49179, ...options });
+  return startCoturn({
+    address: SERVER,
+    secret: lab.derivedSecret,
+    realm: REALM,
+    certificate: lab.good,
+    minPort: 49160,
+    maxPort: 49179,
+    ...options,
+  });
 }
 
 /** Registers a user through Synapse's shared-secret admin API (docs/lab.md "Synapse"). */
@@ -148,7 +160,11 @@ export async function registerUser(synapse: RunningSynapse, user: string, passwo
   const url = `${synapse.url}/_synapse/admin/v1/register`;
   const { nonce } = (await (await fetch(url)).json()) as { nonce: string };
   const mac = createHmac('sha1', synapse.registrationSharedSecret).update(`${nonce}\0${user}\0${password}\0notadmin`).digest('hex');
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ nonce, username: user, password, admin: false, mac }) });
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ nonce, username: user, password, admin: false, mac }),
+  });
   if (!response.ok) throw new Error(`registering ${user} failed: ${response.status} ${await response.text()}`);
 }
 
@@ -175,7 +191,11 @@ export interface LossyForwarder {
  * A fault injector in front of the real coturn: a UDP forwarder that drops the first `dropFirst`
  * datagrams clients send, then forwards both ways (one upstream socket per client).
  */
-export async function startLossyUdpForwarder(address: string, target: { address: string; port: number }, dropFirst: number): Promise<LossyForwarder> {
+export async function startLossyUdpForwarder(
+  address: string,
+  target: { address: string; port: number },
+  dropFirst: number,
+): Promise<LossyForwarder> {
   const front = dgram.createSocket('udp4');
   const upstreams = new Map<string, dgram.Socket>();
   const state = { dropped: 0 };

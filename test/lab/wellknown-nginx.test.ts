@@ -124,7 +124,19 @@ async function stage(name: string, vars: Record<string, unknown>, serve: 'proxy'
   const out = join(dir, 'out', name);
   const varsFile = join(dir, `${name}-vars.yml`);
   writeFileSync(varsFile, JSON.stringify(vars));
-  const run = await runCli('scripts/wellknown.ts', ['--vars', varsFile, '--flavor', 'nginx', '--serve', serve, '--web-root', out, '--out', out, '--validate']);
+  const run = await runCli('scripts/wellknown.ts', [
+    '--vars',
+    varsFile,
+    '--flavor',
+    'nginx',
+    '--serve',
+    serve,
+    '--web-root',
+    out,
+    '--out',
+    out,
+    '--validate',
+  ]);
   expect(run.code, run.stderr).toBe(0);
   expect(run.stdout).toContain('nginx -t accepts the snippet');
   return join(out, SNIPPET_FILES.nginx);
@@ -133,7 +145,18 @@ async function stage(name: string, vars: Record<string, unknown>, serve: 'proxy'
 async function check(name: string, vars: Record<string, unknown>) {
   const varsFile = join(dir, `${name}-check-vars.yml`);
   writeFileSync(varsFile, JSON.stringify(vars));
-  const run = await runCli('checks/wellknown.ts', [SERVER, '--vars', varsFile, '--resolver', `${DNS_ADDRESS}:${dns!.port}`, '--ca-file', caFile, '--timeout', '5', '--json']);
+  const run = await runCli('checks/wellknown.ts', [
+    SERVER,
+    '--vars',
+    varsFile,
+    '--resolver',
+    `${DNS_ADDRESS}:${dns!.port}`,
+    '--ca-file',
+    caFile,
+    '--timeout',
+    '5',
+    '--json',
+  ]);
   const report = JSON.parse(run.stdout) as Report;
   return { run, report, find: (id: string): Finding => findingById(report.findings, id) };
 }

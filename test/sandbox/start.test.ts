@@ -28,20 +28,35 @@ describe('npm start: doctor on the built-in sandbox', () => {
     expect(Object.keys((report.extra as { areas: object }).areas).sort()).toEqual(['dns', 'federation', 'turn', 'wellknown']);
     expect(report.summary.fail).toBe(0);
     // What is not ready yet: a resolver still caches the old records.
-    expect(report.findings.filter((f) => f.status === 'warn').map((f) => f.id).every((id) => id.startsWith('dns.propagation.'))).toBe(true);
+    expect(
+      report.findings
+        .filter((f) => f.status === 'warn')
+        .map((f) => f.id)
+        .every((id) => id.startsWith('dns.propagation.')),
+    ).toBe(true);
     for (const uri of PROBED_URIS) {
       for (const step of URI_STEPS) expect(byId(report, `turn.${uri}.${step}`).status, `${uri} ${step}`).toBe('pass');
     }
     expect(byId(report, 'turn.turns-udp-5349.reach').status).toBe('skip');
     expect(byId(report, 'turn.turn-udp-3478.relayed-address').detail).toContain('Relayed 203.0.113.80:');
-    for (const aspect of ['connect', 'certificate', 'version', 'keys']) expect(byId(report, `federation.203_0_113_80_8448.${aspect}`).status, aspect).toBe('pass');
+    for (const aspect of ['connect', 'certificate', 'version', 'keys'])
+      expect(byId(report, `federation.203_0_113_80_8448.${aspect}`).status, aspect).toBe('pass');
   });
 
   it('--broken stages the common mistakes, each a failure with its fix', async () => {
     const report = await sandbox(['--broken']);
     const failures = report.findings.filter((f) => f.status === 'fail');
-    for (const id of ['dns.record.matrix.a', 'dns.caa.letsencrypt', 'wellknown.client.cors', 'wellknown.client.content_type', 'turn.turn-udp-3478.relayed-address']) {
-      expect(failures.map((f) => f.id), id).toContain(id);
+    for (const id of [
+      'dns.record.matrix.a',
+      'dns.caa.letsencrypt',
+      'wellknown.client.cors',
+      'wellknown.client.content_type',
+      'turn.turn-udp-3478.relayed-address',
+    ]) {
+      expect(
+        failures.map((f) => f.id),
+        id,
+      ).toContain(id);
     }
     expect(failures.some((f) => /^federation\..*\.keys$/.test(f.id))).toBe(true);
     for (const failure of failures) expect(failure.fix, failure.id).toBeTruthy();
@@ -62,7 +77,10 @@ describe('npm start: doctor on the built-in sandbox', () => {
   });
 
   it('stops quietly when its reader goes away (npm start | head)', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'sandbox/start.ts'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'sandbox/start.ts'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NO_COLOR: '1' },
+    });
     let stderr = '';
     child.stderr.on('data', (chunk) => (stderr += chunk));
     // The header comes first; the table is written to a closed pipe.

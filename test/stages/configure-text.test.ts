@@ -2,7 +2,14 @@
 // the service switches, the migration steps, the diff.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { applyMigration, ensureBasics, migrationSteps, serviceSwitches, SWITCHABLE, validDomain } from '../../scripts/lib/configure-vars.ts';
+import {
+  applyMigration,
+  ensureBasics,
+  migrationSteps,
+  serviceSwitches,
+  SWITCHABLE,
+  validDomain,
+} from '../../scripts/lib/configure-vars.ts';
 import type { Edit } from '../../scripts/lib/configure-vars.ts';
 import { lineDiff } from '../../scripts/lib/files.ts';
 import { hasHost, upsertHost } from '../../scripts/lib/inventory-text.ts';
@@ -13,7 +20,7 @@ import { SERVICES } from '../../checks/plan/services.ts';
 const TUTORIAL = readFileSync('test/fixtures/tutorial-2024-vars.yml', 'utf8');
 
 describe('vars.yml text edits', () => {
-  const text = '# head\na: 1  # keep me\nb:\nc:   # note\nd:\n  - x\n  - y\ne: \'q\'\na: 2\n';
+  const text = "# head\na: 1  # keep me\nb:\nc:   # note\nd:\n  - x\n  - y\ne: 'q'\na: 2\n";
 
   it('rewrites only the value of the last occurrence, keeping comments and everything else', () => {
     const out = setVar(text, 'a', 3);
@@ -30,7 +37,7 @@ describe('vars.yml text edits', () => {
   });
 
   it('removes every occurrence, optionally leaving a comment line', () => {
-    expect(removeVar(text, 'a')).toBe('# head\nb:\nc:   # note\nd:\n  - x\n  - y\ne: \'q\'\n');
+    expect(removeVar(text, 'a')).toBe("# head\nb:\nc:   # note\nd:\n  - x\n  - y\ne: 'q'\n");
     expect(removeVar(text, 'd', 'gone')).toContain('c:   # note\n# d: gone\ne:');
   });
 
@@ -89,7 +96,9 @@ describe('configure rules', () => {
 
   it('replaces a secret with spaces only when migrating a tutorial file', () => {
     const text = "matrix_domain: example.org\nmatrix_homeserver_generic_secret_key: 'my long pass phrase'\n";
-    expect(varsOf(ensureBasics(text, 'v', { domain: 'example.org', expectedVersion: 'v1' }, []), 'v')['matrix_homeserver_generic_secret_key']).toBe('my long pass phrase');
+    expect(
+      varsOf(ensureBasics(text, 'v', { domain: 'example.org', expectedVersion: 'v1' }, []), 'v')['matrix_homeserver_generic_secret_key'],
+    ).toBe('my long pass phrase');
     const migrated = varsOf(ensureBasics(text, 'v', { domain: 'example.org', expectedVersion: 'v1', replacePlaceholders: true }, []), 'v');
     expect(migrated['matrix_homeserver_generic_secret_key']).toMatch(/^[A-Za-z0-9]{64}$/);
   });
@@ -126,14 +135,23 @@ describe('configure rules', () => {
 describe('inventory/hosts text edits', () => {
   const template = '# comment\n[matrix_servers]\n';
 
-  it('adds the host line with the guide\'s variables, become for a non-root login', () => {
-    const out = upsertHost(template, 'matrix.example.org', { address: '203.0.113.10', sshUser: 'deploy', sshPort: 2222, sshKey: '~/.ssh/my key', become: true });
-    expect(out).toBe(`${template}matrix.example.org ansible_host=203.0.113.10 ansible_ssh_user=deploy ansible_port=2222 ansible_ssh_private_key_file="~/.ssh/my key" ansible_become=true ansible_become_user=root\n`);
+  it("adds the host line with the guide's variables, become for a non-root login", () => {
+    const out = upsertHost(template, 'matrix.example.org', {
+      address: '203.0.113.10',
+      sshUser: 'deploy',
+      sshPort: 2222,
+      sshKey: '~/.ssh/my key',
+      become: true,
+    });
+    expect(out).toBe(
+      `${template}matrix.example.org ansible_host=203.0.113.10 ansible_ssh_user=deploy ansible_port=2222 ansible_ssh_private_key_file="~/.ssh/my key" ansible_become=true ansible_become_user=root\n`,
+    );
     expect(hasHost(out, 'matrix.example.org')).toBe(true);
   });
 
   it('updates an existing line in place and keeps other groups, hosts and comments', () => {
-    const text = '[matrix_servers]\nmatrix.example.org ansible_host=198.51.100.7 ansible_user=admin ansible_python_interpreter=/usr/bin/python3\nmatrix.other.org ansible_host=1.2.3.4\n\n[backup]\nb.example.org\n';
+    const text =
+      '[matrix_servers]\nmatrix.example.org ansible_host=198.51.100.7 ansible_user=admin ansible_python_interpreter=/usr/bin/python3\nmatrix.other.org ansible_host=1.2.3.4\n\n[backup]\nb.example.org\n';
     const out = upsertHost(text, 'matrix.example.org', { address: '203.0.113.10', sshUser: 'root' });
     expect(out).toBe(text.replace('ansible_host=198.51.100.7 ansible_user=admin', 'ansible_host=203.0.113.10 ansible_user=root'));
     expect(upsertHost(out, 'matrix.example.org', {})).toBe(out);

@@ -24,7 +24,18 @@ beforeAll(() => {
 afterAll(() => standin?.cleanup());
 
 describe('configure.ts', () => {
-  const first = ['--domain', 'example.test', '--ip', '203.0.113.10', '--ssh-user', 'deploy', '--ssh-port', '2222', '--enable', 'element,jitsi,coturn,ketesa'];
+  const first = [
+    '--domain',
+    'example.test',
+    '--ip',
+    '203.0.113.10',
+    '--ssh-user',
+    'deploy',
+    '--ssh-port',
+    '2222',
+    '--enable',
+    'element,jitsi,coturn,ketesa',
+  ];
 
   it('writes hosts and vars.yml (mode 0600) with generated secrets it never prints', async () => {
     const run = await configure(...first);
@@ -107,7 +118,9 @@ describe('configure.ts', () => {
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('3 variable(s) the current playbook rejects or ignores');
-    expect(run.stdout).toMatch(/matrix_registration_enabled \(rejected\): matrix-registration was removed[^\n]*\n\s+→ Remove it\. For invite-only sign-up set `matrix_synapse_enable_registration: true`/);
+    expect(run.stdout).toMatch(
+      /matrix_registration_enabled \(rejected\): matrix-registration was removed[^\n]*\n\s+→ Remove it\. For invite-only sign-up set `matrix_synapse_enable_registration: true`/,
+    );
     expect(run.stdout).toMatch(/matrix_synapse_admin_enabled \(rejected\): [^\n]*\n\s+→ Replace it with `matrix_ketesa_enabled: true`/);
     expect(run.stdout).toContain('matrix_synapse_admin_enabled: renamed to matrix_ketesa_enabled');
     expect(run.stdout).toContain('matrix_homeserver_generic_secret_key: placeholder replaced by a generated secret');

@@ -19,17 +19,30 @@ describe('every stage', () => {
     expect(run.stdout).toContain('Exit codes: 0 done, 2 failed, 3 bad input (nothing was changed).');
   });
 
-  it.each(STAGES.filter((s) => s !== 'prepare' && s !== 'firewall' && s !== 'wellknown'))('%s without a checkout: one line, exit 3, nothing written', async (stage) => {
-    const dir = mkdtempSync(join(tmpdir(), 'stage-contract-'));
-    try {
-      const args: string[] = { configure: ['--domain', 'example.org', '--local'], install: [], update: [], register: ['user', 'alice'], remove: ['--yes-really-remove-everything'] }[stage];
-      // The default checkout, ./matrix-docker-ansible-deploy, does not exist in the project folder.
-      const run = await runStage(stage, [...args, '--playbook', join(dir, 'matrix-docker-ansible-deploy')], { MATRIX_PASSWORD: 'long enough' });
-      expect(run.code).toBe(3);
-      expect(run.stderr).toBe(`${stage}: --playbook ${join(dir, 'matrix-docker-ansible-deploy')}: no such directory; get the playbook with: npx tsx scripts/prepare.ts --playbook ${join(dir, 'matrix-docker-ansible-deploy')} --apply\n`);
-      expect(snapshot(dir)).toEqual({});
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  it.each(STAGES.filter((s) => s !== 'prepare' && s !== 'firewall' && s !== 'wellknown'))(
+    '%s without a checkout: one line, exit 3, nothing written',
+    async (stage) => {
+      const dir = mkdtempSync(join(tmpdir(), 'stage-contract-'));
+      try {
+        const args: string[] = {
+          configure: ['--domain', 'example.org', '--local'],
+          install: [],
+          update: [],
+          register: ['user', 'alice'],
+          remove: ['--yes-really-remove-everything'],
+        }[stage];
+        // The default checkout, ./matrix-docker-ansible-deploy, does not exist in the project folder.
+        const run = await runStage(stage, [...args, '--playbook', join(dir, 'matrix-docker-ansible-deploy')], {
+          MATRIX_PASSWORD: 'long enough',
+        });
+        expect(run.code).toBe(3);
+        expect(run.stderr).toBe(
+          `${stage}: --playbook ${join(dir, 'matrix-docker-ansible-deploy')}: no such directory; get the playbook with: npx tsx scripts/prepare.ts --playbook ${join(dir, 'matrix-docker-ansible-deploy')} --apply\n`,
+        );
+        expect(snapshot(dir)).toEqual({});
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });

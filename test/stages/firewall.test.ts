@@ -59,7 +59,10 @@ describe('every generated command is accepted by the real ufw (--dry-run)', asyn
     expect(run.stdout).toMatch(/Rules updated\nRules updated \(v6\)/);
   });
 
-  it.each([['incoming', 'deny'], ['outgoing', 'allow']])('ufw --dry-run default … %s', (direction, policy) => {
+  it.each([
+    ['incoming', 'deny'],
+    ['outgoing', 'allow'],
+  ])('ufw --dry-run default … %s', (direction, policy) => {
     const run = ufwDryRun(['default', policy!, direction!]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain(`Default ${direction} policy changed to '${policy}'`);
@@ -126,11 +129,17 @@ describe('firewall.ts', () => {
   });
 
   /** The stand-in checkout configured for this machine, with coturn on, and the SSH port in inventory/hosts when given. */
-  async function configured(sshPort?: string): Promise<{ standin: Standin; sandbox: string; fw: (...args: string[]) => ReturnType<typeof runStage> }> {
+  async function configured(
+    sshPort?: string,
+  ): Promise<{ standin: Standin; sandbox: string; fw: (...args: string[]) => ReturnType<typeof runStage> }> {
     const standin = createStandin();
     standins.push(standin);
     const port = sshPort === undefined ? [] : ['--ssh-port', sshPort];
-    const run = await runStage('configure', ['--playbook', standin.checkout, '--domain', 'example.test', '--local', '--enable', 'coturn', ...port], standin.env);
+    const run = await runStage(
+      'configure',
+      ['--playbook', standin.checkout, '--domain', 'example.test', '--local', '--enable', 'coturn', ...port],
+      standin.env,
+    );
     expect(run.code, run.stderr).toBe(0);
     const sandbox = ufwSandbox();
     sandboxes.push(sandbox);
@@ -152,7 +161,9 @@ describe('firewall.ts', () => {
       expect(run.stderr).toBe('');
       const plan = planFromVars(await readVarsFile(MANY));
       const commands = run.stdout.split('\n').filter((l) => /^  ufw (allow|default) /.test(l));
-      expect(commands).toEqual(allCommands(firewallRules(plan, 2222)).map((args) => `  ufw ${args.map((a) => (a.includes(' ') ? `'${a}'` : a)).join(' ')}`));
+      expect(commands).toEqual(
+        allCommands(firewallRules(plan, 2222)).map((args) => `  ufw ${args.map((a) => (a.includes(' ') ? `'${a}'` : a)).join(' ')}`),
+      );
       expect(commands[0]).toBe("  ufw allow 2222/tcp comment 'ssh: SSH login (Ansible and you)'");
       expect(commands).toContain("  ufw allow 10000/udp comment 'jitsi: Jitsi video bridge media (RTP)'");
       expect(commands).toContain("  ufw allow 25/tcp comment 'postmoogle: SMTP: incoming mail'");
@@ -182,8 +193,14 @@ describe('firewall.ts', () => {
     [['--vars', 'no/such/vars.yml'], 'firewall: no/such/vars.yml: file not found'],
     [['--vars', MANY, '--enable'], "firewall: Unknown option '--enable'"],
     [['--vars', MANY, 'extra'], 'firewall: unexpected argument "extra"'],
-    [['--playbook', '/nonexistent/mdad'], 'firewall: --playbook /nonexistent/mdad: no such directory; get the playbook with: npx tsx scripts/prepare.ts --playbook /nonexistent/mdad --apply'],
-    [['--vars', MANY, '--check', '--playbook', '/nonexistent/mdad'], 'firewall: --playbook /nonexistent/mdad: no such directory; get the playbook with: npx tsx scripts/prepare.ts --playbook /nonexistent/mdad --apply'],
+    [
+      ['--playbook', '/nonexistent/mdad'],
+      'firewall: --playbook /nonexistent/mdad: no such directory; get the playbook with: npx tsx scripts/prepare.ts --playbook /nonexistent/mdad --apply',
+    ],
+    [
+      ['--vars', MANY, '--check', '--playbook', '/nonexistent/mdad'],
+      'firewall: --playbook /nonexistent/mdad: no such directory; get the playbook with: npx tsx scripts/prepare.ts --playbook /nonexistent/mdad --apply',
+    ],
   ])('bad input %j: one line, exit 3', async (args, line) => {
     const run = await runStage('firewall', args);
     expect(run.code).toBe(3);
@@ -204,14 +221,18 @@ describe('firewall.ts', () => {
 
     const other = await fw('--check', '--vars', MANY, '--ufw-dry-run', '--ufw-datadir', sandbox);
     expect(other.code).toBe(3);
-    expect(other.stderr).toBe(`firewall: ${MANY}: matrix_domain example.org is not a server of ${join(standin.checkout, 'inventory', 'hosts')} (example.test)\n`);
+    expect(other.stderr).toBe(
+      `firewall: ${MANY}: matrix_domain example.org is not a server of ${join(standin.checkout, 'inventory', 'hosts')} (example.test)\n`,
+    );
   });
 
   it('--apply adds every rule through Ansible, SSH (port from the inventory) first; a second --apply adds nothing', async () => {
     const { standin, sandbox, fw } = await configured('2222');
     const printed = await fw();
     expect(printed.code, printed.stderr).toBe(0);
-    expect(printed.stdout).toContain("Firewall (ufw) for example.test on matrix.example.test, from the deployment plan:\n  ufw allow 2222/tcp comment 'ssh: SSH login (Ansible and you)'\n");
+    expect(printed.stdout).toContain(
+      "Firewall (ufw) for example.test on matrix.example.test, from the deployment plan:\n  ufw allow 2222/tcp comment 'ssh: SSH login (Ansible and you)'\n",
+    );
     const picture = snapshot(sandbox);
     const first = await fw('--apply', '--ufw-dry-run', '--ufw-datadir', sandbox);
     expect(first.code, first.stderr).toBe(0);
@@ -223,7 +244,7 @@ describe('firewall.ts', () => {
     expect(listed).toEqual(rules.map((r) => allCommands([r])[0]!));
     expect(rules.map((r) => r.service)).toContain('coturn');
     expect(first.stdout).toContain('ufw on matrix.example.test is inactive: the rules take effect when you run `sudo ufw enable` there.');
-    expect(first.stdout).toContain("Docker publishes these ports past ufw");
+    expect(first.stdout).toContain('Docker publishes these ports past ufw');
     // Ansible ran each command on the "server"; ufw's dry run printed the rules, SSH's first.
     const log = readFileSync(/Full log: (\S+)/.exec(first.stdout)![1]!, 'utf8');
     expect(log).toContain('matrix.example.test | CHANGED | rc=0 >>');
@@ -239,7 +260,9 @@ describe('firewall.ts', () => {
     const logs = logsOf(standin);
     const second = await fw('--apply', '--ufw-dry-run', '--ufw-datadir', sandbox);
     expect(second.code, second.stderr).toBe(0);
-    expect(second.stdout).toContain(`Nothing to add: ufw on matrix.example.test has every rule of the plan (${rules.length}) and its default policies.`);
+    expect(second.stdout).toContain(
+      `Nothing to add: ufw on matrix.example.test has every rule of the plan (${rules.length}) and its default policies.`,
+    );
     expect(listedCommands(second.stdout, sandbox)).toEqual([]);
     expect(logsOf(standin)).toEqual(logs);
 
@@ -250,7 +273,13 @@ describe('firewall.ts', () => {
 
   it('--check shows missing and superfluous rules and a wrong policy; --apply --dry-run lists only what is missing', async () => {
     const { standin, sandbox, fw } = await configured();
-    for (const args of [['allow', '2222/tcp'], ['allow', '80/tcp', 'comment', 'web'], ['allow', '4443/tcp'], ['default', 'allow', 'incoming']]) materialize(sandbox, args);
+    for (const args of [
+      ['allow', '2222/tcp'],
+      ['allow', '80/tcp', 'comment', 'web'],
+      ['allow', '4443/tcp'],
+      ['default', 'allow', 'incoming'],
+    ])
+      materialize(sandbox, args);
     const check = await fw('--check', '--ssh-port', '2222', '--ufw-dry-run', '--ufw-datadir', sandbox);
     expect(check.code).toBe(2);
     expect(check.stdout).toContain('ufw on matrix.example.test is inactive (default incoming allow, outgoing allow)');
@@ -258,7 +287,9 @@ describe('firewall.ts', () => {
     expect(check.stdout).toMatch(/present {5}2222\/tcp {9}ssh: SSH login/);
     expect(check.stdout).toMatch(/present {5}80\/tcp {11}traefik: HTTP/);
     expect(check.stdout).toMatch(/MISSING {5}49152:49172\/udp {2}coturn: TURN relay range/);
-    expect(check.stdout).toContain("SUPERFLUOUS ufw allow 4443/tcp (Jitsi's old TCP media fallback: MDAD's Jitsi role no longer has it)   -> ufw delete allow 4443/tcp");
+    expect(check.stdout).toContain(
+      "SUPERFLUOUS ufw allow 4443/tcp (Jitsi's old TCP media fallback: MDAD's Jitsi role no longer has it)   -> ufw delete allow 4443/tcp",
+    );
     expect(check.stdout).toContain('Add what is missing: npx tsx scripts/firewall.ts');
 
     const picture = snapshot(standin.root);
@@ -269,7 +300,9 @@ describe('firewall.ts', () => {
     expect(listed.map((a) => a[1])).not.toContain('80/tcp');
     expect(listed.at(-1)).toEqual(['default', 'deny', 'incoming']);
     expect(dry.stdout).toContain('To add on matrix.example.test (2 rule(s) of the plan are there already):');
-    expect(dry.stdout).toMatch(/Would run:\n {2}cd \S+ && ANSIBLE_NOCOLOR=1 ansible -i inventory\/hosts matrix\.example\.test --become -m ansible\.builtin\.shell -a /);
+    expect(dry.stdout).toMatch(
+      /Would run:\n {2}cd \S+ && ANSIBLE_NOCOLOR=1 ansible -i inventory\/hosts matrix\.example\.test --become -m ansible\.builtin\.shell -a /,
+    );
     expect(dry.stdout).toContain('Dry run: nothing was changed.');
     expect(logsOf(standin)).toEqual([]);
     expect(snapshot(standin.root)).toEqual(picture);
@@ -279,6 +312,8 @@ describe('firewall.ts', () => {
     const log = readFileSync(/Full log: (\S+)/.exec(apply.stdout)![1]!, 'utf8');
     expect(log).toContain("Default incoming policy changed to 'deny'");
     expect(log).not.toContain('--dport 80 -j ACCEPT\n### tuple');
-    expect(apply.stdout).toContain('Rules beyond the plan were left alone; remove them if nothing else needs them:\n  ufw delete allow 4443/tcp');
+    expect(apply.stdout).toContain(
+      'Rules beyond the plan were left alone; remove them if nothing else needs them:\n  ufw delete allow 4443/tcp',
+    );
   });
 });

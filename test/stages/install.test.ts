@@ -37,7 +37,14 @@ async function configured(...extra: string[]): Promise<Standin> {
   return standin;
 }
 
-const dns = () => ['--authoritative', `${source.address}:${source.port}`, '--resolver', `${resolver.address}:${resolver.port}`, '--timeout', '2'];
+const dns = () => [
+  '--authoritative',
+  `${source.address}:${source.port}`,
+  '--resolver',
+  `${resolver.address}:${resolver.port}`,
+  '--timeout',
+  '2',
+];
 const install = (standin: Standin, args: string[] = [], env: Record<string, string> = {}) =>
   runStage('install', ['--playbook', standin.checkout, ...dns(), ...args], { ...standin.env, ...env });
 const logOf = (stdout: string) => /Full log: (\S+)/.exec(stdout)![1]!;
@@ -65,7 +72,9 @@ describe('install.ts', () => {
     expect(existsSync(join(standin.checkout, 'roles', 'galaxy', 'standin_base', 'tasks', 'main.yml'))).toBe(true);
     const records = standin.records();
     expect(records.map((r) => r.tag)).toEqual(['install-all', 'ensure-matrix-users-created', 'start', 'self-check']);
-    expect(records[0]!.argv).toMatch(/ansible-playbook -i inventory\/hosts setup\.yml --tags=install-all,ensure-matrix-users-created,start$/);
+    expect(records[0]!.argv).toMatch(
+      /ansible-playbook -i inventory\/hosts setup\.yml --tags=install-all,ensure-matrix-users-created,start$/,
+    );
     expect(records[3]!.argv).toMatch(/--tags=self-check$/);
     expect(records[0]!.matrix_domain).toBe(ORIGIN);
 
@@ -109,19 +118,29 @@ describe('install.ts', () => {
     expect(existsSync(join(standin.checkout, 'roles', 'galaxy'))).toBe(false);
   });
 
-  it('stops before the playbook when vars.yml has what the playbook refuses; without the preflight the playbook\'s refusal is explained', async () => {
+  it("stops before the playbook when vars.yml has what the playbook refuses; without the preflight the playbook's refusal is explained", async () => {
     const standin = await configured();
     const vars = join(standin.checkout, 'inventory', 'host_vars', `matrix.${ORIGIN}`, 'vars.yml');
-    writeFileSync(vars, readFileSync(vars, 'utf8').replace(/matrix_playbook_migration_validated_version: \S+/, 'matrix_playbook_migration_validated_version: v2026.01.01.0'));
+    writeFileSync(
+      vars,
+      readFileSync(vars, 'utf8').replace(
+        /matrix_playbook_migration_validated_version: \S+/,
+        'matrix_playbook_migration_validated_version: v2026.01.01.0',
+      ),
+    );
     const stopped = await install(standin);
     expect(stopped.code).toBe(2);
     expect(stopped.stderr).toContain('stopped before the playbook: vars.yml has what the playbook would refuse');
-    expect(stopped.stderr).toContain('matrix_playbook_migration_validated_version: v2026.01.01.0 is older than the version this playbook expects (v2026.05.18.0)');
+    expect(stopped.stderr).toContain(
+      'matrix_playbook_migration_validated_version: v2026.01.01.0 is older than the version this playbook expects (v2026.05.18.0)',
+    );
     expect(standin.records()).toEqual([]);
 
     const run = await install(standin, ['--skip-preflight']);
     expect(run.code).toBe(2);
-    expect(run.stderr).toContain('Failed at task: custom/matrix_playbook_migration : Check that the breaking changes up to the expected version were acknowledged');
+    expect(run.stderr).toContain(
+      'Failed at task: custom/matrix_playbook_migration : Check that the breaking changes up to the expected version were acknowledged',
+    );
     expect(run.stderr).toContain('Next: see them with: npx tsx scripts/update.ts');
     expect(run.stderr).toContain(`Full log: ${join(standin.checkout, 'inventory', 'logs')}`);
     expect(standin.records()).toEqual([]);
@@ -162,8 +181,12 @@ describe('install.ts', () => {
     const lines = run.stdout.split('\n').map((l) => l.trim());
     expect(lines).toContain(`cd ${standin.checkout} && rm -rf roles/galaxy`);
     expect(lines).toContain(`cd ${standin.checkout} && ansible-galaxy install -r requirements.yml -p roles/galaxy/ --force`);
-    expect(lines).toContain(`cd ${standin.checkout} && ANSIBLE_NOCOLOR=1 PYTHONUNBUFFERED=1 ansible-playbook -i inventory/hosts setup.yml --tags=setup-all,ensure-matrix-users-created,start --ask-become-pass`);
-    expect(lines).toContain(`cd ${standin.checkout} && ANSIBLE_NOCOLOR=1 PYTHONUNBUFFERED=1 ansible-playbook -i inventory/hosts setup.yml --tags=self-check --ask-become-pass`);
+    expect(lines).toContain(
+      `cd ${standin.checkout} && ANSIBLE_NOCOLOR=1 PYTHONUNBUFFERED=1 ansible-playbook -i inventory/hosts setup.yml --tags=setup-all,ensure-matrix-users-created,start --ask-become-pass`,
+    );
+    expect(lines).toContain(
+      `cd ${standin.checkout} && ANSIBLE_NOCOLOR=1 PYTHONUNBUFFERED=1 ansible-playbook -i inventory/hosts setup.yml --tags=self-check --ask-become-pass`,
+    );
     expect(lines.filter((l) => l.includes(`checks/dns.ts ${ORIGIN} --playbook ${standin.checkout} --json`))).toHaveLength(1);
     expect(lines.filter((l) => l.includes(`checks/doctor.ts ${ORIGIN} --playbook ${standin.checkout} --json`))).toHaveLength(1);
     expect(run.stdout).toContain('Dry run: nothing was changed.');

@@ -59,11 +59,7 @@ describe('secrets', () => {
     expect(logs.length).toBeGreaterThanOrEqual(2);
     const records = standin.records();
     expect(records.map((r) => r.tag)).toContain('register-user');
-    const everything = [
-      ...runs.flatMap((r) => [r.stdout, r.stderr, r.argv.join(' ')]),
-      ...logs,
-      ...records.map((r) => r.argv),
-    ].join('\n');
+    const everything = [...runs.flatMap((r) => [r.stdout, r.stderr, r.argv.join(' ')]), ...logs, ...records.map((r) => r.argv)].join('\n');
     for (const secret of secrets) expect(everything.includes(secret), `a secret of length ${secret.length} leaked`).toBe(false);
     // The stand-in printed the password in a task's message: the log has it masked.
     expect(logs.join('\n')).toContain('register-user alice ******** 1');

@@ -36,22 +36,36 @@ const labAnsible = /ansible-core==(\S+)/.exec(readFileSync('lab/requirements.txt
 function communityDocker(standin: Standin): string {
   const dir = join(standin.root, 'collections');
   mkdirSync(join(dir, 'ansible_collections', 'community', 'docker'), { recursive: true });
-  writeFileSync(join(dir, 'ansible_collections', 'community', 'docker', 'MANIFEST.json'), JSON.stringify({ collection_info: { namespace: 'community', name: 'docker', version: '3.6.0' } }));
+  writeFileSync(
+    join(dir, 'ansible_collections', 'community', 'docker', 'MANIFEST.json'),
+    JSON.stringify({ collection_info: { namespace: 'community', name: 'docker', version: '3.6.0' } }),
+  );
   return dir;
 }
 
 describe('prepare.ts', () => {
   it('judges this machine as the server through Ansible, and the control machine', async () => {
     const standin = standinFor();
-    expect((await runStage('configure', ['--playbook', standin.checkout, '--domain', 'example.test', '--local'], standin.env)).code).toBe(0);
+    expect((await runStage('configure', ['--playbook', standin.checkout, '--domain', 'example.test', '--local'], standin.env)).code).toBe(
+      0,
+    );
     const { run, report, byId } = await prepare(standin, ['--playbook', standin.checkout]);
     expect(run.stderr).toContain('Reading the server facts through Ansible');
-    expect(byId('prepare.control.ansible')[0]).toMatchObject({ status: 'pass', detail: `ansible-core ${labAnsible} (at least 2.15.1 is needed)` });
+    expect(byId('prepare.control.ansible')[0]).toMatchObject({
+      status: 'pass',
+      detail: `ansible-core ${labAnsible} (at least 2.15.1 is needed)`,
+    });
     expect(byId('prepare.control.git')[0]!.status).toBe('pass');
     expect(byId('prepare.checkout')[0]).toMatchObject({ status: 'pass' });
     expect(byId('prepare.checkout')[0]!.detail).toContain('expects migration version v2026.05.18.0');
 
-    const release = Object.fromEntries(readFileSync('/etc/os-release', 'utf8').split('\n').map((l) => l.split('=')).filter((p) => p.length === 2).map(([k, v]) => [k, v!.replace(/"/g, '')]));
+    const release = Object.fromEntries(
+      readFileSync('/etc/os-release', 'utf8')
+        .split('\n')
+        .map((l) => l.split('='))
+        .filter((p) => p.length === 2)
+        .map(([k, v]) => [k, v!.replace(/"/g, '')]),
+    );
     expect(byId('prepare.server.os')[0]!.detail).toContain(String(release['NAME']).split(' ')[0]);
     const ram = Number(/([\d.]+) GB of RAM/.exec(byId('prepare.server.ram')[0]!.detail!)![1]);
     expect(Math.abs(ram - totalmem() / 1e9)).toBeLessThanOrEqual(0.11);
@@ -65,10 +79,21 @@ describe('prepare.ts', () => {
   it('a server whose SSH does not work without prompts: both SSH checks fail, the server checks are skipped', async () => {
     const standin = standinFor();
     const port = await freePort();
-    expect((await runStage('configure', ['--playbook', standin.checkout, '--domain', 'example.test', '--ip', '127.0.0.1', '--ssh-port', String(port)], standin.env)).code).toBe(0);
+    expect(
+      (
+        await runStage(
+          'configure',
+          ['--playbook', standin.checkout, '--domain', 'example.test', '--ip', '127.0.0.1', '--ssh-port', String(port)],
+          standin.env,
+        )
+      ).code,
+    ).toBe(0);
     const { run, byId } = await prepare(standin, ['--playbook', standin.checkout]);
     expect(run.code).toBe(2);
-    expect(byId('prepare.ssh.host-key')[0]).toMatchObject({ status: 'fail', fix: `connect once by hand and accept the key: ssh -p ${port} root@127.0.0.1` });
+    expect(byId('prepare.ssh.host-key')[0]).toMatchObject({
+      status: 'fail',
+      fix: `connect once by hand and accept the key: ssh -p ${port} root@127.0.0.1`,
+    });
     expect(byId('prepare.ssh.login')[0]!.status).toBe('fail');
     expect(byId('prepare.ssh.login')[0]!.detail).toMatch(/Connection refused/);
     expect(byId('prepare.server.facts')[0]!.status).toBe('skip');

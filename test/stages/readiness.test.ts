@@ -2,15 +2,42 @@
 // commands --apply derives from them.
 import { describe, expect, it } from 'vitest';
 import { showCommand } from '../../scripts/lib/commands.ts';
-import { controlActions, controlFindings, listeners, mountFor, parseVersion, serverActions, serverFindings, sshFindings } from '../../scripts/lib/readiness.ts';
+import {
+  controlActions,
+  controlFindings,
+  listeners,
+  mountFor,
+  parseVersion,
+  serverActions,
+  serverFindings,
+  sshFindings,
+} from '../../scripts/lib/readiness.ts';
 import type { ControlFacts, ServerFacts } from '../../scripts/lib/readiness.ts';
 
 const GIB = 1024;
-const control: ControlFacts = { git: 'git version 2.39.5', python: 'Python 3.11.2', ansible: 'ansible-playbook [core 2.19.14]', communityDocker: '4.0.1', just: false, agru: false, usesSsh: true };
+const control: ControlFacts = {
+  git: 'git version 2.39.5',
+  python: 'Python 3.11.2',
+  ansible: 'ansible-playbook [core 2.19.14]',
+  communityDocker: '4.0.1',
+  just: false,
+  agru: false,
+  usesSsh: true,
+};
 const server: ServerFacts = {
-  distribution: 'Debian', version: '12.7', osFamily: 'Debian', serviceManager: 'systemd', memTotalMb: 8 * GIB,
-  mounts: [{ mount: '/', size_available: 50e9 }, { mount: '/boot', size_available: 1e8 }], sudo: true,
-  listening: 'LISTEN 0 128 0.0.0.0:22 0.0.0.0:* users:(("sshd",pid=1,fd=3))', mdadTraefik: false, user: 'root',
+  distribution: 'Debian',
+  version: '12.7',
+  osFamily: 'Debian',
+  serviceManager: 'systemd',
+  memTotalMb: 8 * GIB,
+  mounts: [
+    { mount: '/', size_available: 50e9 },
+    { mount: '/boot', size_available: 1e8 },
+  ],
+  sudo: true,
+  listening: 'LISTEN 0 128 0.0.0.0:22 0.0.0.0:* users:(("sshd",pid=1,fd=3))',
+  mdadTraefik: false,
+  user: 'root',
 };
 const status = (findings: { id: string; status: string }[], id: string) => findings.find((f) => f.id === id)?.status;
 
@@ -45,7 +72,10 @@ describe('control machine', () => {
     const f = controlFindings({ ...control, git: undefined, communityDocker: '3.4.0' });
     expect(status(f, 'prepare.control.git')).toBe('fail');
     expect(status(f, 'prepare.control.community-docker')).toBe('warn');
-    expect(controlActions({ ...control, git: undefined }, { isRoot: true, hasApt: true, hasPipx: true }).map(showCommand)).toEqual(['apt-get update', 'apt-get install -y git']);
+    expect(controlActions({ ...control, git: undefined }, { isRoot: true, hasApt: true, hasPipx: true }).map(showCommand)).toEqual([
+      'apt-get update',
+      'apt-get install -y git',
+    ]);
   });
 
   it('reads versions', () => {
@@ -79,7 +109,13 @@ describe('server', () => {
   });
 
   it('disk: the mount that holds /matrix', () => {
-    expect(mountFor([{ mount: '/', size_available: 1 }, { mount: '/matrix', size_available: 2 }, { mount: '/mat', size_available: 3 }])?.size_available).toBe(2);
+    expect(
+      mountFor([
+        { mount: '/', size_available: 1 },
+        { mount: '/matrix', size_available: 2 },
+        { mount: '/mat', size_available: 3 },
+      ])?.size_available,
+    ).toBe(2);
     expect(status(serverFindings('m', { ...server, mounts: [{ mount: '/', size_available: 3e9 }] }), 'prepare.server.disk')).toBe('fail');
     expect(status(serverFindings('m', { ...server, mounts: [{ mount: '/', size_available: 10e9 }] }), 'prepare.server.disk')).toBe('warn');
   });
@@ -94,13 +130,17 @@ describe('server', () => {
     expect(os({ distribution: 'Gentoo', version: '2.17' }).status).toBe('warn');
   });
 
-  it('ports 80/443/8448: free, the playbook\'s own, or taken', () => {
+  it("ports 80/443/8448: free, the playbook's own, or taken", () => {
     const ss = [
       'LISTEN 0 511 0.0.0.0:80 0.0.0.0:* users:(("nginx",pid=10,fd=6))',
       'LISTEN 0 4096 [::]:443 [::]:* users:(("docker-proxy",pid=11,fd=4))',
       'LISTEN 0 4096 *:8448 *:*',
     ].join('\n');
-    expect([...listeners(ss)]).toEqual([[80, 'nginx'], [443, 'docker-proxy'], [8448, 'an unknown program']]);
+    expect([...listeners(ss)]).toEqual([
+      [80, 'nginx'],
+      [443, 'docker-proxy'],
+      [8448, 'an unknown program'],
+    ]);
     const fresh = serverFindings('m', { ...server, listening: ss });
     expect(status(fresh, 'prepare.server.port-80')).toBe('fail');
     expect(fresh.find((f) => f.id === 'prepare.server.port-80')!.fix).toContain('configuring-playbook-own-webserver.md');

@@ -57,7 +57,11 @@ async function login(user: string, password: string): Promise<Response> {
 async function signUp(username: string, password: string, token: string): Promise<{ status: number; body: Record<string, unknown> }> {
   const url = `${synapse.url}/_matrix/client/v3/register`;
   const post = async (auth?: Record<string, unknown>) => {
-    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password, ...(auth ? { auth } : {}) }) });
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username, password, ...(auth ? { auth } : {}) }),
+    });
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
   };
   let reply = await post();
@@ -84,7 +88,7 @@ describe('register.ts user, straight to Synapse', () => {
     expect(((await user.json()) as { admin: boolean }).admin).toBe(true);
   });
 
-  it('a taken name is a failure with Synapse\'s reason', async () => {
+  it("a taken name is a failure with Synapse's reason", async () => {
     const run = await register(['user', 'alice', '--homeserver', synapse.url], { MATRIX_PASSWORD: 'another password' });
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/register: POST .*\/_synapse\/admin\/v1\/register: 400 M_USER_IN_USE/);
@@ -101,7 +105,9 @@ describe('register.ts token', () => {
     expect(created.code).toBe(0);
     const token = /Created registration token: (\S+)\s+0 of 1 used, valid until 2100-01-01 00:00 UTC/.exec(created.stdout)?.[1];
     expect(token, created.stdout).toBeDefined();
-    expect(created.stdout).toContain(`Invite: sign up at https://element.${DOMAIN}/#/register and enter the registration token ${token} when asked.`);
+    expect(created.stdout).toContain(
+      `Invite: sign up at https://element.${DOMAIN}/#/register and enter the registration token ${token} when asked.`,
+    );
 
     const signedUp = await signUp('dave', 'dave password 123', token!);
     expect(signedUp.status, JSON.stringify(signedUp.body)).toBe(200);
@@ -126,14 +132,21 @@ describe('register.ts token', () => {
   it('deletes a token that starts with a dash (Synapse draws tokens from letters, digits and ._~-)', async () => {
     const { access_token: admin } = (await (await login('alice', ALICE_PASSWORD)).json()) as { access_token: string };
     for (const token of ['-dash-first', '--two-dashes']) {
-      const made = await fetch(`${synapse.url}/_synapse/admin/v1/registration_tokens/new`, { method: 'POST', headers: { authorization: `Bearer ${admin}` }, body: JSON.stringify({ token }) });
+      const made = await fetch(`${synapse.url}/_synapse/admin/v1/registration_tokens/new`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${admin}` },
+        body: JSON.stringify({ token }),
+      });
       expect(made.status).toBe(200);
     }
     const deleted = await register(tokenArgs('delete', '-dash-first'), asAlice);
     expect(deleted.stderr).toBe('');
     expect(deleted.stdout).toBe('Deleted registration token -dash-first\n');
     // One that starts with '--' goes after '--', as usual.
-    const twoDashes = await register(['token', 'delete', '--homeserver', synapse.url, '--admin-user', 'alice', '--', '--two-dashes'], asAlice);
+    const twoDashes = await register(
+      ['token', 'delete', '--homeserver', synapse.url, '--admin-user', 'alice', '--', '--two-dashes'],
+      asAlice,
+    );
     expect(twoDashes.stdout).toBe('Deleted registration token --two-dashes\n');
     const listed = await register(tokenArgs('list'), asAlice);
     expect(listed.stdout).not.toContain('dash');
@@ -141,7 +154,11 @@ describe('register.ts token', () => {
 
   it('takes an admin access token from MATRIX_ACCESS_TOKEN instead of logging in', async () => {
     const { access_token: token } = (await (await login('alice', ALICE_PASSWORD)).json()) as { access_token: string };
-    const created = await runStage('register', ['--playbook', standin.checkout, 'token', 'create', '--uses', 'unlimited', '--homeserver', synapse.url], { ...standin.env, MATRIX_ACCESS_TOKEN: token });
+    const created = await runStage(
+      'register',
+      ['--playbook', standin.checkout, 'token', 'create', '--uses', 'unlimited', '--homeserver', synapse.url],
+      { ...standin.env, MATRIX_ACCESS_TOKEN: token },
+    );
     expect(created.code, created.stderr).toBe(0);
     expect(created.stdout).toMatch(/Created registration token: \S+\s+unlimited uses, never expires/);
     expect(created.argv.join(' ')).not.toContain(token);
@@ -152,10 +169,16 @@ describe('register.ts token', () => {
     try {
       const run = await register(tokenArgs('create'), asAlice, closed);
       expect(run.code).toBe(2);
-      expect(run.stderr).toContain('does not allow sign-up with a token. Add these lines (or run configure.ts --registration token), then install.ts:');
+      expect(run.stderr).toContain(
+        'does not allow sign-up with a token. Add these lines (or run configure.ts --registration token), then install.ts:',
+      );
       expect(run.stderr).toContain('  matrix_synapse_enable_registration: true\n  matrix_synapse_registration_requires_token: true');
       const port = await freePort();
-      const unreachable = await register(['token', 'list', '--homeserver', `http://127.0.0.1:${port}`, '--admin-user', 'alice'], asAlice, closed);
+      const unreachable = await register(
+        ['token', 'list', '--homeserver', `http://127.0.0.1:${port}`, '--admin-user', 'alice'],
+        asAlice,
+        closed,
+      );
       expect(unreachable.code).toBe(2);
       expect(unreachable.stderr).toContain("Synapse's admin API is not reachable");
       expect(unreachable.stderr).toContain('matrix_synapse_container_labels_public_client_synapse_admin_api_enabled: true');
@@ -165,7 +188,7 @@ describe('register.ts token', () => {
   });
 });
 
-describe('register.ts user through the playbook\'s register-user tag', () => {
+describe("register.ts user through the playbook's register-user tag", () => {
   it('explains roles that were never fetched', async () => {
     const run = await register(['user', 'carol'], { MATRIX_PASSWORD: 'carol password 1' });
     expect(run.code).toBe(2);
@@ -203,7 +226,9 @@ describe('register.ts user through the playbook\'s register-user tag', () => {
     const run = await register(['user', 'frank', '--dry-run'], { MATRIX_PASSWORD: 'frank password' });
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('"password": "********"');
-    expect(run.stdout).toMatch(/ansible-playbook -i inventory\/hosts setup\.yml --tags=register-user --limit=matrix\.example\.test '--extra-vars=@<a 0600 file/);
+    expect(run.stdout).toMatch(
+      /ansible-playbook -i inventory\/hosts setup\.yml --tags=register-user --limit=matrix\.example\.test '--extra-vars=@<a 0600 file/,
+    );
     expect(run.stdout).not.toContain('frank password');
     expect(snapshot(standin.root)).toEqual(before);
   });
@@ -211,16 +236,34 @@ describe('register.ts user through the playbook\'s register-user tag', () => {
 
 describe('register.ts --dry-run against Synapse', () => {
   it('prints the requests and sends nothing', async () => {
-    const listBefore = await register(['token', 'list', '--homeserver', synapse.url, '--admin-user', 'alice'], { MATRIX_PASSWORD: ALICE_PASSWORD });
+    const listBefore = await register(['token', 'list', '--homeserver', synapse.url, '--admin-user', 'alice'], {
+      MATRIX_PASSWORD: ALICE_PASSWORD,
+    });
     const user = await register(['user', 'grace', '--homeserver', synapse.url, '--dry-run'], { MATRIX_PASSWORD: 'grace password' });
     expect(user.code).toBe(0);
     expect(user.stdout).toContain(`Would send: GET ${synapse.url}/_synapse/admin/v1/register, then POST it with grace`);
     expect(user.stdout).not.toContain('grace password');
     expect((await login('grace', 'grace password')).status).toBe(403);
-    const token = await register(['token', 'create', '--uses', '2', '--expires', '2099-01-31', '--homeserver', synapse.url, '--admin-user', 'alice', '--dry-run']);
+    const token = await register([
+      'token',
+      'create',
+      '--uses',
+      '2',
+      '--expires',
+      '2099-01-31',
+      '--homeserver',
+      synapse.url,
+      '--admin-user',
+      'alice',
+      '--dry-run',
+    ]);
     expect(token.code).toBe(0);
-    expect(token.stdout).toContain(`POST ${synapse.url}/_synapse/admin/v1/registration_tokens/new {"uses_allowed": 2, "expiry_time": ${Date.UTC(2099, 1, 1)}}`);
-    const listAfter = await register(['token', 'list', '--homeserver', synapse.url, '--admin-user', 'alice'], { MATRIX_PASSWORD: ALICE_PASSWORD });
+    expect(token.stdout).toContain(
+      `POST ${synapse.url}/_synapse/admin/v1/registration_tokens/new {"uses_allowed": 2, "expiry_time": ${Date.UTC(2099, 1, 1)}}`,
+    );
+    const listAfter = await register(['token', 'list', '--homeserver', synapse.url, '--admin-user', 'alice'], {
+      MATRIX_PASSWORD: ALICE_PASSWORD,
+    });
     expect(listAfter.stdout).toBe(listBefore.stdout);
   });
 });

@@ -26,7 +26,8 @@ async function installed(): Promise<{ standin: Standin; data: string }> {
   return { standin, data };
 }
 
-const remove = (standin: Standin, args: string[], input?: string) => runStage('remove', ['--playbook', standin.checkout, ...args], standin.env, input);
+const remove = (standin: Standin, args: string[], input?: string) =>
+  runStage('remove', ['--playbook', standin.checkout, ...args], standin.env, input);
 
 describe('remove.ts', () => {
   it('asks for the exact phrase; anything else removes nothing (exit 3)', async () => {
@@ -67,7 +68,7 @@ describe('remove.ts', () => {
     expect(existsSync(data)).toBe(false);
     const again = await remove(standin, ['--yes-really-remove-everything']);
     expect(again.code).toBe(2);
-    expect(again.stderr).toContain('Failed at task: Stop when the playbook\'s remove-all is not there');
+    expect(again.stderr).toContain("Failed at task: Stop when the playbook's remove-all is not there");
     expect(again.stderr).toContain('bin/remove-all not found');
   });
 
@@ -85,8 +86,12 @@ describe('remove.ts', () => {
     const before = snapshot(standin.root);
     const run = await remove(standin, ['--backup', join(standin.root, 'b'), '--dry-run']);
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/ansible-playbook -i inventory\/hosts \S+\/scripts\/lib\/playbooks\/backup\.yml --limit=matrix\.example\.test/);
-    expect(run.stdout).toMatch(/ansible-playbook -i inventory\/hosts \S+\/scripts\/lib\/playbooks\/remove\.yml --limit=matrix\.example\.test/);
+    expect(run.stdout).toMatch(
+      /ansible-playbook -i inventory\/hosts \S+\/scripts\/lib\/playbooks\/backup\.yml --limit=matrix\.example\.test/,
+    );
+    expect(run.stdout).toMatch(
+      /ansible-playbook -i inventory\/hosts \S+\/scripts\/lib\/playbooks\/remove\.yml --limit=matrix\.example\.test/,
+    );
     expect(run.stdout).toContain('Dry run: nothing was changed.');
     expect(snapshot(standin.root)).toEqual(before);
 

@@ -34,16 +34,35 @@ async function configured(): Promise<Standin> {
 }
 
 const update = (standin: Standin, ...args: string[]) =>
-  runStage('update', ['--playbook', standin.checkout, '--authoritative', `${source.address}:${source.port}`, '--resolver', `${source.address}:${source.port}`, '--timeout', '2', '--after-checks', 'dns', ...args], standin.env);
+  runStage(
+    'update',
+    [
+      '--playbook',
+      standin.checkout,
+      '--authoritative',
+      `${source.address}:${source.port}`,
+      '--resolver',
+      `${source.address}:${source.port}`,
+      '--timeout',
+      '2',
+      '--after-checks',
+      'dns',
+      ...args,
+    ],
+    standin.env,
+  );
 const varsFile = (standin: Standin) => join(standin.checkout, 'inventory', 'host_vars', `matrix.${ORIGIN}`, 'vars.yml');
-const validated = (standin: Standin) => varsOf(readFileSync(varsFile(standin), 'utf8'), 'vars.yml')['matrix_playbook_migration_validated_version'];
+const validated = (standin: Standin) =>
+  varsOf(readFileSync(varsFile(standin), 'utf8'), 'vars.yml')['matrix_playbook_migration_validated_version'];
 const head = (standin: Standin) => git(standin.checkout, 'rev-parse', 'HEAD').trim();
 
 /** Publishes a playbook release that expects v2026.08.01.0 with one new breaking change. */
 function publishBreakingRelease(standin: Standin): void {
   const defaults = readFileSync(join(standin.checkout, MIGRATION_DEFAULTS), 'utf8')
     .replace('matrix_playbook_migration_expected_version: "v2026.05.18.0"', 'matrix_playbook_migration_expected_version: "v2026.08.01.0"')
-    .concat('  - version: "v2026.08.01.0"\n    summary: "Stand-in: bridges were renamed"\n    changelog_url: "https://example.org/changelog#v2026.08.01.0"\n');
+    .concat(
+      '  - version: "v2026.08.01.0"\n    summary: "Stand-in: bridges were renamed"\n    changelog_url: "https://example.org/changelog#v2026.08.01.0"\n',
+    );
   standin.publish({ [MIGRATION_DEFAULTS]: defaults }, 'release expecting v2026.08.01.0');
 }
 
@@ -102,9 +121,13 @@ describe('update.ts', () => {
     const run = await update(standin, '--acknowledge', 'v2026.08.01.0');
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    expect(run.stdout).toContain('- matrix_playbook_migration_validated_version: v2026.05.18.0\n+ matrix_playbook_migration_validated_version: v2026.08.01.0');
+    expect(run.stdout).toContain(
+      '- matrix_playbook_migration_validated_version: v2026.05.18.0\n+ matrix_playbook_migration_validated_version: v2026.08.01.0',
+    );
     expect(validated(standin)).toBe('v2026.08.01.0');
-    expect(readFileSync(varsFile(standin), 'utf8')).toBe(oldVars.replace('validated_version: v2026.05.18.0', 'validated_version: v2026.08.01.0'));
+    expect(readFileSync(varsFile(standin), 'utf8')).toBe(
+      oldVars.replace('validated_version: v2026.05.18.0', 'validated_version: v2026.08.01.0'),
+    );
     const backups = readdirSync(join(varsFile(standin), '..')).filter((f) => f.endsWith('.bak'));
     expect(backups.map((b) => readFileSync(join(varsFile(standin), '..', b), 'utf8'))).toEqual([oldVars]);
     expect(readFileSync(join(standin.checkout, 'ansible.cfg'), 'utf8')).toBe(edited);

@@ -32,7 +32,9 @@ describe('nginx loads every nginx snippet (nginx -t)', async () => {
     'MatrixRTC on': planFromVars({ ...(await readVarsFile(MINIMAL)), matrix_rtc_enabled: true }),
     'SRV delegation': planFromVars({ ...(await readVarsFile(MINIMAL)), matrix_static_files_file_matrix_server_enabled: false }),
   };
-  const cases = Object.entries(plans).flatMap(([name, plan]) => (['proxy', 'static'] as const).map((serve) => [name, serve, plan] as const));
+  const cases = Object.entries(plans).flatMap(([name, plan]) =>
+    (['proxy', 'static'] as const).map((serve) => [name, serve, plan] as const),
+  );
 
   it.each(cases)('%s, %s', async (_name, serve, plan) => {
     const out = wellKnownOutput(plan, { flavor: 'nginx', serve, webRoot: '/var/www/example.org', contacts: [] });
@@ -41,7 +43,7 @@ describe('nginx loads every nginx snippet (nginx -t)', async () => {
     expect(result.ok).toBe(true);
   });
 
-  it('a broken snippet is refused with nginx\'s own line', async () => {
+  it("a broken snippet is refused with nginx's own line", async () => {
     const result = await testNginxSnippet('location ^~ /.well-known/matrix/ {\n    retrun 200;\n}\n', plans.minimal);
     expect(result.ok).toBe(false);
     expect(result.output).toMatch(/\[emerg\] \d+#\d+: unknown directive "retrun" in <snippet>:2\n.*test failed/);
@@ -62,28 +64,60 @@ describe('wellknown.ts', () => {
     const run = await wk('--vars', MINIMAL, '--flavor', 'nginx', '--validate');
     expect(run.code, run.stderr).toBe(0);
     const plan = planFromVars(await readVarsFile(MINIMAL));
-    expect(run.stdout).toBe(wellKnownOutput(plan, { flavor: 'nginx', serve: 'proxy', webRoot: '/var/www/example.org', contacts: [] }).files[0]!.content);
-    expect(run.stderr).toContain('nginx -t accepts the snippet (matrix.example.org pinned to 127.0.0.1 for the test, so DNS plays no part)');
+    expect(run.stdout).toBe(
+      wellKnownOutput(plan, { flavor: 'nginx', serve: 'proxy', webRoot: '/var/www/example.org', contacts: [] }).files[0]!.content,
+    );
+    expect(run.stderr).toContain(
+      'nginx -t accepts the snippet (matrix.example.org pinned to 127.0.0.1 for the test, so DNS plays no part)',
+    );
     expect(run.stderr).toContain('Then check it from outside: npx tsx checks/wellknown.ts example.org');
   });
 
   it('--out: files written with mode 0644 in folders a web server can enter; the same run again changes nothing', async () => {
     const dir = tempDir();
     const out = join(dir, 'site');
-    const run = await wk('--vars', MINIMAL, '--flavor', 'nginx', '--serve', 'static', '--web-root', out, '--out', out, '--support-contact', 'admin:@alice:example.org');
+    const run = await wk(
+      '--vars',
+      MINIMAL,
+      '--flavor',
+      'nginx',
+      '--serve',
+      'static',
+      '--web-root',
+      out,
+      '--out',
+      out,
+      '--support-contact',
+      'admin:@alice:example.org',
+    );
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toBe('');
     expect(run.stdout).toContain(`new file ${join(out, '.well-known/matrix/client')} (mode 0644):`);
     const plan = planFromVars(await readVarsFile(MINIMAL));
     expect(JSON.parse(readFileSync(join(out, '.well-known/matrix/client'), 'utf8'))).toEqual(plan.wellKnown.client);
     expect(JSON.parse(readFileSync(join(out, '.well-known/matrix/server'), 'utf8'))).toEqual(plan.wellKnown.server);
-    expect(JSON.parse(readFileSync(join(out, '.well-known/matrix/support'), 'utf8'))).toEqual({ contacts: [{ role: 'm.role.admin', matrix_id: '@alice:example.org' }] });
+    expect(JSON.parse(readFileSync(join(out, '.well-known/matrix/support'), 'utf8'))).toEqual({
+      contacts: [{ role: 'm.role.admin', matrix_id: '@alice:example.org' }],
+    });
     expect(readFileSync(join(out, SNIPPET_FILES.nginx), 'utf8')).toContain(`    root ${out};\n`);
     for (const f of ['.well-known/matrix/client', SNIPPET_FILES.nginx]) expect(modeOf(join(out, f))).toBe('644');
     for (const d of ['', '.well-known', '.well-known/matrix']) expect(modeOf(join(out, d))).toBe('755');
 
     const picture = snapshot(dir);
-    const again = await wk('--vars', MINIMAL, '--flavor', 'nginx', '--serve', 'static', '--web-root', out, '--out', out, '--support-contact', 'admin:@alice:example.org');
+    const again = await wk(
+      '--vars',
+      MINIMAL,
+      '--flavor',
+      'nginx',
+      '--serve',
+      'static',
+      '--web-root',
+      out,
+      '--out',
+      out,
+      '--support-contact',
+      'admin:@alice:example.org',
+    );
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toContain(`Nothing to change: the files in ${out} are up to date.`);
     expect(snapshot(dir)).toEqual(picture);
@@ -119,13 +153,31 @@ describe('wellknown.ts', () => {
     [['--vars', MINIMAL], 'wellknown: give --flavor nginx|apache|caddy|static'],
     [['--vars', MINIMAL, '--flavor', 'lighttpd'], 'wellknown: --flavor must be one of nginx, apache, caddy, static, got "lighttpd"'],
     [['--vars', MINIMAL, '--flavor', 'nginx', '--serve', 'redirect'], 'wellknown: --serve must be one of proxy, static, got "redirect"'],
-    [['--vars', MINIMAL, '--flavor', 'static', '--serve', 'proxy'], 'wellknown: --flavor static publishes copies; for --serve proxy choose --flavor nginx, apache or caddy'],
-    [['--vars', MINIMAL, '--flavor', 'apache', '--validate'], 'wellknown: --validate runs nginx -t: it goes with --flavor nginx (nginx is what this project can run)'],
-    [['--vars', MINIMAL, '--flavor', 'nginx', '--support-contact', 'boss:alice'], 'wellknown: --support-contact "boss:alice": expected ROLE:ADDRESS, e.g. admin:@alice:example.org or security:security@example.org (ROLE is admin, security or a namespaced role like m.role.admin)'],
-    [['--vars', MINIMAL, '--flavor', 'nginx', '--support-page', 'example.org/help'], 'wellknown: --support-page "example.org/help" is not a web address like https://example.org/help'],
-    [['--vars', MINIMAL, '--flavor', 'nginx', '--serve', 'static', '--web-root', 'www'], 'wellknown: --web-root www: give an absolute path of letters, digits and . _ - / only'],
+    [
+      ['--vars', MINIMAL, '--flavor', 'static', '--serve', 'proxy'],
+      'wellknown: --flavor static publishes copies; for --serve proxy choose --flavor nginx, apache or caddy',
+    ],
+    [
+      ['--vars', MINIMAL, '--flavor', 'apache', '--validate'],
+      'wellknown: --validate runs nginx -t: it goes with --flavor nginx (nginx is what this project can run)',
+    ],
+    [
+      ['--vars', MINIMAL, '--flavor', 'nginx', '--support-contact', 'boss:alice'],
+      'wellknown: --support-contact "boss:alice": expected ROLE:ADDRESS, e.g. admin:@alice:example.org or security:security@example.org (ROLE is admin, security or a namespaced role like m.role.admin)',
+    ],
+    [
+      ['--vars', MINIMAL, '--flavor', 'nginx', '--support-page', 'example.org/help'],
+      'wellknown: --support-page "example.org/help" is not a web address like https://example.org/help',
+    ],
+    [
+      ['--vars', MINIMAL, '--flavor', 'nginx', '--serve', 'static', '--web-root', 'www'],
+      'wellknown: --web-root www: give an absolute path of letters, digits and . _ - / only',
+    ],
     [['--vars', 'no/such/vars.yml', '--flavor', 'nginx'], 'wellknown: no/such/vars.yml: file not found'],
-    [['--flavor', 'nginx', '--playbook', '/nonexistent/mdad'], 'wellknown: --playbook /nonexistent/mdad: no such directory; get the playbook with: npx tsx scripts/prepare.ts --playbook /nonexistent/mdad --apply'],
+    [
+      ['--flavor', 'nginx', '--playbook', '/nonexistent/mdad'],
+      'wellknown: --playbook /nonexistent/mdad: no such directory; get the playbook with: npx tsx scripts/prepare.ts --playbook /nonexistent/mdad --apply',
+    ],
   ])('bad input %j: one line, exit 3, nothing written', async (args, line) => {
     const dir = tempDir();
     const out = join(dir, 'out');

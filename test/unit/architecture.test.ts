@@ -15,13 +15,17 @@ function tsFiles(dir: string): string[] {
   } catch {
     return [];
   }
-  return entries.flatMap((e) => (e.isDirectory() ? (e.name === 'fixtures' ? [] : tsFiles(join(dir, e.name))) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  return entries.flatMap((e) =>
+    e.isDirectory() ? (e.name === 'fixtures' ? [] : tsFiles(join(dir, e.name))) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
 }
 
 /** Every relative import and re-export of a file, as project paths. */
 function importsOf(file: string): string[] {
   const text = readFileSync(join(ROOT, file), 'utf8');
-  const specifiers = [...text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^'";]*?from\s+'([^']+)'|(?:^|\n)\s*import\s+'([^']+)'|import\(\s*'([^']+)'\s*\)/g)].map((m) => m[1] ?? m[2] ?? m[3]);
+  const specifiers = [
+    ...text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^'";]*?from\s+'([^']+)'|(?:^|\n)\s*import\s+'([^']+)'|import\(\s*'([^']+)'\s*\)/g),
+  ].map((m) => m[1] ?? m[2] ?? m[3]);
   return specifiers.filter((s) => s.startsWith('.')).map((s) => normalize(join(dirname(file), s)));
 }
 
@@ -52,7 +56,20 @@ const ALLOWED: Record<string, string[]> = {
   sandbox: ['checks/core', 'checks/facts', 'checks/plan', 'checks/findings', 'checks/areas', 'checks/probes', 'lab'],
   bench: ['checks/core', 'checks/facts', 'checks/plan', 'checks/findings', 'checks/areas', 'checks/probes', 'checks/rules', 'lab', 'test'],
   tools: ['checks/core', 'checks/findings'],
-  test: ['checks/core', 'checks/facts', 'checks/plan', 'checks/findings', 'checks/areas', 'checks/probes', 'checks/rules', 'scripts/lib', 'lab', 'sandbox', 'bench', 'tools'],
+  test: [
+    'checks/core',
+    'checks/facts',
+    'checks/plan',
+    'checks/findings',
+    'checks/areas',
+    'checks/probes',
+    'checks/rules',
+    'scripts/lib',
+    'lab',
+    'sandbox',
+    'bench',
+    'tools',
+  ],
 };
 
 describe('architecture', () => {
@@ -63,18 +80,24 @@ describe('architecture', () => {
 
   it('imports point one way between layers', () => {
     const wrong = [...graph].flatMap(([file, imports]) =>
-      imports.filter((target) => layer(target) !== layer(file) && !(ALLOWED[layer(file)] ?? []).includes(layer(target))).map((target) => `${file} → ${target}`),
+      imports
+        .filter((target) => layer(target) !== layer(file) && !(ALLOWED[layer(file)] ?? []).includes(layer(target)))
+        .map((target) => `${file} → ${target}`),
     );
     expect(wrong).toEqual([]);
   });
 
   it('nothing imports an entry point (checks/<area>.ts, checks/doctor.ts, scripts/<stage>.ts)', () => {
-    const wrong = [...graph].flatMap(([file, imports]) => imports.filter((t) => ['check-entry', 'stage-entry'].includes(layer(t))).map((t) => `${file} → ${t}`));
+    const wrong = [...graph].flatMap(([file, imports]) =>
+      imports.filter((t) => ['check-entry', 'stage-entry'].includes(layer(t))).map((t) => `${file} → ${t}`),
+    );
     expect(wrong).toEqual([]);
   });
 
   it('every relative import names a file that exists', () => {
-    const missing = [...graph].flatMap(([file, imports]) => imports.filter((t) => !graph.has(t) && SOURCES.includes(t.split('/')[0])).map((t) => `${file} → ${t}`));
+    const missing = [...graph].flatMap(([file, imports]) =>
+      imports.filter((t) => !graph.has(t) && SOURCES.includes(t.split('/')[0])).map((t) => `${file} → ${t}`),
+    );
     expect(missing).toEqual([]);
   });
 

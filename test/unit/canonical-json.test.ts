@@ -117,7 +117,9 @@ describe('canonicalJson: numbers and other values', () => {
     expect(() => canonicalJson({ a: { b: [1, 1.5] } })).toThrow('not canonical JSON: a float (1.5) at a.b[1]');
     expect(() => canonicalJson(Number.NaN)).toThrow(/non-finite number \(NaN\) at the top level/);
     expect(() => canonicalJson([Infinity])).toThrow(/non-finite/);
-    expect(() => canonicalJson({ 'example.com': 2 ** 53 })).toThrow('not canonical JSON: integer out of range (9007199254740992) at ["example.com"]');
+    expect(() => canonicalJson({ 'example.com': 2 ** 53 })).toThrow(
+      'not canonical JSON: integer out of range (9007199254740992) at ["example.com"]',
+    );
     expect(() => canonicalJson(-(2 ** 53))).toThrow(/out of range/);
     expect(() => canonicalJson(1e21)).toThrow(/out of range/);
   });
@@ -192,7 +194,32 @@ describe('nonCanonicalNumbers', () => {
     ]);
   });
   it('returns exactly one "not JSON" entry for text that is not JSON', () => {
-    for (const garbage of ['', '   ', 'nope', '{', '{"a":1,}', '[1,]', '{"a" 1}', '01', '1.', '.5', '-', '1e', '+1', 'NaN', '"\u0001"', '"\\x"', '"\\u12"', '{"a":1}x', '\uFEFF{}', '{a:1}', "{'a':1}", '[1.5 2]', 'tru', '<html>']) {
+    for (const garbage of [
+      '',
+      '   ',
+      'nope',
+      '{',
+      '{"a":1,}',
+      '[1,]',
+      '{"a" 1}',
+      '01',
+      '1.',
+      '.5',
+      '-',
+      '1e',
+      '+1',
+      'NaN',
+      '"\u0001"',
+      '"\\x"',
+      '"\\u12"',
+      '{"a":1}x',
+      '\uFEFF{}',
+      '{a:1}',
+      "{'a':1}",
+      '[1.5 2]',
+      'tru',
+      '<html>',
+    ]) {
       const result = nonCanonicalNumbers(garbage);
       expect(result, garbage).toHaveLength(1);
       expect(result[0], garbage).toMatch(/^not JSON: /);
@@ -202,7 +229,11 @@ describe('nonCanonicalNumbers', () => {
     expect(nonCanonicalNumbers('{"a":1.5,')).toEqual(['not JSON: unexpected end of text, expected an object key']);
   });
   it('caps the list', () => {
-    const result = nonCanonicalNumbers(`[${Array(MAX_NUMBER_PROBLEMS + 7).fill('1.5').join(',')}]`);
+    const result = nonCanonicalNumbers(
+      `[${Array(MAX_NUMBER_PROBLEMS + 7)
+        .fill('1.5')
+        .join(',')}]`,
+    );
     expect(result).toHaveLength(MAX_NUMBER_PROBLEMS + 1);
     expect(result.at(-1)).toBe('… and 7 more');
   });
@@ -234,7 +265,11 @@ const jsonValue = fc.letrec((tie) => ({
 function reversedKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(reversedKeys);
   if (typeof value === 'object' && value !== null) {
-    return Object.fromEntries(Object.entries(value).reverse().map(([k, v]) => [k, reversedKeys(v)]));
+    return Object.fromEntries(
+      Object.entries(value)
+        .reverse()
+        .map(([k, v]) => [k, reversedKeys(v)]),
+    );
   }
   return value;
 }
@@ -280,12 +315,10 @@ describe('properties', () => {
     );
   });
   it('nonCanonicalNumbers never throws, and says "not JSON" exactly when JSON.parse fails', () => {
-    const mutated = fc
-      .tuple(fc.json(), fc.nat(), fc.nat({ max: 3 }), fc.string({ maxLength: 3 }))
-      .map(([text, at, drop, insert]) => {
-        const i = at % (text.length + 1);
-        return text.slice(0, i) + insert + text.slice(i + drop);
-      });
+    const mutated = fc.tuple(fc.json(), fc.nat(), fc.nat({ max: 3 }), fc.string({ maxLength: 3 })).map(([text, at, drop, insert]) => {
+      const i = at % (text.length + 1);
+      return text.slice(0, i) + insert + text.slice(i + drop);
+    });
     const texts = fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.json(), fc.json({ stringUnit: 'binary' }), mutated);
     fc.assert(
       fc.property(texts, (text) => {

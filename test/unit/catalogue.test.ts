@@ -28,7 +28,13 @@ describe('catalogue machinery', () => {
     expect(emit(SPECS.plain, 'pass').title).toBe('A record');
     expect(emit(SPECS.plain, 'info').title).toBe('A record');
     expect(emit(SPECS.plain, 'skip').title).toBe('A record');
-    expect(emit(SPECS.plain, 'warn', { detail: 'd', fix: 'f' })).toEqual({ id: 'demo.record.a', status: 'warn', title: 'A record is wrong', detail: 'd', fix: 'f' });
+    expect(emit(SPECS.plain, 'warn', { detail: 'd', fix: 'f' })).toEqual({
+      id: 'demo.record.a',
+      status: 'warn',
+      title: 'A record is wrong',
+      detail: 'd',
+      fix: 'f',
+    });
     expect(emit(SPECS.plain, 'fail').title).toBe('A record is wrong');
   });
 

@@ -26,7 +26,10 @@ describe('a valid certificate', () => {
   });
 
   it('matches an IP SAN when the expected name is an IP (steps 1 and 3.1)', () => {
-    const verdict = judgeCertificate(tlsFact({ chain: [certificate({ sans: ['IP Address:192.0.2.7'] })] }), context({ expectedName: '192.0.2.7' }));
+    const verdict = judgeCertificate(
+      tlsFact({ chain: [certificate({ sans: ['IP Address:192.0.2.7'] })] }),
+      context({ expectedName: '192.0.2.7' }),
+    );
     expect(verdict.problems).toEqual([]);
   });
 
@@ -51,7 +54,9 @@ describe('the name', () => {
   });
 
   it('does not let a DNS SAN cover an IP', () => {
-    expect(judgeCertificate(tlsFact({ chain: [certificate({ sans: ['DNS:192.0.2.7'] })] }), context({ expectedName: '192.0.2.7' })).problems).toEqual(['name']);
+    expect(
+      judgeCertificate(tlsFact({ chain: [certificate({ sans: ['DNS:192.0.2.7'] })] }), context({ expectedName: '192.0.2.7' })).problems,
+    ).toEqual(['name']);
   });
 
   it('a wildcard covers one label only: not a.b.example.org, not example.org', () => {
@@ -63,7 +68,9 @@ describe('the name', () => {
   it('names the subject CN in the reason when there are no SANs', () => {
     const verdict = judgeCertificate(tlsFact({ chain: [certificate({ subject: 'other.example.org', sans: [] })] }), context());
     expect(verdict.problems).toEqual(['name']);
-    expect(verdict.reasons).toEqual(['it has no subjectAltName (only the subject other.example.org), and servers read names from subjectAltName alone']);
+    expect(verdict.reasons).toEqual([
+      'it has no subjectAltName (only the subject other.example.org), and servers read names from subjectAltName alone',
+    ]);
   });
 
   // Servers do not fall back to the subject CN: Synapse checks names with service_identity
@@ -105,7 +112,11 @@ describe('the chain', () => {
   });
 
   it('SELF_SIGNED_CERT_IN_CHAIN is an unknown CA, named by the chain end', () => {
-    const chain = [certificate({ issuer: 'Corp Issuing CA' }), certificate({ subject: 'Corp Issuing CA', issuer: 'Corp Root CA', sans: [] }), certificate({ subject: 'Corp Root CA', issuer: 'Corp Root CA', sans: [], selfIssued: true })];
+    const chain = [
+      certificate({ issuer: 'Corp Issuing CA' }),
+      certificate({ subject: 'Corp Issuing CA', issuer: 'Corp Root CA', sans: [] }),
+      certificate({ subject: 'Corp Root CA', issuer: 'Corp Root CA', sans: [], selfIssued: true }),
+    ];
     const verdict = judgeCertificate(untrustedTls('SELF_SIGNED_CERT_IN_CHAIN', chain), context());
     expect(verdict.problems).toEqual(['unknown-ca']);
     expect(verdict.reasons).toEqual(['its chain ends at Corp Root CA, a CA nobody trusts']);
@@ -114,23 +125,30 @@ describe('the chain', () => {
   it.each(['R11', 'E6', 'R10', 'E5'])("a lone leaf issued by Let's Encrypt %s is a missing intermediate", (issuer) => {
     const verdict = judgeCertificate(untrustedTls('UNABLE_TO_VERIFY_LEAF_SIGNATURE', [certificate({ issuer })]), context());
     expect(verdict.problems).toEqual(['missing-intermediate']);
-    expect(verdict.reasons).toEqual([`the server sends only the leaf; its issuer ${issuer} is a Let's Encrypt intermediate the server should send along`]);
+    expect(verdict.reasons).toEqual([
+      `the server sends only the leaf; its issuer ${issuer} is a Let's Encrypt intermediate the server should send along`,
+    ]);
   });
 
-  it('UNABLE_TO_GET_ISSUER_CERT_LOCALLY with a lone Let\'s Encrypt leaf is a missing intermediate too', () => {
+  it("UNABLE_TO_GET_ISSUER_CERT_LOCALLY with a lone Let's Encrypt leaf is a missing intermediate too", () => {
     const verdict = judgeCertificate(untrustedTls('UNABLE_TO_GET_ISSUER_CERT_LOCALLY', [certificate({ issuer: 'E6' })]), context());
     expect(verdict.problems).toEqual(['missing-intermediate']);
   });
 
   it('a lone leaf from another issuer is an unknown CA', () => {
-    const verdict = judgeCertificate(untrustedTls('UNABLE_TO_VERIFY_LEAF_SIGNATURE', [certificate({ issuer: 'Example Private CA' })]), context());
+    const verdict = judgeCertificate(
+      untrustedTls('UNABLE_TO_VERIFY_LEAF_SIGNATURE', [certificate({ issuer: 'Example Private CA' })]),
+      context(),
+    );
     expect(verdict.problems).toEqual(['unknown-ca']);
     expect(verdict.reasons).toEqual(['it is issued by Example Private CA, which no trusted CA vouches for']);
   });
 
-  it('issuer names that only look like Let\'s Encrypt\'s are not taken for them', () => {
+  it("issuer names that only look like Let's Encrypt's are not taken for them", () => {
     for (const issuer of ['R', 'R123', 'Root R1 CA', 'E']) {
-      expect(judgeCertificate(untrustedTls('UNABLE_TO_VERIFY_LEAF_SIGNATURE', [certificate({ issuer })]), context()).problems).toEqual(['unknown-ca']);
+      expect(judgeCertificate(untrustedTls('UNABLE_TO_VERIFY_LEAF_SIGNATURE', [certificate({ issuer })]), context()).problems).toEqual([
+        'unknown-ca',
+      ]);
     }
   });
 
@@ -141,7 +159,12 @@ describe('the chain', () => {
   });
 
   it("Traefik's default certificate: named as such, besides the name and self-signed problems", () => {
-    const leaf = certificate({ subject: 'TRAEFIK DEFAULT CERT', issuer: 'TRAEFIK DEFAULT CERT', sans: ['DNS:0123456789abcdef.traefik.default'], selfIssued: true });
+    const leaf = certificate({
+      subject: 'TRAEFIK DEFAULT CERT',
+      issuer: 'TRAEFIK DEFAULT CERT',
+      sans: ['DNS:0123456789abcdef.traefik.default'],
+      selfIssued: true,
+    });
     const verdict = judgeCertificate(untrustedTls('DEPTH_ZERO_SELF_SIGNED_CERT', [leaf]), context());
     expect(verdict.problems).toEqual(['traefik-default', 'name', 'self-signed']);
     expect(verdict.reasons[0]).toContain("Traefik's default certificate");
@@ -175,16 +198,78 @@ describe('the issuer fetched from AIA (real certificates made with openssl)', ()
 
   /** A CA certificate: self-signed when issuer is undefined, else signed by issuer. */
   function makeCa(name: string, cn: string, issuer?: string): void {
-    writeFileSync(join(dir, `${name}.ext`), 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n');
-    openssl('req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
+    writeFileSync(
+      join(dir, `${name}.ext`),
+      'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n',
+    );
+    openssl(
+      'req',
+      '-new',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.csr`,
+      '-subj',
+      `/CN=${cn}`,
+    );
     const signer = issuer ? ['-CA', `${issuer}.pem`, '-CAkey', `${issuer}.key`] : ['-signkey', `${name}.key`];
-    openssl('x509', '-req', '-in', `${name}.csr`, ...signer, '-set_serial', String(Date.now()), '-days', '3650', '-extfile', `${name}.ext`, '-out', `${name}.pem`);
+    openssl(
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      ...signer,
+      '-set_serial',
+      String(Date.now()),
+      '-days',
+      '3650',
+      '-extfile',
+      `${name}.ext`,
+      '-out',
+      `${name}.pem`,
+    );
   }
 
   function makeLeaf(name: string, issuer: string): void {
     writeFileSync(join(dir, `${name}.ext`), `basicConstraints=CA:FALSE\nsubjectAltName=DNS:${MX}\nauthorityKeyIdentifier=keyid\n`);
-    openssl('req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${MX}`);
-    openssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${issuer}.pem`, '-CAkey', `${issuer}.key`, '-set_serial', '1001', '-days', '90', '-extfile', `${name}.ext`, '-out', `${name}.pem`);
+    openssl(
+      'req',
+      '-new',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.csr`,
+      '-subj',
+      `/CN=${MX}`,
+    );
+    openssl(
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      `${issuer}.pem`,
+      '-CAkey',
+      `${issuer}.key`,
+      '-set_serial',
+      '1001',
+      '-days',
+      '90',
+      '-extfile',
+      `${name}.ext`,
+      '-out',
+      `${name}.pem`,
+    );
   }
 
   beforeAll(() => {
@@ -225,30 +310,47 @@ describe('the issuer fetched from AIA (real certificates made with openssl)', ()
   });
 
   it('an AIA issuer that signed the leaf and chains to a trusted root: missing intermediate', () => {
-    const verdict = judgeCertificate(untrustedTls('UNABLE_TO_VERIFY_LEAF_SIGNATURE', [loneLeaf()]), context({ now: now(), aiaIssuerDer: der('intermediate'), extraCa: pem('root') }));
+    const verdict = judgeCertificate(
+      untrustedTls('UNABLE_TO_VERIFY_LEAF_SIGNATURE', [loneLeaf()]),
+      context({ now: now(), aiaIssuerDer: der('intermediate'), extraCa: pem('root') }),
+    );
     expect(verdict.problems).toEqual(['missing-intermediate']);
-    expect(verdict.reasons).toEqual(["the server sends only the leaf; its issuer Test Intermediate CA (fetched from the certificate's AIA URL) chains to a trusted CA"]);
+    expect(verdict.reasons).toEqual([
+      "the server sends only the leaf; its issuer Test Intermediate CA (fetched from the certificate's AIA URL) chains to a trusted CA",
+    ]);
     expect(verdict.daysLeft).toBeGreaterThanOrEqual(88);
   });
 
   it('finds the trusted root among several CAs in the --ca-file', () => {
-    const verdict = judgeCertificate(untrustedTls('UNABLE_TO_GET_ISSUER_CERT_LOCALLY', [loneLeaf()]), context({ now: now(), aiaIssuerDer: der('intermediate'), extraCa: pem('impostor') + pem('root') }));
+    const verdict = judgeCertificate(
+      untrustedTls('UNABLE_TO_GET_ISSUER_CERT_LOCALLY', [loneLeaf()]),
+      context({ now: now(), aiaIssuerDer: der('intermediate'), extraCa: pem('impostor') + pem('root') }),
+    );
     expect(verdict.problems).toEqual(['missing-intermediate']);
   });
 
   it('an AIA issuer that did not sign the leaf: unknown CA', () => {
-    const verdict = judgeCertificate(untrustedTls('UNABLE_TO_VERIFY_LEAF_SIGNATURE', [loneLeaf()]), context({ now: now(), aiaIssuerDer: der('impostor'), extraCa: pem('root') }));
+    const verdict = judgeCertificate(
+      untrustedTls('UNABLE_TO_VERIFY_LEAF_SIGNATURE', [loneLeaf()]),
+      context({ now: now(), aiaIssuerDer: der('impostor'), extraCa: pem('root') }),
+    );
     expect(verdict.problems).toEqual(['unknown-ca']);
     expect(verdict.reasons).toEqual(['it is issued by Test Intermediate CA, which no trusted CA vouches for']);
   });
 
   it('the right AIA issuer under a root nobody trusts: unknown CA', () => {
-    const verdict = judgeCertificate(untrustedTls('UNABLE_TO_VERIFY_LEAF_SIGNATURE', [loneLeaf()]), context({ now: now(), aiaIssuerDer: der('intermediate') }));
+    const verdict = judgeCertificate(
+      untrustedTls('UNABLE_TO_VERIFY_LEAF_SIGNATURE', [loneLeaf()]),
+      context({ now: now(), aiaIssuerDer: der('intermediate') }),
+    );
     expect(verdict.problems).toEqual(['unknown-ca']);
   });
 
   it('an AIA body that is not a certificate: unknown CA, no exception', () => {
-    const verdict = judgeCertificate(untrustedTls('UNABLE_TO_VERIFY_LEAF_SIGNATURE', [loneLeaf()]), context({ now: now(), aiaIssuerDer: Buffer.from('<html>not found</html>'), extraCa: pem('root') }));
+    const verdict = judgeCertificate(
+      untrustedTls('UNABLE_TO_VERIFY_LEAF_SIGNATURE', [loneLeaf()]),
+      context({ now: now(), aiaIssuerDer: Buffer.from('<html>not found</html>'), extraCa: pem('root') }),
+    );
     expect(verdict.problems).toEqual(['unknown-ca']);
   });
 });

@@ -21,7 +21,10 @@ describe('capture', () => {
   });
 
   it('passes input and reports the exit code', async () => {
-    const result = await capture({ program: process.execPath, args: ['-e', 'process.stdin.pipe(process.stdout); process.exitCode = 3'] }, 'grüße\n');
+    const result = await capture(
+      { program: process.execPath, args: ['-e', 'process.stdin.pipe(process.stdout); process.exitCode = 3'] },
+      'grüße\n',
+    );
     expect(result).toEqual({ code: 3, stdout: 'grüße\n', stderr: '' });
   });
 

@@ -69,7 +69,8 @@ class Blocks {
     const rule = this.rules[name];
     if (!rule) throw new SyntaxProblem(`line ${lineNo}: unknown directive ${name}`);
     if (!rule.in.includes(context)) throw new SyntaxProblem(`line ${lineNo}: ${name} is not allowed in ${context}`);
-    if (args.length < rule.args[0] || args.length > rule.args[1]) throw new SyntaxProblem(`line ${lineNo}: ${name} takes ${rule.args.join('-')} arguments, got ${args.length}`);
+    if (args.length < rule.args[0] || args.length > rule.args[1])
+      throw new SyntaxProblem(`line ${lineNo}: ${name} takes ${rule.args.join('-')} arguments, got ${args.length}`);
     const node: ConfigNode = { name, args, line: lineNo };
     current.children.push(node);
     if (opens) {
@@ -81,7 +82,8 @@ class Blocks {
   /** Closes the innermost block; `name` must match it when given (Apache's </Name>). */
   close(lineNo: number, written: string, name?: string): void {
     const top = this.stack.at(-1)!;
-    if (!top.node || (name !== undefined && top.node.name !== name)) throw new SyntaxProblem(`line ${lineNo}: ${written} closes nothing open`);
+    if (!top.node || (name !== undefined && top.node.name !== name))
+      throw new SyntaxProblem(`line ${lineNo}: ${written} closes nothing open`);
     this.stack.pop();
   }
 

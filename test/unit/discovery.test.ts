@@ -5,7 +5,18 @@ import { decideDiscovery, srvLookup, wellKnownDelegation, type DiscoveryInput } 
 import { parseServerNameGrammar } from '../../checks/core/server-name.ts';
 import type { FetchChain } from '../../checks/facts/http.ts';
 import type { DnsOutcome } from '../../checks/facts/dns.ts';
-import { chainOf, DNS_TIMEOUT, failure, jsonResponse, NXDOMAIN, redirect, response, SERVFAIL, srvAnswer, untrustedTls } from './fact-builders.ts';
+import {
+  chainOf,
+  DNS_TIMEOUT,
+  failure,
+  jsonResponse,
+  NXDOMAIN,
+  redirect,
+  response,
+  SERVFAIL,
+  srvAnswer,
+  untrustedTls,
+} from './fact-builders.ts';
 
 const NAME = 'example.org';
 const MX = 'matrix.example.org';
@@ -16,7 +27,15 @@ const legacy = (host: string) => `_matrix._tcp.${host}`;
 
 /** SRV answers: NXDOMAIN for both names of each host given, then the overrides. */
 function srv(hosts: string[], overrides: Record<string, DnsOutcome> = {}): Record<string, DnsOutcome> {
-  return { ...Object.fromEntries(hosts.flatMap((h) => [[fed(h), NXDOMAIN], [legacy(h), NXDOMAIN]])), ...overrides };
+  return {
+    ...Object.fromEntries(
+      hosts.flatMap((h) => [
+        [fed(h), NXDOMAIN],
+        [legacy(h), NXDOMAIN],
+      ]),
+    ),
+    ...overrides,
+  };
 }
 
 /** The well-known answering 200 with this document. */
@@ -32,27 +51,54 @@ function input(wk: FetchChain | undefined, answers: Record<string, DnsOutcome>):
 describe('step 1: the server name is an IP literal', () => {
   it('IPv4 without a port: port 8448, Host and certificate name are the IP', () => {
     const d = decideDiscovery({ host: '192.0.2.1', isIpLiteral: true, srv: {} });
-    expect(d).toMatchObject({ step: '1', targets: [{ host: '192.0.2.1', port: 8448 }], hostHeader: '192.0.2.1', tlsName: '192.0.2.1', ignored: [], notes: [] });
+    expect(d).toMatchObject({
+      step: '1',
+      targets: [{ host: '192.0.2.1', port: 8448 }],
+      hostHeader: '192.0.2.1',
+      tlsName: '192.0.2.1',
+      ignored: [],
+      notes: [],
+    });
     expect(d.problem).toBeUndefined();
   });
 
   it('IPv4 with a port: the port is used and kept in the Host header', () => {
     const d = decideDiscovery({ host: '192.0.2.1', port: 8449, isIpLiteral: true, srv: {} });
-    expect(d).toMatchObject({ step: '1', targets: [{ host: '192.0.2.1', port: 8449 }], hostHeader: '192.0.2.1:8449', tlsName: '192.0.2.1' });
+    expect(d).toMatchObject({
+      step: '1',
+      targets: [{ host: '192.0.2.1', port: 8449 }],
+      hostHeader: '192.0.2.1:8449',
+      tlsName: '192.0.2.1',
+    });
   });
 
   it('IPv6 without a port: the Host header is bracketed, the certificate name is the bare address', () => {
     const d = decideDiscovery({ host: '2001:db8::1', isIpLiteral: true, srv: {} });
-    expect(d).toMatchObject({ step: '1', targets: [{ host: '2001:db8::1', port: 8448 }], hostHeader: '[2001:db8::1]', tlsName: '2001:db8::1' });
+    expect(d).toMatchObject({
+      step: '1',
+      targets: [{ host: '2001:db8::1', port: 8448 }],
+      hostHeader: '[2001:db8::1]',
+      tlsName: '2001:db8::1',
+    });
   });
 
   it('IPv6 with a port: [address]:port in the Host header', () => {
     const d = decideDiscovery({ host: '2001:db8::1', port: 443, isIpLiteral: true, srv: {} });
-    expect(d).toMatchObject({ step: '1', targets: [{ host: '2001:db8::1', port: 443 }], hostHeader: '[2001:db8::1]:443', tlsName: '2001:db8::1' });
+    expect(d).toMatchObject({
+      step: '1',
+      targets: [{ host: '2001:db8::1', port: 443 }],
+      hostHeader: '[2001:db8::1]:443',
+      tlsName: '2001:db8::1',
+    });
   });
 
   it('does not look at a well-known or SRV records', () => {
-    const d = decideDiscovery({ host: '192.0.2.1', isIpLiteral: true, wellKnown: wellKnown({ 'm.server': `${MX}:443` }), srv: srv([], { [fed('192.0.2.1')]: srvAnswer(fed('192.0.2.1'), `10 0 443 ${MX}`) }) });
+    const d = decideDiscovery({
+      host: '192.0.2.1',
+      isIpLiteral: true,
+      wellKnown: wellKnown({ 'm.server': `${MX}:443` }),
+      srv: srv([], { [fed('192.0.2.1')]: srvAnswer(fed('192.0.2.1'), `10 0 443 ${MX}`) }),
+    });
     expect(d.step).toBe('1');
     expect(d.targets).toEqual([{ host: '192.0.2.1', port: 8448 }]);
   });
@@ -67,7 +113,14 @@ describe('step 2: a host name with an explicit port', () => {
       wellKnown: wellKnown({ 'm.server': `${MX}:443` }),
       srv: srv([NAME], { [fed(NAME)]: srvAnswer(fed(NAME), `10 0 443 ${MX}`) }),
     });
-    expect(d).toMatchObject({ step: '2', targets: [{ host: NAME, port: 8449 }], hostHeader: `${NAME}:8449`, tlsName: NAME, ignored: [], notes: [] });
+    expect(d).toMatchObject({
+      step: '2',
+      targets: [{ host: NAME, port: 8449 }],
+      hostHeader: `${NAME}:8449`,
+      tlsName: NAME,
+      ignored: [],
+      notes: [],
+    });
   });
 });
 
@@ -80,12 +133,24 @@ describe('step 3: a valid /.well-known/matrix/server', () => {
 
   it('3.1: m.server is a bracketed IPv6 literal with a port: Host keeps brackets and port', () => {
     const d = decideDiscovery(input(wellKnown({ 'm.server': '[2001:db8::7]:8443' }), srv([NAME])));
-    expect(d).toMatchObject({ step: '3.1', targets: [{ host: '2001:db8::7', port: 8443 }], hostHeader: '[2001:db8::7]:8443', tlsName: '2001:db8::7' });
+    expect(d).toMatchObject({
+      step: '3.1',
+      targets: [{ host: '2001:db8::7', port: 8443 }],
+      hostHeader: '[2001:db8::7]:8443',
+      tlsName: '2001:db8::7',
+    });
   });
 
   it('3.2: m.server is a host with a port: Host is host:port, certificate and SNI the delegated host', () => {
     const d = decideDiscovery(input(wellKnown({ 'm.server': `${MX}:443` }), srv([NAME])));
-    expect(d).toMatchObject({ step: '3.2', targets: [{ host: MX, port: 443 }], hostHeader: `${MX}:443`, tlsName: MX, ignored: [], notes: [] });
+    expect(d).toMatchObject({
+      step: '3.2',
+      targets: [{ host: MX, port: 443 }],
+      hostHeader: `${MX}:443`,
+      tlsName: MX,
+      ignored: [],
+      notes: [],
+    });
   });
 
   it('3.3: m.server without port, SRV _matrix-fed on the delegated host: targets from SRV, TLS name the delegated host, NOT the SRV target', () => {
@@ -129,7 +194,10 @@ describe('step 3: a valid /.well-known/matrix/server', () => {
   });
 
   it('follows a redirect to the file on another host', () => {
-    const wk = chainOf(redirect(WK, `https://${MX}/.well-known/matrix/server`, 301), jsonResponse(`https://${MX}/.well-known/matrix/server`, { 'm.server': `${MX}:443` }));
+    const wk = chainOf(
+      redirect(WK, `https://${MX}/.well-known/matrix/server`, 301),
+      jsonResponse(`https://${MX}/.well-known/matrix/server`, { 'm.server': `${MX}:443` }),
+    );
     const d = decideDiscovery(input(wk, srv([NAME])));
     expect(d).toMatchObject({ step: '3.2', targets: [{ host: MX, port: 443 }] });
   });
@@ -200,7 +268,9 @@ describe('steps 4–6: no usable well-known', () => {
   });
 
   it('orders SRV targets by priority, numerically (5 before 10 before 20)', () => {
-    const answers = srv([NAME], { [fed(NAME)]: srvAnswer(fed(NAME), '20 0 8448 c.example.org', '10 0 8448 b.example.org', '5 0 443 a.example.org') });
+    const answers = srv([NAME], {
+      [fed(NAME)]: srvAnswer(fed(NAME), '20 0 8448 c.example.org', '10 0 8448 b.example.org', '5 0 443 a.example.org'),
+    });
     const d = decideDiscovery(input(notFound, answers));
     expect(d.targets).toEqual([
       { host: 'a.example.org', port: 443 },
@@ -210,7 +280,11 @@ describe('steps 4–6: no usable well-known', () => {
   });
 
   it('srvLookup tells found, not found and error apart', () => {
-    expect(srvLookup(srvAnswer(fed(NAME), `0 5 8448 ${MX}`), fed(NAME))).toEqual({ state: 'found', values: [`0 5 8448 ${MX}`], targets: [{ host: MX, port: 8448 }] });
+    expect(srvLookup(srvAnswer(fed(NAME), `0 5 8448 ${MX}`), fed(NAME))).toEqual({
+      state: 'found',
+      values: [`0 5 8448 ${MX}`],
+      targets: [{ host: MX, port: 8448 }],
+    });
     expect(srvLookup(NXDOMAIN, fed(NAME))).toEqual({ state: 'not-found' });
     expect(srvLookup(srvAnswer(fed(NAME)), fed(NAME))).toEqual({ state: 'not-found' });
     expect(srvLookup(SERVFAIL, fed(NAME))).toEqual({ state: 'error', error: 'answered SERVFAIL' });
@@ -221,16 +295,39 @@ describe('steps 4–6: no usable well-known', () => {
 describe('well-known responses that do not count (fall through to step 4)', () => {
   const cases: [string, FetchChain, string][] = [
     ['a 404', chainOf(response(WK, 404, '')), 'answered 404'],
-    ['a body that is not JSON', chainOf(response(WK, 200, '<html>hello</html>', { headers: { 'content-type': 'text/html' } })), 'is not a JSON object'],
+    [
+      'a body that is not JSON',
+      chainOf(response(WK, 200, '<html>hello</html>', { headers: { 'content-type': 'text/html' } })),
+      'is not a JSON object',
+    ],
     ['a JSON array', chainOf(jsonResponse(WK, [{ 'm.server': `${MX}:443` }])), 'is not a JSON object'],
     ['no m.server', chainOf(jsonResponse(WK, { 'm.homeserver': { base_url: `https://${MX}` } })), 'has no m.server'],
     ['m.server not a string', chainOf(jsonResponse(WK, { 'm.server': 443 })), 'has an m.server that is not a string'],
-    ['m.server with a scheme', chainOf(jsonResponse(WK, { 'm.server': `https://${MX}:443` })), `has an invalid m.server "https://${MX}:443" (it has a scheme (https://))`],
-    ['m.server with a path', chainOf(jsonResponse(WK, { 'm.server': `${MX}:443/` })), `has an invalid m.server "${MX}:443/" (it has a path)`],
-    ['an unbracketed IPv6 m.server', chainOf(jsonResponse(WK, { 'm.server': '2001:db8::7' })), 'has an invalid m.server "2001:db8::7" (an IPv6 address must be in brackets)'],
+    [
+      'm.server with a scheme',
+      chainOf(jsonResponse(WK, { 'm.server': `https://${MX}:443` })),
+      `has an invalid m.server "https://${MX}:443" (it has a scheme (https://))`,
+    ],
+    [
+      'm.server with a path',
+      chainOf(jsonResponse(WK, { 'm.server': `${MX}:443/` })),
+      `has an invalid m.server "${MX}:443/" (it has a path)`,
+    ],
+    [
+      'an unbracketed IPv6 m.server',
+      chainOf(jsonResponse(WK, { 'm.server': '2001:db8::7' })),
+      'has an invalid m.server "2001:db8::7" (an IPv6 address must be in brackets)',
+    ],
     [
       'a redirect loop',
-      { hops: [{ url: WK, outcome: redirect(WK, `https://${MX}/wk`) }, { url: `https://${MX}/wk`, outcome: redirect(`https://${MX}/wk`, WK) }], problem: 'loop', detail: `redirect loop back to ${WK}` },
+      {
+        hops: [
+          { url: WK, outcome: redirect(WK, `https://${MX}/wk`) },
+          { url: `https://${MX}/wk`, outcome: redirect(`https://${MX}/wk`, WK) },
+        ],
+        problem: 'loop',
+        detail: `redirect loop back to ${WK}`,
+      },
       `could not be fetched (redirect loop back to ${WK})`,
     ],
     [
@@ -240,10 +337,17 @@ describe('well-known responses that do not count (fall through to step 4)', () =
     ],
     [
       'a valid file reached through a redirect over an expired certificate',
-      chainOf(redirect(WK, `https://${MX}/.well-known/matrix/server`, 301, { tls: untrustedTls('CERT_HAS_EXPIRED') }), jsonResponse(`https://${MX}/.well-known/matrix/server`, { 'm.server': `${MX}:443` })),
+      chainOf(
+        redirect(WK, `https://${MX}/.well-known/matrix/server`, 301, { tls: untrustedTls('CERT_HAS_EXPIRED') }),
+        jsonResponse(`https://${MX}/.well-known/matrix/server`, { 'm.server': `${MX}:443` }),
+      ),
       `is served with a certificate servers refuse (CERT_HAS_EXPIRED at ${WK})`,
     ],
-    ['a timeout', chainOf(failure(WK, 'tcp', 'timeout', 'no answer within the timeout during the TCP connect')), 'could not be fetched (no answer within the timeout during the TCP connect)'],
+    [
+      'a timeout',
+      chainOf(failure(WK, 'tcp', 'timeout', 'no answer within the timeout during the TCP connect')),
+      'could not be fetched (no answer within the timeout during the TCP connect)',
+    ],
   ];
 
   it.each(cases)('%s', (_label, chain, reason) => {
@@ -261,8 +365,20 @@ describe('well-known responses that do not count (fall through to step 4)', () =
   });
 
   it('a valid m.server is parsed into host, port and kind', () => {
-    expect(wellKnownDelegation(wellKnown({ 'm.server': `${MX}:443` }))).toEqual({ ok: true, value: `${MX}:443`, host: MX, port: 443, isIpLiteral: false });
-    expect(wellKnownDelegation(wellKnown({ 'm.server': '[2001:DB8::7]' }))).toEqual({ ok: true, value: '[2001:DB8::7]', host: '2001:db8::7', port: undefined, isIpLiteral: true });
+    expect(wellKnownDelegation(wellKnown({ 'm.server': `${MX}:443` }))).toEqual({
+      ok: true,
+      value: `${MX}:443`,
+      host: MX,
+      port: 443,
+      isIpLiteral: false,
+    });
+    expect(wellKnownDelegation(wellKnown({ 'm.server': '[2001:DB8::7]' }))).toEqual({
+      ok: true,
+      value: '[2001:DB8::7]',
+      host: '2001:db8::7',
+      port: undefined,
+      isIpLiteral: true,
+    });
   });
 });
 
@@ -284,11 +400,18 @@ describe('parseServerNameGrammar (names found in documents)', () => {
   });
 
   it('rejects an unbracketed IPv6 address and suggests the bracketed form', () => {
-    expect(parseServerNameGrammar('2001:db8::1')).toEqual({ ok: false, problem: 'an IPv6 address must be in brackets', suggestion: '[2001:db8::1]' });
+    expect(parseServerNameGrammar('2001:db8::1')).toEqual({
+      ok: false,
+      problem: 'an IPv6 address must be in brackets',
+      suggestion: '[2001:db8::1]',
+    });
   });
 
   it('rejects brackets around something that is not an IPv6 address', () => {
-    expect(parseServerNameGrammar('[matrix.example.org]')).toMatchObject({ ok: false, problem: '"[matrix.example.org]" is not a host name' });
+    expect(parseServerNameGrammar('[matrix.example.org]')).toMatchObject({
+      ok: false,
+      problem: '"[matrix.example.org]" is not a host name',
+    });
     expect(parseServerNameGrammar('[2001:db8::1')).toMatchObject({ ok: false });
   });
 
@@ -297,7 +420,11 @@ describe('parseServerNameGrammar (names found in documents)', () => {
   });
 
   it('rejects a scheme or a path and suggests the bare name', () => {
-    expect(parseServerNameGrammar(`https://${MX}:443`)).toEqual({ ok: false, problem: 'it has a scheme (https://)', suggestion: `${MX}:443` });
+    expect(parseServerNameGrammar(`https://${MX}:443`)).toEqual({
+      ok: false,
+      problem: 'it has a scheme (https://)',
+      suggestion: `${MX}:443`,
+    });
     expect(parseServerNameGrammar(`https://${MX}/`)).toEqual({ ok: false, problem: 'it has a scheme (https://)', suggestion: MX });
     expect(parseServerNameGrammar(`${MX}:8448/_matrix`)).toEqual({ ok: false, problem: 'it has a path', suggestion: `${MX}:8448` });
     expect(parseServerNameGrammar('/')).toEqual({ ok: false, problem: 'it has a path', suggestion: undefined });

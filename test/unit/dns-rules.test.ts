@@ -35,7 +35,10 @@ function plan(overrides: Partial<Plan> = {}): Plan {
 }
 
 const rr = (name: string, type: string, value: string, ttl = 300): DnsRecord => ({ name, type, value, ttl });
-const soa = (ttl = 300, minimum = 300): DnsRecord => ({ ...rr(NAME, 'SOA', `ns1.${NAME} hostmaster.${NAME} 1 3600 600 86400 ${minimum}`, ttl), soaMinimum: minimum });
+const soa = (ttl = 300, minimum = 300): DnsRecord => ({
+  ...rr(NAME, 'SOA', `ns1.${NAME} hostmaster.${NAME} 1 3600 600 86400 ${minimum}`, ttl),
+  soaMinimum: minimum,
+});
 
 function reply(answers: DnsRecord[], options: { rcode?: string; aa?: boolean; authorities?: DnsRecord[] } = {}): DnsOutcome {
   return {
@@ -114,9 +117,15 @@ describe('records at the source', () => {
   });
 
   it('fails an A record that points at another machine, with the line to write', () => {
-    const source = { ...healthyAnswers(), [questionKey(`matrix.${NAME}`, 'A')]: reply([rr(`matrix.${NAME}`, 'A', IP), rr(`matrix.${NAME}`, 'A', OLD)]) };
+    const source = {
+      ...healthyAnswers(),
+      [questionKey(`matrix.${NAME}`, 'A')]: reply([rr(`matrix.${NAME}`, 'A', IP), rr(`matrix.${NAME}`, 'A', OLD)]),
+    };
     const { byId, missing } = judge(facts(source));
-    expect(byId('dns.record.matrix.a')).toMatchObject({ status: 'fail', fix: `Change the record at your DNS provider to: matrix.${NAME}. 3600 IN A ${IP}` });
+    expect(byId('dns.record.matrix.a')).toMatchObject({
+      status: 'fail',
+      fix: `Change the record at your DNS provider to: matrix.${NAME}. 3600 IN A ${IP}`,
+    });
     expect(byId('dns.record.matrix.a')?.detail).toContain(`${OLD} is another machine`);
     expect(byId('dns.propagation.matrix.a')).toBeUndefined();
     expect(missing).toEqual([{ name: `matrix.${NAME}`, type: 'A', value: IP, ttl: 3600 }]);
@@ -126,7 +135,10 @@ describe('records at the source', () => {
     const direct = { ...healthyAnswers(), [questionKey(`element.${NAME}`, 'A')]: reply([rr(`element.${NAME}`, 'A', IP)]) };
     expect(judge(facts(direct)).byId('dns.record.element.cname')?.detail).toContain('instead of the CNAME');
     const wrong = { ...healthyAnswers(), [questionKey(`element.${NAME}`, 'A')]: reply([rr(`element.${NAME}`, 'CNAME', `web.${NAME}`)]) };
-    expect(judge(facts(wrong)).byId('dns.record.element.cname')).toMatchObject({ status: 'fail', detail: `CNAME to web.${NAME}, not to matrix.${NAME}` });
+    expect(judge(facts(wrong)).byId('dns.record.element.cname')).toMatchObject({
+      status: 'fail',
+      detail: `CNAME to web.${NAME}, not to matrix.${NAME}`,
+    });
   });
 
   it('only describes addresses when no expected address is known', () => {
@@ -136,7 +148,9 @@ describe('records at the source', () => {
   });
 
   it('asks for an AAAA record only when an IPv6 address was given', () => {
-    expect(judge(facts(healthyAnswers()), { ipv4: IP, ipv6: '2001:db8::10' } as { ipv4: string }).byId('dns.record.matrix.aaaa')).toMatchObject({
+    expect(
+      judge(facts(healthyAnswers()), { ipv4: IP, ipv6: '2001:db8::10' } as { ipv4: string }).byId('dns.record.matrix.aaaa'),
+    ).toMatchObject({
       status: 'warn',
       fix: `Add at your DNS provider: matrix.${NAME}. 3600 IN AAAA 2001:db8::10`,
     });
@@ -144,7 +158,9 @@ describe('records at the source', () => {
 
   it('fails a stale AAAA record that points elsewhere (IPv6 peers reach the wrong machine)', () => {
     const source = { ...healthyAnswers(), [questionKey(`matrix.${NAME}`, 'AAAA')]: reply([rr(`matrix.${NAME}`, 'AAAA', '2001:db8::99')]) };
-    expect(judge(facts(source), { ipv4: IP, ipv6: '2001:db8::10' } as { ipv4: string }).byId('dns.record.matrix.aaaa')?.status).toBe('fail');
+    expect(judge(facts(source), { ipv4: IP, ipv6: '2001:db8::10' } as { ipv4: string }).byId('dns.record.matrix.aaaa')?.status).toBe(
+      'fail',
+    );
   });
 });
 
@@ -157,7 +173,9 @@ describe('propagation', () => {
     };
     const { byId } = judge(facts(healthyAnswers(), resolved));
     expect(byId('dns.propagation.matrix.a')).toMatchObject({ status: 'warn' });
-    expect(byId('dns.propagation.matrix.a')?.detail).toContain(`${RESOLVER.label} still serves ${OLD}, which expires within 5400 s (about 90 min)`);
+    expect(byId('dns.propagation.matrix.a')?.detail).toContain(
+      `${RESOLVER.label} still serves ${OLD}, which expires within 5400 s (about 90 min)`,
+    );
     expect(byId('dns.propagation.matrix.a')?.fix).toContain('wait 5400 s');
     expect(byId('dns.propagation.element.cname')?.detail).toContain('NXDOMAIN (no such name), which expires within 77 s');
   });
@@ -174,18 +192,27 @@ describe('propagation', () => {
 
 describe('the zone and its nameservers', () => {
   it('fails when the zone cannot be found, with the command to look', () => {
-    const f = facts({}, {}, { zone: { method: 'failed', nameservers: [], error: 'no resolver returned the SOA' }, authoritative: [], source: {} });
+    const f = facts(
+      {},
+      {},
+      { zone: { method: 'failed', nameservers: [], error: 'no resolver returned the SOA' }, authoritative: [], source: {} },
+    );
     const { byId } = judge(f);
     expect(byId('dns.zone.nameservers')).toMatchObject({ status: 'fail', fix: expect.stringContaining(`dig NS ${NAME}`) });
     expect(byId('dns.record.matrix.a')?.status).toBe('skip');
   });
 
   it('fails a lame nameserver (answers without AA) and a nameserver without an address', () => {
-    const lame = Object.fromEntries(Object.entries(healthyAnswers()).map(([k, v]) => [k, { ...(v as object), authoritative: false } as DnsOutcome]));
+    const lame = Object.fromEntries(
+      Object.entries(healthyAnswers()).map(([k, v]) => [k, { ...(v as object), authoritative: false } as DnsOutcome]),
+    );
     const f = facts(lame, healthyAnswers(), { zone: { method: 'discovered', apex: NAME, nameservers: [`ns1.${NAME}`, `ns9.${NAME}`] } });
     const { byId } = judge(f);
     expect(byId('dns.nameserver.ns1_example_org')?.detail).toContain('lame delegation');
-    expect(byId('dns.nameserver.ns9_example_org')).toMatchObject({ status: 'fail', detail: `ns9.${NAME} is listed in the NS records but has no address` });
+    expect(byId('dns.nameserver.ns9_example_org')).toMatchObject({
+      status: 'fail',
+      detail: `ns9.${NAME} is listed in the NS records but has no address`,
+    });
   });
 });
 
@@ -200,12 +227,20 @@ describe('SRV, CAA, Cloudflare and leftovers', () => {
       [questionKey(`fed.${NAME}`, 'AAAA')]: reply([rr(`fed.${NAME}`, 'CNAME', `matrix.${NAME}`)]),
     };
     const f = facts(source);
-    expect(dnsFollowUps(plan(), f)).toEqual([{ name: `fed.${NAME}`, type: 'A' }, { name: `fed.${NAME}`, type: 'AAAA' }]);
+    expect(dnsFollowUps(plan(), f)).toEqual([
+      { name: `fed.${NAME}`, type: 'A' },
+      { name: `fed.${NAME}`, type: 'AAAA' },
+    ]);
     expect(judge(f).byId('dns.srv.matrix-fed')).toMatchObject({ status: 'fail', detail: expect.stringContaining('RFC 2782') });
   });
 
   it('fails a missing SRV record when the plan delegates by SRV', () => {
-    const p = plan({ records: [...plan().records, { name: `_matrix-fed._tcp.${NAME}`, type: 'SRV', value: `10 0 8448 matrix.${NAME}`, service: 'federation', required: true }] });
+    const p = plan({
+      records: [
+        ...plan().records,
+        { name: `_matrix-fed._tcp.${NAME}`, type: 'SRV', value: `10 0 8448 matrix.${NAME}`, service: 'federation', required: true },
+      ],
+    });
     const verdict = judgeDns(p, facts(healthyAnswers()), { ipv4: IP });
     const fed = verdict.findings.filter((x) => x.id === 'dns.srv.matrix-fed');
     expect(fed.map((x) => x.status)).toContain('fail');

@@ -35,7 +35,7 @@ describe('doctor isolates areas', () => {
 });
 
 describe('doctor reports a judgement once', () => {
-  it('drops the TURN area\'s focus finding when the well-known area made the same one', async () => {
+  it("drops the TURN area's focus finding when the well-known area made the same one", async () => {
     const registry = [
       area('first', async () => [{ id: 'wellknown.client.rtc_foci', status: 'pass', title: 'focus' }]),
       area('second', async () => [

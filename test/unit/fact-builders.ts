@@ -82,7 +82,13 @@ export function redirect(from: string, to: string, status = 302, options: Respon
   return response(from, status, '', { ...options, headers: { location: to, ...options.headers } });
 }
 
-export function failure(url: string, phase: HttpPhase, error: HttpFailure['error'], message: string, extra: Partial<HttpFailure> = {}): HttpFailure {
+export function failure(
+  url: string,
+  phase: HttpPhase,
+  error: HttpFailure['error'],
+  message: string,
+  extra: Partial<HttpFailure> = {},
+): HttpFailure {
   return { ok: false, url, address: IPV4, phase, error, message, elapsedMs: 5, ...extra };
 }
 
@@ -99,7 +105,17 @@ export function chainOf(...hops: (HttpSuccess | HttpFailure)[]): FetchChain {
 // DNS
 
 export function dnsReply(answers: DnsRecord[], rcode = 'NOERROR'): DnsOutcome {
-  return { ok: true, rcode, authoritative: false, recursionAvailable: true, answers, authorities: [], additionals: [], transport: 'udp', elapsedMs: 1 };
+  return {
+    ok: true,
+    rcode,
+    authoritative: false,
+    recursionAvailable: true,
+    answers,
+    authorities: [],
+    additionals: [],
+    transport: 'udp',
+    elapsedMs: 1,
+  };
 }
 
 /** An SRV answer for name: values in presentation form, "priority weight port target". */

@@ -52,8 +52,16 @@ function newSigner(keyId = 'ed25519:a_1'): Signer {
 
 /** A /_matrix/key/v2/server document signed by signer under entity (default: the served server_name). */
 function keyDocument(signer: Signer, overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  const doc = { server_name: NAME, valid_until_ts: NOW + DAY_MS, verify_keys: { [signer.keyId]: { key: signer.publicKey } }, old_verify_keys: {}, ...overrides };
-  const signature = sign(null, Buffer.from(canonicalJson(doc), 'utf8'), signer.privateKey).toString('base64').replace(/=+$/, '');
+  const doc = {
+    server_name: NAME,
+    valid_until_ts: NOW + DAY_MS,
+    verify_keys: { [signer.keyId]: { key: signer.publicKey } },
+    old_verify_keys: {},
+    ...overrides,
+  };
+  const signature = sign(null, Buffer.from(canonicalJson(doc), 'utf8'), signer.privateKey)
+    .toString('base64')
+    .replace(/=+$/, '');
   return { ...doc, signatures: { [String(doc.server_name)]: { [signer.keyId]: signature } } };
 }
 
@@ -65,7 +73,12 @@ const SIGNER = newSigner();
 /** The server name with a well-known delegating to mServer (or answering 404), and these SRV answers. */
 function discoveryInput(mServer: string | undefined, srv: Record<string, DnsOutcome> = {}): DiscoveryInput {
   const wellKnown = mServer === undefined ? chainOf(response(WK, 404, 'Not Found')) : chainOf(jsonResponse(WK, { 'm.server': mServer }));
-  const none = Object.fromEntries([NAME, MX].flatMap((h) => [[`_matrix-fed._tcp.${h}`, NXDOMAIN], [`_matrix._tcp.${h}`, NXDOMAIN]]));
+  const none = Object.fromEntries(
+    [NAME, MX].flatMap((h) => [
+      [`_matrix-fed._tcp.${h}`, NXDOMAIN],
+      [`_matrix._tcp.${h}`, NXDOMAIN],
+    ]),
+  );
   return { host: NAME, isIpLiteral: false, wellKnown, srv: { ...none, ...srv } };
 }
 
@@ -100,7 +113,8 @@ function judge(facts: FederationFacts, extra: { now?: number } = {}) {
 const AT = `federation.203_0_113_10_443`;
 const AT_8448 = `federation.203_0_113_10_8448`;
 const delegated = () => discoveryInput(`${MX}:443`);
-const refused = (url: string) => failure(url, 'tcp', 'refused', 'connection refused: nothing listens on that port', { code: 'ECONNREFUSED' });
+const refused = (url: string) =>
+  failure(url, 'tcp', 'refused', 'connection refused: nothing listens on that port', { code: 'ECONNREFUSED' });
 
 // ---------------------------------------------------------------------------------------------
 
@@ -114,7 +128,10 @@ describe('a healthy address', () => {
     expect(byId(`${AT}.connect`)).toMatchObject({ status: 'pass', detail: 'TCP and TLS (TLSv1.3, TLS_AES_256_GCM_SHA384)' });
     expect(byId(`${AT}.certificate`)).toMatchObject({ status: 'pass', detail: `Valid for ${MX} (DNS:${MX}), issued by R11, 60 days left` });
     expect(byId(`${AT}.version`)).toMatchObject({ status: 'pass', detail: 'Synapse 1.120.0' });
-    expect(byId(`${AT}.keys`)).toMatchObject({ status: 'pass', detail: `server_name ${NAME}, ${SIGNER.keyId} signature valid, valid until ${new Date(NOW + DAY_MS).toISOString()}` });
+    expect(byId(`${AT}.keys`)).toMatchObject({
+      status: 'pass',
+      detail: `server_name ${NAME}, ${SIGNER.keyId} signature valid, valid until ${new Date(NOW + DAY_MS).toISOString()}`,
+    });
     expect(byId(`${AT}.keys`)?.evidence).toEqual({ fingerprint: `${SIGNER.keyId}=${SIGNER.publicKey}` });
     expect(findings.filter((f) => f.status !== 'pass' && f.status !== 'info')).toEqual([]);
     expect(byId('federation.keys.consistency')).toBeUndefined();
@@ -122,11 +139,16 @@ describe('a healthy address', () => {
 
   it('names an IPv6 address in brackets, with a stable id', () => {
     const facts = federationFacts(delegated(), [probe(MX, 443, IPV6)], [lookup(MX, [], [IPV6])]);
-    expect(judge(facts).byId('federation.2001_db8_10_443.connect')).toMatchObject({ status: 'pass', title: `[${IPV6}]:443 (IPv6) connection` });
+    expect(judge(facts).byId('federation.2001_db8_10_443.connect')).toMatchObject({
+      status: 'pass',
+      title: `[${IPV6}]:443 (IPv6) connection`,
+    });
   });
 
   it('lists the SRV records the well-known overrode in the discovery finding', () => {
-    const input = discoveryInput(`${MX}:443`, { [`_matrix-fed._tcp.${NAME}`]: srvAnswer(`_matrix-fed._tcp.${NAME}`, `10 0 8448 old.${NAME}`) });
+    const input = discoveryInput(`${MX}:443`, {
+      [`_matrix-fed._tcp.${NAME}`]: srvAnswer(`_matrix-fed._tcp.${NAME}`, `10 0 8448 old.${NAME}`),
+    });
     expect(judge(federationFacts(input, [probe(MX, 443)])).byId('federation.discovery')?.detail).toContain(
       `ignored: SRV _matrix-fed._tcp.${NAME} (10 0 8448 old.${NAME}): a valid /.well-known/matrix/server takes precedence`,
     );
@@ -136,7 +158,10 @@ describe('a healthy address', () => {
 describe('connection failures', () => {
   it('TCP refused at step 6 (nothing delegates): the fix is to delegate with /.well-known/matrix/server', () => {
     const facts = federationFacts(discoveryInput(undefined), [
-      probe(NAME, 8448, IPV4, { version: refused(`https://${NAME}:8448/_matrix/federation/v1/version`), keys: refused(`https://${NAME}:8448/_matrix/key/v2/server`) }),
+      probe(NAME, 8448, IPV4, {
+        version: refused(`https://${NAME}:8448/_matrix/federation/v1/version`),
+        keys: refused(`https://${NAME}:8448/_matrix/key/v2/server`),
+      }),
     ]);
     expect(facts.discovery.step).toBe('6');
     const { findings, byId } = judge(facts);
@@ -145,29 +170,41 @@ describe('connection failures', () => {
     expect(connect?.detail).toBe(
       `Cannot connect: nothing listens on the port (connection refused: nothing listens on that port). Nothing delegates federation elsewhere, so servers come to ${NAME}:8448 itself.`,
     );
-    expect(connect?.fix).toBe(`Delegate federation to the Matrix host: serve {"m.server": "${MX}:8448"} at ${WK} (npx tsx scripts/wellknown.ts --flavor nginx)`);
+    expect(connect?.fix).toBe(
+      `Delegate federation to the Matrix host: serve {"m.server": "${MX}:8448"} at ${WK} (npx tsx scripts/wellknown.ts --flavor nginx)`,
+    );
     expect(findings.map((f) => f.id)).toEqual(['federation.discovery', `${AT_8448}.connect`]);
   });
 
   it('TCP refused at step 3.2: the fix is to open the port', () => {
     const facts = federationFacts(delegated(), [
-      probe(MX, 443, IPV4, { version: refused(`https://${MX}:443/_matrix/federation/v1/version`), keys: refused(`https://${MX}:443/_matrix/key/v2/server`) }),
+      probe(MX, 443, IPV4, {
+        version: refused(`https://${MX}:443/_matrix/federation/v1/version`),
+        keys: refused(`https://${MX}:443/_matrix/key/v2/server`),
+      }),
     ]);
     const connect = judge(facts).byId(`${AT}.connect`);
     expect(connect?.status).toBe('fail');
     expect(connect?.detail).not.toContain('Nothing delegates');
-    expect(connect?.fix).toBe('Open TCP port 443 to the server at every firewall (host and provider), and forward it if the server is behind NAT (npx tsx scripts/firewall.ts)');
+    expect(connect?.fix).toBe(
+      'Open TCP port 443 to the server at every firewall (host and provider), and forward it if the server is behind NAT (npx tsx scripts/firewall.ts)',
+    );
   });
 
   it('a TCP timeout is described as dropped packets', () => {
-    const timeout = (url: string) => failure(url, 'tcp', 'timeout', 'no answer within the timeout during the TCP connect', { code: 'ETIMEDOUT' });
-    const facts = federationFacts(delegated(), [probe(MX, 443, IPV4, { version: timeout(`https://${MX}:443/v`), keys: timeout(`https://${MX}:443/k`) })]);
+    const timeout = (url: string) =>
+      failure(url, 'tcp', 'timeout', 'no answer within the timeout during the TCP connect', { code: 'ETIMEDOUT' });
+    const facts = federationFacts(delegated(), [
+      probe(MX, 443, IPV4, { version: timeout(`https://${MX}:443/v`), keys: timeout(`https://${MX}:443/k`) }),
+    ]);
     expect(judge(facts).byId(`${AT}.connect`)?.detail).toContain('packets are dropped (a firewall, or a provider security group)');
   });
 
   it('a failure during the TLS handshake is a TLS finding, and nothing is judged after it', () => {
     const reset = (url: string) => failure(url, 'tls', 'reset', 'connection closed during the TLS handshake', { code: 'ECONNRESET' });
-    const facts = federationFacts(delegated(), [probe(MX, 443, IPV4, { version: reset(`https://${MX}:443/v`), keys: reset(`https://${MX}:443/k`) })]);
+    const facts = federationFacts(delegated(), [
+      probe(MX, 443, IPV4, { version: reset(`https://${MX}:443/v`), keys: reset(`https://${MX}:443/k`) }),
+    ]);
     const { findings, byId } = judge(facts);
     expect(byId(`${AT}.tls`)).toMatchObject({
       status: 'fail',
@@ -179,15 +216,22 @@ describe('connection failures', () => {
 
   it('says "TLS handshake failed" once for a handshake error as the HTTP probe words it', () => {
     // checks/probes/http.ts classify(): a TLS-phase error becomes "TLS handshake failed: <message>".
-    const tlsError = (url: string) => failure(url, 'tls', 'tls', 'TLS handshake failed: wrong version number', { code: 'ERR_SSL_WRONG_VERSION_NUMBER' });
-    const facts = federationFacts(delegated(), [probe(MX, 443, IPV4, { version: tlsError(`https://${MX}:443/v`), keys: tlsError(`https://${MX}:443/k`) })]);
+    const tlsError = (url: string) =>
+      failure(url, 'tls', 'tls', 'TLS handshake failed: wrong version number', { code: 'ERR_SSL_WRONG_VERSION_NUMBER' });
+    const facts = federationFacts(delegated(), [
+      probe(MX, 443, IPV4, { version: tlsError(`https://${MX}:443/v`), keys: tlsError(`https://${MX}:443/k`) }),
+    ]);
     expect(judge(facts).byId(`${AT}.tls`)?.detail).toBe('TLS handshake failed: wrong version number');
   });
 
   it('fails a Cloudflare proxy address on 8448, besides the connection', () => {
     const cf = '104.16.132.229';
     const timeout = (url: string) => failure(url, 'tcp', 'timeout', 'no answer within the timeout during the TCP connect', { address: cf });
-    const facts = federationFacts(discoveryInput(`${MX}:8448`), [probe(MX, 8448, cf, { version: timeout(`https://${MX}:8448/v`), keys: timeout(`https://${MX}:8448/k`) })], [lookup(MX, [cf])]);
+    const facts = federationFacts(
+      discoveryInput(`${MX}:8448`),
+      [probe(MX, 8448, cf, { version: timeout(`https://${MX}:8448/v`), keys: timeout(`https://${MX}:8448/k`) })],
+      [lookup(MX, [cf])],
+    );
     const { byId } = judge(facts);
     expect(byId('federation.104_16_132_229_8448.cloudflare')).toMatchObject({
       status: 'fail',
@@ -208,67 +252,96 @@ describe('certificates as servers judge them', () => {
   it('fails a certificate for the Matrix host at step 4 (SRV): it must cover the server name, not the SRV target', () => {
     const input = discoveryInput(undefined, { [`_matrix-fed._tcp.${NAME}`]: srvAnswer(`_matrix-fed._tcp.${NAME}`, `10 0 443 ${MX}`) });
     const tls = untrustedTls('ERR_TLS_CERT_ALTNAME_INVALID');
-    const facts = federationFacts(input, [probe(MX, 443, IPV4, { version: jsonResponse(`https://${MX}:443/v`, VERSION_BODY, 200, { tls }) })]);
+    const facts = federationFacts(input, [
+      probe(MX, 443, IPV4, { version: jsonResponse(`https://${MX}:443/v`, VERSION_BODY, 200, { tls }) }),
+    ]);
     const finding = judge(facts).byId(`${AT}.certificate`);
     expect(finding?.status).toBe('fail');
-    expect(finding?.detail).toBe(`Servers will refuse it: it is valid for DNS:${MX}, not for ${NAME} (step 4: the certificate must be valid for ${NAME}, not for the SRV target)`);
+    expect(finding?.detail).toBe(
+      `Servers will refuse it: it is valid for DNS:${MX}, not for ${NAME} (step 4: the certificate must be valid for ${NAME}, not for the SRV target)`,
+    );
     expect(finding?.fix).toBe(`Serve a certificate valid for ${NAME} on this port`);
   });
 
   it('at step 6, a certificate for another name also suggests delegating', () => {
     const tls = untrustedTls('ERR_TLS_CERT_ALTNAME_INVALID');
-    const facts = federationFacts(discoveryInput(undefined), [probe(NAME, 8448, IPV4, { version: jsonResponse(`https://${NAME}:8448/v`, VERSION_BODY, 200, { tls }) })]);
+    const facts = federationFacts(discoveryInput(undefined), [
+      probe(NAME, 8448, IPV4, { version: jsonResponse(`https://${NAME}:8448/v`, VERSION_BODY, 200, { tls }) }),
+    ]);
     const finding = judge(facts).byId(`${AT_8448}.certificate`);
     expect(finding?.status).toBe('fail');
-    expect(finding?.fix).toBe(`Serve a certificate valid for ${NAME} on this port; or delegate with /.well-known/matrix/server (npx tsx scripts/wellknown.ts --flavor nginx)`);
+    expect(finding?.fix).toBe(
+      `Serve a certificate valid for ${NAME} on this port; or delegate with /.well-known/matrix/server (npx tsx scripts/wellknown.ts --flavor nginx)`,
+    );
   });
 
   it("fails a lone Let's Encrypt leaf (missing intermediate) with the fullchain fix", () => {
     const tls = untrustedTls('UNABLE_TO_VERIFY_LEAF_SIGNATURE', [certificate({ issuer: 'E6' })]);
-    const facts = federationFacts(delegated(), [probe(MX, 443, IPV4, { version: jsonResponse(`https://${MX}:443/v`, VERSION_BODY, 200, { tls }) })]);
+    const facts = federationFacts(delegated(), [
+      probe(MX, 443, IPV4, { version: jsonResponse(`https://${MX}:443/v`, VERSION_BODY, 200, { tls }) }),
+    ]);
     const finding = judge(facts).byId(`${AT}.certificate`);
-    expect(finding).toMatchObject({ status: 'fail', evidence: expect.objectContaining({ problems: ['missing-intermediate'], authorizationError: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' }) });
+    expect(finding).toMatchObject({
+      status: 'fail',
+      evidence: expect.objectContaining({ problems: ['missing-intermediate'], authorizationError: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' }),
+    });
     expect(finding?.fix).toContain('fullchain.pem');
   });
 
   it('warns about a certificate that expires within 14 days', () => {
     const tls = tlsFact({ chain: [certificate({ validTo: new Date(NOW + 5 * DAY_MS + HOUR_MS).toISOString() })] });
-    const facts = federationFacts(delegated(), [probe(MX, 443, IPV4, { version: jsonResponse(`https://${MX}:443/v`, VERSION_BODY, 200, { tls }) })]);
+    const facts = federationFacts(delegated(), [
+      probe(MX, 443, IPV4, { version: jsonResponse(`https://${MX}:443/v`, VERSION_BODY, 200, { tls }) }),
+    ]);
     expect(judge(facts).byId(`${AT}.certificate`)).toMatchObject({ status: 'warn', detail: `Valid for ${MX}, but expires in 5 days` });
   });
 
   it('warns about TLS 1.1', () => {
     const tls = tlsFact({ protocol: 'TLSv1.1' });
-    const facts = federationFacts(delegated(), [probe(MX, 443, IPV4, { version: jsonResponse(`https://${MX}:443/v`, VERSION_BODY, 200, { tls }) })]);
+    const facts = federationFacts(delegated(), [
+      probe(MX, 443, IPV4, { version: jsonResponse(`https://${MX}:443/v`, VERSION_BODY, 200, { tls }) }),
+    ]);
     expect(judge(facts).byId(`${AT}.tls_version`)).toMatchObject({ status: 'warn', fix: expect.stringContaining('TLSv1.2 TLSv1.3') });
   });
 });
 
 describe('who answered the federation paths', () => {
   it('a 502 from the proxy: the homeserver behind it is down', () => {
-    const version = response(`https://${MX}:443/_matrix/federation/v1/version`, 502, '<html><body><h1>502 Bad Gateway</h1></body></html>', { headers: { 'content-type': 'text/html' } });
+    const version = response(`https://${MX}:443/_matrix/federation/v1/version`, 502, '<html><body><h1>502 Bad Gateway</h1></body></html>', {
+      headers: { 'content-type': 'text/html' },
+    });
     const finding = judge(federationFacts(delegated(), [probe(MX, 443, IPV4, { version })])).byId(`${AT}.version`);
     expect(finding).toMatchObject({
       status: 'fail',
-      detail: 'Answered 502 (text/html): the reverse proxy cannot reach the homeserver behind it (502): is it running? (journalctl -fu matrix-synapse)',
+      detail:
+        'Answered 502 (text/html): the reverse proxy cannot reach the homeserver behind it (502): is it running? (journalctl -fu matrix-synapse)',
     });
     expect(finding?.fix).toContain('Route /_matrix/federation and /_matrix/key on the federation port to the homeserver');
   });
 
-  it("Traefik's \"404 page not found\": no router matched", () => {
-    const version = response(`https://${MX}:443/_matrix/federation/v1/version`, 404, '404 page not found\n', { headers: { 'content-type': 'text/plain; charset=utf-8' } });
+  it('Traefik\'s "404 page not found": no router matched', () => {
+    const version = response(`https://${MX}:443/_matrix/federation/v1/version`, 404, '404 page not found\n', {
+      headers: { 'content-type': 'text/plain; charset=utf-8' },
+    });
     expect(judge(federationFacts(delegated(), [probe(MX, 443, IPV4, { version })])).byId(`${AT}.version`)?.detail).toBe(
       "Answered 404 (text/plain; charset=utf-8): Traefik's own 404: no router matched, the request never reached the homeserver",
     );
   });
 
   it('keys served as text/html while an unknown federation path answers M_UNRECOGNIZED: routed elsewhere', () => {
-    const keys = response(`https://${MX}:443/_matrix/key/v2/server`, 200, '<!DOCTYPE html><html><title>Welcome to nginx!</title></html>', { headers: { 'content-type': 'text/html' } });
-    const unknownPath = jsonResponse(`https://${MX}:443/_matrix/federation/v1/matrix-selfhost-toolkit-probe`, { errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request' }, 404);
+    const keys = response(`https://${MX}:443/_matrix/key/v2/server`, 200, '<!DOCTYPE html><html><title>Welcome to nginx!</title></html>', {
+      headers: { 'content-type': 'text/html' },
+    });
+    const unknownPath = jsonResponse(
+      `https://${MX}:443/_matrix/federation/v1/matrix-selfhost-toolkit-probe`,
+      { errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request' },
+      404,
+    );
     const { byId } = judge(federationFacts(delegated(), [probe(MX, 443, IPV4, { keys, unknownPath })]));
     expect(byId(`${AT}.keys`)).toMatchObject({
       status: 'fail',
-      detail: 'Answered 200 as text/html, where servers need 200 application/json: the homeserver answers other federation paths, so this one is routed elsewhere',
+      detail:
+        'Answered 200 as text/html, where servers need 200 application/json: the homeserver answers other federation paths, so this one is routed elsewhere',
       fix: 'Route /_matrix/key on the federation port to the homeserver, without rewriting the answer',
     });
     expect(byId(`${AT}.version`)?.status).toBe('pass');
@@ -276,8 +349,12 @@ describe('who answered the federation paths', () => {
 
   it('keys served as a web page when the unknown path is a web page too: a web server answers', () => {
     const page = (url: string) => response(url, 200, '<!DOCTYPE html><html></html>', { headers: { 'content-type': 'text/html' } });
-    const facts = federationFacts(delegated(), [probe(MX, 443, IPV4, { keys: page(`https://${MX}:443/_matrix/key/v2/server`), unknownPath: page(`https://${MX}:443/x`) })]);
-    expect(judge(facts).byId(`${AT}.keys`)?.detail).toContain('a web page: a reverse proxy or web server answers instead of the homeserver');
+    const facts = federationFacts(delegated(), [
+      probe(MX, 443, IPV4, { keys: page(`https://${MX}:443/_matrix/key/v2/server`), unknownPath: page(`https://${MX}:443/x`) }),
+    ]);
+    expect(judge(facts).byId(`${AT}.keys`)?.detail).toContain(
+      'a web page: a reverse proxy or web server answers instead of the homeserver',
+    );
   });
 });
 
@@ -303,7 +380,9 @@ describe('server keys', () => {
   it('a signature that does not verify fails', () => {
     const doc = keyDocument(SIGNER);
     const keys = jsonResponse(`https://${MX}:443/_matrix/key/v2/server`, { ...doc, valid_until_ts: NOW + 2 * DAY_MS });
-    expect(judge(federationFacts(delegated(), [probe(MX, 443, IPV4, { keys })])).byId(`${AT}.keys`)?.detail).toContain(`${SIGNER.keyId}: signature does not verify`);
+    expect(judge(federationFacts(delegated(), [probe(MX, 443, IPV4, { keys })])).byId(`${AT}.keys`)?.detail).toContain(
+      `${SIGNER.keyId}: signature does not verify`,
+    );
   });
 
   it('keys valid for less than an hour only warn', () => {
@@ -345,14 +424,23 @@ describe('targets and discovery', () => {
   });
 
   it('says the targets were not probed when discovery used the whole time budget', () => {
-    const facts = { ...federationFacts(delegated(), [], []), unprobed: 'discovery took the whole --timeout (a well-known or SRV lookup did not answer in time)' };
+    const facts = {
+      ...federationFacts(delegated(), [], []),
+      unprobed: 'discovery took the whole --timeout (a well-known or SRV lookup did not answer in time)',
+    };
     const { findings } = judge(facts);
     expect(findings.map((f) => f.id)).toEqual(['federation.discovery', 'federation.targets.unprobed']);
-    expect(findings[1]).toMatchObject({ status: 'skip', detail: expect.stringContaining('not probed: discovery took the whole --timeout') });
+    expect(findings[1]).toMatchObject({
+      status: 'skip',
+      detail: expect.stringContaining('not probed: discovery took the whole --timeout'),
+    });
   });
 
   it('a discovery problem gives only the failing discovery finding', () => {
-    const input = discoveryInput(undefined, { [`_matrix-fed._tcp.${NAME}`]: DNS_TIMEOUT, [`_matrix._tcp.${NAME}`]: srvAnswer(`_matrix._tcp.${NAME}`, `10 0 443 ${MX}`) });
+    const input = discoveryInput(undefined, {
+      [`_matrix-fed._tcp.${NAME}`]: DNS_TIMEOUT,
+      [`_matrix._tcp.${NAME}`]: srvAnswer(`_matrix._tcp.${NAME}`, `10 0 443 ${MX}`),
+    });
     const facts = federationFacts(input, [], []);
     const { findings } = judge(facts);
     expect(findings).toHaveLength(1);

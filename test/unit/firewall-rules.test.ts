@@ -42,10 +42,21 @@ function everyService(reverseProxy = 'playbook-managed-traefik'): Record<string,
 }
 
 const key = (r: { port: number; endPort?: number; protocol: string }) => `${r.port}${r.endPort ? `-${r.endPort}` : ''}/${r.protocol}`;
-const emptyState = (over: Partial<UfwState> = {}): UfwState => ({ installed: true, active: false, incoming: 'deny', outgoing: 'allow', added: [], sshdPorts: [], ...over });
+const emptyState = (over: Partial<UfwState> = {}): UfwState => ({
+  installed: true,
+  active: false,
+  incoming: 'deny',
+  outgoing: 'allow',
+  added: [],
+  sshdPorts: [],
+  ...over,
+});
 /** A ufw that has exactly these rules, as `ufw show added` prints them. */
 const stateWith = (rules: readonly FirewallRule[], over: Partial<UfwState> = {}): UfwState =>
-  emptyState({ added: parseShowAdded(rules.map((r) => `ufw ${allowArgs(r).slice(0, 2).join(' ')} comment '${ruleComment(r)}'`).join('\n')), ...over });
+  emptyState({
+    added: parseShowAdded(rules.map((r) => `ufw ${allowArgs(r).slice(0, 2).join(' ')} comment '${ruleComment(r)}'`).join('\n')),
+    ...over,
+  });
 
 describe('firewallRules: the port table of every service', () => {
   // Federation off is the third: the LiveKit JWT service then needs 8448 for itself (docs/mdad.md "Firewall ports").
@@ -69,7 +80,9 @@ describe('firewallRules: the port table of every service', () => {
   });
 
   it('covers every service that has ports in the catalogue, each with a known binder', () => {
-    const withPorts = SERVICES.filter((s) => (s.ports ?? []).length > 0).map((s) => s.id).sort();
+    const withPorts = SERVICES.filter((s) => (s.ports ?? []).length > 0)
+      .map((s) => s.id)
+      .sort();
     const covered = new Set(plans.flatMap((p) => firewallRules(p, 22).map((r) => r.service)));
     for (const id of withPorts) expect(covered.has(id), id).toBe(true);
     expect(Object.keys(BINDERS).sort()).toEqual(withPorts);
@@ -78,8 +91,25 @@ describe('firewallRules: the port table of every service', () => {
   it('has the ports of the MDAD table (docs/mdad.md "Firewall ports"), and never the obsolete 4443/tcp', () => {
     const specs = firewallRules(plans[0]!, 22).map(portSpec);
     expect(specs).toEqual([
-      '22/tcp', '25/tcp', '80/tcp', '443/tcp', '443/udp', '587/tcp', '3478/tcp', '3478/udp', '3479/udp', '5349/tcp', '5349/udp',
-      '5350/tcp', '7881/tcp', '7882/udp', '8448/tcp', '8448/udp', '10000/udp', '30000:30020/udp', '49152:49172/udp',
+      '22/tcp',
+      '25/tcp',
+      '80/tcp',
+      '443/tcp',
+      '443/udp',
+      '587/tcp',
+      '3478/tcp',
+      '3478/udp',
+      '3479/udp',
+      '5349/tcp',
+      '5349/udp',
+      '5350/tcp',
+      '7881/tcp',
+      '7882/udp',
+      '8448/tcp',
+      '8448/udp',
+      '10000/udp',
+      '30000:30020/udp',
+      '49152:49172/udp',
     ]);
     expect(specs.join(' ')).not.toContain('4443');
     expect(renderCommands(firewallRules(plans[0]!, 22), true)).not.toContain('4443');
@@ -88,8 +118,17 @@ describe('firewallRules: the port table of every service', () => {
   it("coturn's ports and relay range only with coturn on; the SSH port left out when unknown", () => {
     const plain = firewallRules(planFromVars(BASE), undefined);
     expect(plain.map(portSpec)).toEqual(['80/tcp', '443/tcp', '443/udp', '8448/tcp', '8448/udp']);
-    const coturn = firewallRules(planFromVars({ ...BASE, coturn_enabled: true, coturn_turn_udp_min_port: 50000, coturn_turn_udp_max_port: 50100 }), undefined);
-    expect(coturn.filter((r) => r.service === 'coturn').map(portSpec)).toEqual(['3478/tcp', '3478/udp', '5349/tcp', '5349/udp', '50000:50100/udp']);
+    const coturn = firewallRules(
+      planFromVars({ ...BASE, coturn_enabled: true, coturn_turn_udp_min_port: 50000, coturn_turn_udp_max_port: 50100 }),
+      undefined,
+    );
+    expect(coturn.filter((r) => r.service === 'coturn').map(portSpec)).toEqual([
+      '3478/tcp',
+      '3478/udp',
+      '5349/tcp',
+      '5349/udp',
+      '50000:50100/udp',
+    ]);
     expect(renderCommands(plain, false).split('\n')[0]).toContain('the SSH port is unknown: give --ssh-port N');
   });
 
@@ -107,7 +146,10 @@ describe('firewallRules: the port table of every service', () => {
     expect(commands[0]).toEqual(['allow', '22/tcp', 'comment', 'ssh: SSH login (Ansible and you)']);
     expect(commands).toContainEqual(['allow', '8448/tcp', 'comment', 'federation: federation (server-server API)']);
     expect(commands).toContainEqual(['allow', '49152:49172/udp', 'comment', 'coturn: TURN relay range']);
-    expect(commands.slice(-2)).toEqual([['default', 'deny', 'incoming'], ['default', 'allow', 'outgoing']]);
+    expect(commands.slice(-2)).toEqual([
+      ['default', 'deny', 'incoming'],
+      ['default', 'allow', 'outgoing'],
+    ]);
     expect(commands).toHaveLength(rules.length + 2);
   });
 });
@@ -165,7 +207,9 @@ ufw route allow in on eth0 out on docker0`);
   it('a rule for both protocols or a wider range covers the plan; a deny does not', () => {
     const rules = firewallRules(planFromVars({ ...BASE, coturn_enabled: true }), 22);
     const state = emptyState({
-      added: parseShowAdded(['ufw allow 22/tcp', 'ufw allow 3478', 'ufw allow 49000:50000/udp', 'ufw deny 8448/tcp', 'ufw allow 5349/tcp'].join('\n')),
+      added: parseShowAdded(
+        ['ufw allow 22/tcp', 'ufw allow 3478', 'ufw allow 49000:50000/udp', 'ufw deny 8448/tcp', 'ufw allow 5349/tcp'].join('\n'),
+      ),
     });
     const c = compareFirewall(rules, state);
     expect(c.present.map(portSpec)).toEqual(['22/tcp', '3478/tcp', '3478/udp', '5349/tcp', '49152:49172/udp']);
@@ -192,7 +236,10 @@ describe('compareFirewall and --apply: only what is missing', () => {
   });
 
   it('part of the rules and a wrong policy: the missing allows, then the policy; leftovers listed with their delete', () => {
-    const state = emptyState({ incoming: 'allow', added: parseShowAdded('ufw allow 2222/tcp\nufw allow 80/tcp\nufw allow 4443/tcp\nufw allow 9999/udp') });
+    const state = emptyState({
+      incoming: 'allow',
+      added: parseShowAdded('ufw allow 2222/tcp\nufw allow 80/tcp\nufw allow 4443/tcp\nufw allow 9999/udp'),
+    });
     const c = compareFirewall(rules, state);
     const commands = missingCommands(c);
     expect(commands.map((a) => a.slice(0, 2).join(' '))).not.toContain('allow 80/tcp');
@@ -202,7 +249,9 @@ describe('compareFirewall and --apply: only what is missing', () => {
     expect(c.superfluous.map((a) => a.line)).toEqual(['ufw allow 4443/tcp', 'ufw allow 9999/udp']);
     expect(deleteArgs(c.superfluous[0]!)).toEqual(['delete', 'allow', '4443/tcp']);
     const text = renderComparison('matrix.example.org', state, c, true);
-    expect(text).toContain("ufw allow 4443/tcp (Jitsi's old TCP media fallback: MDAD's Jitsi role no longer has it)   -> ufw delete allow 4443/tcp");
+    expect(text).toContain(
+      "ufw allow 4443/tcp (Jitsi's old TCP media fallback: MDAD's Jitsi role no longer has it)   -> ufw delete allow 4443/tcp",
+    );
     expect(text).toContain('policy incoming  is allow, the plan wants deny   -> ufw default deny incoming');
     expect(text).toContain(`Rules of the plan: 2 present, ${rules.length - 2} missing.`);
   });
@@ -215,7 +264,7 @@ describe('compareFirewall and --apply: only what is missing', () => {
 describe('the SSH port: never a firewall without the way back in', () => {
   it('unknown: refused with the fix', () => {
     expect(sshProblem(undefined, 'matrix.example.org', [])).toBe(
-      'the SSH port of matrix.example.org is unknown (inventory/hosts sets no ansible_port for it); give it with --ssh-port N (22 is SSH\'s default) so that the firewall keeps your login open',
+      "the SSH port of matrix.example.org is unknown (inventory/hosts sets no ansible_port for it); give it with --ssh-port N (22 is SSH's default) so that the firewall keeps your login open",
     );
   });
   it('not one sshd listens on: refused', () => {
@@ -255,13 +304,23 @@ LISTEN 0      128             [::]:22           [::]:*    users:(("sshd",pid=612
       active: true,
       incoming: 'deny',
       outgoing: 'allow',
-      added: [{ line: "ufw allow 22/tcp comment 'ssh: SSH login'", action: 'allow', ranges: [{ port: 22 }], protocol: 'tcp', comment: 'ssh: SSH login' }],
+      added: [
+        {
+          line: "ufw allow 22/tcp comment 'ssh: SSH login'",
+          action: 'allow',
+          ranges: [{ port: 22 }],
+          protocol: 'tcp',
+          comment: 'ssh: SSH login',
+        },
+      ],
       sshdPorts: [22],
     });
   });
 
   it('ufw missing, inactive, no sshd', () => {
-    const state = parseState('h | CHANGED | rc=0 >>\n### firewall-stage: installed\nno\n### firewall-stage: ufw.conf\n### firewall-stage: default\n### firewall-stage: added\n### firewall-stage: sshd\n');
+    const state = parseState(
+      'h | CHANGED | rc=0 >>\n### firewall-stage: installed\nno\n### firewall-stage: ufw.conf\n### firewall-stage: default\n### firewall-stage: added\n### firewall-stage: sshd\n',
+    );
     expect(state).toEqual({ installed: false, active: false, added: [], sshdPorts: [] });
   });
 

@@ -117,7 +117,11 @@ describe('inventoryHosts', () => {
 
   it('survives a cycle of child groups', () => {
     const text = '[a:children]\nb\n[b:children]\na\n[a]\nh1\n[b]\nh2\n';
-    expect(groupHosts(parseInventoryIni(text), 'a').map((h) => h.name).sort()).toEqual(['h1', 'h2']);
+    expect(
+      groupHosts(parseInventoryIni(text), 'a')
+        .map((h) => h.name)
+        .sort(),
+    ).toEqual(['h1', 'h2']);
   });
 
   it('merges a host named on several lines', () => {

@@ -146,7 +146,10 @@ describe('planFromVars: the 2024 tutorial vars.yml', () => {
   });
 
   it('flags the Russian placeholder secrets', () => {
-    expect(issue(plan, 'matrix_homeserver_generic_secret_key')).toMatchObject({ kind: 'invalid', reason: expect.stringMatching(/placeholder/) });
+    expect(issue(plan, 'matrix_homeserver_generic_secret_key')).toMatchObject({
+      kind: 'invalid',
+      reason: expect.stringMatching(/placeholder/),
+    });
     expect(issue(plan, 'postgres_connection_password')).toMatchObject({ kind: 'invalid', reason: expect.stringMatching(/placeholder/) });
   });
 
@@ -235,7 +238,11 @@ describe('planFromVars: every service of the catalogue', () => {
   ];
 
   it('covers every row of the catalogue', () => {
-    expect(cases.map((c) => c.service).sort()).toEqual(SERVICES.map((s) => s.id).filter((id) => id !== 'reverse-proxy').sort());
+    expect(cases.map((c) => c.service).sort()).toEqual(
+      SERVICES.map((s) => s.id)
+        .filter((id) => id !== 'reverse-proxy')
+        .sort(),
+    );
   });
 
   for (const c of cases) {
@@ -372,7 +379,13 @@ describe('planFromVars: names and ports from variables', () => {
   });
 
   it("honours Jitsi's and LiveKit's port variables, including a LiveKit UDP port pool", () => {
-    const plan = planWith({ jitsi_enabled: true, coturn_enabled: false, jitsi_jvb_rtp_udp_port: 10001, matrix_rtc_enabled: true, livekit_server_config_rtc_udp_port: '7882-7892' });
+    const plan = planWith({
+      jitsi_enabled: true,
+      coturn_enabled: false,
+      jitsi_jvb_rtp_udp_port: 10001,
+      matrix_rtc_enabled: true,
+      livekit_server_config_rtc_udp_port: '7882-7892',
+    });
     expect(portsOf(plan, 'jitsi')).toEqual(['10001/udp']);
     expect(portsOf(plan, 'matrix-rtc')).toEqual(['3479/udp', '5350/tcp', '7881/tcp', '7882-7892/udp', '30000-30020/udp']);
   });
@@ -400,7 +413,12 @@ describe('planFromVars: names and ports from variables', () => {
   });
 
   it('reports ports two programs would both bind', () => {
-    const plan = planWith({ coturn_enabled: true, matrix_rtc_enabled: true, livekit_server_config_turn_relay_range_start: 49000, livekit_server_config_turn_relay_range_end: 49200 });
+    const plan = planWith({
+      coturn_enabled: true,
+      matrix_rtc_enabled: true,
+      livekit_server_config_turn_relay_range_start: 49000,
+      livekit_server_config_turn_relay_range_end: 49200,
+    });
     expect(issue(plan, 'livekit_server_config_turn_relay_range_start')).toMatchObject({
       kind: 'invalid',
       reason: expect.stringContaining('49152-49172/udp'),
@@ -410,7 +428,10 @@ describe('planFromVars: names and ports from variables', () => {
 
   it('fills the SPF record when the inventory address is an IPv4 literal, for each Postmoogle domain', () => {
     const host = { name: 'matrix.example.org', address: '203.0.113.10' };
-    const plan = planWith({ matrix_bridge_postmoogle_enabled: true, matrix_bridge_postmoogle_domains: ['example.org', 'matrix.example.org'] }, { host });
+    const plan = planWith(
+      { matrix_bridge_postmoogle_enabled: true, matrix_bridge_postmoogle_domains: ['example.org', 'matrix.example.org'] },
+      { host },
+    );
     expect(recordsOf(plan, 'postmoogle')).toEqual([
       'MX example.org 10 matrix.example.org',
       'TXT example.org v=spf1 ip4:203.0.113.10 -all',
@@ -425,7 +446,10 @@ describe('planFromVars: names and ports from variables', () => {
     expect(dkim.required).toBe(false);
     expect(dkim.note).toContain('!pm dkim');
     const noIp = planWith({ matrix_bridge_postmoogle_enabled: true }, { host: { name: 'm', address: 'matrix.example.org' } });
-    expect(noIp.records.find((r) => r.type === 'TXT' && r.name === 'matrix.example.org')).toMatchObject({ required: true, note: expect.stringContaining('v=spf1') });
+    expect(noIp.records.find((r) => r.type === 'TXT' && r.name === 'matrix.example.org')).toMatchObject({
+      required: true,
+      note: expect.stringContaining('v=spf1'),
+    });
   });
 
   it('lower-cases names and drops a trailing dot', () => {
@@ -446,8 +470,16 @@ describe('planFromVars: SRV delegation', () => {
   });
 
   it('needs no SRV with federation off, or when the server name is the Matrix host on 8448', () => {
-    expect(planWith({ matrix_static_files_file_matrix_server_enabled: false, matrix_homeserver_federation_enabled: false }).records.some((r) => r.type === 'SRV')).toBe(false);
-    const same = planWith({ matrix_domain: 'matrix.example.org', matrix_server_fqn_matrix: 'matrix.example.org', matrix_static_files_file_matrix_server_enabled: false });
+    expect(
+      planWith({ matrix_static_files_file_matrix_server_enabled: false, matrix_homeserver_federation_enabled: false }).records.some(
+        (r) => r.type === 'SRV',
+      ),
+    ).toBe(false);
+    const same = planWith({
+      matrix_domain: 'matrix.example.org',
+      matrix_server_fqn_matrix: 'matrix.example.org',
+      matrix_static_files_file_matrix_server_enabled: false,
+    });
     expect(same.records.some((r) => r.type === 'SRV')).toBe(false);
   });
 });
@@ -479,7 +511,9 @@ describe('planFromVars: well-known documents', () => {
       account: 'https://matrix.example.org/auth/account',
     });
     expect(client['m.identity_server']).toEqual({ base_url: 'https://vector.im' });
-    expect(client['m.integrations']).toEqual({ managers: [{ api_url: 'https://scalar.vector.im/api', ui_url: 'https://scalar.vector.im/' }] });
+    expect(client['m.integrations']).toEqual({
+      managers: [{ api_url: 'https://scalar.vector.im/api', ui_url: 'https://scalar.vector.im/' }],
+    });
     expect(client['m.tile_server']).toEqual({ map_style_url: 'https://element.example.org/map_style.json' });
     expect(client['io.element.e2ee']).toEqual({ default: false, force_disable: false });
     expect(client['im.vector.riot.e2ee']).toEqual({ default: false });
@@ -510,7 +544,8 @@ describe('planFromVars: well-known documents', () => {
 
   it('merges the configuration extension JSON recursively', () => {
     const plan = planWith({
-      matrix_static_files_file_matrix_client_configuration_extension_json: '{"m.homeserver": {"server_name": "example.org"}, "io.element.e2ee": {"default": false}}',
+      matrix_static_files_file_matrix_client_configuration_extension_json:
+        '{"m.homeserver": {"server_name": "example.org"}, "io.element.e2ee": {"default": false}}',
       matrix_static_files_file_matrix_server_configuration_extension_json: { 'org.example.extra': 1 },
     });
     expect(plan.wellKnown.client['m.homeserver']).toEqual({ base_url: 'https://matrix.example.org', server_name: 'example.org' });
@@ -618,7 +653,12 @@ describe("the playbook's own validation", () => {
   });
 
   it('compares the migration version as MDAD does (string order)', () => {
-    expect(issue(only({ matrix_playbook_migration_validated_version: 'v2026.04.03.0' }, EXPECTED), 'matrix_playbook_migration_validated_version')).toMatchObject({
+    expect(
+      issue(
+        only({ matrix_playbook_migration_validated_version: 'v2026.04.03.0' }, EXPECTED),
+        'matrix_playbook_migration_validated_version',
+      ),
+    ).toMatchObject({
       kind: 'invalid',
       reason: expect.stringContaining('older'),
       fix: expect.stringContaining(EXPECTED),
@@ -633,11 +673,16 @@ describe("the playbook's own validation", () => {
   it('requires the generic secret unless it is vault-encrypted', () => {
     expect(issue(only({ matrix_homeserver_generic_secret_key: '' }), 'matrix_homeserver_generic_secret_key')?.kind).toBe('invalid');
     expect(issue(only({ matrix_homeserver_generic_secret_key: null }), 'matrix_homeserver_generic_secret_key')?.kind).toBe('invalid');
-    expect(issue(only({ matrix_homeserver_generic_secret_key: { vaulted: true } }), 'matrix_homeserver_generic_secret_key')).toBeUndefined();
+    expect(
+      issue(only({ matrix_homeserver_generic_secret_key: { vaulted: true } }), 'matrix_homeserver_generic_secret_key'),
+    ).toBeUndefined();
   });
 
   it('refuses upper case in matrix_domain and the derived hostnames', () => {
-    expect(issue(only({ matrix_domain: 'Example.org' }), 'matrix_domain')).toMatchObject({ kind: 'invalid', fix: expect.stringContaining('example.org') });
+    expect(issue(only({ matrix_domain: 'Example.org' }), 'matrix_domain')).toMatchObject({
+      kind: 'invalid',
+      fix: expect.stringContaining('example.org'),
+    });
     expect(issue(only({ matrix_server_fqn_matrix: 'Matrix.example.org' }), 'matrix_server_fqn_matrix')?.kind).toBe('invalid');
     expect(issue(only({ matrix_server_fqn_element: '' }), 'matrix_server_fqn_element')?.reason).toBe('empty');
   });
@@ -658,7 +703,9 @@ describe("the playbook's own validation", () => {
 
   it('checks the Postgres password only when the playbook runs Postgres', () => {
     expect(issue(only({ postgres_connection_password: '' }), 'postgres_connection_password')?.reason).toMatch(/empty/);
-    expect(issue(only({ postgres_connection_password: 'a'.repeat(100) }), 'postgres_connection_password')?.reason).toMatch(/100 characters/);
+    expect(issue(only({ postgres_connection_password: 'a'.repeat(100) }), 'postgres_connection_password')?.reason).toMatch(
+      /100 characters/,
+    );
     expect(only({ postgres_connection_password: 'a'.repeat(99) }, EXPECTED)).toEqual([]);
     expect(only({ postgres_enabled: false, postgres_connection_password: '' }, EXPECTED)).toEqual([]);
   });
@@ -707,7 +754,10 @@ describe('planFromVars: bad input', () => {
 
 describe('combineRecursive', () => {
   it('merges mappings and replaces everything else', () => {
-    expect(combineRecursive({ a: { b: 1, c: [1] }, d: 1 }, { a: { c: [2], e: 3 }, d: { x: 1 } })).toEqual({ a: { b: 1, c: [2], e: 3 }, d: { x: 1 } });
+    expect(combineRecursive({ a: { b: 1, c: [1] }, d: 1 }, { a: { c: [2], e: 3 }, d: { x: 1 } })).toEqual({
+      a: { b: 1, c: [2], e: 3 },
+      d: { x: 1 },
+    });
   });
 });
 
@@ -737,7 +787,9 @@ describe('loadPlan', () => {
   it('--vars refuses a different server name', async () => {
     const error = await inputError(loadPlan({ vars: fixture('modern-minimal-vars.yml'), serverName: 'example.net' }));
     expect(error.message).toContain('modern-minimal-vars.yml: matrix_domain is example.org, not the server name example.net');
-    await expect(loadPlan({ vars: fixture('modern-minimal-vars.yml'), serverName: 'example.org' })).resolves.toMatchObject({ serverName: 'example.org' });
+    await expect(loadPlan({ vars: fixture('modern-minimal-vars.yml'), serverName: 'example.org' })).resolves.toMatchObject({
+      serverName: 'example.org',
+    });
   });
 
   it('--playbook reads the inventory, the host vars and the expected migration version', async () => {
@@ -780,7 +832,9 @@ describe('loadPlan', () => {
     const none = await inputError(loadPlan({ playbook: fixture('playbook-multi') }));
     expect(none.message).toMatch(/several \[matrix_servers\] hosts \(matrix\.example\.org, chat\.example\.net\); give the server name/);
     const unknown = await inputError(loadPlan({ playbook: fixture('playbook-multi'), serverName: 'example.com' }));
-    expect(unknown.message).toContain('no [matrix_servers] host has matrix_domain example.com; hosts: matrix.example.org (example.org), chat.example.net (example.net)');
+    expect(unknown.message).toContain(
+      'no [matrix_servers] host has matrix_domain example.com; hosts: matrix.example.org (example.org), chat.example.net (example.net)',
+    );
   });
 
   it('a server name alone gives the server-name plan', async () => {
@@ -834,7 +888,9 @@ describe('loadPlan: every problem is one InputError line naming the file', () =>
       }
       if (readable) {
         // Running as root: permissions do not stop reads, so check the message through a path that fails otherwise.
-        expect((await inputError(loadPlan({ vars: join(file, 'below') }))).message).toMatch(/secret\.yml\/below: (cannot be read|file not found)/);
+        expect((await inputError(loadPlan({ vars: join(file, 'below') }))).message).toMatch(
+          /secret\.yml\/below: (cannot be read|file not found)/,
+        );
       } else {
         expect((await inputError(loadPlan({ vars: file }))).message).toBe(`${file}: permission denied`);
       }
@@ -845,7 +901,9 @@ describe('loadPlan: every problem is one InputError line naming the file', () =>
 
   it('YAML syntax error, with its line', async () => {
     const file = write('broken.yml', 'matrix_domain: example.org\nmatrix_homeserver_implementation: synapse\njitsi_enabled: [true\n');
-    expect((await inputError(loadPlan({ vars: file }))).message).toMatch(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: YAML syntax error at line \\d+: `));
+    expect((await inputError(loadPlan({ vars: file }))).message).toMatch(
+      new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: YAML syntax error at line \\d+: `),
+    );
     const tabbed = write('tabbed.yml', 'matrix_domain: example.org\n\tjitsi_enabled: true\n');
     expect((await inputError(loadPlan({ vars: tabbed }))).message).toContain('tabbed.yml: YAML syntax error at line 2');
   });
@@ -908,7 +966,10 @@ describe('loadPlan: every problem is one InputError line naming the file', () =>
   it('--playbook with a broken migration defaults file', async () => {
     write('badroles/inventory/hosts', '[matrix_servers]\nmatrix.example.org\n');
     write('badroles/inventory/host_vars/matrix.example.org/vars.yml', MINIMAL_TEXT);
-    const defaults = write('badroles/roles/custom/matrix_playbook_migration/defaults/main.yml', 'matrix_playbook_migration_expected_version: "v2026\n');
+    const defaults = write(
+      'badroles/roles/custom/matrix_playbook_migration/defaults/main.yml',
+      'matrix_playbook_migration_expected_version: "v2026\n',
+    );
     expect((await inputError(loadPlan({ playbook: join(dir, 'badroles') }))).message).toMatch(
       new RegExp(`^${defaults.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: YAML syntax error`),
     );

@@ -25,12 +25,25 @@ function everyFinding(): Finding[] {
   const out: Finding[] = [];
   for (const ansible of [undefined, 'ansible-playbook [core 2.14.1]', 'ansible-playbook [core 2.21.0]']) {
     for (const present of [true, false]) {
-      out.push(...controlFindings({ ...(present ? { git: 'git version 2.39.5', python: 'Python 3.11.2', communityDocker: '4.1.0' } : {}), ansible, just: present, agru: present, usesSsh: true }));
+      out.push(
+        ...controlFindings({
+          ...(present ? { git: 'git version 2.39.5', python: 'Python 3.11.2', communityDocker: '4.1.0' } : {}),
+          ansible,
+          just: present,
+          agru: present,
+          usesSsh: true,
+        }),
+      );
     }
   }
-  for (const known of [true, false]) out.push(...sshFindings({ name: 'matrix.example.org', address: '192.0.2.1' }, { known, batchOk: known, error: 'Permission denied' }));
+  for (const known of [true, false])
+    out.push(...sshFindings({ name: 'matrix.example.org', address: '192.0.2.1' }, { known, batchOk: known, error: 'Permission denied' }));
   const taken = 'LISTEN 0 4096 0.0.0.0:80 0.0.0.0:* users:(("nginx",pid=1,fd=6))';
-  for (const change of [{}, { serviceManager: 'openrc', memTotalMb: 1000, mounts: [], sudo: false, listening: taken }, { memTotalMb: 3000, listening: undefined }] as Partial<ServerFacts>[]) {
+  for (const change of [
+    {},
+    { serviceManager: 'openrc', memTotalMb: 1000, mounts: [], sudo: false, listening: taken },
+    { memTotalMb: 3000, listening: undefined },
+  ] as Partial<ServerFacts>[]) {
     out.push(...serverFindings('matrix.example.org', { ...SERVER, ...change }));
   }
   return out;

@@ -64,10 +64,12 @@ describe('deriveSecrets', () => {
 
   it('derives the coturn secret only with coturn on and the auth-secret method', () => {
     expect(deriveSecrets(vars, services('coturn')).coturnStaticAuthSecret).toBe('116d0dcc-47ce-5047-b977-77ff05591a63');
-    expect(deriveSecrets({ ...vars, coturn_authentication_method: 'auth-secret' }, services('coturn')).coturnStaticAuthSecret)
-      .toBe('116d0dcc-47ce-5047-b977-77ff05591a63');
-    expect(deriveSecrets({ ...vars, coturn_authentication_method: 'lt-cred-mech' }, services('coturn')).coturnStaticAuthSecret)
-      .toBeUndefined();
+    expect(deriveSecrets({ ...vars, coturn_authentication_method: 'auth-secret' }, services('coturn')).coturnStaticAuthSecret).toBe(
+      '116d0dcc-47ce-5047-b977-77ff05591a63',
+    );
+    expect(
+      deriveSecrets({ ...vars, coturn_authentication_method: 'lt-cred-mech' }, services('coturn')).coturnStaticAuthSecret,
+    ).toBeUndefined();
     expect(deriveSecrets(vars, services()).coturnStaticAuthSecret).toBeUndefined();
   });
 

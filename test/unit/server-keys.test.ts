@@ -91,10 +91,18 @@ describe('unpadded base64', () => {
   it.each(cases)('%j ↔ %j', (plain, encoded) => {
     expect(encodeUnpaddedBase64(Buffer.from(plain))).toBe(encoded);
     const decoded = decodeBase64(encoded);
-    expect(decoded).toEqual({ ok: true, bytes: new Uint8Array(Buffer.from(plain)), form: { padded: false, urlSafe: false, strayBits: false } });
+    expect(decoded).toEqual({
+      ok: true,
+      bytes: new Uint8Array(Buffer.from(plain)),
+      form: { padded: false, urlSafe: false, strayBits: false },
+    });
   });
   it('accepts padding and says so', () => {
-    for (const [plain, padded] of [['f', 'Zg=='], ['fo', 'Zm8='], ['fooba', 'Zm9vYmE=']] as const) {
+    for (const [plain, padded] of [
+      ['f', 'Zg=='],
+      ['fo', 'Zm8='],
+      ['fooba', 'Zm9vYmE='],
+    ] as const) {
       const decoded = decodeBase64(padded);
       expect(decoded.ok && Buffer.from(decoded.bytes).toString()).toBe(plain);
       expect(decoded.ok && decoded.form.padded).toBe(true);
@@ -218,7 +226,13 @@ describe('verifyServerKeys: a valid document', () => {
 
   it('verifies every ed25519 key, and lists other algorithms without judging them', () => {
     const t = newSigner('ed25519:second');
-    const both = signAs(keyDoc([s, t], { verify_keys: { [s.keyId]: { key: s.publicKey }, [t.keyId]: { key: t.publicKey }, 'curve25519:x': { key: 'AAAA' } } }), NAME, [s, t]);
+    const both = signAs(
+      keyDoc([s, t], {
+        verify_keys: { [s.keyId]: { key: s.publicKey }, [t.keyId]: { key: t.publicKey }, 'curve25519:x': { key: 'AAAA' } },
+      }),
+      NAME,
+      [s, t],
+    );
     const v = judge(both);
     expect(v.ok).toBe(true);
     expect(v.ed25519Keys.map((k) => k.keyId)).toEqual(['ed25519:a_1', 'ed25519:second']);
@@ -252,7 +266,12 @@ describe('verifyServerKeys: signatures', () => {
   it('a signature under another entity: found, valid, but not where the spec looks', () => {
     const doc = signed([s], {}, 'matrix.example.com');
     const v = judge(doc);
-    expect(v.ed25519Keys[0]).toMatchObject({ signatureUnder: 'other', signatureEntity: 'matrix.example.com', signatureValid: true, ok: false });
+    expect(v.ed25519Keys[0]).toMatchObject({
+      signatureUnder: 'other',
+      signatureEntity: 'matrix.example.com',
+      signatureValid: true,
+      ok: false,
+    });
     expect(v.ed25519Keys[0]?.problems).toEqual(['signature found under "matrix.example.com", not the requested "example.com"']);
     expect(v.ok).toBe(false);
   });
@@ -374,7 +393,12 @@ describe('verifyServerKeys: valid_until_ts ("Server keys" step 5)', () => {
     expect(at(NOW + HOUR - 1).status).toBe('short');
     expect(at(NOW + HOUR).status).toBe('ok');
     expect(at(NOW + 7 * DAY).status).toBe('ok');
-    expect(at(NOW + 7 * DAY + 1)).toEqual({ ts: NOW + 7 * DAY + 1, remainingMs: 7 * DAY + 1, effectiveUntilMs: NOW + MAX_KEY_VALIDITY_MS, status: 'long' });
+    expect(at(NOW + 7 * DAY + 1)).toEqual({
+      ts: NOW + 7 * DAY + 1,
+      remainingMs: 7 * DAY + 1,
+      effectiveUntilMs: NOW + MAX_KEY_VALIDITY_MS,
+      status: 'long',
+    });
   });
 
   it('expired fails the verdict; short and long do not', () => {
@@ -567,12 +591,10 @@ describe('properties', () => {
   const valid = JSON.stringify(signed([s]));
 
   it('verifyServerKeys never throws, whatever the body and names', () => {
-    const mutated = fc
-      .tuple(fc.nat(), fc.nat({ max: 4 }), fc.string({ maxLength: 4 }))
-      .map(([at, drop, insert]) => {
-        const i = at % (valid.length + 1);
-        return valid.slice(0, i) + insert + valid.slice(i + drop);
-      });
+    const mutated = fc.tuple(fc.nat(), fc.nat({ max: 4 }), fc.string({ maxLength: 4 })).map(([at, drop, insert]) => {
+      const i = at % (valid.length + 1);
+      return valid.slice(0, i) + insert + valid.slice(i + drop);
+    });
     const body = fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.json(), fc.json({ stringUnit: 'binary' }), mutated);
     fc.assert(
       fc.property(body, fc.oneof(fc.constant(NAME), fc.string()), fc.oneof(fc.constant(NOW), fc.double()), (text, requested, now) => {
@@ -594,8 +616,16 @@ describe('properties', () => {
 
   it('a valid document with arbitrary extra members still verifies; changing one breaks it', () => {
     const extra = fc.dictionary(
-      fc.string({ unit: 'binary', maxLength: 6 }).filter((k) => !['signatures', 'unsigned', 'server_name', 'verify_keys', 'valid_until_ts', 'old_verify_keys'].includes(k)),
-      fc.oneof(fc.maxSafeInteger(), fc.string({ unit: 'binary' }), fc.boolean(), fc.constant(null), fc.array(fc.string({ unit: 'binary' }), { maxLength: 3 })),
+      fc
+        .string({ unit: 'binary', maxLength: 6 })
+        .filter((k) => !['signatures', 'unsigned', 'server_name', 'verify_keys', 'valid_until_ts', 'old_verify_keys'].includes(k)),
+      fc.oneof(
+        fc.maxSafeInteger(),
+        fc.string({ unit: 'binary' }),
+        fc.boolean(),
+        fc.constant(null),
+        fc.array(fc.string({ unit: 'binary' }), { maxLength: 3 }),
+      ),
       { minKeys: 1, maxKeys: 4 },
     );
     fc.assert(

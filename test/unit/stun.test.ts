@@ -85,7 +85,11 @@ describe('RFC 5769 test vectors', () => {
   it('decodes the IPv4 response: XOR-MAPPED-ADDRESS 192.0.2.1:32853', () => {
     const message = decoded(SAMPLE_IPV4_RESPONSE);
     expect(message.cls).toBe('success');
-    expect(decodeXorAddress(attribute(message, Attr.XOR_MAPPED_ADDRESS), message.transactionId)).toEqual({ family: 4, address: '192.0.2.1', port: 32853 });
+    expect(decodeXorAddress(attribute(message, Attr.XOR_MAPPED_ADDRESS), message.transactionId)).toEqual({
+      family: 4,
+      address: '192.0.2.1',
+      port: 32853,
+    });
     expect(attribute(message, Attr.SOFTWARE)?.toString()).toBe('test vector');
     expect(verifyFingerprint(message)).toBe('valid');
     expect(verifyIntegrity(message, Buffer.from(PASSWORD))).toBe('valid');
@@ -109,7 +113,12 @@ describe('RFC 5769 test vectors', () => {
     expect(verifyFingerprint(message)).toBe('absent');
     expect(attribute(message, Attr.NONCE)?.toString()).toBe('f//499k954d6OL34oL9FSTvy64sA');
     const again = encodeMessage(
-      { method: Method.binding, cls: 'request', transactionId: message.transactionId, attributes: message.attributes.filter((a) => a.type !== Attr.MESSAGE_INTEGRITY) },
+      {
+        method: Method.binding,
+        cls: 'request',
+        transactionId: message.transactionId,
+        attributes: message.attributes.filter((a) => a.type !== Attr.MESSAGE_INTEGRITY),
+      },
       { integrityKey: key },
     );
     expect(again.equals(SAMPLE_LONG_TERM_REQUEST)).toBe(true);
@@ -118,7 +127,10 @@ describe('RFC 5769 test vectors', () => {
   it('encodes the sample request exactly up to USERNAME padding, which RFC 8489 leaves free (the vector uses spaces)', () => {
     const message = decoded(SAMPLE_REQUEST);
     const attributes = message.attributes.filter((a) => a.type !== Attr.MESSAGE_INTEGRITY && a.type !== Attr.FINGERPRINT);
-    const ours = encodeMessage({ method: Method.binding, cls: 'request', transactionId: message.transactionId, attributes }, { integrityKey: Buffer.from(PASSWORD), fingerprint: true });
+    const ours = encodeMessage(
+      { method: Method.binding, cls: 'request', transactionId: message.transactionId, attributes },
+      { integrityKey: Buffer.from(PASSWORD), fingerprint: true },
+    );
     expect(ours.length).toBe(SAMPLE_REQUEST.length);
     // USERNAME's value ends at byte 73; the vector pads with 20 20 20, this encoder with zeros.
     expect(ours.subarray(0, 73).equals(SAMPLE_REQUEST.subarray(0, 73))).toBe(true);
@@ -133,17 +145,30 @@ describe('RFC 5769 test vectors', () => {
 describe('messages of docs/turn.md', () => {
   it('encodes the 20-byte Binding request: 00 01 | 00 00 | 21 12 A4 42 | transaction id', () => {
     const id = Buffer.from('000102030405060708090a0b', 'hex');
-    expect(encodeMessage({ method: Method.binding, cls: 'request', transactionId: id }).toString('hex')).toBe('000100002112a442000102030405060708090a0b');
+    expect(encodeMessage({ method: Method.binding, cls: 'request', transactionId: id }).toString('hex')).toBe(
+      '000100002112a442000102030405060708090a0b',
+    );
   });
 
   it('maps methods and classes to the message types of the table', () => {
     const table: [number, ClassName, number][] = [
-      [Method.binding, 'request', 0x0001], [Method.binding, 'success', 0x0101], [Method.binding, 'error', 0x0111],
-      [Method.allocate, 'request', 0x0003], [Method.allocate, 'success', 0x0103], [Method.allocate, 'error', 0x0113],
-      [Method.refresh, 'request', 0x0004], [Method.refresh, 'success', 0x0104], [Method.refresh, 'error', 0x0114],
-      [Method.createPermission, 'request', 0x0008], [Method.createPermission, 'success', 0x0108], [Method.createPermission, 'error', 0x0118],
-      [Method.channelBind, 'request', 0x0009], [Method.channelBind, 'success', 0x0109], [Method.channelBind, 'error', 0x0119],
-      [Method.send, 'indication', 0x0016], [Method.data, 'indication', 0x0017],
+      [Method.binding, 'request', 0x0001],
+      [Method.binding, 'success', 0x0101],
+      [Method.binding, 'error', 0x0111],
+      [Method.allocate, 'request', 0x0003],
+      [Method.allocate, 'success', 0x0103],
+      [Method.allocate, 'error', 0x0113],
+      [Method.refresh, 'request', 0x0004],
+      [Method.refresh, 'success', 0x0104],
+      [Method.refresh, 'error', 0x0114],
+      [Method.createPermission, 'request', 0x0008],
+      [Method.createPermission, 'success', 0x0108],
+      [Method.createPermission, 'error', 0x0118],
+      [Method.channelBind, 'request', 0x0009],
+      [Method.channelBind, 'success', 0x0109],
+      [Method.channelBind, 'error', 0x0119],
+      [Method.send, 'indication', 0x0016],
+      [Method.data, 'indication', 0x0017],
     ];
     for (const [method, cls, type] of table) {
       expect(messageType(method, cls), `${methodName(method)} ${cls}`).toBe(type);
@@ -154,7 +179,17 @@ describe('messages of docs/turn.md', () => {
   });
 
   it('encodes an Allocate with REQUESTED-TRANSPORT UDP (11 00 00 00) and a FINGERPRINT', () => {
-    const message = decoded(encodeMessage({ method: Method.allocate, cls: 'request', transactionId: Buffer.alloc(12, 7), attributes: [{ type: Attr.REQUESTED_TRANSPORT, value: requestedTransport() }] }, { fingerprint: true }));
+    const message = decoded(
+      encodeMessage(
+        {
+          method: Method.allocate,
+          cls: 'request',
+          transactionId: Buffer.alloc(12, 7),
+          attributes: [{ type: Attr.REQUESTED_TRANSPORT, value: requestedTransport() }],
+        },
+        { fingerprint: true },
+      ),
+    );
     expect(attribute(message, Attr.REQUESTED_TRANSPORT)?.toString('hex')).toBe('11000000');
     expect(verifyFingerprint(message)).toBe('valid');
     expect(message.raw.readUInt16BE(2)).toBe(16);
@@ -169,7 +204,10 @@ describe('messages of docs/turn.md', () => {
 
   it('round-trips XOR addresses of both families with the transaction id', () => {
     const id = Buffer.from('b7e7a701bc34d686fa87dfae', 'hex');
-    for (const address of [{ address: '203.0.113.10', port: 49160 }, { address: '2001:db8::10', port: 3478 }]) {
+    for (const address of [
+      { address: '203.0.113.10', port: 49160 },
+      { address: '2001:db8::10', port: 3478 },
+    ]) {
       expect(decodeXorAddress(encodeXorAddress(address, id), id)).toMatchObject(address);
     }
     expect(decodeAddress(hex('0001 0d96 7f4e0002'))).toEqual({ family: 4, address: '127.78.0.2', port: 3478 });
@@ -179,7 +217,8 @@ describe('messages of docs/turn.md', () => {
   it('encodes IPv6 addresses of every spelling: embedded IPv4, :: anywhere, full form', () => {
     const zero = Buffer.alloc(12);
     // Port 3478 XOR 0x2112, then the address XOR the magic cookie (and a zero transaction id).
-    const xored = (address: string) => hex(`0002 2c84 ${(BigInt('0x' + address.replace(/\s+/g, '')) ^ (0x2112a442n << 96n)).toString(16).padStart(32, '0')}`);
+    const xored = (address: string) =>
+      hex(`0002 2c84 ${(BigInt('0x' + address.replace(/\s+/g, '')) ^ (0x2112a442n << 96n)).toString(16).padStart(32, '0')}`);
     const cases: [string, string][] = [
       ['::ffff:192.0.2.1', '0000 0000 0000 0000 0000 ffff c000 0201'],
       ['::ffff:c000:201', '0000 0000 0000 0000 0000 ffff c000 0201'],
@@ -199,7 +238,11 @@ describe('messages of docs/turn.md', () => {
 
   it('round-trips every IPv6 address to its canonical form', () => {
     const id = Buffer.from('b7e7a701bc34d686fa87dfae', 'hex');
-    expect(decodeXorAddress(encodeXorAddress({ address: '::ffff:192.0.2.1', port: 3478 }, id), id)).toEqual({ family: 6, address: '::ffff:c000:201', port: 3478 });
+    expect(decodeXorAddress(encodeXorAddress({ address: '::ffff:192.0.2.1', port: 3478 }, id), id)).toEqual({
+      family: 6,
+      address: '::ffff:c000:201',
+      port: 3478,
+    });
     fc.assert(
       fc.property(fc.ipV6(), fc.integer({ min: 1, max: 65535 }), (address, port) => {
         expect(decodeXorAddress(encodeXorAddress({ address, port }, id), id)).toEqual({ family: 6, address: canonicalIp(address), port });
@@ -210,7 +253,10 @@ describe('messages of docs/turn.md', () => {
 
   it('makes TURN REST credentials as coturn and Synapse do (docs/turn.md "TURN REST credentials")', () => {
     // printf '%s' 1795770638:alice | openssl dgst -sha1 -hmac north-sea-secret -binary | base64
-    expect(restCredentials('north-sea-secret', 'alice', 1795770638)).toEqual({ username: '1795770638:alice', password: '/z1h1jWhrrB2/JBuYo6Kr37DpC4=' });
+    expect(restCredentials('north-sea-secret', 'alice', 1795770638)).toEqual({
+      username: '1795770638:alice',
+      password: '/z1h1jWhrrB2/JBuYo6Kr37DpC4=',
+    });
     // printf '%s' alice:turn.example.org:pw | md5sum
     expect(longTermKey('alice', 'turn.example.org', 'pw').toString('hex')).toBe('061ae408bba5ebceb1ac6c08dc83f36e');
   });
@@ -218,7 +264,9 @@ describe('messages of docs/turn.md', () => {
   it('frames a stream: header first, then the announced length', () => {
     expect(streamFrameLength(SAMPLE_IPV4_RESPONSE.subarray(0, 7))).toBe('more');
     expect(streamFrameLength(SAMPLE_IPV4_RESPONSE)).toBe(80);
-    expect(streamFrameLength(Buffer.from('HTTP/1.1 400 Bad Request\r\n'))).toEqual({ reason: 'first byte 0x48 does not start a STUN message' });
+    expect(streamFrameLength(Buffer.from('HTTP/1.1 400 Bad Request\r\n'))).toEqual({
+      reason: 'first byte 0x48 does not start a STUN message',
+    });
     expect(streamFrameLength(Buffer.concat([hex('0101 0002'), Buffer.alloc(16)]))).toEqual({ reason: 'no STUN magic cookie' });
   });
 });
@@ -240,12 +288,20 @@ describe('retransmissions (RFC 8489 §6.2.1)', () => {
 
 const transactionIds = fc.uint8Array({ minLength: 12, maxLength: 12 }).map((a) => Buffer.from(a));
 const attributeValues = fc.array(
-  fc.record({ type: fc.constantFrom(Attr.USERNAME, Attr.REALM, Attr.NONCE, Attr.SOFTWARE, Attr.DATA, 0x7fff), value: fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a)) }),
+  fc.record({
+    type: fc.constantFrom(Attr.USERNAME, Attr.REALM, Attr.NONCE, Attr.SOFTWARE, Attr.DATA, 0x7fff),
+    value: fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a)),
+  }),
   { maxLength: 6 },
 );
 /** Valid messages, with MESSAGE-INTEGRITY and FINGERPRINT. */
 const messages = fc
-  .record({ method: fc.constantFrom(...Object.values(Method)), cls: fc.constantFrom<ClassName>('request', 'indication', 'success', 'error'), transactionId: transactionIds, attributes: attributeValues })
+  .record({
+    method: fc.constantFrom(...Object.values(Method)),
+    cls: fc.constantFrom<ClassName>('request', 'indication', 'success', 'error'),
+    transactionId: transactionIds,
+    attributes: attributeValues,
+  })
   .map((spec) => encodeMessage(spec, { integrityKey: Buffer.from('key'), fingerprint: true }));
 
 describe('property: decoding never throws', () => {
@@ -315,7 +371,10 @@ describe('property: damaged messages are rejected', () => {
     );
     const huge = Buffer.alloc(MAX_MESSAGE_LENGTH + 4);
     huge.writeUInt32BE(0x2112a442, 4);
-    expect(decodeMessage(huge)).toEqual({ ok: false, reason: `${MAX_MESSAGE_LENGTH + 4} bytes, longer than the ${MAX_MESSAGE_LENGTH} accepted` });
+    expect(decodeMessage(huge)).toEqual({
+      ok: false,
+      reason: `${MAX_MESSAGE_LENGTH + 4} bytes, longer than the ${MAX_MESSAGE_LENGTH} accepted`,
+    });
   });
 
   it('never accepts a message with one bit flipped as intact', () => {
@@ -337,10 +396,17 @@ describe('property: a channel fed garbage neither throws nor hangs', () => {
   it('discards what is not an answer and ends the transaction at its deadline', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.uint8Array({ maxLength: 100 }), { maxLength: 8 }), async (datagrams) => {
-        const request = encodeMessage({ method: Method.binding, cls: 'request', transactionId: Buffer.alloc(12, 9) }, { fingerprint: true });
+        const request = encodeMessage(
+          { method: Method.binding, cls: 'request', transactionId: Buffer.alloc(12, 9) },
+          { fingerprint: true },
+        );
         let channel: StunChannel | undefined;
         // The "server" answers every send with the garbage datagrams.
-        channel = new StunChannel('udp', () => queueMicrotask(() => datagrams.forEach((d) => channel!.receive(Buffer.from(d)))), () => {});
+        channel = new StunChannel(
+          'udp',
+          () => queueMicrotask(() => datagrams.forEach((d) => channel!.receive(Buffer.from(d)))),
+          () => {},
+        );
         const started = performance.now();
         const outcome = await channel.transact(request, performance.now() + 30);
         expect(performance.now() - started).toBeLessThan(500);
@@ -355,11 +421,23 @@ describe('property: a channel fed garbage neither throws nor hangs', () => {
   it('matches the answer among garbage and corrupted copies of it', async () => {
     const id = Buffer.alloc(12, 3);
     const request = encodeMessage({ method: Method.binding, cls: 'request', transactionId: id }, { fingerprint: true });
-    const answer = encodeMessage({ method: Method.binding, cls: 'success', transactionId: id, attributes: [{ type: Attr.XOR_MAPPED_ADDRESS, value: encodeXorAddress({ address: '192.0.2.1', port: 5000 }, id) }] }, { fingerprint: true });
+    const answer = encodeMessage(
+      {
+        method: Method.binding,
+        cls: 'success',
+        transactionId: id,
+        attributes: [{ type: Attr.XOR_MAPPED_ADDRESS, value: encodeXorAddress({ address: '192.0.2.1', port: 5000 }, id) }],
+      },
+      { fingerprint: true },
+    );
     const corrupted = Buffer.from(answer);
     corrupted[25]! ^= 0x40;
     let channel: StunChannel | undefined;
-    channel = new StunChannel('udp', () => queueMicrotask(() => [Buffer.from('garbage'), corrupted, answer].forEach((d) => channel!.receive(d))), () => {});
+    channel = new StunChannel(
+      'udp',
+      () => queueMicrotask(() => [Buffer.from('garbage'), corrupted, answer].forEach((d) => channel!.receive(d))),
+      () => {},
+    );
     const outcome = await channel.transact(request, performance.now() + 1000);
     expect(outcome.ok).toBe(true);
     expect(channel.discarded).toEqual(['7 bytes, shorter than a STUN header (20)', 'FINGERPRINT does not match (corrupted in transit)']);
@@ -367,8 +445,15 @@ describe('property: a channel fed garbage neither throws nor hangs', () => {
   });
 
   it('ends waiting transactions when the connection closes', async () => {
-    const channel = new StunChannel('tcp', () => {}, () => {});
-    const pending = channel.transact(encodeMessage({ method: Method.binding, cls: 'request', transactionId: Buffer.alloc(12) }), performance.now() + 10_000);
+    const channel = new StunChannel(
+      'tcp',
+      () => {},
+      () => {},
+    );
+    const pending = channel.transact(
+      encodeMessage({ method: Method.binding, cls: 'request', transactionId: Buffer.alloc(12) }),
+      performance.now() + 10_000,
+    );
     channel.fail('the server closed the connection');
     expect(await pending).toMatchObject({ ok: false, error: 'closed', message: 'the server closed the connection' });
     expect(await channel.transact(Buffer.alloc(20), performance.now() + 10_000)).toMatchObject({ ok: false, error: 'closed' });
@@ -382,7 +467,10 @@ describe('property: a stream splits into the messages sent, wherever its chunks 
         const stream = Buffer.concat([...sent, Buffer.from('HTTP/1.1 400 Bad Request\r\n')]);
         const received: Buffer[] = [];
         const garbage: string[] = [];
-        const feed = stunStreamSplitter((bytes) => received.push(Buffer.from(bytes)), (reason) => garbage.push(reason));
+        const feed = stunStreamSplitter(
+          (bytes) => received.push(Buffer.from(bytes)),
+          (reason) => garbage.push(reason),
+        );
         const at = [...new Set(cuts.map((c) => c % stream.length))].sort((a, b) => a - b);
         [0, ...at].forEach((start, i) => feed(stream.subarray(start, at[i] ?? stream.length)));
         feed(Buffer.from('more garbage'));

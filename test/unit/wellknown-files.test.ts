@@ -23,13 +23,19 @@ const BASE = {
   matrix_homeserver_generic_secret_key: 'a-generic-secret-for-the-tests',
 };
 const plan = planFromVars(BASE);
-const request = (flavor: Flavor, serve: Serve, over: Partial<WellKnownRequest> = {}): WellKnownRequest => ({ flavor, serve, webRoot: '/var/www/example.org', contacts: [], ...over });
+const request = (flavor: Flavor, serve: Serve, over: Partial<WellKnownRequest> = {}): WellKnownRequest => ({
+  flavor,
+  serve,
+  webRoot: '/var/www/example.org',
+  contacts: [],
+  ...over,
+});
 const snippet = (flavor: Exclude<Flavor, 'static'>, serve: Serve, p = plan) =>
   wellKnownOutput(p, request(flavor, serve)).files.find((f) => f.path === SNIPPET_FILES[flavor])!.content;
 const golden = (name: string) => readFileSync(`test/fixtures/wellknown/${name}.golden`, 'utf8');
 
 describe('the documents', () => {
-  it('are the plan\'s: m.server, m.homeserver (and what the services add)', () => {
+  it("are the plan's: m.server, m.homeserver (and what the services add)", () => {
     const docs = wellKnownDocuments(plan, { contacts: [] });
     expect(docs.server).toEqual({ 'm.server': 'matrix.example.org:8448' });
     expect(docs.client).toEqual(plan.wellKnown.client);
@@ -45,13 +51,15 @@ describe('the documents', () => {
     expect(wellKnownDocuments(plan, { contacts: [] }).client).not.toHaveProperty('org.matrix.msc4143.rtc_foci');
   });
 
-  it('support: the plan\'s when vars.yml enables it, replaced by --support-contact/--support-page', () => {
+  it("support: the plan's when vars.yml enables it, replaced by --support-contact/--support-page", () => {
     const supported = planFromVars({
       ...BASE,
       matrix_static_files_file_matrix_support_enabled: true,
       matrix_static_files_file_matrix_support_property_m_contacts: [{ matrix_id: '@bob:example.org', role: 'm.role.admin' }],
     });
-    expect(wellKnownDocuments(supported, { contacts: [] }).support).toEqual({ contacts: [{ matrix_id: '@bob:example.org', role: 'm.role.admin' }] });
+    expect(wellKnownDocuments(supported, { contacts: [] }).support).toEqual({
+      contacts: [{ matrix_id: '@bob:example.org', role: 'm.role.admin' }],
+    });
     const contacts = [parseSupportContact('admin:@alice:example.org'), parseSupportContact('security:security@example.org')];
     expect(wellKnownDocuments(supported, { contacts, supportPage: 'https://example.org/help' }).support).toEqual({
       contacts: [
@@ -69,7 +77,7 @@ describe('the documents', () => {
     expect(out.notes.join('\n')).toContain('delegates federation with an SRV record');
   });
 
-  it('are JSON as the playbook writes it (four spaces), and parse back to the plan\'s', () => {
+  it("are JSON as the playbook writes it (four spaces), and parse back to the plan's", () => {
     const text = documentText(plan.wellKnown.server!);
     expect(text).toBe('{\n    "m.server": "matrix.example.org:8448"\n}\n');
     expect(JSON.parse(documentText(plan.wellKnown.client))).toEqual(plan.wellKnown.client);
@@ -91,7 +99,8 @@ describe('--support-contact and --web-root', () => {
 
   it('web roots: absolute and plain, so that no flavor needs quoting', () => {
     expect(checkWebRoot('/var/www/example.org/')).toBe('/var/www/example.org');
-    for (const bad of ['var/www', '/var/www/my site', '/var/www/a;b', '/var/www/../etc', '/srv/"x"']) expect(() => checkWebRoot(bad)).toThrow('--web-root');
+    for (const bad of ['var/www', '/var/www/my site', '/var/www/a;b', '/var/www/../etc', '/srv/"x"'])
+      expect(() => checkWebRoot(bad)).toThrow('--web-root');
   });
 });
 
@@ -142,10 +151,12 @@ describe('the files of each flavor', () => {
     }
   });
 
-  it('nginx: the proxy names the Matrix host for SNI and as Host, as MDAD\'s docs say', () => {
+  it("nginx: the proxy names the Matrix host for SNI and as Host, as MDAD's docs say", () => {
     expect(snippet('nginx', 'proxy')).toBe(golden('nginx-proxy'));
     expect(snippet('nginx', 'static')).toBe(golden('nginx-static'));
-    expect(snippet('nginx', 'proxy')).toMatch(/proxy_pass https:\/\/matrix\.example\.org;\n {4}proxy_set_header Host matrix\.example\.org;[\s\S]*proxy_ssl_server_name on;/);
+    expect(snippet('nginx', 'proxy')).toMatch(
+      /proxy_pass https:\/\/matrix\.example\.org;\n {4}proxy_set_header Host matrix\.example\.org;[\s\S]*proxy_ssl_server_name on;/,
+    );
   });
 });
 
@@ -201,7 +212,11 @@ describe('Caddy: golden files and structure', () => {
 
   it('proxy: a handle of /.well-known/matrix/* with reverse_proxy to the Matrix host, Host rewritten to the upstream', () => {
     expect(shape(parseCaddyfile(snippet('caddy', 'proxy')))).toEqual([
-      ['handle', '/.well-known/matrix/*', [['reverse_proxy', 'https://matrix.example.org', [['header_up', 'Host', '{http.reverse_proxy.upstream.hostport}']]]]],
+      [
+        'handle',
+        '/.well-known/matrix/*',
+        [['reverse_proxy', 'https://matrix.example.org', [['header_up', 'Host', '{http.reverse_proxy.upstream.hostport}']]]],
+      ],
     ]);
   });
 

@@ -46,7 +46,10 @@ const clientFile = serverFile;
 
 const serverJson = (doc: unknown, headers: Record<string, string> = {}) => chainOf(jsonResponse(SERVER_URL, doc, 200, { headers }));
 const clientJson = (doc: unknown, headers: Record<string, string> = CORS) => chainOf(jsonResponse(CLIENT_URL, doc, 200, { headers }));
-const versionsOk = () => ({ url: VERSIONS_URL, chain: chainOf(jsonResponse(VERSIONS_URL, { versions: ['v1.11', 'v1.12'] }, 200, { headers: CORS })) });
+const versionsOk = () => ({
+  url: VERSIONS_URL,
+  chain: chainOf(jsonResponse(VERSIONS_URL, { versions: ['v1.11', 'v1.12'] }, 200, { headers: CORS })),
+});
 
 /** A healthy base domain with one IPv4 address: both files, /versions answering. */
 function facts(overrides: Partial<WellKnownFacts> = {}): WellKnownFacts {
@@ -79,24 +82,46 @@ describe('client discovery states', () => {
   });
 
   it('SUCCESS with a base_url ending in "/" (the spec allows it)', () => {
-    expect(clientDiscoveryState(facts({ client: [clientFile(clientJson({ 'm.homeserver': { base_url: `https://${MX}/` } }))] })).state).toBe('SUCCESS');
+    expect(
+      clientDiscoveryState(facts({ client: [clientFile(clientJson({ 'm.homeserver': { base_url: `https://${MX}/` } }))] })).state,
+    ).toBe('SUCCESS');
   });
 
   it('IGNORE on 404: a warning without configuration, a failure when the playbook serves the file', () => {
     const f = facts({ client: [clientFile(chainOf(response(CLIENT_URL, 404, 'Not Found', { headers: CORS })))], versions: undefined });
     expect(clientDiscoveryState(f)).toEqual({ state: 'IGNORE', reason: 'no client well-known file (404)' });
     const alone = judge(f).byId('wellknown.client.discovery');
-    expect(alone).toMatchObject({ status: 'warn', detail: 'IGNORE: no client well-known file (404); users must type the homeserver URL by hand', fix: CLIENT_FILE_FIX });
+    expect(alone).toMatchObject({
+      status: 'warn',
+      detail: 'IGNORE: no client well-known file (404); users must type the homeserver URL by hand',
+      fix: CLIENT_FILE_FIX,
+    });
     expect(judge(f, plan()).byId('wellknown.client.discovery')?.status).toBe('fail');
   });
 
   const prompts: [string, FetchChain, string][] = [
     ['a 500', chainOf(response(CLIENT_URL, 500, 'Internal Server Error')), 'answered 500'],
-    ['an empty 200', chainOf(response(CLIENT_URL, 200, '  \n', { headers: { 'content-type': 'application/json' } })), 'answered 200 with an empty body'],
-    ['a body that is not JSON', chainOf(response(CLIENT_URL, 200, '{"m.homeserver": {"base_url": "https://matrix.example.org"}]', { headers: { 'content-type': 'application/json' } })), 'the body is not a JSON object'],
+    [
+      'an empty 200',
+      chainOf(response(CLIENT_URL, 200, '  \n', { headers: { 'content-type': 'application/json' } })),
+      'answered 200 with an empty body',
+    ],
+    [
+      'a body that is not JSON',
+      chainOf(
+        response(CLIENT_URL, 200, '{"m.homeserver": {"base_url": "https://matrix.example.org"}]', {
+          headers: { 'content-type': 'application/json' },
+        }),
+      ),
+      'the body is not a JSON object',
+    ],
     ['no m.homeserver', clientJson({ 'm.identity_server': { base_url: 'https://id.example.net' } }), 'm.homeserver.base_url is missing'],
     ['m.homeserver without base_url', clientJson({ 'm.homeserver': { server_name: NAME } }), 'm.homeserver.base_url is missing'],
-    ['a timeout', chainOf(failure(CLIENT_URL, 'tcp', 'timeout', 'no answer within the timeout during the TCP connect')), `the file could not be fetched: no answer within the timeout during the TCP connect`],
+    [
+      'a timeout',
+      chainOf(failure(CLIENT_URL, 'tcp', 'timeout', 'no answer within the timeout during the TCP connect')),
+      `the file could not be fetched: no answer within the timeout during the TCP connect`,
+    ],
     [
       'a file over a certificate clients refuse',
       chainOf(jsonResponse(CLIENT_URL, CLIENT_DOC, 200, { headers: CORS, tls: untrustedTls('CERT_HAS_EXPIRED') })),
@@ -107,35 +132,63 @@ describe('client discovery states', () => {
   it.each(prompts)('FAIL_PROMPT on %s, with the fix for the file', (_label, chain, reason) => {
     const f = facts({ client: [clientFile(chain)], versions: undefined });
     expect(clientDiscoveryState(f)).toEqual({ state: 'FAIL_PROMPT', reason });
-    expect(judge(f).byId('wellknown.client.discovery')).toMatchObject({ status: 'fail', detail: `FAIL_PROMPT: ${reason}`, fix: CLIENT_FILE_FIX });
+    expect(judge(f).byId('wellknown.client.discovery')).toMatchObject({
+      status: 'fail',
+      detail: `FAIL_PROMPT: ${reason}`,
+      fix: CLIENT_FILE_FIX,
+    });
   });
 
   it.each([['matrix.example.org'], ['ftp://matrix.example.org'], [42]])('FAIL_ERROR when base_url %j is not a URL', (baseUrl) => {
     const f = facts({ client: [clientFile(clientJson({ 'm.homeserver': { base_url: baseUrl } }))], versions: undefined });
-    expect(clientDiscoveryState(f)).toEqual({ state: 'FAIL_ERROR', reason: `m.homeserver.base_url ${JSON.stringify(baseUrl)} is not a valid URL` });
+    expect(clientDiscoveryState(f)).toEqual({
+      state: 'FAIL_ERROR',
+      reason: `m.homeserver.base_url ${JSON.stringify(baseUrl)} is not a valid URL`,
+    });
     expect(judge(f).byId('wellknown.client.discovery')).toMatchObject({ status: 'fail', fix: CLIENT_FILE_FIX });
   });
 
   it('FAIL_ERROR when the homeserver answers /versions with a proxy error; the fix points at the homeserver', () => {
-    const f = facts({ versions: { url: VERSIONS_URL, chain: chainOf(response(VERSIONS_URL, 502, '<html>502 Bad Gateway</html>', { headers: { 'content-type': 'text/html' } })) } });
+    const f = facts({
+      versions: {
+        url: VERSIONS_URL,
+        chain: chainOf(response(VERSIONS_URL, 502, '<html>502 Bad Gateway</html>', { headers: { 'content-type': 'text/html' } })),
+      },
+    });
     const state = clientDiscoveryState(f);
     expect(state).toMatchObject({ state: 'FAIL_ERROR', baseUrl: `https://${MX}`, cause: 'homeserver' });
     expect(state.reason).toBe(`https://${MX} does not answer /_matrix/client/versions with a versions list (502 from ${VERSIONS_URL})`);
     const finding = judge(f).byId('wellknown.client.discovery');
     expect(finding?.status).toBe('fail');
-    expect(finding?.fix).toBe(`Make https://${MX} answer /_matrix/client/versions over HTTPS with a valid certificate (run checks/federation.ts for the certificate, and check the reverse proxy)`);
+    expect(finding?.fix).toBe(
+      `Make https://${MX} answer /_matrix/client/versions over HTTPS with a valid certificate (run checks/federation.ts for the certificate, and check the reverse proxy)`,
+    );
   });
 
   it('FAIL_ERROR when /versions is unreachable or has no versions list', () => {
-    const refused = facts({ versions: { url: VERSIONS_URL, chain: chainOf(failure(VERSIONS_URL, 'tcp', 'refused', 'connection refused: nothing listens on that port')) } });
-    expect(clientDiscoveryState(refused)).toMatchObject({ state: 'FAIL_ERROR', cause: 'homeserver', reason: expect.stringContaining('connection refused') });
+    const refused = facts({
+      versions: {
+        url: VERSIONS_URL,
+        chain: chainOf(failure(VERSIONS_URL, 'tcp', 'refused', 'connection refused: nothing listens on that port')),
+      },
+    });
+    expect(clientDiscoveryState(refused)).toMatchObject({
+      state: 'FAIL_ERROR',
+      cause: 'homeserver',
+      reason: expect.stringContaining('connection refused'),
+    });
     const malformed = facts({ versions: { url: VERSIONS_URL, chain: chainOf(jsonResponse(VERSIONS_URL, { versions: 'v1.11' })) } });
     expect(clientDiscoveryState(malformed)).toMatchObject({ state: 'FAIL_ERROR', cause: 'homeserver' });
-    expect(clientDiscoveryState(facts({ versions: undefined }))).toMatchObject({ state: 'FAIL_ERROR', reason: expect.stringContaining('(not asked)') });
+    expect(clientDiscoveryState(facts({ versions: undefined }))).toMatchObject({
+      state: 'FAIL_ERROR',
+      reason: expect.stringContaining('(not asked)'),
+    });
   });
 
   it('FAIL_ERROR when /versions answers over a certificate clients refuse', () => {
-    const chain = chainOf(jsonResponse(VERSIONS_URL, { versions: ['v1.11'] }, 200, { headers: CORS, tls: untrustedTls('UNABLE_TO_VERIFY_LEAF_SIGNATURE') }));
+    const chain = chainOf(
+      jsonResponse(VERSIONS_URL, { versions: ['v1.11'] }, 200, { headers: CORS, tls: untrustedTls('UNABLE_TO_VERIFY_LEAF_SIGNATURE') }),
+    );
     const state = clientDiscoveryState(facts({ versions: { url: VERSIONS_URL, chain } }));
     expect(state).toEqual({
       state: 'FAIL_ERROR',
@@ -169,7 +222,12 @@ describe('client discovery states', () => {
 
   it('FAIL_PROMPT for an identity server without base_url', () => {
     const f = facts({ client: [clientFile(clientJson({ ...CLIENT_DOC, 'm.identity_server': {} }))] });
-    expect(clientDiscoveryState(f)).toEqual({ state: 'FAIL_PROMPT', reason: 'm.identity_server has no base_url', baseUrl: `https://${MX}`, cause: 'identity' });
+    expect(clientDiscoveryState(f)).toEqual({
+      state: 'FAIL_PROMPT',
+      reason: 'm.identity_server has no base_url',
+      baseUrl: `https://${MX}`,
+      cause: 'identity',
+    });
   });
 });
 
@@ -206,19 +264,29 @@ describe('the server file', () => {
   });
 
   it('without a grammar suggestion, suggests the configured m.server', () => {
-    const finding = judge(facts({ server: [serverFile(serverJson({ 'm.server': `${MX}:99999` }))] }), plan()).byId('wellknown.server.m_server');
+    const finding = judge(facts({ server: [serverFile(serverJson({ 'm.server': `${MX}:99999` }))] }), plan()).byId(
+      'wellknown.server.m_server',
+    );
     expect(finding?.fix).toBe(`Serve {"m.server": "${MX}:443"}: a host name and port, no scheme, no path`);
   });
 
   it('fails a missing m.server and one that is not a string', () => {
-    const missing = judge(facts({ server: [serverFile(serverJson({ 'm.homeserver': CLIENT_DOC['m.homeserver'] }))] })).byId('wellknown.server.m_server');
-    expect(missing).toMatchObject({ status: 'fail', detail: 'm.server is missing: servers ignore the file', fix: `Serve {"m.server": "${MX}:8448"}` });
+    const missing = judge(facts({ server: [serverFile(serverJson({ 'm.homeserver': CLIENT_DOC['m.homeserver'] }))] })).byId(
+      'wellknown.server.m_server',
+    );
+    expect(missing).toMatchObject({
+      status: 'fail',
+      detail: 'm.server is missing: servers ignore the file',
+      fix: `Serve {"m.server": "${MX}:8448"}`,
+    });
     const number = judge(facts({ server: [serverFile(serverJson({ 'm.server': 8448 }))] })).byId('wellknown.server.m_server');
     expect(number).toMatchObject({ status: 'fail', detail: 'm.server is not a string (8448): servers ignore the file' });
   });
 
   it("warns when m.server differs from the plan's", () => {
-    const finding = judge(facts({ server: [serverFile(serverJson({ 'm.server': `${MX}:8448` }))] }), plan()).byId('wellknown.server.m_server');
+    const finding = judge(facts({ server: [serverFile(serverJson({ 'm.server': `${MX}:8448` }))] }), plan()).byId(
+      'wellknown.server.m_server',
+    );
     expect(finding).toMatchObject({
       status: 'warn',
       detail: `m.server is "${MX}:8448", but the playbook's configuration serves "${MX}:443"`,
@@ -238,7 +306,11 @@ describe('the server file', () => {
     const big = JSON.stringify({ ...SERVER_DOC, padding: 'x'.repeat(70 * 1024) }).slice(0, 64 * 1024);
     const chain = chainOf(response(SERVER_URL, 200, big, { headers: { 'content-type': 'application/json' }, truncated: true }));
     const { byId } = judge(facts({ server: [serverFile(chain)] }));
-    expect(byId('wellknown.server.size')).toMatchObject({ status: 'fail', detail: 'The body is over 50 KiB: Synapse and other servers ignore it', fix: `Serve only {"m.server": "…"} at ${SERVER_URL}` });
+    expect(byId('wellknown.server.size')).toMatchObject({
+      status: 'fail',
+      detail: 'The body is over 50 KiB: Synapse and other servers ignore it',
+      fix: `Serve only {"m.server": "…"} at ${SERVER_URL}`,
+    });
     expect(byId('wellknown.server.json')?.status).toBe('fail');
   });
 
@@ -249,9 +321,15 @@ describe('the server file', () => {
   });
 
   it('only warns about the content type of the server file: servers parse it anyway', () => {
-    const chain = chainOf(response(SERVER_URL, 200, JSON.stringify(SERVER_DOC), { headers: { 'content-type': 'text/plain; charset=utf-8' } }));
+    const chain = chainOf(
+      response(SERVER_URL, 200, JSON.stringify(SERVER_DOC), { headers: { 'content-type': 'text/plain; charset=utf-8' } }),
+    );
     const { byId } = judge(facts({ server: [serverFile(chain)] }));
-    expect(byId('wellknown.server.content_type')).toMatchObject({ status: 'warn', detail: expect.stringContaining('Served as text/plain'), fix: expect.stringContaining('application/json') });
+    expect(byId('wellknown.server.content_type')).toMatchObject({
+      status: 'warn',
+      detail: expect.stringContaining('Served as text/plain'),
+      fix: expect.stringContaining('application/json'),
+    });
     expect(byId('wellknown.server.m_server')?.status).toBe('pass');
   });
 
@@ -272,7 +350,10 @@ describe('the server file', () => {
     const chain = chainOf(redirect(SERVER_URL, target, 301), jsonResponse(target, SERVER_DOC));
     const { byId } = judge(facts({ server: [serverFile(chain)] }));
     expect(byId('wellknown.server.status')?.status).toBe('pass');
-    expect(byId('wellknown.server.redirects')).toMatchObject({ status: 'info', detail: `Followed 1 redirect(s): ${SERVER_URL} → ${target}` });
+    expect(byId('wellknown.server.redirects')).toMatchObject({
+      status: 'info',
+      detail: `Followed 1 redirect(s): ${SERVER_URL} → ${target}`,
+    });
   });
 
   describe('a 404', () => {
@@ -280,7 +361,10 @@ describe('the server file', () => {
 
     it('is only info when the plan delegates federation by SRV (no server file configured)', () => {
       const finding = judge(missing(), plan({ server: undefined })).byId('wellknown.server.status');
-      expect(finding).toMatchObject({ status: 'info', detail: `${SERVER_URL} answers 404, as configured (matrix_static_files_file_matrix_server_enabled: false): federation is delegated by SRV` });
+      expect(finding).toMatchObject({
+        status: 'info',
+        detail: `${SERVER_URL} answers 404, as configured (matrix_static_files_file_matrix_server_enabled: false): federation is delegated by SRV`,
+      });
     });
 
     it('fails when the plan serves a server file, with the configured m.server in the fix', () => {
@@ -301,11 +385,17 @@ describe('the server file', () => {
     const withCache = (value?: string) => facts({ server: [serverFile(serverJson(SERVER_DOC, value ? { 'cache-control': value } : {}))] });
 
     it('no-store: fetched again for every request', () => {
-      expect(judge(withCache('no-store')).byId('wellknown.server.cache')).toMatchObject({ status: 'info', detail: expect.stringContaining('Cache-Control: no-store') });
+      expect(judge(withCache('no-store')).byId('wellknown.server.cache')).toMatchObject({
+        status: 'info',
+        detail: expect.stringContaining('Cache-Control: no-store'),
+      });
     });
 
     it('max-age over 48 h is capped', () => {
-      expect(judge(withCache('public, max-age=259200')).byId('wellknown.server.cache')).toMatchObject({ status: 'info', detail: 'max-age=259200: servers cap it at 48 h, so a change reaches everyone within 48 h at most' });
+      expect(judge(withCache('public, max-age=259200')).byId('wellknown.server.cache')).toMatchObject({
+        status: 'info',
+        detail: 'max-age=259200: servers cap it at 48 h, so a change reaches everyone within 48 h at most',
+      });
     });
 
     it('a max-age within bounds is reported as is', () => {
@@ -313,16 +403,24 @@ describe('the server file', () => {
     });
 
     it('none: servers keep it 24 h', () => {
-      expect(judge(withCache()).byId('wellknown.server.cache')).toMatchObject({ status: 'info', detail: 'No caching headers: servers keep it 24 h, so a change takes up to a day to reach everyone' });
+      expect(judge(withCache()).byId('wellknown.server.cache')).toMatchObject({
+        status: 'info',
+        detail: 'No caching headers: servers keep it 24 h, so a change takes up to a day to reach everyone',
+      });
     });
   });
 });
 
 describe('the client file as clients read it', () => {
   it('fails a client file not served as application/json (Element X refuses it)', () => {
-    const chain = chainOf(response(CLIENT_URL, 200, JSON.stringify(CLIENT_DOC), { headers: { ...CORS, 'content-type': 'application/octet-stream' } }));
+    const chain = chainOf(
+      response(CLIENT_URL, 200, JSON.stringify(CLIENT_DOC), { headers: { ...CORS, 'content-type': 'application/octet-stream' } }),
+    );
     const finding = judge(facts({ client: [clientFile(chain)] })).byId('wellknown.client.content_type');
-    expect(finding).toMatchObject({ status: 'fail', fix: 'Serve it with Content-Type: application/json (nginx: default_type application/json; in the location)' });
+    expect(finding).toMatchObject({
+      status: 'fail',
+      fix: 'Serve it with Content-Type: application/json (nginx: default_type application/json; in the location)',
+    });
     expect(finding?.detail).toContain('Served as application/octet-stream');
   });
 
@@ -335,27 +433,42 @@ describe('the client file as clients read it', () => {
       `No Access-Control-Allow-Origin on 302 from ${CLIENT_URL}: web clients (Element Web, admin UIs) cannot read it; browsers check every redirect, so the header must be on the 30x too`,
     );
     expect(finding?.detail).not.toContain(target);
-    expect(finding?.fix).toBe(`Add the header where it is answered: nginx \`add_header Access-Control-Allow-Origin * always;\` in the location that redirects (${STAGE})`);
+    expect(finding?.fix).toBe(
+      `Add the header where it is answered: nginx \`add_header Access-Control-Allow-Origin * always;\` in the location that redirects (${STAGE})`,
+    );
   });
 
   it('CORS: passes when every hop has the header', () => {
     const target = `https://${MX}/.well-known/matrix/client`;
     const chain = chainOf(redirect(CLIENT_URL, target, 302, { headers: CORS }), jsonResponse(target, CLIENT_DOC, 200, { headers: CORS }));
-    expect(judge(facts({ client: [clientFile(chain)] })).byId('wellknown.client.cors')).toMatchObject({ status: 'pass', detail: 'Access-Control-Allow-Origin on every hop (2)' });
+    expect(judge(facts({ client: [clientFile(chain)] })).byId('wellknown.client.cors')).toMatchObject({
+      status: 'pass',
+      detail: 'Access-Control-Allow-Origin on every hop (2)',
+    });
   });
 
   it('CORS: fails a final 200 without the header, and /versions without it', () => {
     const versions = { url: VERSIONS_URL, chain: chainOf(jsonResponse(VERSIONS_URL, { versions: ['v1.11'] })) };
     const { byId } = judge(facts({ client: [clientFile(clientJson(CLIENT_DOC, {}))], versions }));
-    expect(byId('wellknown.client.cors')?.detail).toBe(`No Access-Control-Allow-Origin on 200 from ${CLIENT_URL}: web clients (Element Web, admin UIs) cannot read it`);
+    expect(byId('wellknown.client.cors')?.detail).toBe(
+      `No Access-Control-Allow-Origin on 200 from ${CLIENT_URL}: web clients (Element Web, admin UIs) cannot read it`,
+    );
     expect(byId('wellknown.client.versions_cors')).toMatchObject({ status: 'fail', title: 'CORS on /_matrix/client/versions' });
   });
 
   it('fails a homeserver URL over plain HTTP', () => {
     const httpUrl = `http://${MX}`;
-    const versions = { url: `${httpUrl}/_matrix/client/versions`, chain: chainOf(jsonResponse(`${httpUrl}/_matrix/client/versions`, { versions: ['v1.11'] }, 200, { headers: CORS })) };
-    const finding = judge(facts({ client: [clientFile(clientJson({ 'm.homeserver': { base_url: httpUrl } }))], versions })).byId('wellknown.client.https');
-    expect(finding).toMatchObject({ status: 'fail', detail: `m.homeserver.base_url is ${httpUrl}: clients send passwords over plain HTTP` });
+    const versions = {
+      url: `${httpUrl}/_matrix/client/versions`,
+      chain: chainOf(jsonResponse(`${httpUrl}/_matrix/client/versions`, { versions: ['v1.11'] }, 200, { headers: CORS })),
+    };
+    const finding = judge(facts({ client: [clientFile(clientJson({ 'm.homeserver': { base_url: httpUrl } }))], versions })).byId(
+      'wellknown.client.https',
+    );
+    expect(finding).toMatchObject({
+      status: 'fail',
+      detail: `m.homeserver.base_url is ${httpUrl}: clients send passwords over plain HTTP`,
+    });
   });
 
   it('warns when the homeserver URL differs from the configuration, trailing slashes aside', () => {
@@ -382,7 +495,10 @@ describe('the client file as clients read it', () => {
 
     it('passes when served', () => {
       const f = facts({ client: [clientFile(clientJson({ ...CLIENT_DOC, 'org.matrix.msc4143.rtc_foci': RTC_FOCI }))] });
-      expect(judge(f, rtcPlan()).byId('wellknown.client.rtc_foci')).toMatchObject({ status: 'pass', detail: `1 focus/foci: ${JSON.stringify(RTC_FOCI)}` });
+      expect(judge(f, rtcPlan()).byId('wellknown.client.rtc_foci')).toMatchObject({
+        status: 'pass',
+        detail: `1 focus/foci: ${JSON.stringify(RTC_FOCI)}`,
+      });
     });
 
     it('says nothing when neither the configuration nor the file has it', () => {
@@ -393,7 +509,10 @@ describe('the client file as clients read it', () => {
 
 describe('every address of the base domain (F13)', () => {
   it('fails a split brain between IPv4 and IPv6, listing both', () => {
-    const server = [serverFile(serverJson(SERVER_DOC), IPV4), serverFile(chainOf(response(SERVER_URL, 404, 'Not Found', { address: IPV6 })), IPV6)];
+    const server = [
+      serverFile(serverJson(SERVER_DOC), IPV4),
+      serverFile(chainOf(response(SERVER_URL, 404, 'Not Found', { address: IPV6 })), IPV6),
+    ];
     const finding = judge(facts({ lookup: lookup(NAME, [IPV4], [IPV6]), server })).byId('wellknown.server.addresses');
     expect(finding?.status).toBe('fail');
     expect(finding?.detail).toContain(`${IPV4} (IPv4) gives 200 {"m.server":"${MX}:443"}`);
@@ -411,7 +530,10 @@ describe('every address of the base domain (F13)', () => {
   });
 
   it('fails a client split brain where IPv6 serves the file and IPv4 times out', () => {
-    const client = [clientFile(chainOf(failure(CLIENT_URL, 'tcp', 'timeout', 'no answer within the timeout during the TCP connect')), IPV4), clientFile(clientJson(CLIENT_DOC), IPV6)];
+    const client = [
+      clientFile(chainOf(failure(CLIENT_URL, 'tcp', 'timeout', 'no answer within the timeout during the TCP connect')), IPV4),
+      clientFile(clientJson(CLIENT_DOC), IPV6),
+    ];
     const { byId, clientDiscovery } = judge(facts({ lookup: lookup(NAME, [IPV4], [IPV6]), client }));
     expect(clientDiscovery.state).toBe('SUCCESS');
     expect(byId('wellknown.client.addresses')?.status).toBe('fail');
@@ -440,7 +562,9 @@ describe('the support file (MSC1929)', () => {
   const withSupport = (chain: FetchChain) => judge(facts({ support: chain })).byId('wellknown.support');
 
   it('passes contacts with a role and a way to reach them', () => {
-    expect(withSupport(chainOf(jsonResponse(SUPPORT_URL, { contacts: [{ role: 'm.role.admin', email_address: `admin@${NAME}` }] })))).toMatchObject({ status: 'pass' });
+    expect(
+      withSupport(chainOf(jsonResponse(SUPPORT_URL, { contacts: [{ role: 'm.role.admin', email_address: `admin@${NAME}` }] }))),
+    ).toMatchObject({ status: 'pass' });
   });
 
   it('passes a support page alone', () => {
@@ -449,20 +573,34 @@ describe('the support file (MSC1929)', () => {
 
   it('warns about a contact without role', () => {
     const finding = withSupport(chainOf(jsonResponse(SUPPORT_URL, { contacts: [{ matrix_id: `@admin:${NAME}` }] })));
-    expect(finding).toMatchObject({ status: 'warn', detail: 'The support file a contact has no role', fix: expect.stringContaining('m.role.admin') });
+    expect(finding).toMatchObject({
+      status: 'warn',
+      detail: 'The support file a contact has no role',
+      fix: expect.stringContaining('m.role.admin'),
+    });
   });
 
   it('warns about a contact without matrix_id or email_address', () => {
-    expect(withSupport(chainOf(jsonResponse(SUPPORT_URL, { contacts: [{ role: 'm.role.admin' }] })))?.detail).toBe('The support file a contact has neither matrix_id nor email_address');
+    expect(withSupport(chainOf(jsonResponse(SUPPORT_URL, { contacts: [{ role: 'm.role.admin' }] })))?.detail).toBe(
+      'The support file a contact has neither matrix_id nor email_address',
+    );
   });
 
   it('warns about a file with neither contacts nor support_page, and about an empty contact list', () => {
-    expect(withSupport(chainOf(jsonResponse(SUPPORT_URL, {})))).toMatchObject({ status: 'warn', detail: 'The support file has neither contacts nor support_page' });
-    expect(withSupport(chainOf(jsonResponse(SUPPORT_URL, { contacts: [] })))?.detail).toBe('The support file contacts must be a non-empty list');
+    expect(withSupport(chainOf(jsonResponse(SUPPORT_URL, {})))).toMatchObject({
+      status: 'warn',
+      detail: 'The support file has neither contacts nor support_page',
+    });
+    expect(withSupport(chainOf(jsonResponse(SUPPORT_URL, { contacts: [] })))?.detail).toBe(
+      'The support file contacts must be a non-empty list',
+    );
   });
 
   it('only informs about a missing support file (404)', () => {
-    expect(withSupport(chainOf(response(SUPPORT_URL, 404, 'Not Found')))).toMatchObject({ status: 'info', detail: expect.stringContaining('No /.well-known/matrix/support') });
+    expect(withSupport(chainOf(response(SUPPORT_URL, 404, 'Not Found')))).toMatchObject({
+      status: 'info',
+      detail: expect.stringContaining('No /.well-known/matrix/support'),
+    });
   });
 });
 
@@ -482,20 +620,32 @@ describe("copies on the base domain versus the Matrix host's (F5)", () => {
   });
 
   it('passes equal copies whose nested objects list their keys in another order (same JSON value)', () => {
-    const here = { 'm.homeserver': { base_url: `https://${MX}` }, 'org.matrix.msc4143.rtc_foci': [{ type: 'livekit', livekit_service_url: `https://${MX}/livekit-jwt-service` }] };
-    const there = { 'm.homeserver': { base_url: `https://${MX}` }, 'org.matrix.msc4143.rtc_foci': [{ livekit_service_url: `https://${MX}/livekit-jwt-service`, type: 'livekit' }] };
+    const here = {
+      'm.homeserver': { base_url: `https://${MX}` },
+      'org.matrix.msc4143.rtc_foci': [{ type: 'livekit', livekit_service_url: `https://${MX}/livekit-jwt-service` }],
+    };
+    const there = {
+      'm.homeserver': { base_url: `https://${MX}` },
+      'org.matrix.msc4143.rtc_foci': [{ livekit_service_url: `https://${MX}/livekit-jwt-service`, type: 'livekit' }],
+    };
     const { byId } = judge(facts({ client: [clientFile(clientJson(here))], matrixHost: copies(SERVER_DOC, there) }));
     expect(byId('wellknown.copy.client')?.status).toBe('pass');
   });
 
   it('fails a stale copy, listing the keys that differ', () => {
-    const current = { 'm.homeserver': { base_url: `https://${MX}` }, 'org.matrix.msc4143.rtc_foci': RTC_FOCI, 'm.identity_server': { base_url: 'https://id.example.net' } };
+    const current = {
+      'm.homeserver': { base_url: `https://${MX}` },
+      'org.matrix.msc4143.rtc_foci': RTC_FOCI,
+      'm.identity_server': { base_url: 'https://id.example.net' },
+    };
     const stale = { 'm.homeserver': { base_url: `https://${MX}/` }, 'io.element.e2ee': { default: false } };
     const f = facts({ client: [clientFile(clientJson(stale))], matrixHost: copies(SERVER_DOC, current) });
     const finding = judge(f).byId('wellknown.copy.client');
     expect(finding?.status).toBe('fail');
     expect(finding?.detail).toContain(`io.element.e2ee is only here ({"default":false})`);
-    expect(finding?.detail).toContain(`m.homeserver is {"base_url":"https://${MX}/"} here, {"base_url":"https://${MX}"} on the Matrix host`);
+    expect(finding?.detail).toContain(
+      `m.homeserver is {"base_url":"https://${MX}/"} here, {"base_url":"https://${MX}"} on the Matrix host`,
+    );
     expect(finding?.detail).toContain(`org.matrix.msc4143.rtc_foci is missing here (Matrix host: ${JSON.stringify(RTC_FOCI)})`);
     expect(finding?.detail).toContain('m.identity_server is missing here');
     expect(finding?.fix).toBe(`Proxy or redirect /.well-known/matrix to https://${MX} instead of copying (${STAGE})`);
