@@ -10,6 +10,8 @@ export interface Finding {
   detail?: string;
   fix?: string;
   evidence?: Record<string, unknown>;
+  /** The id of the finding that causes this one (its root cause), when it has one. */
+  causedBy?: string;
 }
 
 export const STATUS_ORDER: readonly Status[] = ['fail', 'warn', 'skip', 'info', 'pass'];
