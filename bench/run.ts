@@ -7,8 +7,13 @@ import { dnsArea, planTarget } from '../checks/areas/dns.ts';
 import { dnsQuestions } from '../checks/rules/dns.ts';
 import { provisionLab } from '../lab/provision.ts';
 import { federationCase } from './federation.ts';
+import { corpusCase } from './corpus.ts';
 import { turnCase } from './turn.ts';
+import { rtcCase } from './rtc.ts';
+import { outboundCase } from './outbound.ts';
 import { doctorCases } from './doctor.ts';
+import { exporterCase } from './exporter.ts';
+import { startupCases } from './startup.ts';
 import type { Figure } from './figure.ts';
 
 const RUNS = 15;
@@ -107,6 +112,16 @@ function printTable(figures: Figure[]): void {
 }
 
 await provisionLab();
-const figures = [...(await dnsCase()), ...(await federationCase()), ...(await turnCase()), ...(await doctorCases())];
+const figures = [
+  ...(await dnsCase()),
+  ...(await federationCase()),
+  ...(await corpusCase()),
+  ...(await turnCase()),
+  ...(await rtcCase()),
+  ...(await outboundCase()),
+  ...(await doctorCases()),
+  ...(await exporterCase()),
+  ...(await startupCases()),
+];
 printTable(figures);
 process.exit(figures.every((f) => f.met) ? 0 : 1);

@@ -3,14 +3,15 @@
 // hang in one area becomes a finding and never stops the others or the other servers.
 //   npx tsx checks/doctor.ts example.org --vars inventory/host_vars/matrix.example.org/vars.yml
 //   npx tsx checks/doctor.ts --inventory inventory/hosts --json
+import module from 'node:module';
 import type { ParseArgsConfig } from 'node:util';
 import type { RunSettings } from './areas/area.ts';
-import { diagnose } from './areas/diagnose.ts';
-import { inventoryAddress, parseExpectIp } from './areas/dns.ts';
-import { fleetTargets, mapBounded } from './areas/fleet.ts';
-import { selectAreas } from './areas/registry.ts';
-import { recordFindings } from './core/catalogue.ts';
-import {
+
+// Start-up: Node's module compile cache first (Node 22.1 and newer; the README's "Runtimes"), then
+// the modules, so that from the second start on none of them is compiled again.
+(module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
+const { recordFindings } = await import('./core/catalogue.ts');
+const {
   COMMON_HELP,
   COMMON_OPTIONS,
   isMain,
@@ -21,33 +22,47 @@ import {
   parseTimeout,
   readCaFile,
   runCommand,
-} from './core/cli.ts';
-import { renderDoctorTable, renderFleetTable, renderPrometheus } from './core/doctor-report.ts';
-import { InputError } from './core/errors.ts';
-import { renderJson, useColour } from './core/report.ts';
-import { parseServerName } from './core/server-name.ts';
-import { loadPlan } from './plan/load.ts';
+} = await import('./core/cli.ts');
+const { InputError } = await import('./core/errors.ts');
+const { renderJson, setVerbose, useColour } = await import('./core/report.ts');
+const { parseServerName } = await import('./core/server-name.ts');
 
 const HELP = `Usage: doctor.ts <server-name> [options]
        doctor.ts --inventory inventory/hosts | --list FILE [options]
 
-Runs every check area at once (dns, wellknown, federation, turn) and prints one report:
-failures first, each with its fix, grouped by area.
+Runs every check area at once (dns, wellknown, federation, turn, rtc, outbound) and prints one
+report: root causes first, each with its fix, grouped by area.
 
   --only AREA,…          run only these areas
   --skip AREA,…          run all but these areas
   --expect-ip IPV4[,IPV6] the server's public address(es)
   --authoritative IP[:PORT] the DNS source to ask instead of the zone's nameservers
-  --format table|json|prom  the report as a table (default), JSON (= --json) or Prometheus text
+  --format table|json|prom|html  the report as a table (default), JSON (= --json), Prometheus
+                         text or one self-contained HTML page to share (with --output)
+  --output FILE          write the report to FILE instead of stdout
+  --redact               replace names, addresses, user and room ids and tokens with placeholders
   --inventory FILE       every host of an MDAD inventory (its plan from host_vars beside it)
   --list FILE            one server name a line
   --concurrency N        servers checked at once in a fleet run (default 16)
+  --verbose              list every passed check too (default: counted on one line per area)
+  --remote NAME          a server the outbound area tests federation with (repeatable;
+                         default matrix.org, mozilla.org, kde.org)
 ${COMMON_HELP}
 
-The turn area probes TURN as a logged-in client when MATRIX_ACCESS_TOKEN is set in the
-environment, else from the coturn settings of --vars/--playbook.
+The report opens with the root causes, each with its fix and the findings that follow from it;
+the exit code follows the worst of them (JSON and Prometheus keep every finding, with causedBy).
+Time bound: the areas run at once, each within 2 x --timeout + 1 s (federation: discovery, then
+the targets) except rtc, which follows a call step by step within --timeout x 14, so one server
+takes at most about 2 x --timeout + 1 s, or --timeout x 14 when rtc runs with a token.
+
+With MATRIX_ACCESS_TOKEN set in the environment, the turn, rtc and outbound areas act as that
+user (turn otherwise takes coturn's settings from --vars/--playbook); with MATRIX_ADMIN_TOKEN,
+outbound also reads Synapse's federation backoff. Tokens are never arguments.
+
+doctor.ts serve --listen ADDR:PORT runs a Prometheus exporter (serve --help).
 
 Examples:
+  npx tsx checks/doctor.ts example.org --format html --output report.html --redact
   npx tsx checks/doctor.ts example.org --vars inventory/host_vars/matrix.example.org/vars.yml
   npx tsx checks/doctor.ts --inventory inventory/hosts --format prom > /var/lib/node_exporter/matrix.prom`;
 
@@ -61,6 +76,10 @@ const OPTIONS = {
   inventory: { type: 'string' },
   list: { type: 'string' },
   concurrency: { type: 'string', default: '16' },
+  output: { type: 'string' },
+  redact: { type: 'boolean', default: false },
+  verbose: { type: 'boolean', default: false },
+  remote: { type: 'string', multiple: true, default: [] as string[] },
 } satisfies ParseArgsConfig['options'];
 
 /** A progress line on stderr while a run takes longer than a second, only on a terminal. */
@@ -76,20 +95,45 @@ function progress(label: () => string): () => void {
   };
 }
 
-/** The turn area probes as a logged-in client when MATRIX_ACCESS_TOKEN is set. */
-function clientAuth(): Pick<RunSettings, 'auth'> {
+/** Areas act as a logged-in client, and outbound as an admin, when the environment gives tokens. */
+function clientAuth(): Pick<RunSettings, 'auth' | 'adminToken'> {
   const token = process.env.MATRIX_ACCESS_TOKEN?.trim();
-  return token ? { auth: { kind: 'token', token } } : {};
+  const admin = process.env.MATRIX_ADMIN_TOKEN?.trim();
+  return { ...(token ? { auth: { kind: 'token', token } } : {}), ...(admin ? { adminToken: admin } : {}) };
 }
 
 async function main(): Promise<number> {
+  if (process.argv[2] === 'serve') return (await import('./areas/exporter.ts')).serveMain(process.argv.slice(3));
   const { values, positionals } = parseCommandLine(process.argv.slice(2), OPTIONS);
   if (values.help) {
     process.stdout.write(`${HELP}\n`);
     return 0;
   }
   const format = values.json ? 'json' : (values.format ?? 'table');
-  if (!['table', 'json', 'prom'].includes(format)) throw new InputError(`--format must be table, json or prom, not "${format}"`);
+  // What the run needs loads only now, not for --help or bad input.
+  const [
+    { diagnose },
+    { inventoryAddress, parseExpectIp },
+    { fleetTargets, mapBounded },
+    { selectAreas },
+    { renderDoctorTable, renderFleetTable, renderPrometheus },
+    { loadPlan },
+    { sharedOutput, settingsSecrets },
+    { parseRemotes },
+  ] = await Promise.all([
+    import('./areas/diagnose.ts'),
+    import('./areas/dns.ts'),
+    import('./areas/fleet.ts'),
+    import('./areas/registry.ts'),
+    import('./core/doctor-report.ts'),
+    import('./plan/load.ts'),
+    import('./areas/shared-report.ts'),
+    import('./areas/outbound.ts'),
+  ]);
+  setVerbose(values.verbose);
+  if (!['table', 'json', 'prom', 'html'].includes(format))
+    throw new InputError(`--format must be table, json or prom, or html for a page to share; not "${format}"`);
+  const output = sharedOutput(values, settingsSecrets());
   const concurrency = Number(values.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000)
     throw new InputError(`--concurrency must be a whole number from 1 to 1000, not "${values.concurrency}"`);
@@ -101,6 +145,7 @@ async function main(): Promise<number> {
     authoritative: values.authoritative.length ? parseResolvers(values.authoritative) : undefined,
     areas: selectAreas(values.only, values.skip),
     ...clientAuth(),
+    ...(values.remote.length ? { remotes: parseRemotes(values.remote) } : {}),
   };
   const fleet = values.inventory !== undefined || values.list !== undefined;
   if (fleet) {
@@ -117,6 +162,8 @@ async function main(): Promise<number> {
     );
     stop();
     for (const { report } of results) recordFindings(report.findings);
+    const shared = output.prepare(results, undefined, true);
+    if (shared) return shared.write(format, useColour(process.stdout));
     if (format === 'json') process.stdout.write(results.map((r) => JSON.stringify(r.report)).join('\n') + '\n');
     else if (format === 'prom') process.stdout.write(renderPrometheus(results.map((r) => r.report)));
     else
@@ -139,6 +186,8 @@ async function main(): Promise<number> {
   const result = await diagnose({ name, plan, expected }, settings);
   stop();
   recordFindings(result.report.findings);
+  const shared = output.prepare([result], plan);
+  if (shared) return shared.write(format, useColour(process.stdout));
   if (format === 'json') process.stdout.write(renderJson(result.report));
   else if (format === 'prom') process.stdout.write(renderPrometheus([result.report]));
   else process.stdout.write(renderDoctorTable(result.report, result.areas, useColour(process.stdout)));

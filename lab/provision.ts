@@ -6,14 +6,19 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureLivekit } from './livekit.ts';
 
 export const PROJECT_DIR = fileURLToPath(new URL('..', import.meta.url));
 export const LAB_DIR = join(PROJECT_DIR, '.lab');
 export const VENV_DIR = join(LAB_DIR, 'venv');
 const REQUIREMENTS = join(PROJECT_DIR, 'lab', 'requirements.txt');
 
-/** Debian packages the lab runs: nginx for TLS and well-known files, coturn, ufw (dry runs only). */
-export const DEBIAN_PACKAGES = ['nginx-light', 'coturn', 'ufw', 'openssl'];
+/**
+ * Debian packages the lab runs: nginx for TLS and well-known files, coturn, ufw (dry runs only),
+ * chromium and a font (the HTML report in a real browser), prometheus with promtool (the exporter scraped,
+ * the alert rules tested).
+ */
+export const DEBIAN_PACKAGES = ['nginx-light', 'coturn', 'ufw', 'openssl', 'chromium', 'fonts-dejavu-core', 'prometheus'];
 
 export function venvBin(program: string): string {
   return join(VENV_DIR, 'bin', program);
@@ -77,6 +82,8 @@ export async function provisionLab(): Promise<void> {
   try {
     ensureDebianPackages();
     ensureVenv();
+    // The real LiveKit, built once from the Go module proxy (lab/livekit.ts).
+    ensureLivekit();
   } finally {
     rmSync(lock, { recursive: true, force: true });
   }

@@ -18,6 +18,11 @@ export interface SynapseOptions {
   config?: Record<string, unknown>;
   /** Default: a random lab secret. */
   registrationSharedSecret?: string;
+  /**
+   * Run Synapse in its own mount namespace (unshare, root only) where /etc/resolv.conf is this
+   * file: the homeserver gets its own resolver, as a container does (the outbound lab).
+   */
+  resolvConf?: string;
 }
 
 export interface RunningSynapse {
@@ -94,7 +99,12 @@ export async function startSynapse(options: SynapseOptions): Promise<RunningSyna
   if (keys.status !== 0) throw new Error(`synapse --generate-keys failed: ${keys.stderr}`);
 
   const output = createWriteStream(join(dir, 'stdout.log'));
-  const child = spawn(venvBin('python'), ['-m', 'synapse.app.homeserver', '-c', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const command = [venvBin('python'), '-m', 'synapse.app.homeserver', '-c', configPath];
+  // unshare execs sh, which execs Python: the recorded pid stays Synapse's.
+  const [program, ...args] = options.resolvConf
+    ? ['unshare', '--mount', 'sh', '-c', 'mount --bind "$0" /etc/resolv.conf && exec "$@"', options.resolvConf, ...command]
+    : command;
+  const child = spawn(program!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.pipe(output);
   child.stderr.pipe(output);
   const url = `http://${address}:${port}`;

@@ -6,7 +6,7 @@
 //   npm start -- --broken  the mistakes people make most, each with its fix
 import { startDnsServer } from '../lab/dns-server.ts';
 import { isMain, runCommand } from '../checks/core/cli.ts';
-import { renderJson, useColour } from '../checks/core/report.ts';
+import { renderJson, setVerbose, useColour } from '../checks/core/report.ts';
 import { renderDoctorTable } from '../checks/core/doctor-report.ts';
 import { loadPlan } from '../checks/plan/load.ts';
 import { parseServerName } from '../checks/core/server-name.ts';
@@ -24,6 +24,7 @@ const PRIVATE_RELAY_IPV4 = '10.0.0.5';
 async function main(): Promise<number> {
   const broken = process.argv.includes('--broken');
   const json = process.argv.includes('--json');
+  setVerbose(process.argv.includes('--verbose'));
   const plan = await loadPlan({ vars: VARS });
   const source = await startDnsServer({ address: '127.0.0.1', zones: [{ origin: DOMAIN, records: sourceRecords(broken) }] });
   const upToDate = await startDnsServer({

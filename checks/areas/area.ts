@@ -31,8 +31,12 @@ export interface RunSettings {
   connectTo?: readonly ConnectTo[];
   /** For the DNS area: ask these as the source instead of the zone's nameservers. */
   authoritative?: Endpoint[];
-  /** A logged-in client's credentials, for the areas that act as one (turn). */
+  /** A logged-in client's credentials, for the areas that act as one (turn, rtc, outbound). */
   auth?: ClientAuth;
+  /** An admin's access token, for the outbound area's view of Synapse's federation backoff. */
+  adminToken?: string;
+  /** Other servers the outbound area tests federation with (default: a few public ones). */
+  remotes?: readonly string[];
   /** The areas to run, by id. */
   areas: readonly string[];
 }
@@ -49,6 +53,8 @@ export interface Area<Facts = unknown, V extends Verdict = Verdict> {
   notApplicable?(target: ServerTarget): Finding | undefined;
   /** I/O only: every fact the rules need, gathered once (faults are facts, never throws). */
   gather(target: ServerTarget, settings: RunSettings): Promise<Facts>;
+  /** How long doctor lets it run (default: twice the timeout and a second); for areas of many steps. */
+  budgetMs?(settings: RunSettings): number;
   /** Pure: facts in, findings out. */
   judge(facts: Facts, target: ServerTarget, settings: RunSettings): V;
 }

@@ -6,6 +6,10 @@ import type { Finding } from '../core/finding.ts';
 import { buildReport, type Report } from '../core/report.ts';
 import { DOCTOR } from '../findings/doctor.ts';
 import { withRunCache } from '../probes/run-cache.ts';
+import { linkCauses, settleAcrossAreas } from '../rules/causes.ts';
+
+/** For the single-area commands: the same linking of causes doctor applies to all areas. */
+export { linkCauses };
 import { type AnyArea, type RunSettings, runArea, type ServerTarget } from './area.ts';
 import { AREAS } from './registry.ts';
 
@@ -29,22 +33,23 @@ export async function diagnose(target: ServerTarget, settings: RunSettings, regi
     ];
     return { report: buildReport('doctor', target.name.given, started, findings), areas: { config: { findings, durationMs: 0 } } };
   }
-  const areaBudget = settings.timeoutMs * 2 + 1000;
   const { result, hits, misses } = await withRunCache(() =>
     Promise.all(
-      settings.areas.map(async (area) => {
+      settings.areas.map(async (id) => {
+        const area = registry.find((a) => a.id === id)!;
         const t0 = performance.now();
-        const findings = await guarded(
-          area,
-          async () => (await runArea(registry.find((a) => a.id === area)!, target, settings)).findings,
-          areaBudget,
-        );
-        return [area, { findings, durationMs: Math.round(performance.now() - t0) }] as const;
+        const budget = area.budgetMs?.(settings) ?? settings.timeoutMs * 2 + 1000;
+        const findings = await guarded(id, async () => (await runArea(area, target, settings)).findings, budget);
+        return [id, { findings, durationMs: Math.round(performance.now() - t0) }] as const;
       }),
     ),
   );
   const ids = new Set(result.flatMap(([, r]) => r.findings.map((f) => f.id)));
-  const areas = Object.fromEntries(result.map(([area, r]) => [area, { ...r, findings: withoutRepeats(r.findings, ids) }]));
+  // Root causes are linked across areas once all are judged (a DNS record explains a TURN failure).
+  const kept = result.map(([area, r]) => [area, { ...r, findings: withoutRepeats(r.findings, ids) }] as const);
+  const linked = linkCauses(settleAcrossAreas(kept.flatMap(([, r]) => r.findings)));
+  let at = 0;
+  const areas = Object.fromEntries(kept.map(([area, r]) => [area, { ...r, findings: linked.slice(at, (at += r.findings.length)) }]));
   const findings = Object.values(areas).flatMap((r) => r.findings);
   const report = buildReport('doctor', target.name.given, started, findings, {
     areas: Object.fromEntries(result.map(([a, r]) => [a, { durationMs: r.durationMs, findings: r.findings.length }])),
@@ -54,11 +59,17 @@ export async function diagnose(target: ServerTarget, settings: RunSettings, regi
   return { report, areas };
 }
 
-// Judgements two areas make alike: when both ran, the report keeps the first and drops the second.
-const SAME_JUDGEMENT: Record<string, string> = { 'turn.rtc.foci': 'wellknown.client.rtc_foci' };
+// Judgements two areas make alike: a finding matching the left is dropped when the run has one of
+// the findings on the right, which make the same judgement or go further (the turn area's quick
+// MatrixRTC probes against the rtc area's whole call path).
+const SAME_JUDGEMENT: readonly [RegExp, readonly string[]][] = [
+  [/^turn\.rtc\.foci$/, ['wellknown.client.rtc_foci', 'rtc.discovery.wellknown']],
+  [/^turn\.rtc\.jwt-service(-\d+)?$/, ['rtc.jwt.get-token', 'rtc.jwt.sfu-get']],
+  [/^turn\.rtc\.livekit-tcp$/, ['rtc.livekit.media-tcp']],
+];
 
 function withoutRepeats(findings: Finding[], ids: Set<string>): Finding[] {
-  return findings.filter((f) => !(SAME_JUDGEMENT[f.id] && ids.has(SAME_JUDGEMENT[f.id])));
+  return findings.filter((f) => !SAME_JUDGEMENT.some(([dropped, kept]) => dropped.test(f.id) && kept.some((id) => ids.has(id))));
 }
 
 async function guarded(area: string, work: () => Promise<Finding[]>, budgetMs: number): Promise<Finding[]> {
@@ -69,8 +80,12 @@ async function guarded(area: string, work: () => Promise<Finding[]>, budgetMs: n
         resolve([
           emit(
             DOCTOR.areaUnfinished,
-            'skip',
-            { detail: `Did not finish within ${budgetMs} ms and was abandoned; the other areas are unaffected` },
+            // Never a skip: a step that could not finish must not leave the exit code at 0.
+            'fail',
+            {
+              detail: `Did not finish within ${budgetMs} ms and was abandoned, so nothing is known about it; the other areas are unaffected`,
+              fix: `Run the area alone with a longer timeout to see which step hangs: npx tsx checks/${area}.ts <server-name> --timeout 15`,
+            },
             { area },
           ),
         ]),

@@ -4,10 +4,12 @@ import { InputError } from '../core/errors.ts';
 import type { AnyArea } from './area.ts';
 import { dnsArea } from './dns.ts';
 import { federationArea } from './federation.ts';
+import { outboundArea } from './outbound.ts';
+import { rtcArea } from './rtc.ts';
 import { turnArea } from './turn.ts';
 import { wellknownArea } from './wellknown.ts';
 
-export const AREAS: readonly AnyArea[] = [dnsArea, wellknownArea, federationArea, turnArea];
+export const AREAS: readonly AnyArea[] = [dnsArea, wellknownArea, federationArea, turnArea, outboundArea, rtcArea];
 
 export const AREA_IDS: readonly string[] = AREAS.map((area) => area.id);
 

@@ -2,20 +2,46 @@
 // and Prometheus text for a node_exporter textfile collector.
 import Table from 'cli-table3';
 import { STATUS_ORDER, worstStatus, type Finding, type Status } from './finding.ts';
-import { findingRow, findingsTable, statusLabel, summaryLine, WIDTH, type Report } from './report.ts';
+import {
+  causeGroups,
+  causeRows,
+  findingRow,
+  findingsTable,
+  ROOT_HEADING,
+  renderOptions,
+  statusLabel,
+  summaryLine,
+  WIDTH,
+  type Report,
+} from './report.ts';
+
+/** Counted on the area's line unless --verbose. */
+const QUIET: readonly Status[] = ['pass', 'info'];
 
 const byStatus = (a: Finding, b: Finding) => STATUS_ORDER.indexOf(a.status) - STATUS_ORDER.indexOf(b.status);
 
 export function renderDoctorTable(report: Report, areas: Record<string, { findings: Finding[] }>, colour = false): string {
   const table = findingsTable();
-  // Areas with failures come first, like the findings inside them.
+  // Root causes first, across areas, each with its consequences under it and one fix.
+  const groups = causeGroups(report.findings);
+  const shown = new Set(groups.flatMap((g) => [g.root.id, ...g.consequences.map((c) => c.id)]));
+  if (groups.length) table.push([{ colSpan: 3, content: ROOT_HEADING }]);
+  table.push(...causeRows(groups, colour));
+  // Then each area: its counts, and what was not shown above (passes only with --verbose).
   const ordered = Object.entries(areas).sort(
     ([, a], [, b]) => STATUS_ORDER.indexOf(worstStatus(a.findings)) - STATUS_ORDER.indexOf(worstStatus(b.findings)),
   );
   for (const [area, { findings }] of ordered) {
     const counts = STATUS_ORDER.map((s) => [s, findings.filter((f) => f.status === s).length] as const).filter(([, n]) => n > 0);
-    table.push([{ colSpan: 3, content: `${area}: ${counts.map(([s, n]) => `${n} ${s}`).join(', ')}` }]);
-    for (const f of [...findings].sort(byStatus)) table.push(findingRow(f, colour));
+    const rest = findings.filter((f) => !shown.has(f.id) && (renderOptions.verbose || !QUIET.includes(f.status)));
+    const passesHidden = !renderOptions.verbose && findings.some((f) => QUIET.includes(f.status));
+    table.push([
+      {
+        colSpan: 3,
+        content: `${area}: ${counts.map(([s, n]) => `${n} ${s}`).join(', ')}${passesHidden ? ' (--verbose lists passes and info)' : ''}`,
+      },
+    ]);
+    for (const f of [...rest].sort(byStatus)) table.push(findingRow(f, colour));
   }
   return `doctor for ${report.serverName}\n${table.toString()}\n${summaryLine(report)}\n`;
 }
@@ -58,7 +84,7 @@ export function renderPrometheus(reports: Report[]): string {
     ...reports.flatMap((r) =>
       r.findings.map(
         (f) =>
-          `matrix_doctor_check_status{server="${label(r.serverName)}",id="${label(f.id)}",status="${f.status}"} ${STATUS_VALUE[f.status]}`,
+          `matrix_doctor_check_status{server="${label(r.serverName)}",id="${label(f.id)}",status="${f.status}"${f.causedBy ? `,caused_by="${label(f.causedBy)}"` : ''}} ${STATUS_VALUE[f.status]}`,
       ),
     ),
     "# HELP matrix_doctor_exit_code The run's exit code: 0 pass, 1 warning, 2 failure.",

@@ -82,19 +82,98 @@ export function findingRow(f: Finding, colour: boolean): string[] {
   ];
 }
 
+/** How the terminal report is drawn: `verbose` lists every pass instead of counting them. */
+export const renderOptions = { verbose: false };
+
+/** Set by the entry points from --verbose. */
+export function setVerbose(verbose: boolean | undefined): void {
+  renderOptions.verbose = Boolean(verbose);
+}
+
+/** A finding's chain of causes followed to its end (itself when it has no cause). */
+export function rootCauseOf(f: Finding, findings: readonly Finding[]): Finding {
+  const byId = new Map(findings.map((g) => [g.id, g]));
+  let current = f;
+  const seen = new Set<string>();
+  while (current.causedBy && !seen.has(current.id)) {
+    seen.add(current.id);
+    const next = byId.get(current.causedBy);
+    if (!next) break;
+    current = next;
+  }
+  return current;
+}
+
+export interface CauseGroup {
+  root: Finding;
+  consequences: Finding[];
+  /** The worst status in the group: the root's own or a consequence's. */
+  worst: Status;
+}
+
+/**
+ * The failures and warnings to fix, root causes first: each finding without a cause that is a
+ * failure or warning or explains another, with what follows from it. Worst groups first.
+ */
+export function causeGroups(findings: readonly Finding[]): CauseGroup[] {
+  const groups = new Map<string, CauseGroup>();
+  for (const f of findings) {
+    if (f.causedBy) continue;
+    groups.set(f.id, { root: f, consequences: [], worst: f.status });
+  }
+  for (const f of findings) {
+    if (!f.causedBy) continue;
+    const group = groups.get(rootCauseOf(f, findings).id);
+    if (!group) continue;
+    group.consequences.push(f);
+    if (STATUS_ORDER.indexOf(f.status) < STATUS_ORDER.indexOf(group.worst)) group.worst = f.status;
+  }
+  return [...groups.values()]
+    .filter((g) => g.worst === 'fail' || g.worst === 'warn')
+    .sort((a, b) => STATUS_ORDER.indexOf(a.worst) - STATUS_ORDER.indexOf(b.worst));
+}
+
+/** The rows of the root causes, each followed by one row listing its consequences. */
+export function causeRows(groups: readonly CauseGroup[], colour: boolean): Table.HorizontalTableRow[] {
+  const rows: Table.HorizontalTableRow[] = [];
+  for (const g of groups) {
+    rows.push(findingRow(g.root, colour));
+    if (g.consequences.length === 0) continue;
+    const lines = g.consequences.map((c) => `  ${LABEL[c.status]} ${c.title} (${c.id})`);
+    const head = `↳ ${g.consequences.length === 1 ? 'this follows' : `${g.consequences.length} findings follow`} from ${g.root.id}; the fix above is theirs too:`;
+    rows.push([{ colSpan: 3, content: breakLongWords([head, ...lines].join('\n'), WIDTH - 4) }]);
+  }
+  return rows;
+}
+
 export function renderTable(report: Report, colour = false): string {
   const table = findingsTable();
-  for (const f of report.findings) table.push(findingRow(f, colour));
+  const groups = causeGroups(report.findings);
+  const shown = new Set(groups.flatMap((g) => [g.root.id, ...g.consequences.map((c) => c.id)]));
+  if (groups.length) table.push([{ colSpan: 3, content: ROOT_HEADING }]);
+  table.push(...causeRows(groups, colour));
+  const quiet = (f: Finding) => f.status === 'pass' || f.status === 'info';
+  const rest = report.findings.filter((f) => !shown.has(f.id) && (renderOptions.verbose || !quiet(f)));
+  for (const f of rest) table.push(findingRow(f, colour));
+  const passed = report.findings.filter((f) => f.status === 'pass').length;
+  const info = report.findings.filter((f) => f.status === 'info').length;
+  if (!renderOptions.verbose && passed + info > 0) table.push([{ colSpan: 3, content: passedLine(passed, info) }]);
   return `${report.check} for ${report.serverName}\n${table.toString()}\n${summaryLine(report)}\n`;
 }
 
+export const ROOT_HEADING = 'Root causes, each with its fix (what follows from each is listed under it):';
+
+export function passedLine(passed: number, info = 0): string {
+  return `${passed} passed${info ? `, ${info} info` : ''} (--verbose lists them)`;
+}
+
 /** Ids have no spaces to wrap at; the table would cut them, so break them by hand. */
-function breakLong(text: string, width: number): string {
+export function breakLong(text: string, width: number): string {
   return text.match(new RegExp(`.{1,${width}}`, 'g'))?.join('\n') ?? text;
 }
 
 /** URLs and other long words would be cut by the table: break them across lines instead. */
-function breakLongWords(text: string, width: number): string {
+export function breakLongWords(text: string, width: number): string {
   return text.replace(new RegExp(`\\S{${width + 1},}`, 'g'), (word) => breakLong(word, width));
 }
 

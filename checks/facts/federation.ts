@@ -10,6 +10,11 @@ export interface AddressProbe {
   address: string;
   version: HttpOutcome;
   keys: HttpOutcome;
+  /** The same requests as a browser, made only when the homeserver's got a 4xx or 5xx. */
+  versionAsBrowser?: HttpOutcome;
+  keysAsBrowser?: HttpOutcome;
+  /** /version again with the bare host name as Host, made only when "Host: name:port" got a 4xx or 5xx. */
+  versionBareHost?: HttpOutcome;
   /** An invented federation path: a JSON M_UNRECOGNIZED shows the homeserver answered, HTML a proxy. */
   unknownPath?: HttpOutcome;
   /** The issuer fetched from the leaf's AIA URL when the chain could not be built (body in base64). */

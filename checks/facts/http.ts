@@ -31,6 +31,25 @@ export interface TlsFact {
 
 export type HttpPhase = 'tcp' | 'tls' | 'http';
 
+/**
+ * The User-Agent Synapse sends on every federation request and on its /.well-known/matrix/server
+ * lookup: `hs.version_string`, which is f"Synapse/{SYNAPSE_VERSION}" (element-hq/synapse
+ * synapse/server.py; sent by synapse/http/matrixfederationclient.py as
+ * `headers_dict[b"User-Agent"] = [self.version_string_bytes]` and by
+ * synapse/http/federation/well_known_resolver.py). The version is the one the lab runs
+ * (lab/requirements.txt, matrix-synapse 1.163.2).
+ */
+export const SYNAPSE_USER_AGENT = 'Synapse/1.163.2';
+/** What a web client (Element Web in Firefox) sends: the client well-known, /versions, and the browser retry. */
+export const BROWSER_USER_AGENT = 'Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0';
+/** Requests that stand for neither a homeserver nor a client. */
+export const TOOLKIT_USER_AGENT = 'matrix-selfhost-toolkit';
+
+/** A status that makes a homeserver's request fail, and so is worth asking again as a browser. */
+export function refused(status: number): boolean {
+  return status >= 400 && status <= 599;
+}
+
 export interface HttpSuccess {
   ok: true;
   url: string;
@@ -70,6 +89,23 @@ export interface FetchChain {
   final?: HttpSuccess;
   problem?: 'loop' | 'too-many-redirects' | 'bad-location' | 'unresolvable' | 'failed';
   detail?: string;
+  /** The User-Agent the chain was requested with. */
+  userAgent?: string;
+  /** The same request repeated once with a browser's User-Agent, after a 4xx or 5xx answer. */
+  asBrowser?: FetchChain;
+}
+
+/**
+ * When a site answers a homeserver's User-Agent with an error but a browser with success, it
+ * treats homeservers differently (a WAF, a bot protection, a hosting provider's rule).
+ */
+export function userAgentDiscrimination(
+  asHomeserver: HttpOutcome | undefined,
+  asBrowser: HttpOutcome | undefined,
+): { homeserverStatus: number; browserStatus: number } | undefined {
+  if (!asHomeserver?.ok || !asBrowser?.ok) return undefined;
+  if (!refused(asHomeserver.status) || refused(asBrowser.status)) return undefined;
+  return { homeserverStatus: asHomeserver.status, browserStatus: asBrowser.status };
 }
 
 /** The first hop whose certificate does not verify: clients and servers would stop there. */

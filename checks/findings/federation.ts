@@ -11,10 +11,17 @@ export const FEDERATION = declareFindings('federation', {
   },
   targetsUnprobed: {
     id: 'federation.targets.unprobed',
-    pass: 'Federation targets not probed',
-    fail: 'Federation targets not probed',
+    pass: 'Federation targets probed',
+    fail: 'Federation targets could not be probed',
     about:
-      'The well-known and SRV lookups of discovery took the whole timeout, so the addresses servers connect to were not tried. Nothing is known about them: run again with a longer timeout and read the well-known and DNS findings.',
+      'The addresses servers connect to could not be tried. A step that could not finish is never a pass: it is a failure until a run shows the targets answer.',
+  },
+  wellKnownUserAgent: {
+    id: 'federation.wellknown_user_agent',
+    pass: 'Server well-known answers homeservers as it answers browsers',
+    fail: 'Server well-known refuses homeservers but not browsers',
+    about:
+      "/.well-known/matrix/server is requested with Synapse's User-Agent, as homeservers ask for it, and once more with a browser's after an error. When the homeserver gets an error and the browser the file, a firewall, bot protection or a hosting provider's rule treats homeservers differently: they never see the delegation and fall back to port 8448 of the base domain.",
   },
   targetAddress: {
     id: 'federation.target.{host}.address',
@@ -36,6 +43,13 @@ export const FEDERATION = declareFindings('federation', {
     fail: '{label} connection fails',
     about:
       'Other servers open a TCP connection and a TLS session to every IPv4 and IPv6 address of the target. When one address cannot be reached (a closed port, a firewall that drops packets), the servers that pick it cannot federate.',
+  },
+  userAgent: {
+    id: 'federation.{address}.user_agent',
+    pass: '{label} answers homeservers as it answers browsers',
+    fail: '{label} refuses homeservers but not browsers',
+    about:
+      "Federation requests are sent with Synapse's User-Agent; after an error they are repeated once with a browser's. When the homeserver's request fails and the browser's succeeds, a WAF, bot protection or a hosting provider's rule blocks homeservers: federation fails although a browser test looks fine.",
   },
   tls: {
     id: 'federation.{address}.tls',

@@ -5,13 +5,14 @@ import { isIP } from 'node:net';
 import { fetchChain } from './fetch-chain.ts';
 import { httpRequest } from './http.ts';
 import type { ConnectTo } from '../core/net.ts';
-import { queryFirst } from './dns-query.ts';
+import { queryDns, queryFirst } from './dns-query.ts';
 import type { DnsOutcome } from '../facts/dns.ts';
 import type { NamedServer } from '../core/net.ts';
 import { deadline, resolveAddresses } from './resolve.ts';
 import { MAX_DOCUMENT } from '../facts/wellknown.ts';
 import { decideDiscovery, FED_SRV, LEGACY_SRV, wellKnownDelegation, type Discovery, type DiscoveryInput } from '../facts/discovery.ts';
 import type { AddressProbe, FederationFacts } from '../facts/federation.ts';
+import { BROWSER_USER_AGENT, refused, SYNAPSE_USER_AGENT } from '../facts/http.ts';
 
 export interface FederationGatherOptions {
   host: string;
@@ -26,7 +27,6 @@ export interface FederationGatherOptions {
 // The key document is small; a proxy's HTML page may not be.
 const MAX_BODY = 256 * 1024;
 const UNKNOWN_PATH = '/_matrix/federation/v1/matrix-selfhost-toolkit-probe';
-const MIN_PROBE_MS = 250;
 
 export async function gatherFederation(options: FederationGatherOptions): Promise<FederationFacts> {
   const remaining = deadline(options.timeoutMs);
@@ -34,11 +34,11 @@ export async function gatherFederation(options: FederationGatherOptions): Promis
   const input: DiscoveryInput = { host, port: options.port, isIpLiteral: options.isIpLiteral, srv: {} };
   const srv = async (name: string) => {
     const [fed, legacy] = await Promise.all([
-      queryFirst(options.resolvers, `${FED_SRV}.${name}`, 'SRV', remaining),
-      queryFirst(options.resolvers, `${LEGACY_SRV}.${name}`, 'SRV', remaining),
+      srvAnswer(options.resolvers, `${FED_SRV}.${name}`, remaining),
+      srvAnswer(options.resolvers, `${LEGACY_SRV}.${name}`, remaining),
     ]);
-    input.srv[`${FED_SRV}.${name}`] = fed ?? noAnswer();
-    input.srv[`${LEGACY_SRV}.${name}`] = legacy ?? noAnswer();
+    input.srv[`${FED_SRV}.${name}`] = fed;
+    input.srv[`${LEGACY_SRV}.${name}`] = legacy;
   };
   if (!options.isIpLiteral && options.port === undefined) {
     const [wellKnown] = await Promise.all([
@@ -49,6 +49,9 @@ export async function gatherFederation(options: FederationGatherOptions): Promis
         ca: options.ca,
         connectTo: options.connectTo,
         maxBodyBytes: MAX_DOCUMENT,
+        // As Synapse asks (well_known_resolver.py), and once more as a browser after an error.
+        userAgent: SYNAPSE_USER_AGENT,
+        retryAsBrowser: true,
       }),
       srv(host),
     ]);
@@ -57,22 +60,16 @@ export async function gatherFederation(options: FederationGatherOptions): Promis
     if (delegation.ok && !delegation.isIpLiteral && delegation.port === undefined && delegation.host !== host) await srv(delegation.host);
   }
   const discovery = decideDiscovery(input);
-  // A probe given the last few milliseconds would time out and be misread as a dropped packet.
-  if (remaining() < Math.min(MIN_PROBE_MS, options.timeoutMs / 4)) {
-    return {
-      serverName: host,
-      input,
-      discovery,
-      lookups: [],
-      probes: [],
-      unprobed: 'discovery took the whole --timeout (a well-known or SRV lookup did not answer in time)',
-    };
-  }
-  const lookups = await Promise.all(discovery.targets.map((t) => resolveAddresses(t.host, options.resolvers, remaining)));
+  // What a homeserver does next does not depend on how long discovery took: it goes on to the
+  // target (after a fast failure of the well-known it falls back to SRV or port 8448). So the
+  // targets get a budget of their own, and one stalled lookup never leaves them unjudged. The
+  // whole gather is bounded by twice the timeout (discovery, then the targets).
+  const probeRemaining = deadline(options.timeoutMs);
+  const lookups = await Promise.all(discovery.targets.map((t) => resolveAddresses(t.host, options.resolvers, probeRemaining)));
   const probes = await Promise.all(
     discovery.targets.flatMap((target, i) =>
       [...lookups[i].ipv4, ...lookups[i].ipv6].map((address) =>
-        probeAddress(target.host, target.port, address, discovery, options, remaining),
+        probeAddress(target.host, target.port, address, discovery, options, probeRemaining),
       ),
     ),
   );
@@ -88,8 +85,9 @@ async function probeAddress(
   remaining: () => number,
 ): Promise<AddressProbe> {
   const urlHost = isIP(target) === 6 ? `[${target}]` : target;
-  const request = (path: string) =>
+  const request = (path: string, userAgent = SYNAPSE_USER_AGENT) =>
     httpRequest(`https://${urlHost}:${port}${path}`, {
+      userAgent,
       address,
       timeoutMs: remaining(),
       ca: options.ca,
@@ -101,6 +99,30 @@ async function probeAddress(
     });
   const [version, keys] = await Promise.all([request('/_matrix/federation/v1/version'), request('/_matrix/key/v2/server')]);
   const probe: AddressProbe = { target, port, address, version, keys };
+  // A homeserver's request refused: asked once more as a browser, to tell a WAF from the homeserver.
+  const [versionAsBrowser, keysAsBrowser] = await Promise.all(
+    [version, keys].map((o, i) =>
+      o.ok && refused(o.status)
+        ? request(i === 0 ? '/_matrix/federation/v1/version' : '/_matrix/key/v2/server', BROWSER_USER_AGENT)
+        : undefined,
+    ),
+  );
+  if (versionAsBrowser) probe.versionAsBrowser = versionAsBrowser;
+  // The spec has servers send "Host: name:port" after a delegation with a port; a proxy that
+  // routes by the bare name refuses it. Asked once more with the bare name to tell.
+  if (version.ok && refused(version.status) && discovery.hostHeader.includes(':') && !isIP(discovery.hostHeader.replace(/^\[|\]$/g, ''))) {
+    probe.versionBareHost = await httpRequest(`https://${urlHost}:${port}/_matrix/federation/v1/version`, {
+      userAgent: SYNAPSE_USER_AGENT,
+      address,
+      timeoutMs: remaining(),
+      ca: options.ca,
+      connectTo: options.connectTo,
+      servername: isIP(discovery.tlsName) ? undefined : discovery.tlsName,
+      hostHeader: discovery.hostHeader.replace(/:\d+$/, ''),
+      maxBodyBytes: MAX_BODY,
+    });
+  }
+  if (keysAsBrowser) probe.keysAsBrowser = keysAsBrowser;
   const answered = [version, keys].filter((o) => o.ok);
   if (answered.some((o) => o.ok && !isJson(o.headers['content-type'], o.body))) probe.unknownPath = await request(UNKNOWN_PATH);
   const tls = version.tls ?? keys.tls;
@@ -124,6 +146,18 @@ function isJson(contentType: string | undefined, body: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * The first usable answer; when no resolver gives one, what they did say: a SERVFAIL (the
+ * resolver's verdict on a zone whose DNSSEC is broken) is kept, because servers stop there.
+ */
+async function srvAnswer(resolvers: NamedServer[], name: string, remaining: () => number): Promise<DnsOutcome> {
+  const first = await queryFirst(resolvers, name, 'SRV', remaining);
+  if (first) return first;
+  if (remaining() <= 0 || resolvers.length === 0) return noAnswer();
+  const outcomes = await Promise.all(resolvers.map((r) => queryDns(r.endpoint, name, 'SRV', { recursive: true, timeoutMs: remaining() })));
+  return outcomes.find((o) => o.ok) ?? outcomes[0] ?? noAnswer();
 }
 
 function noAnswer(): DnsOutcome {

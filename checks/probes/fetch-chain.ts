@@ -1,7 +1,7 @@
 // GET a URL and follow its redirects one hop at a time, keeping every hop: clients judge CORS
 // and content type per hop, and the spec asks to follow 30x while avoiding loops.
 import { httpRequest } from './http.ts';
-import type { FetchChain, Hop } from '../facts/http.ts';
+import { BROWSER_USER_AGENT, refused, type FetchChain, type Hop } from '../facts/http.ts';
 import type { ConnectTo } from '../core/net.ts';
 import { resolveAddresses } from './resolve.ts';
 import type { NamedServer } from '../core/net.ts';
@@ -14,6 +14,10 @@ export interface ChainOptions {
   ca?: string;
   connectTo?: readonly ConnectTo[];
   headers?: Record<string, string>;
+  /** The User-Agent to send (see facts/http.ts). */
+  userAgent?: string;
+  /** After a 4xx or 5xx answer, ask once more as a browser (facts/http.ts userAgentDiscrimination). */
+  retryAsBrowser?: boolean;
   maxHops?: number;
   maxBodyBytes?: number;
   bodyEncoding?: 'utf8' | 'base64';
@@ -23,6 +27,16 @@ export interface ChainOptions {
 const MAX_HOPS = 10;
 
 export async function fetchChain(url: string, options: ChainOptions): Promise<FetchChain> {
+  const chain = await follow(url, options);
+  if (options.userAgent) chain.userAgent = options.userAgent;
+  if (options.retryAsBrowser && chain.final && refused(chain.final.status) && options.userAgent !== BROWSER_USER_AGENT) {
+    chain.asBrowser = await follow(url, { ...options, userAgent: BROWSER_USER_AGENT });
+    chain.asBrowser.userAgent = BROWSER_USER_AGENT;
+  }
+  return chain;
+}
+
+async function follow(url: string, options: ChainOptions): Promise<FetchChain> {
   const hops: Hop[] = [];
   const seen = new Set<string>();
   let current = url;
@@ -39,6 +53,7 @@ export async function fetchChain(url: string, options: ChainOptions): Promise<Fe
       ca: options.ca,
       connectTo: options.connectTo,
       headers: options.headers,
+      userAgent: options.userAgent,
       maxBodyBytes: options.maxBodyBytes,
       bodyEncoding: options.bodyEncoding,
     });

@@ -6,7 +6,7 @@
 import net from 'node:net';
 import { request, type Dispatcher } from 'undici';
 import { cached } from './run-cache.ts';
-import type { HttpFailure, HttpOutcome, HttpPhase, HttpSuccess, TlsFact } from '../facts/http.ts';
+import { TOOLKIT_USER_AGENT, type HttpFailure, type HttpOutcome, type HttpPhase, type HttpSuccess, type TlsFact } from '../facts/http.ts';
 import { routeFor, type ConnectTo } from '../core/net.ts';
 import { leaseConnection, ownConnection, type Endpoint, type Lease } from './connections.ts';
 
@@ -22,6 +22,8 @@ export interface HttpOptions {
   /** Default: the URL's host[:port]. */
   hostHeader?: string;
   method?: 'GET' | 'OPTIONS' | 'HEAD' | 'POST';
+  /** Default: the toolkit's own; federation requests send Synapse's, client requests a browser's. */
+  userAgent?: string;
   headers?: Record<string, string>;
   body?: string;
   maxBodyBytes?: number;
@@ -77,7 +79,7 @@ async function exchange(
   try {
     const response = await request(url, {
       method: options.method ?? 'GET',
-      headers: { host: options.hostHeader ?? target.host, 'user-agent': 'matrix-selfhost-toolkit', ...options.headers },
+      headers: { host: options.hostHeader ?? target.host, 'user-agent': options.userAgent ?? TOOLKIT_USER_AGENT, ...options.headers },
       body: options.body,
       dispatcher: lease.client,
       signal: AbortSignal.timeout(timeoutMs),

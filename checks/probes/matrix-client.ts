@@ -5,7 +5,7 @@
 // none of them and can be put in a report as they are. A probe: it never throws.
 import { isIP } from 'node:net';
 import { httpRequest } from './http.ts';
-import type { HttpOutcome } from '../facts/http.ts';
+import { BROWSER_USER_AGENT, type HttpOutcome } from '../facts/http.ts';
 import type { ConnectTo } from '../core/net.ts';
 import { resolveAddresses } from './resolve.ts';
 import { joinPath, parseObject } from '../facts/wellknown.ts';
@@ -49,6 +49,8 @@ async function call(
     ca: context.ca,
     connectTo: context.connectTo,
     method: init.method ?? 'GET',
+    // As a web client calls: a browser's User-Agent.
+    userAgent: BROWSER_USER_AGENT,
     headers,
     ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
   });

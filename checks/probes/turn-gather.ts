@@ -8,7 +8,8 @@ import { fetchChain } from './fetch-chain.ts';
 import { routeFor, type ConnectTo } from '../core/net.ts';
 import { resolveAddresses } from './resolve.ts';
 import type { AddressLookup } from '../facts/dns.ts';
-import { joinPath, parseObject, urlAt } from '../facts/wellknown.ts';
+import { CLIENT_ORIGIN, joinPath, parseObject, urlAt } from '../facts/wellknown.ts';
+import { BROWSER_USER_AGENT } from '../facts/http.ts';
 import { addressOf, fetchTurnServer, login, logout, probeJwtService, type ClientContext } from './matrix-client.ts';
 import type { ApiCallFact } from '../facts/turn.ts';
 import { probeTcpPort } from './stun-transport.ts';
@@ -61,6 +62,9 @@ async function clientWellKnown(serverName: string, context: ClientContext): Prom
     remaining: () => context.timeoutMs,
     ca: context.ca,
     connectTo: context.connectTo,
+    // As a web client asks: a browser's User-Agent and an Origin header.
+    userAgent: BROWSER_USER_AGENT,
+    headers: { origin: CLIENT_ORIGIN },
     maxBodyBytes: 64 * 1024,
   });
   const final = chain.final;
@@ -185,6 +189,8 @@ async function probeVersions(baseUrl: string, context: ClientContext): Promise<A
     remaining: () => context.timeoutMs,
     ca: context.ca,
     connectTo: context.connectTo,
+    userAgent: BROWSER_USER_AGENT,
+    headers: { origin: CLIENT_ORIGIN },
     maxHops: 0,
   });
   const final = chain.final;

@@ -6,6 +6,7 @@ import { fetchChain } from './fetch-chain.ts';
 import type { ConnectTo } from '../core/net.ts';
 import { CLIENT_ORIGIN, joinPath, MAX_DOCUMENT, parseObject, urlAt, type WellKnownFacts } from '../facts/wellknown.ts';
 import { deadline, resolveAddresses } from './resolve.ts';
+import { BROWSER_USER_AGENT, SYNAPSE_USER_AGENT } from '../facts/http.ts';
 import type { NamedServer } from '../core/net.ts';
 
 export interface WellKnownGatherOptions {
@@ -23,9 +24,16 @@ export async function gatherWellKnown(options: WellKnownGatherOptions): Promise<
   const name = options.serverName;
   const lookup = await resolveAddresses(name, options.resolvers, remaining);
   const addresses = [...lookup.ipv4, ...lookup.ipv6];
+  // The server file as Synapse asks for it (and once more as a browser after an error); the
+  // client documents as a web client asks: a browser's User-Agent with an Origin header.
   const chainFrom = (url: string, address?: string, headers?: Record<string, string>) =>
     fetchChain(url, {
       address,
+      ...(url.endsWith('/.well-known/matrix/server')
+        ? { userAgent: SYNAPSE_USER_AGENT, retryAsBrowser: true }
+        : headers?.origin
+          ? { userAgent: BROWSER_USER_AGENT }
+          : {}),
       resolvers: options.resolvers,
       remaining,
       ca: options.ca,

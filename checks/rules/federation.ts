@@ -9,7 +9,8 @@ import type { HttpOutcome, HttpSuccess } from '../facts/http.ts';
 import { judgeCertificate, type CertificateProblem } from './certificate.ts';
 import { isCloudflareProxy } from './cloudflare.ts';
 import { verifyServerKeys, type ServerKeysVerdict } from './server-keys.ts';
-import type { Discovery } from '../facts/discovery.ts';
+import { wellKnownDelegation, type Discovery } from '../facts/discovery.ts';
+import { userAgentDiscrimination } from '../facts/http.ts';
 import { parseObject } from '../facts/wellknown.ts';
 
 export interface FederationContext {
@@ -21,40 +22,118 @@ const WELLKNOWN_FIX = 'npx tsx scripts/wellknown.ts --flavor nginx';
 
 export function judgeFederation(facts: FederationFacts, context: FederationContext): Finding[] {
   const { discovery } = facts;
-  const findings: Finding[] = [discoveryFinding(facts)];
-  if (discovery.problem) return findings;
+  if (discovery.problem) return [discoveryFinding(facts, [])];
+  const targets: Finding[] = [];
   if (facts.unprobed) {
-    findings.push(
-      emit(FEDERATION.targetsUnprobed, 'skip', {
-        detail: `${discovery.targets.map((t) => `${t.host}:${t.port}`).join(', ')} not probed: ${facts.unprobed}. Run again with a longer --timeout, and see the well-known and DNS findings`,
+    targets.push(
+      emit(FEDERATION.targetsUnprobed, 'fail', {
+        detail: `${discovery.targets.map((t) => `${t.host}:${t.port}`).join(', ')} not probed: ${facts.unprobed}. Nothing shows that servers can reach them`,
+        fix: 'Run again with a longer --timeout, and fix what the well-known and DNS findings name',
       }),
     );
-    return findings;
   }
-  findings.push(...facts.lookups.flatMap((lookup, i) => targetAddressFindings(lookup, discovery.targets[i].port)));
+  targets.push(...facts.lookups.flatMap((lookup, i) => targetAddressFindings(lookup, discovery.targets[i].port)));
   const keyVerdicts: { probe: AddressProbe; verdict: ServerKeysVerdict }[] = [];
   for (const probe of facts.probes) {
-    findings.push(...addressFindings(probe, facts, context, keyVerdicts));
+    // Where each finding was seen, for linking causes across areas (causes.ts).
+    const at = { host: probe.target, port: probe.port, address: probe.address };
+    targets.push(...addressFindings(probe, facts, context, keyVerdicts).map((f) => ({ ...f, evidence: { ...f.evidence, ...at } })));
   }
-  findings.push(...keyConsistency(keyVerdicts));
-  return findings;
+  targets.push(...keyConsistency(keyVerdicts));
+  const head = [discoveryFinding(facts, targets)];
+  const agent = wellKnownUserAgentFinding(facts, targets);
+  if (agent) head.push(agent);
+  // The failures of a fallback target follow from the well-known that servers could not use.
+  const root = agent?.status === 'fail' ? agent : head[0].status === 'fail' ? head[0] : undefined;
+  const linked = root ? targets.map((f) => (f.status === 'fail' && !f.causedBy ? { ...f, causedBy: root.id } : f)) : targets;
+  return [...head, ...linked];
 }
 
-function discoveryFinding(facts: FederationFacts): Finding {
+/** What a homeserver does when the server well-known cannot be fetched or used (element-hq/synapse well_known_resolver.py). */
+function wellKnownOutcome(
+  facts: FederationFacts,
+): { kind: 'none' | 'valid' | 'absent' } | { kind: 'stalled'; detail: string } | { kind: 'unusable'; detail: string; slow?: string } {
+  const chain = facts.input.wellKnown;
+  if (!chain) return { kind: 'none' };
+  const delegation = wellKnownDelegation(chain);
+  if (delegation.ok) return { kind: 'valid' };
+  const last = chain.hops.at(-1)?.outcome;
+  if (last && !last.ok) {
+    if (last.error === 'timeout' && last.phase !== 'tcp') {
+      return {
+        kind: 'stalled',
+        detail: `${last.url} accepted the connection but never answered (${last.message}). Synapse waits for it within the federation request's own timeout (federation client_timeout, 60 s) and then the request fails: it does not fall back to SRV or port 8448, so every request to this server times out`,
+      };
+    }
+    const slow =
+      last.error === 'timeout'
+        ? ' after waiting for its connect timeout (30 s in Synapse), on every new lookup (the failure is remembered for an hour)'
+        : '';
+    return { kind: 'unusable', detail: `${last.url}: ${last.message}. Servers treat this as no delegation and fall back${slow}`, slow };
+  }
+  if (chain.final && chain.final.status === 404 && chain.hops.length === 1) return { kind: 'absent' };
+  return {
+    kind: 'unusable',
+    detail: `/.well-known/matrix/server ${delegation.reason}: servers ignore it (Synapse remembers that for an hour) and fall back`,
+  };
+}
+
+function discoveryFinding(facts: FederationFacts, targets: readonly Finding[]): Finding {
   const d = facts.discovery;
-  const targets = d.targets.map((t) => `${t.host}:${t.port}`).join(', ');
+  const where = d.targets.map((t) => `${t.host}:${t.port}`).join(', ');
   const extra = [...d.notes, ...d.ignored.map((i) => `ignored: ${i}`)];
   const evidence = { step: d.step, targets: d.targets, hostHeader: d.hostHeader, tlsName: d.tlsName, ignored: d.ignored, notes: d.notes };
   if (d.problem) {
+    const servfail = /SERVFAIL/.test(d.problem);
+    const name = d.targets[0]?.host ?? facts.serverName;
     return emit(FEDERATION.discovery, 'fail', {
-      detail: `Step ${d.step}: ${d.problem}`,
-      fix: 'Fix the DNS records of the SRV name (run checks/dns.ts), or publish /.well-known/matrix/server',
-      evidence,
+      detail: `Step ${d.step}: ${d.problem}${servfail ? ". A resolver answers SERVFAIL when the zone's DNSSEC is broken, and servers then give up instead of falling back" : ''}`,
+      fix: servfail
+        ? `Repair DNSSEC for ${facts.serverName}: the DS record at the registrar must match a DNSKEY the zone serves (check with https://dnsviz.net/d/${facts.serverName}/dnssec/), or remove the DS record. Until then, an explicit port in m.server ({"m.server": "matrix.${facts.serverName}:8448"}) spares servers the SRV lookup`
+        : 'Fix the DNS records of the SRV name (run checks/dns.ts), or publish /.well-known/matrix/server',
+      evidence: { ...evidence, name },
     });
   }
-  return emit(FEDERATION.discovery, 'info', {
-    detail: `Step ${d.step}: ${d.how} → ${targets}; TLS name ${d.tlsName}, Host ${d.hostHeader}${extra.length ? `. ${extra.join('. ')}` : ''}`,
-    evidence,
+  const summary = `Step ${d.step}: ${d.how} → ${where}; TLS name ${d.tlsName}, Host ${d.hostHeader}`;
+  const wk = wellKnownOutcome(facts);
+  const fallbackFails = targets.some((f) => f.status === 'fail') || facts.probes.length === 0;
+  const host = facts.serverName;
+  if (wk.kind === 'stalled') {
+    return emit(FEDERATION.discovery, 'fail', {
+      detail: `${wk.detail}. (Had it fallen back: ${where}.)`,
+      fix: `Make https://${host}/.well-known/matrix/server answer promptly (check the web server and any firewall or proxy in front of ${host}:443), or let the port refuse connections so servers fall back at once`,
+      evidence: { ...evidence, wellKnown: 'stalled' },
+    });
+  }
+  if (wk.kind === 'unusable' && wk.slow) {
+    return emit(FEDERATION.discovery, fallbackFails ? 'fail' : 'warn', {
+      detail: `${wk.detail} to ${where}${fallbackFails ? ', which fails (below)' : ', which answers: federation works, but every new lookup first waits for the timeout'}. ${summary}`,
+      fix: `Let ${host}:443 answer promptly with /.well-known/matrix/server, or make the firewall refuse connections to it (REJECT, not DROP) so servers fall back at once`,
+      evidence: { ...evidence, wellKnown: 'timeout' },
+    });
+  }
+  if (wk.kind === 'unusable') {
+    const fix = `Serve {"m.server": "<matrix host>:443 or :8448"} (a bare host[:port], no scheme or path) as application/json at https://${host}/.well-known/matrix/server (${WELLKNOWN_FIX})`;
+    const status = fallbackFails ? 'fail' : 'warn';
+    return emit(FEDERATION.discovery, status, {
+      detail: `${wk.detail} to ${where}${fallbackFails ? ', which fails (below)' : ', which answers'}. ${summary}`,
+      fix,
+      evidence: { ...evidence, wellKnown: 'unusable' },
+    });
+  }
+  return emit(FEDERATION.discovery, 'info', { detail: `${summary}${extra.length ? `. ${extra.join('. ')}` : ''}`, evidence });
+}
+
+/** The server well-known refused to Synapse's User-Agent but served to a browser. */
+function wellKnownUserAgentFinding(facts: FederationFacts, targets: readonly Finding[]): Finding | undefined {
+  const chain = facts.input.wellKnown;
+  const seen = userAgentDiscrimination(chain?.final, chain?.asBrowser?.final);
+  if (!chain || !seen) return undefined;
+  const fallbackFails = targets.some((f) => f.status === 'fail') || facts.probes.length === 0;
+  return emit(FEDERATION.wellKnownUserAgent, fallbackFails ? 'fail' : 'warn', {
+    detail: `https://${facts.serverName}/.well-known/matrix/server answers ${chain.userAgent ?? 'a homeserver'} with ${seen.homeserverStatus} but a browser with ${seen.browserStatus}: a firewall, bot protection or the hosting provider's rule treats homeservers differently, so servers never see the delegation`,
+    fix: `Let homeservers through: exempt /.well-known/matrix/ and /_matrix/ from the WAF or bot protection (a rule allowing User-Agent "Synapse/*" and other homeservers), or ask the hosting provider to lift its User-Agent rule for ${facts.serverName}`,
+    evidence: { homeserverStatus: seen.homeserverStatus, browserStatus: seen.browserStatus, userAgent: chain.userAgent },
   });
 }
 
@@ -67,6 +146,7 @@ function targetAddressFindings(lookup: FederationFacts['lookups'][number], port:
       {
         detail: `${lookup.name} (port ${port}) has no A or AAAA record${lookup.error ? ` (${lookup.error})` : ''}: other servers cannot connect`,
         fix: `Add the A/AAAA records of ${lookup.name} (run checks/dns.ts)`,
+        evidence: { host: lookup.name, port, error: lookup.error },
       },
       { host: lookup.name },
     ),
@@ -130,11 +210,30 @@ function addressFindings(
     );
   }
   findings.push(certificateFinding(probe, subject, facts, context));
-  findings.push(versionFinding(probe, subject));
+  const agent = userAgentFinding(probe, subject);
+  if (agent) findings.push(agent);
+  const linked = (f: Finding) => (agent && f.status === 'fail' ? { ...f, causedBy: agent.id } : f);
+  findings.push(linked(versionFinding(probe, subject)));
   const keys = keysFinding(probe, subject, facts.serverName, context);
-  findings.push(keys.finding);
+  findings.push(linked(keys.finding));
   if (keys.verdict) keyVerdicts.push({ probe, verdict: keys.verdict });
   return findings;
+}
+
+/** Federation requests refused to Synapse's User-Agent and served to a browser's. */
+function userAgentFinding(probe: AddressProbe, subject: AddressSubject): Finding | undefined {
+  const seen = userAgentDiscrimination(probe.version, probe.versionAsBrowser) ?? userAgentDiscrimination(probe.keys, probe.keysAsBrowser);
+  if (!seen) return undefined;
+  return emit(
+    FEDERATION.userAgent,
+    'fail',
+    {
+      detail: `Answers Synapse's User-Agent with ${seen.homeserverStatus} but a browser's with ${seen.browserStatus}: a WAF, bot protection or the hosting provider's rule blocks homeservers, so federation fails although a browser test looks fine`,
+      fix: 'Exempt /_matrix/ and /.well-known/matrix/ from the WAF or bot protection (allow User-Agent "Synapse/*" and other homeservers), or ask the hosting provider to lift its User-Agent rule',
+      evidence: seen,
+    },
+    subject,
+  );
 }
 
 function connectFailure(failure: Extract<HttpOutcome, { ok: false }>, subject: AddressSubject, probe: AddressProbe, d: Discovery): Finding {
@@ -144,7 +243,7 @@ function connectFailure(failure: Extract<HttpOutcome, { ok: false }>, subject: A
     failure.error === 'refused'
       ? 'nothing listens on the port'
       : failure.error === 'timeout'
-        ? 'packets are dropped (a firewall, or a provider security group)'
+        ? 'packets are dropped (a firewall, or a provider security group); a remote server waits for its connect timeout, then backs off and retries later, so nothing it sends arrives'
         : failure.message;
   const fix =
     d.step === '6'
@@ -248,6 +347,20 @@ function versionFinding(probe: AddressProbe, subject: AddressSubject): Finding {
       { detail: `${String(server.name ?? 'unknown')} ${String(server.version ?? '')}`.trim() },
       subject,
     );
+  const bare = probe.versionBareHost;
+  if (bare?.ok && bare.status === 200 && parseObject(bare.body)?.server) {
+    const host = probe.target;
+    return emit(
+      FEDERATION.version,
+      'fail',
+      {
+        detail: `Answered ${r.status} to "Host: ${host}:${probe.port}", which servers send because the delegation names the port, but 200 to "Host: ${host}": the proxy routes by the exact Host header`,
+        fix: `Make the proxy accept the Host header with the port: nginx server_name matches it already; HAProxy: match with hdr_dom(host) (or add "${host}:${probe.port}" to the ACL); Traefik: use Host(\`${host}\`) rules. Or drop ":${probe.port}" from m.server when it is 8448`,
+        evidence: { hostWithPort: r.status, bareHost: bare.status },
+      },
+      subject,
+    );
+  }
   return emit(
     FEDERATION.version,
     'fail',

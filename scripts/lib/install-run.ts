@@ -3,15 +3,13 @@
 // ensure-matrix-users-created and start, its self-check, and doctor as the after-picture.
 import type { ParseArgsConfig } from 'node:util';
 import { parseResolvers, parseTimeout } from '../../checks/core/cli.ts';
-import { parseExpectIp } from '../../checks/areas/dns.ts';
-import { selectAreas } from '../../checks/areas/registry.ts';
 import { defaultLogFile, playbookCommand, runStep } from './ansible.ts';
 import type { RunContext } from './ansible.ts';
 import { type parseCommandLine, requireCheckout, STAGE_OPTIONS, StageFailure } from './cli.ts';
 import { loadHostPlans, rolesCommands } from './checkout.ts';
 import type { HostPlan } from './checkout.ts';
-import { showCommand } from './commands.ts';
-import type { Command } from './commands.ts';
+import { execute, showCommand } from './commands.ts';
+import type { Command, Step } from './commands.ts';
 import { stamp } from './files.ts';
 import { AFTER_CHECK, checkCommand, PREFLIGHT_CHECK, renderCheck, runCheck } from './project-checks.ts';
 import type { CheckOptions } from './project-checks.ts';
@@ -55,6 +53,11 @@ export async function prepareInstall(values: InstallValues, stage: string): Prom
   // Bad DNS options are bad input now, not a failure halfway through.
   parseResolvers([...values.resolver, ...values.authoritative]);
   if (values.timeout !== undefined) parseTimeout(values.timeout);
+  // The check areas (and their probes) load only now, not for --help.
+  const [{ parseExpectIp }, { selectAreas }] = await Promise.all([
+    import('../../checks/areas/dns.ts'),
+    import('../../checks/areas/registry.ts'),
+  ]);
   if (values['expect-ip'] !== undefined) parseExpectIp(values['expect-ip']);
   if (values['after-checks']) selectAreas(values['after-checks'], undefined, { only: '--after-checks', skip: '--skip' });
   const checkout = requireCheckout(values.playbook);
@@ -97,9 +100,9 @@ function planProblems(install: Install): string[] {
 }
 
 /** Runs the checks; true when none failed. */
-async function runChecks(install: Install, when: 'before' | 'after', title: string): Promise<boolean> {
+async function runChecks(commands: readonly Command[], title: string): Promise<boolean> {
   let ok = true;
-  for (const command of checkCommands(install, when)) {
+  for (const command of commands) {
     process.stdout.write(`${title}\n  $ ${showCommand(command)}\n`);
     const run = await runCheck(command);
     process.stdout.write(renderCheck(run));
@@ -108,43 +111,64 @@ async function runChecks(install: Install, when: 'before' | 'after', title: stri
   return ok;
 }
 
-/** Steps 1–5 (update.ts runs them too, after the pull). */
+/**
+ * Steps 1–5 (update.ts runs them too, after the pull), in the order they run. One executor lists
+ * them for --dry-run or runs them, so the list is the run.
+ */
 export async function runInstall(install: Install): Promise<number> {
   const { values, ctx } = install;
-  const roles = rolesCommands(install.checkout);
+  let checksPassed = true;
+  const steps: Step[] = [];
+  // 1. Preflight: the plan's own validation, then the DNS check of each host.
+  if (!values['skip-preflight']) {
+    steps.push({
+      note: 'preflight: the plan of each host is validated, then:',
+      commands: checkCommands(install, 'before'),
+      run: async (commands) => {
+        const problems = planProblems(install);
+        if (problems.length) {
+          throw new StageFailure(
+            `stopped before the playbook: vars.yml has what the playbook would refuse:\n  ${problems.join('\n  ')}\n(fix them, or run again with --skip-preflight)`,
+          );
+        }
+        if (!(await runChecks(commands, 'Preflight: DNS'))) {
+          throw new StageFailure(
+            'stopped before the playbook: the DNS preflight found failures (see the fixes above); run again when they are fixed, or with --skip-preflight',
+          );
+        }
+      },
+    });
+  }
+  // 2. The roles.
+  steps.push({
+    commands: rolesCommands(install.checkout),
+    run: async (commands) => {
+      for (const command of commands) await runStep(command, 'Roles', ctx);
+    },
+  });
+  // 3, 4. The playbook: install-all (or setup-all), then its self-check.
+  for (const { title, command } of playbookRuns(install)) {
+    steps.push({ commands: [command], run: async () => void (await runStep(command, title, ctx)) });
+  }
+  // 5. The after-picture: doctor.
+  steps.push({
+    note: 'after-picture:',
+    commands: checkCommands(install, 'after'),
+    run: async (commands) => {
+      checksPassed = await runChecks(commands, 'After-picture: every check (doctor)');
+    },
+  });
+
   if (values['dry-run']) {
-    const lines = [
-      ...(values['skip-preflight']
-        ? []
-        : ['# preflight: the plan of each host is validated, then:', ...checkCommands(install, 'before').map(showCommand)]),
-      ...roles.map(showCommand),
-      ...playbookRuns(install).map((r) => showCommand(r.command)),
-      '# after-picture:',
-      ...checkCommands(install, 'after').map(showCommand),
-    ];
+    const lines = await execute(steps, true);
     process.stdout.write(
       `Would run, in this order (log: ${ctx.logFile}):\n${lines.map((l) => `  ${l}`).join('\n')}\nDry run: nothing was changed.\n`,
     );
     return 0;
   }
   process.stdout.write(`Full log: ${ctx.logFile}\n`);
-
-  if (!values['skip-preflight']) {
-    const problems = planProblems(install);
-    if (problems.length) {
-      throw new StageFailure(
-        `stopped before the playbook: vars.yml has what the playbook would refuse:\n  ${problems.join('\n  ')}\n(fix them, or run again with --skip-preflight)`,
-      );
-    }
-    if (!(await runChecks(install, 'before', 'Preflight: DNS'))) {
-      throw new StageFailure(
-        'stopped before the playbook: the DNS preflight found failures (see the fixes above); run again when they are fixed, or with --skip-preflight',
-      );
-    }
-  }
-  for (const command of roles) await runStep(command, 'Roles', ctx);
-  for (const run of playbookRuns(install)) await runStep(run.command, run.title, ctx);
-  if (!(await runChecks(install, 'after', 'After-picture: every check (doctor)'))) {
+  await execute(steps, false);
+  if (!checksPassed) {
     process.stdout.write('The playbook finished, but the checks above found failures.\n');
     return 2;
   }

@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { renderTable } from '../../checks/core/report.ts';
 import type { Report } from '../../checks/core/report.ts';
-import { capture } from './commands.ts';
+import { capture, withSpinner } from './commands.ts';
 import type { Command } from './commands.ts';
 
 const PROJECT_DIR = join(import.meta.dirname, '..', '..');
@@ -44,7 +44,7 @@ interface CheckRun {
 }
 
 export async function runCheck(command: Command): Promise<CheckRun> {
-  const run = await capture(command, undefined, 180_000);
+  const run = await withSpinner(`running ${command.args[2] ?? 'the check'}`, () => capture(command, undefined, 180_000));
   try {
     return { report: JSON.parse(run.stdout) as Report };
   } catch {

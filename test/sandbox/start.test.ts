@@ -76,6 +76,36 @@ describe('npm start: doctor on the built-in sandbox', () => {
     expect(run.stdout).toMatch(/\d+ failed/);
   });
 
+  it('--broken opens with the root causes, each with its consequences grouped under it and one fix', async () => {
+    const run = await runCli('sandbox/start.ts', ['--broken']);
+    const out = run.stdout;
+    const heading = out.indexOf('Root causes, each with its fix');
+    const root = out.indexOf('(dns.record.matrix.a)');
+    const grouped = out.indexOf('findings follow from dns.record.matrix.a; the fix above is theirs too:');
+    const firstArea = out.search(/│ (dns|wellknown|federation|turn): /);
+    expect(heading).toBeGreaterThan(0);
+    expect(root).toBeGreaterThan(heading);
+    expect(grouped).toBeGreaterThan(root);
+    // The TURN lookups of the wrong name follow from it; coturn's own NAT fault stays a root of its own.
+    const group = out.slice(grouped, out.indexOf('\n├', grouped));
+    expect(group).toContain('(turn.turn-udp-3478.dns)');
+    expect(group).not.toContain('relayed-address');
+    expect(out.slice(out.indexOf('\n├', grouped), firstArea)).toContain('(turn.turn-udp-3478.relayed-address)');
+    expect(firstArea).toBeGreaterThan(grouped);
+    // Passes are counted per area, not listed.
+    expect(out).toMatch(/│ dns: .*\d+ pass \(--verbose lists passes and info\)/);
+  });
+
+  it('a healthy run fits on one screen: the passes are one count per area unless --verbose', async () => {
+    const quiet = await runCli('sandbox/start.ts', []);
+    const verbose = await runCli('sandbox/start.ts', ['--verbose']);
+    expect(quiet.code).toBe(0);
+    expect(quiet.stdout.split('\n').length).toBeLessThanOrEqual(60);
+    expect(verbose.stdout.split('\n').length).toBeGreaterThan(quiet.stdout.split('\n').length * 3);
+    expect(verbose.stdout).toContain('(federation.203_0_113_80_8448.keys)');
+    expect(quiet.stdout).not.toContain('(federation.203_0_113_80_8448.keys)');
+  });
+
   it('stops quietly when its reader goes away (npm start | head)', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'sandbox/start.ts'], {
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -2,6 +2,8 @@
 // stages (configure, install, register through Ansible), then every byte they printed, every
 // log file, every stage's arguments and every ansible-playbook command line the stand-in
 // playbook saw are searched for the generated secrets, the derived ones and the user password.
+// The same again with the stages run by zx with its verbose logging on (ZX_VERBOSE, as
+// `npx zx --verbose` sets it): zx never prints a command or an output of the stages' own.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,26 +15,36 @@ import type { Standin } from '../../lab/standin.ts';
 import { varsOf } from '../../scripts/lib/vars-text.ts';
 import { healthyRecords, ORIGIN, zone } from '../lab/dns-zones.ts';
 import { runStage } from './helpers.ts';
-import type { StageRun } from './helpers.ts';
+import type { Runner, StageRun } from './helpers.ts';
 
 let dns: RunningDnsServer;
-let standin: Standin;
+const standins: Standin[] = [];
 beforeAll(async () => {
   dns = await startDnsServer({ address: '127.53.9.5', zones: zone(healthyRecords()) });
-  standin = createStandin();
 });
 afterAll(async () => {
   await dns?.close();
-  standin?.cleanup();
+  for (const standin of standins) standin.cleanup();
 });
 
 describe('secrets', () => {
-  it('never appear in output, logs or command lines', async () => {
+  it.each([
+    ['node', {}],
+    ['zx', { ZX_VERBOSE: 'true' }],
+  ] as [Runner, Record<string, string>][])('never appear in output, logs or command lines (started by %s)', async (runner, runnerEnv) => {
+    const standin = createStandin();
+    standins.push(standin);
     const password = 'the user password 42';
     const at = `${dns.address}:${dns.port}`;
     const runs: StageRun[] = [];
     const stage = async (name: string, args: string[], env: Record<string, string> = {}) => {
-      const run = await runStage(name, ['--playbook', standin.checkout, ...args], { ...standin.env, ...env });
+      const run = await runStage(
+        name,
+        ['--playbook', standin.checkout, ...args],
+        { ...standin.env, ...runnerEnv, ...env },
+        undefined,
+        runner,
+      );
       runs.push(run);
       expect(run.code, `${name}: ${run.stderr}`).toBe(0);
     };

@@ -132,7 +132,13 @@ describe('a healthy address', () => {
       status: 'pass',
       detail: `server_name ${NAME}, ${SIGNER.keyId} signature valid, valid until ${new Date(NOW + DAY_MS).toISOString()}`,
     });
-    expect(byId(`${AT}.keys`)?.evidence).toEqual({ fingerprint: `${SIGNER.keyId}=${SIGNER.publicKey}` });
+    // Where it was seen (host, port, address) rides along, for linking causes across areas.
+    expect(byId(`${AT}.keys`)?.evidence).toEqual({
+      fingerprint: `${SIGNER.keyId}=${SIGNER.publicKey}`,
+      host: MX,
+      port: 443,
+      address: '203.0.113.10',
+    });
     expect(findings.filter((f) => f.status !== 'pass' && f.status !== 'info')).toEqual([]);
     expect(byId('federation.keys.consistency')).toBeUndefined();
   });
@@ -423,7 +429,7 @@ describe('targets and discovery', () => {
     expect(findings.map((f) => f.id)).toEqual(['federation.discovery', 'federation.target.matrix_example_org.address']);
   });
 
-  it('says the targets were not probed when discovery used the whole time budget', () => {
+  it('fails (never skips) when the targets could not be probed: a step that could not finish is no pass', () => {
     const facts = {
       ...federationFacts(delegated(), [], []),
       unprobed: 'discovery took the whole --timeout (a well-known or SRV lookup did not answer in time)',
@@ -431,7 +437,7 @@ describe('targets and discovery', () => {
     const { findings } = judge(facts);
     expect(findings.map((f) => f.id)).toEqual(['federation.discovery', 'federation.targets.unprobed']);
     expect(findings[1]).toMatchObject({
-      status: 'skip',
+      status: 'fail',
       detail: expect.stringContaining('not probed: discovery took the whole --timeout'),
     });
   });
