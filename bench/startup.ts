@@ -5,9 +5,10 @@
 // Node the README promises (Node 20 with tsx) are printed, without a target.
 // Each figure is the median of several runs after one warm-up run, which fills Node's module
 // compile cache as a person's first run does; the first start without the cache is printed too.
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
+import { promisify } from 'node:util';
 import { PROJECT_DIR } from '../lab/provision.ts';
 import { startFederationLab } from '../test/lab/federation-lab.ts';
 import type { Figure } from './figure.ts';
@@ -151,7 +152,10 @@ export async function startupCases(): Promise<Figure[]> {
       const statuses = new Set<string>();
       for (let i = 0; i <= RUNS; i++) {
         const started = performance.now();
-        const result = spawnSync(rt.node, args, { cwd: PROJECT_DIR, encoding: 'utf8', timeout: 120_000 });
+        // Not spawnSync: the lab's resolver answers from this very process, so its event loop must run.
+        const result = await promisify(execFile)(rt.node, args, { cwd: PROJECT_DIR, encoding: 'utf8', timeout: 120_000 }).catch(
+          (error: { stdout?: string }) => ({ stdout: error.stdout ?? '' }),
+        );
         const wall = performance.now() - started;
         const report = JSON.parse(result.stdout) as { durationMs: number; findings: { id: string; status: string }[] };
         if (i === 0) continue; // the warm-up run fills the compile cache

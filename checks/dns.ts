@@ -57,16 +57,9 @@ async function main(): Promise<number> {
   const [
     { loadPlan },
     { planFromServerName },
-    { runArea },
+    { linkCauses, runArea },
     { PUBLIC_RESOLVERS, dnsArea, inventoryAddress, parseExpectIp, planTarget, renderZoneSnippet },
-    { linkCauses },
-  ] = await Promise.all([
-    import('./plan/load.ts'),
-    import('./plan/plan.ts'),
-    import('./areas/area.ts'),
-    import('./areas/dns.ts'),
-    import('./areas/diagnose.ts'),
-  ]);
+  ] = await Promise.all([import('./plan/load.ts'), import('./plan/plan.ts'), import('./areas/area.ts'), import('./areas/dns.ts')]);
   const { values, name, configured, timeoutMs } = command;
   setVerbose(values.verbose);
   const resolvers = namedResolvers(values.resolver, values.public ? PUBLIC_RESOLVERS : []);

@@ -38,11 +38,10 @@ async function main(): Promise<number> {
   const command = parseCheckCommand(process.argv.slice(2), { ...COMMON_OPTIONS, verbose: { type: 'boolean' } }, HELP);
   if (!command) return 0;
   // What the run needs loads only now, not for --help or bad input.
-  const [{ loadPlan }, { runArea }, { federationArea }, { linkCauses }] = await Promise.all([
+  const [{ loadPlan }, { linkCauses, runArea }, { federationArea }] = await Promise.all([
     import('./plan/load.ts'),
     import('./areas/area.ts'),
     import('./areas/federation.ts'),
-    import('./areas/diagnose.ts'),
   ]);
   const { values, configured, timeoutMs } = command;
   setVerbose(values.verbose);

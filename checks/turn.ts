@@ -96,13 +96,12 @@ async function main(): Promise<number> {
   const command = parseCheckCommand(process.argv.slice(2), OPTIONS, HELP);
   if (!command) return 0;
   // What the run needs loads only now, not for --help or bad input.
-  const [{ loadPlan }, { parseTurnUri }, { runArea }, { turnAreaWith }, { parseExpectIp }, { linkCauses }] = await Promise.all([
+  const [{ loadPlan }, { parseTurnUri }, { linkCauses, runArea }, { turnAreaWith }, { parseExpectIp }] = await Promise.all([
     import('./plan/load.ts'),
     import('./facts/turn-config.ts'),
     import('./areas/area.ts'),
     import('./areas/turn.ts'),
     import('./areas/dns.ts'),
-    import('./areas/diagnose.ts'),
   ]);
   const { values, name, configured, timeoutMs } = command;
   for (const uri of values['turn-uri']) {

@@ -38,7 +38,7 @@ async function main(): Promise<number> {
   const [{ loadPlan }, { wellknownArea }, { linkCauses }] = await Promise.all([
     import('./plan/load.ts'),
     import('./areas/wellknown.ts'),
-    import('./areas/diagnose.ts'),
+    import('./areas/area.ts'),
   ]);
   const { values, name, configured, timeoutMs } = command;
   setVerbose(values.verbose);

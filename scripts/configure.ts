@@ -104,7 +104,7 @@ function hostSettings(values: Values): HostSettings {
     if (!existsSync(key.replace(/^~(?=\/)/, homedir()))) throw new InputError(`--ssh-key ${key}: no such file`);
     s.sshKey = key;
   }
-  // A login other than root needs sudo (docs/mdad.md "Inventory"); so does --local when not run as root.
+  // A login other than root needs sudo (docs/playbook.md "Inventory"); so does --local when not run as root.
   const user = s.sshUser ?? 'root';
   if (user !== 'root' || (s.local && process.getuid?.() !== 0)) s.become = true;
   return s;

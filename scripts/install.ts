@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // install: the guide's "run the playbook" step, done today's way: a preflight that stops early
 // (the plan's own validation and the DNS check), the roles, the playbook with
-// install-all,ensure-matrix-users-created,start (docs/mdad.md "Tags and commands"), its self-check, and the
+// install-all,ensure-matrix-users-created,start (docs/playbook.md "Tags and commands"), its self-check, and the
 // project's checks as the after-picture.
 //   npx tsx scripts/install.ts --playbook ./matrix-docker-ansible-deploy
 import module from 'node:module';

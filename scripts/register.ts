@@ -3,7 +3,7 @@
 // tag (the guide's way, with the password in a 0600 extra-vars file), or straight through
 // Synapse's shared-secret registration API with --homeserver. Invitations are Synapse
 // registration tokens, which replace the removed generate-matrix-registration-token tag
-// (docs/mdad.md "Registering users").
+// (docs/playbook.md "Registering users").
 //   npx tsx scripts/register.ts user alice --admin
 //   npx tsx scripts/register.ts token create --uses 1 --expires 2026-12-31 --admin-user alice
 import module from 'node:module';
@@ -141,7 +141,7 @@ async function registerUser(values: Values, host: HostPlan, checkout: string, na
 // ---------------------------------------------------------------------------------------------
 // Registration tokens
 
-/** The vars.yml lines token sign-up needs that are missing (docs/mdad.md "Registering users"). */
+/** The vars.yml lines token sign-up needs that are missing (docs/playbook.md "Registering users"). */
 function missingTokenSettings(vars: Record<string, unknown>): string[] {
   const v = readVars(vars);
   return ['matrix_synapse_enable_registration', 'matrix_synapse_registration_requires_token']
@@ -149,7 +149,7 @@ function missingTokenSettings(vars: Record<string, unknown>): string[] {
     .map((name) => `${name}: true`);
 }
 
-/** The admin API is public only with this label, or with Ketesa or Element Admin (docs/mdad.md "Registering users"). */
+/** The admin API is public only with this label, or with Ketesa or Element Admin (docs/playbook.md "Registering users"). */
 function adminApiExposed(host: HostPlan): boolean {
   const on = (id: string): boolean => host.plan.services.some((s) => s.id === id && s.enabled);
   return (

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // remove: the guide's last step, `sh /matrix/bin/remove-all`, done safely: after the exact
 // confirmation phrase, optionally after a backup, through Ansible with become (the script is
-// bash and must run as root, docs/mdad.md "remove-all").
+// bash and must run as root, docs/playbook.md "remove-all").
 //   npx tsx scripts/remove.ts --playbook ./matrix-docker-ansible-deploy --backup ./matrix-backup
 import module from 'node:module';
 import { readdirSync, statSync } from 'node:fs';

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // update: the guide's "git pull, then run the playbook again", done today's way
-// (docs/mdad.md "Migration version", "Tags and commands"):
+// (docs/playbook.md "Migration version", "Tags and commands"):
 // fetch the playbook, show the breaking changes between the version this server acknowledged
 // and the one the new playbook expects, and only after `--acknowledge VERSION` pull (keeping
 // local edits, like `just update`), raise matrix_playbook_migration_validated_version and install.

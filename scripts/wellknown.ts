@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// wellknown: /.well-known/matrix on a base domain that another web server hosts (docs/mdad.md "Well-known files"),
+// wellknown: /.well-known/matrix on a base domain that another web server hosts (docs/playbook.md "Well-known files"),
 // derived from the deployment plan: a reverse-proxy snippet to the Matrix host for nginx,
 // Apache or Caddy (preferred), or copies of the documents with the headers clients need.
 //   npx tsx scripts/wellknown.ts --vars inventory/host_vars/matrix.example.org/vars.yml --flavor nginx --out ./well-known

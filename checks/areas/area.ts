@@ -9,6 +9,9 @@ import type { NamedServer } from '../core/net.ts';
 import type { ConnectTo } from '../core/net.ts';
 import type { Plan } from '../plan/types.ts';
 
+/** For the single-area commands: the same linking of causes doctor applies across all areas. */
+export { linkCauses } from '../rules/causes.ts';
+
 /** The server an area looks at. */
 export interface ServerTarget {
   name: Pick<ServerName, 'host' | 'port' | 'isIpLiteral'> & { given: string };

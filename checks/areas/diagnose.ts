@@ -7,9 +7,6 @@ import { buildReport, type Report } from '../core/report.ts';
 import { DOCTOR } from '../findings/doctor.ts';
 import { withRunCache } from '../probes/run-cache.ts';
 import { linkCauses, settleAcrossAreas } from '../rules/causes.ts';
-
-/** For the single-area commands: the same linking of causes doctor applies to all areas. */
-export { linkCauses };
 import { type AnyArea, type RunSettings, runArea, type ServerTarget } from './area.ts';
 import { AREAS } from './registry.ts';
 

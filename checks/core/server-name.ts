@@ -1,6 +1,6 @@
 // Validation of the server name given on a command line (the part after ':' in user ids).
 // Grammar: Matrix spec appendix "Server Name"; MDAD additionally rejects upper case
-// (docs/mdad.md "vars.yml and the playbook's validation").
+// (docs/playbook.md "vars.yml and the playbook's validation").
 import { domainToASCII } from 'node:url';
 import { InputError } from './errors.ts';
 import { canonicalIp } from './net.ts';

@@ -17,7 +17,7 @@ export type UriParse = { ok: true; value: TurnUri } | { ok: false; uri: string; 
 
 const DEFAULT_PORT = { turn: 3478, turns: 5349 } as const;
 
-/** MDAD commands the fixes name (docs/mdad.md "Tags and commands"). */
+/** MDAD commands the fixes name (docs/playbook.md "Tags and commands"). */
 export const RERUN_ALL = 'ansible-playbook -i inventory/hosts setup.yml --tags=install-all,start (or: just install-all)';
 export const RERUN_COTURN =
   'ansible-playbook -i inventory/hosts setup.yml --tags=install-coturn,start-group --extra-vars=group=coturn (or: just install-service coturn)';

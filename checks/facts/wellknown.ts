@@ -17,7 +17,7 @@ export interface WellKnownFacts {
   /** GET <m.homeserver.base_url>/_matrix/client/versions, when the client file names one. */
   versions?: { url: string; chain: FetchChain };
   identity?: { url: string; chain: FetchChain };
-  /** The copies on the Matrix host, which MDAD keeps authoritative (docs/mdad.md "Well-known files"). */
+  /** The copies on the Matrix host, which MDAD keeps authoritative (docs/playbook.md "Well-known files"). */
   matrixHost?: { host: string; server: FetchChain; client: FetchChain };
 }
 

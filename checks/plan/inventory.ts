@@ -1,4 +1,4 @@
-// Ansible INI inventories (inventory/hosts, docs/mdad.md "Inventory"): just enough of Ansible's ini plugin to
+// Ansible INI inventories (inventory/hosts, docs/playbook.md "Inventory"): just enough of Ansible's ini plugin to
 // find the [matrix_servers] hosts and their connection settings.
 // Supported: [group], [group:vars], [group:children], `host key=value …`, `host:port`, quoting,
 // `#`/`;` comment lines and ` # …` trailing comments. Not supported: host ranges (web[01:09]).

@@ -1,5 +1,5 @@
 // Variables the current playbook rejects or ignores, and the playbook's own validation
-// (docs/mdad.md "vars.yml and the playbook's validation", "Removed and renamed variables").
+// (docs/playbook.md "vars.yml and the playbook's validation", "Removed and renamed variables").
 // The prefixes and exact names mirror MDAD's checks in
 // roles/custom/matrix_playbook_migration/tasks/validate_config.yml and
 // roles/custom/matrix-base/tasks/validate_config.yml (both at c0681e4); wording is our own.
@@ -465,7 +465,7 @@ export const RENAMED_VARIABLES: ReadonlyArray<readonly [string, string, string?]
 
 /**
  * Hand-made Jitsi secrets from older guides. MDAD now derives them from
- * matrix_homeserver_generic_secret_key (docs/mdad.md "Derived secrets"), or no template reads them. A value set here
+ * matrix_homeserver_generic_secret_key (docs/playbook.md "Derived secrets"), or no template reads them. A value set here
  * still overrides the derived one; deleting it is safe because the next run configures every
  * Jitsi component with the derived value. (The macaroon key is deliberately not listed: changing
  * it on a running server changes the registration shared secret.)
@@ -515,7 +515,7 @@ export function obsoleteIssues(vars: Readonly<Record<string, unknown>>): PlanIss
 }
 
 // ---------------------------------------------------------------------------------------------
-// The playbook's own validation (docs/mdad.md "vars.yml and the playbook's validation")
+// The playbook's own validation (docs/playbook.md "vars.yml and the playbook's validation")
 
 export interface ValidationOptions {
   /** matrix_playbook_migration_expected_version of the checkout, when known. */

@@ -107,7 +107,7 @@ function mergeRecords(records: DnsRecordSpec[]): DnsRecordSpec[] {
   return [...out.values()];
 }
 
-/** SRV delegation is needed only when the server well-known file is off (docs/mdad.md "Services and DNS records"). */
+/** SRV delegation is needed only when the server well-known file is off (docs/playbook.md "Services and DNS records"). */
 function srvRecord(ctx: ServiceContext, serverFileEnabled: boolean): DnsRecordSpec | undefined {
   if (serverFileEnabled || !ctx.federationEnabled) return undefined;
   if (ctx.serverName === ctx.matrixHost && ctx.federationPort === 8448) return undefined;

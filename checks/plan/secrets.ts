@@ -1,4 +1,4 @@
-// Secrets MDAD derives from matrix_homeserver_generic_secret_key (docs/mdad.md "Derived secrets").
+// Secrets MDAD derives from matrix_homeserver_generic_secret_key (docs/playbook.md "Derived secrets").
 // The pattern in group_vars/matrix_servers is
 //   (generic + SUFFIX) | hash('sha512') | to_uuid
 // where to_uuid is Ansible's UUIDv5 in its own fixed namespace.

@@ -1,7 +1,7 @@
 // The service catalogue: one row per MDAD service the plan knows, as data.
 // Names were checked against spantaleev/matrix-docker-ansible-deploy at c0681e4 (2026-08-22):
 // group_vars/matrix_servers, roles/custom/*/defaults/main.yml, docs/configuring-playbook-*.md,
-// and the Galaxy roles it pins (coturn, jitsi, livekit-server, traefik). See docs/mdad.md
+// and the Galaxy roles it pins (coturn, jitsi, livekit-server, traefik). See docs/playbook.md
 // "Services and DNS records", "Firewall ports" and "Well-known files".
 
 import type { DnsRecordSpec, PortSpec } from './types.ts';
@@ -498,7 +498,7 @@ export const SERVICES: readonly ServiceDef[] = [
     ports: [
       {
         // It validates OpenID tokens through the federation listener, so 8448 stays needed
-        // even with federation off (docs/mdad.md "Firewall ports").
+        // even with federation off (docs/playbook.md "Firewall ports").
         variable: 'matrix_federation_public_port',
         default: 8448,
         protocol: 'tcp',

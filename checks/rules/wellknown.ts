@@ -425,7 +425,7 @@ function supportFindings(facts: WellKnownFacts): Finding[] {
   ];
 }
 
-/** MDAD's self-check demands the base domain's copies equal the Matrix host's (docs/mdad.md "Self-check"). */
+/** MDAD's self-check demands the base domain's copies equal the Matrix host's (docs/playbook.md "Self-check"). */
 function copyFindings(facts: WellKnownFacts): Finding[] {
   const copies = facts.matrixHost;
   if (!copies) return [];

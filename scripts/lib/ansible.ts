@@ -1,4 +1,4 @@
-// Running ansible-playbook for the stages: the command line (docs/mdad.md "Tags and commands"), progress while it
+// Running ansible-playbook for the stages: the command line (docs/playbook.md "Tags and commands"), progress while it
 // runs (current task, count, elapsed), the full log in a file with secrets masked, and the
 // known failures explained in plain words with the next step.
 import { createWriteStream } from 'node:fs';

@@ -1,5 +1,5 @@
-// The MDAD checkout: its migration defaults (docs/mdad.md "Migration version"), its roles
-// (docs/mdad.md "Tags and commands"), pulling it
+// The MDAD checkout: its migration defaults (docs/playbook.md "Migration version"), its roles
+// (docs/playbook.md "Tags and commands"), pulling it
 // without losing local edits (what `just update` does), and the plans of its inventory hosts.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';

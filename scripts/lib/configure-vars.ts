@@ -1,7 +1,7 @@
 // What configure.ts writes into vars.yml, as pure text transformations (unit-tested):
 // the basics every server needs, services switched by the plan's ids, and the migration of a
 // tutorial-era file using the plan's rules for rejected and ignored variables
-// (docs/mdad.md "Removed and renamed variables").
+// (docs/playbook.md "Removed and renamed variables").
 import { InputError } from '../../checks/core/errors.ts';
 import { parseServerName } from '../../checks/core/server-name.ts';
 import { obsoleteIssues, PREFIX_RULES, RENAMED_VARIABLES } from '../../checks/plan/obsolete.ts';
@@ -135,7 +135,7 @@ export function applySwitches(text: string, file: string, switches: ReadonlyArra
   return switches.reduce((out, [variable, on]) => ensure(out, file, variable, on, on ? 'switched on' : 'switched off', edits), text);
 }
 
-/** Invite-only sign-up with Synapse registration tokens, or no sign-up (docs/mdad.md "Registering users"). */
+/** Invite-only sign-up with Synapse registration tokens, or no sign-up (docs/playbook.md "Registering users"). */
 export function applyRegistration(text: string, file: string, mode: 'token' | 'closed', edits: Edit[]): string {
   const on = mode === 'token';
   let out = ensure(text, file, 'matrix_synapse_enable_registration', on, on ? 'sign-up with a registration token' : 'no sign-up', edits);
@@ -155,7 +155,7 @@ export function applyRegistration(text: string, file: string, mode: 'token' | 'c
   return out;
 }
 
-/** coturn should be told the public address rather than look it up on ifconfig.co (docs/mdad.md "Removed and renamed variables"). */
+/** coturn should be told the public address rather than look it up on ifconfig.co (docs/playbook.md "Removed and renamed variables"). */
 export function applyTurnAddress(text: string, file: string, address: string, edits: Edit[]): string {
   if (!serviceEnabled(varsOf(text, file), 'coturn')) return text;
   return ensure(text, file, 'coturn_turn_external_ip_addresses', [address], `set to ${address}`, edits);

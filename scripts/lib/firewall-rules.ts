@@ -1,4 +1,4 @@
-// The firewall of a deployment plan (docs/mdad.md "Firewall ports") as ufw commands, what a server's ufw already
+// The firewall of a deployment plan (docs/playbook.md "Firewall ports") as ufw commands, what a server's ufw already
 // has, and which ports Docker publishes past ufw (docs/failure-modes.md "Docker bypasses ufw"). Pure: the firewall
 // stage gathers and runs through Ansible, this module decides.
 import { splitWords } from '../../checks/plan/inventory.ts';

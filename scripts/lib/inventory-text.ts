@@ -1,6 +1,6 @@
 // Editing inventory/hosts as text: the host's line under [matrix_servers] is added or its
 // settings updated in place; every other line (comments, other hosts, other groups) stays.
-// Variable names follow MDAD's examples/hosts and the guide (docs/mdad.md "Inventory").
+// Variable names follow MDAD's examples/hosts and the guide (docs/playbook.md "Inventory").
 import { MATRIX_GROUP, splitWords } from '../../checks/plan/inventory.ts';
 
 export interface HostSettings {

@@ -1,5 +1,5 @@
 // Is the control machine, and the server, ready for the playbook? Pure rules from gathered
-// facts to findings (docs/mdad.md "Controller and server prerequisites", "Inventory"), and the commands `prepare --apply` runs for what is
+// facts to findings (docs/playbook.md "Controller and server prerequisites", "Inventory"), and the commands `prepare --apply` runs for what is
 // missing. prepare.ts gathers the facts (local programs, ssh, an Ansible fact run).
 import { emit } from '../../checks/core/catalogue.ts';
 import type { Finding } from '../../checks/core/finding.ts';

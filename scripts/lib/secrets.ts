@@ -1,4 +1,4 @@
-// Secrets: generated once (like `pwgen -s 64 1`, docs/mdad.md "Controller and server prerequisites"), handed to programs only through
+// Secrets: generated once (like `pwgen -s 64 1`, docs/playbook.md "Controller and server prerequisites"), handed to programs only through
 // 0600 files, and masked wherever text is shown or logged (docs/architecture.md "Stages").
 import { randomInt } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';

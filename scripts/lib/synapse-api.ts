@@ -1,6 +1,6 @@
-// Synapse's admin endpoints the register stage uses (docs/mdad.md "Registering users"): shared-secret
+// Synapse's admin endpoints the register stage uses (docs/playbook.md "Registering users"): shared-secret
 // registration (nonce + HMAC-SHA1), password login, and registration tokens, which replace
-// the playbook's removed matrix-registration (docs/mdad.md "Removed and renamed variables").
+// the playbook's removed matrix-registration (docs/playbook.md "Removed and renamed variables").
 import { createHmac } from 'node:crypto';
 import { InputError } from '../../checks/core/errors.ts';
 import { StageFailure } from './cli.ts';

@@ -1,4 +1,4 @@
-// The base domain's /.well-known/matrix when another web server hosts it (docs/mdad.md "Well-known files"): the
+// The base domain's /.well-known/matrix when another web server hosts it (docs/playbook.md "Well-known files"): the
 // documents the playbook serves, and nginx, Apache or Caddy configuration that either proxies
 // them from the Matrix host (preferred: MDAD keeps that copy current) or serves copies with the
 // headers clients need (Content-Type: application/json, Access-Control-Allow-Origin: *).

@@ -59,7 +59,7 @@ const stateWith = (rules: readonly FirewallRule[], over: Partial<UfwState> = {})
   });
 
 describe('firewallRules: the port table of every service', () => {
-  // Federation off is the third: the LiveKit JWT service then needs 8448 for itself (docs/mdad.md "Firewall ports").
+  // Federation off is the third: the LiveKit JWT service then needs 8448 for itself (docs/playbook.md "Firewall ports").
   const named = [
     ['playbook-managed Traefik', planFromVars(everyService())],
     ['own reverse proxy', planFromVars(everyService('none'))],
@@ -88,7 +88,7 @@ describe('firewallRules: the port table of every service', () => {
     expect(Object.keys(BINDERS).sort()).toEqual(withPorts);
   });
 
-  it('has the ports of the MDAD table (docs/mdad.md "Firewall ports"), and never the obsolete 4443/tcp', () => {
+  it('has the ports of the MDAD table (docs/playbook.md "Firewall ports"), and never the obsolete 4443/tcp', () => {
     const specs = firewallRules(plans[0]!, 22).map(portSpec);
     expect(specs).toEqual([
       '22/tcp',

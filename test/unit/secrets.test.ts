@@ -27,7 +27,7 @@ describe('uuidV5', () => {
 });
 
 describe('deriveSecret', () => {
-  it('reproduces the reference vectors of docs/mdad.md "Derived secrets"', () => {
+  it('reproduces the reference vectors of docs/playbook.md "Derived secrets"', () => {
     expect(deriveSecret(GENERIC, ':coturn.sas')).toBe('116d0dcc-47ce-5047-b977-77ff05591a63');
     expect(deriveSecret(GENERIC, ':synapse.mac')).toBe('63851c08-2cc3-538b-8612-1718ba3547a3');
   });
