@@ -111,17 +111,26 @@ function printTable(figures: Figure[]): void {
   for (const f of figures) console.log(row([f.name, f.value, f.target]) + `  ${f.met ? 'met' : 'MISSED'}`);
 }
 
+const CASES: Record<string, () => Promise<Figure[]>> = {
+  dns: dnsCase,
+  federation: federationCase,
+  corpus: corpusCase,
+  turn: turnCase,
+  rtc: rtcCase,
+  outbound: outboundCase,
+  doctor: doctorCases,
+  exporter: exporterCase,
+  startup: startupCases,
+};
+// `npm run bench -- doctor startup` runs only those cases; no names: all of them.
+const chosen = process.argv.slice(2);
+const unknown = chosen.filter((name) => !(name in CASES));
+if (unknown.length) {
+  console.error(`bench: unknown case ${unknown.join(', ')} (cases: ${Object.keys(CASES).join(', ')})`);
+  process.exit(3);
+}
 await provisionLab();
-const figures = [
-  ...(await dnsCase()),
-  ...(await federationCase()),
-  ...(await corpusCase()),
-  ...(await turnCase()),
-  ...(await rtcCase()),
-  ...(await outboundCase()),
-  ...(await doctorCases()),
-  ...(await exporterCase()),
-  ...(await startupCases()),
-];
+const figures: Figure[] = [];
+for (const name of chosen.length ? chosen : Object.keys(CASES)) figures.push(...(await CASES[name]()));
 printTable(figures);
 process.exit(figures.every((f) => f.met) ? 0 : 1);
