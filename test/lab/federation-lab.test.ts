@@ -17,13 +17,19 @@ const KEYS = '/_matrix/key/v2/server';
 
 let lab: FederationLab;
 let ca: string;
-let dns: Resolver;
+/**
+ * A new resolver for each lookup: the lab swaps zones between scenarios, and the c-ares of some
+ * Node releases (20.19) caches answers, a cached NXDOMAIN included, across the swap.
+ */
+function dns(): Resolver {
+  const resolver = new Resolver({ timeout: 2000, tries: 1 });
+  resolver.setServers([lab.resolver]);
+  return resolver;
+}
 
 beforeAll(async () => {
   lab = await startFederationLab();
   ca = readFileSync(lab.caFile, 'utf8');
-  dns = new Resolver({ timeout: 2000, tries: 1 });
-  dns.setServers([lab.resolver]);
 });
 
 afterAll(async () => {
@@ -49,9 +55,9 @@ async function wellKnown(host: 'base' | 'matrix', file: 'server' | 'client'): Pr
 describe('federation lab: the scenarios are served as described', () => {
   it('healthy-wellknown: MDAD shape, DNS, well-known files with JSON and CORS, signed keys on 8448', async () => {
     await lab.use('healthy-wellknown');
-    expect(await dns.resolve4(LAB.serverName)).toEqual([LAB.baseAddress]);
-    expect(await dns.resolve4(LAB.matrixHost)).toEqual([LAB.matrixAddress]);
-    await expect(dns.resolveSrv(`_matrix-fed._tcp.${LAB.serverName}`)).rejects.toMatchObject({
+    expect(await dns().resolve4(LAB.serverName)).toEqual([LAB.baseAddress]);
+    expect(await dns().resolve4(LAB.matrixHost)).toEqual([LAB.matrixAddress]);
+    await expect(dns().resolveSrv(`_matrix-fed._tcp.${LAB.serverName}`)).rejects.toMatchObject({
       code: expect.stringMatching(/ENOTFOUND|ENODATA/),
     });
 
@@ -90,7 +96,7 @@ describe('federation lab: the scenarios are served as described', () => {
   it('healthy-srv: SRV delegation, no server file anywhere, the 8448 certificate also covers the server name', async () => {
     await lab.use('healthy-srv');
     // The record's own fields (Node 24 adds `type: 'SRV'` to each answer, Node 20 does not).
-    const srv = await dns.resolveSrv(`_matrix-fed._tcp.${LAB.serverName}`);
+    const srv = await dns().resolveSrv(`_matrix-fed._tcp.${LAB.serverName}`);
     expect(srv.map(({ priority, weight, port, name }) => ({ priority, weight, port, name }))).toEqual([
       { priority: 10, weight: 0, port: 8448, name: LAB.matrixHost },
     ]);
@@ -108,7 +114,7 @@ describe('federation lab: the scenarios are served as described', () => {
     await lab.use('no-delegation');
     expect((await wellKnown('base', 'server')).status).toBe(404);
     expect((await wellKnown('base', 'client')).status).toBe(200);
-    await expect(dns.resolveSrv(`_matrix-fed._tcp.${LAB.serverName}`)).rejects.toMatchObject({
+    await expect(dns().resolveSrv(`_matrix-fed._tcp.${LAB.serverName}`)).rejects.toMatchObject({
       code: expect.stringMatching(/ENOTFOUND|ENODATA/),
     });
     expect(await probe(`https://${LAB.serverName}:8448${KEYS}`, LAB.baseAddress)).toMatchObject({
@@ -213,7 +219,7 @@ describe('federation lab: the scenarios are served as described', () => {
 
   it('two-addresses-one-broken: two A records; the second answers 502 on 8448 only', async () => {
     await lab.use('two-addresses-one-broken');
-    expect((await dns.resolve4(LAB.matrixHost)).sort()).toEqual([LAB.matrixAddress, LAB.secondMatrixAddress]);
+    expect((await dns().resolve4(LAB.matrixHost)).sort()).toEqual([LAB.matrixAddress, LAB.secondMatrixAddress]);
     expect(ok(await probe(`${FED}${KEYS}`, LAB.matrixAddress)).status).toBe(200);
     const bad = ok(await probe(`${FED}${KEYS}`, LAB.secondMatrixAddress));
     expect(bad).toMatchObject({ status: 502, tls: { authorized: true } });
