@@ -18,27 +18,8 @@ import type { parseCommandLine } from './lib/cli.ts';
 // Start-up: Node's module compile cache first (Node 22.1 and newer; the README's "Runtimes"), then
 // the modules, so that from the second start on none of them is compiled again.
 (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
-const { InputError } = await import('../checks/core/errors.ts');
-const { readInputFile, readOptionalInputFile } = await import('../checks/core/input-file.ts');
-const { hostVarsFile, INVENTORY_FILE } = await import('../checks/plan/load.ts');
-const { planFromVars } = await import('../checks/plan/plan.ts');
-const { listOption, positiveInt, requireCheckout, runStage, STAGE_HELP, STAGE_OPTIONS, stageCommandLine } = await import('./lib/cli.ts');
-const { requireExpectedVersion } = await import('./lib/checkout.ts');
-const {
-  applyMigration,
-  applyRegistration,
-  applySwitches,
-  applyTurnAddress,
-  ensureBasics,
-  migrationSteps,
-  serviceSwitches,
-  SWITCHABLE,
-  validDomain,
-} = await import('./lib/configure-vars.ts');
-const { applyChange, describeChange, fileChange } = await import('./lib/files.ts');
-const { hasHost, upsertHost } = await import('./lib/inventory-text.ts');
-const { masker, secretsOf } = await import('./lib/secrets.ts');
-const { varsOf } = await import('./lib/vars-text.ts');
+const { answerEarly, STAGE_HELP, STAGE_OPTIONS } = await import('./lib/stage-start.ts');
+const { SWITCHABLE } = await import('./lib/switchable.ts');
 
 const HELP = `Usage: configure.ts --domain DOMAIN (--ip ADDRESS | --local) [options]
        configure.ts --migrate FILE [--ip ADDRESS | --local] [options]
@@ -80,6 +61,21 @@ const OPTIONS = {
   registration: { type: 'string' },
   migrate: { type: 'string' },
 } satisfies ParseArgsConfig['options'];
+
+// --help and bad options answer here, before the modules the run needs load.
+await answerEarly('configure', import.meta.url, OPTIONS, HELP);
+const { InputError } = await import('../checks/core/errors.ts');
+const { readInputFile, readOptionalInputFile } = await import('../checks/core/input-file.ts');
+const { hostVarsFile, INVENTORY_FILE } = await import('../checks/plan/load.ts');
+const { planFromVars } = await import('../checks/plan/plan.ts');
+const { listOption, positiveInt, requireCheckout, runStage, stageCommandLine } = await import('./lib/cli.ts');
+const { requireExpectedVersion } = await import('./lib/checkout.ts');
+const { applyMigration, applyRegistration, applySwitches, applyTurnAddress, ensureBasics, migrationSteps, serviceSwitches, validDomain } =
+  await import('./lib/configure-vars.ts');
+const { applyChange, describeChange, fileChange } = await import('./lib/files.ts');
+const { hasHost, upsertHost } = await import('./lib/inventory-text.ts');
+const { masker, secretsOf } = await import('./lib/secrets.ts');
+const { varsOf } = await import('./lib/vars-text.ts');
 
 type Values = ReturnType<typeof parseCommandLine<typeof OPTIONS>>['values'];
 

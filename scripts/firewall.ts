@@ -13,28 +13,7 @@ import type { UfwOptions, UfwState } from './lib/firewall-rules.ts';
 // Start-up: Node's module compile cache first (Node 22.1 and newer; the README's "Runtimes"), then
 // the modules, so that from the second start on none of them is compiled again.
 (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
-const { InputError } = await import('../checks/core/errors.ts');
-const { rootScript, runAdhoc } = await import('./lib/adhoc.ts');
-const { defaultLogFile, explainFailure, renderExplanation, runStep } = await import('./lib/ansible.ts');
-const { positiveInt, runStage, STAGE_HELP, STAGE_OPTIONS, stageCommandLine, StageFailure } = await import('./lib/cli.ts');
-const { showCommand } = await import('./lib/commands.ts');
-const { stamp } = await import('./lib/files.ts');
-const {
-  compareFirewall,
-  dockerExplanation,
-  firewallRules,
-  missingCommands,
-  parseState,
-  readStateScript,
-  renderAfterApply,
-  renderCommands,
-  renderComparison,
-  renderObsolete,
-  sshProblem,
-  ufwLine,
-} = await import('./lib/firewall-rules.ts');
-const { masker, secretsOf } = await import('./lib/secrets.ts');
-const { stagePlan } = await import('./lib/stage-plan.ts');
+const { answerEarly, STAGE_HELP, STAGE_OPTIONS } = await import('./lib/stage-start.ts');
 
 const HELP = `Usage: firewall.ts [--playbook DIR | --vars FILE] [--ssh-port N] [--apply | --check] [options]
 
@@ -76,6 +55,31 @@ const OPTIONS = {
   'ufw-dry-run': { type: 'boolean', default: false },
   'ufw-datadir': { type: 'string' },
 } satisfies ParseArgsConfig['options'];
+
+// --help and bad options answer here, before the modules the run needs load.
+await answerEarly('firewall', import.meta.url, OPTIONS, HELP);
+const { InputError } = await import('../checks/core/errors.ts');
+const { rootScript, runAdhoc } = await import('./lib/adhoc.ts');
+const { defaultLogFile, explainFailure, renderExplanation, runStep } = await import('./lib/ansible.ts');
+const { positiveInt, runStage, stageCommandLine, StageFailure } = await import('./lib/cli.ts');
+const { showCommand } = await import('./lib/commands.ts');
+const { stamp } = await import('./lib/files.ts');
+const {
+  compareFirewall,
+  dockerExplanation,
+  firewallRules,
+  missingCommands,
+  parseState,
+  readStateScript,
+  renderAfterApply,
+  renderCommands,
+  renderComparison,
+  renderObsolete,
+  sshProblem,
+  ufwLine,
+} = await import('./lib/firewall-rules.ts');
+const { masker, secretsOf } = await import('./lib/secrets.ts');
+const { stagePlan } = await import('./lib/stage-plan.ts');
 
 function testSwitches(dryRun: boolean, datadir: string | undefined, remote: boolean): UfwOptions {
   if ((dryRun || datadir !== undefined) && !remote) throw new InputError('--ufw-dry-run and --ufw-datadir go with --apply or --check');

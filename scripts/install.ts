@@ -9,8 +9,8 @@ import module from 'node:module';
 // Start-up: Node's module compile cache first (Node 22.1 and newer; the README's "Runtimes"), then
 // the modules, so that from the second start on none of them is compiled again.
 (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
-const { INSTALL_HELP, INSTALL_OPTIONS, prepareInstall, runInstall } = await import('./lib/install-run.ts');
-const { runStage, STAGE_HELP, stageCommandLine } = await import('./lib/cli.ts');
+const { answerEarly, STAGE_HELP } = await import('./lib/stage-start.ts');
+const { INSTALL_HELP, INSTALL_OPTIONS } = await import('./lib/install-options.ts');
 
 const HELP = `Usage: install.ts [--playbook DIR] [options]
 
@@ -27,6 +27,11 @@ ${STAGE_HELP}
 
 Example:
   npx tsx scripts/install.ts --playbook ./matrix-docker-ansible-deploy --ask-become-pass`;
+
+// --help and bad options answer here, before the modules the run needs load.
+await answerEarly('install', import.meta.url, INSTALL_OPTIONS, HELP);
+const { prepareInstall, runInstall } = await import('./lib/install-run.ts');
+const { runStage, stageCommandLine } = await import('./lib/cli.ts');
 
 async function main(): Promise<number> {
   const { values } = stageCommandLine(INSTALL_OPTIONS, HELP);

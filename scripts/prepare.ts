@@ -20,16 +20,7 @@ import type { parseCommandLine } from './lib/cli.ts';
 // Start-up: Node's module compile cache first (Node 22.1 and newer; the README's "Runtimes"), then
 // the modules, so that from the second start on none of them is compiled again.
 (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
-const { emit } = await import('../checks/core/catalogue.ts');
-const { PREPARE } = await import('../checks/findings/prepare.ts');
-const { buildReport, renderJson, renderTable } = await import('../checks/core/report.ts');
-const { INVENTORY_FILE, loadInventory, readExpectedMigrationVersion } = await import('../checks/plan/load.ts');
-const { defaultLogFile, playbookCommand, renderExplanation, runStep, runWithProgress } = await import('./lib/ansible.ts');
-const { runStage, STAGE_HELP, STAGE_OPTIONS, stageCommandLine } = await import('./lib/cli.ts');
-const { git, isGitCheckout } = await import('./lib/checkout.ts');
-const { capture, onPath, showCommand } = await import('./lib/commands.ts');
-const { stamp } = await import('./lib/files.ts');
-const { controlActions, controlFindings, serverActions, serverFindings, sshFindings, sshTarget } = await import('./lib/readiness.ts');
+const { answerEarly, STAGE_HELP, STAGE_OPTIONS } = await import('./lib/stage-start.ts');
 
 export const PLAYBOOK_REPO = 'https://github.com/spantaleev/matrix-docker-ansible-deploy.git';
 
@@ -62,6 +53,19 @@ const OPTIONS = {
   log: { type: 'string' },
   json: { type: 'boolean', default: false },
 } satisfies ParseArgsConfig['options'];
+
+// --help and bad options answer here, before the modules the run needs load.
+await answerEarly('prepare', import.meta.url, OPTIONS, HELP);
+const { emit } = await import('../checks/core/catalogue.ts');
+const { PREPARE } = await import('../checks/findings/prepare.ts');
+const { buildReport, renderJson, renderTable } = await import('../checks/core/report.ts');
+const { INVENTORY_FILE, loadInventory, readExpectedMigrationVersion } = await import('../checks/plan/load.ts');
+const { defaultLogFile, playbookCommand, renderExplanation, runStep, runWithProgress } = await import('./lib/ansible.ts');
+const { runStage, stageCommandLine } = await import('./lib/cli.ts');
+const { git, isGitCheckout } = await import('./lib/checkout.ts');
+const { capture, onPath, showCommand } = await import('./lib/commands.ts');
+const { stamp } = await import('./lib/files.ts');
+const { controlActions, controlFindings, serverActions, serverFindings, sshFindings, sshTarget } = await import('./lib/readiness.ts');
 
 type Values = ReturnType<typeof parseCommandLine<typeof OPTIONS>>['values'];
 

@@ -15,20 +15,7 @@ import type { parseCommandLine } from './lib/cli.ts';
 // Start-up: Node's module compile cache first (Node 22.1 and newer; the README's "Runtimes"), then
 // the modules, so that from the second start on none of them is compiled again.
 (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
-const { InputError } = await import('../checks/core/errors.ts');
-const { readVars } = await import('../checks/plan/services.ts');
-const { defaultLogFile, playbookCommand, runStep } = await import('./lib/ansible.ts');
-const { positiveInt, requireCheckout, runStage, STAGE_HELP, STAGE_OPTIONS, stageArgv, stageCommandLine, StageFailure } = await import(
-  './lib/cli.ts'
-);
-const { loadHostPlans, pickHost } = await import('./lib/checkout.ts');
-const { showCommand } = await import('./lib/commands.ts');
-const { stamp } = await import('./lib/files.ts');
-const { readPassword } = await import('./lib/prompt.ts');
-const { masker, MASK, secretsOf, withPrivateFile } = await import('./lib/secrets.ts');
-const { adminApiReachable, createToken, deleteToken, listTokens, login, logout, parseLocalpart, registerWithSharedSecret } = await import(
-  './lib/synapse-api.ts'
-);
+const { answerEarly, STAGE_HELP, STAGE_OPTIONS } = await import('./lib/stage-start.ts');
 
 const HELP = `Usage: register.ts user NAME [--admin] [options]
        register.ts token create [--uses N|unlimited] [--expires YYYY-MM-DD] [options]
@@ -72,6 +59,21 @@ const OPTIONS = {
   'ask-become-pass': { type: 'boolean', short: 'K', default: false },
   log: { type: 'string' },
 } satisfies ParseArgsConfig['options'];
+
+// --help and bad options answer here, before the modules the run needs load.
+await answerEarly('register', import.meta.url, OPTIONS, HELP, (args) => deletedToken(args).argv);
+const { InputError } = await import('../checks/core/errors.ts');
+const { readVars } = await import('../checks/plan/services.ts');
+const { defaultLogFile, playbookCommand, runStep } = await import('./lib/ansible.ts');
+const { positiveInt, requireCheckout, runStage, stageArgv, stageCommandLine, StageFailure } = await import('./lib/cli.ts');
+const { loadHostPlans, pickHost } = await import('./lib/checkout.ts');
+const { showCommand } = await import('./lib/commands.ts');
+const { stamp } = await import('./lib/files.ts');
+const { readPassword } = await import('./lib/prompt.ts');
+const { masker, MASK, secretsOf, withPrivateFile } = await import('./lib/secrets.ts');
+const { adminApiReachable, createToken, deleteToken, listTokens, login, logout, parseLocalpart, registerWithSharedSecret } = await import(
+  './lib/synapse-api.ts'
+);
 
 type Values = ReturnType<typeof parseCommandLine<typeof OPTIONS>>['values'];
 

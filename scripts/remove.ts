@@ -12,17 +12,8 @@ import type { ParseArgsConfig } from 'node:util';
 // Start-up: Node's module compile cache first (Node 22.1 and newer; the README's "Runtimes"), then
 // the modules, so that from the second start on none of them is compiled again.
 (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
-const { InputError } = await import('../checks/core/errors.ts');
-const { defaultLogFile, playbookCommand, runStep } = await import('./lib/ansible.ts');
-const { requireCheckout, runStage, STAGE_HELP, STAGE_OPTIONS, stageCommandLine, StageFailure } = await import('./lib/cli.ts');
-const { loadHostPlans, pickHost } = await import('./lib/checkout.ts');
-const { showCommand } = await import('./lib/commands.ts');
-const { stamp } = await import('./lib/files.ts');
-const { askLine } = await import('./lib/prompt.ts');
-const { masker, secretsOf } = await import('./lib/secrets.ts');
+const { answerEarly, STAGE_HELP, STAGE_OPTIONS } = await import('./lib/stage-start.ts');
 const { CONFIRMATION } = await import('./lib/remove-all.ts');
-
-const PLAYBOOKS = join(import.meta.dirname, 'lib', 'playbooks');
 
 const HELP = `Usage: remove.ts [--playbook DIR] [--backup DIR] [--yes-really-remove-everything]
 
@@ -55,6 +46,19 @@ const OPTIONS = {
   'ask-become-pass': { type: 'boolean', short: 'K', default: false },
   log: { type: 'string' },
 } satisfies ParseArgsConfig['options'];
+
+// --help and bad options answer here, before the modules the run needs load.
+await answerEarly('remove', import.meta.url, OPTIONS, HELP);
+const { InputError } = await import('../checks/core/errors.ts');
+const { defaultLogFile, playbookCommand, runStep } = await import('./lib/ansible.ts');
+const { requireCheckout, runStage, stageCommandLine, StageFailure } = await import('./lib/cli.ts');
+const { loadHostPlans, pickHost } = await import('./lib/checkout.ts');
+const { showCommand } = await import('./lib/commands.ts');
+const { stamp } = await import('./lib/files.ts');
+const { askLine } = await import('./lib/prompt.ts');
+const { masker, secretsOf } = await import('./lib/secrets.ts');
+
+const PLAYBOOKS = join(import.meta.dirname, 'lib', 'playbooks');
 
 /** The backup folder must be new or empty: a backup never overwrites another. */
 function backupDir(dir: string | undefined): string | undefined {

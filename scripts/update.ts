@@ -16,14 +16,8 @@ import type { Install } from './lib/install-run.ts';
 // Start-up: Node's module compile cache first (Node 22.1 and newer; the README's "Runtimes"), then
 // the modules, so that from the second start on none of them is compiled again.
 (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
-const { InputError } = await import('../checks/core/errors.ts');
-const { MIGRATION_DEFAULTS_FILE } = await import('../checks/plan/load.ts');
-const { runStage, STAGE_HELP, stageCommandLine, StageFailure } = await import('./lib/cli.ts');
-const { breakingChangesBetween, git, isGitCheckout, parseMigrationDefaults } = await import('./lib/checkout.ts');
-const { capture, showCommand, withSpinner } = await import('./lib/commands.ts');
-const { applyChange, describeChange, fileChange } = await import('./lib/files.ts');
-const { setVar } = await import('./lib/vars-text.ts');
-const { INSTALL_HELP, INSTALL_OPTIONS, prepareInstall, runInstall } = await import('./lib/install-run.ts');
+const { answerEarly, STAGE_HELP } = await import('./lib/stage-start.ts');
+const { INSTALL_HELP, INSTALL_OPTIONS } = await import('./lib/install-options.ts');
 
 const HELP = `Usage: update.ts [--playbook DIR] [--acknowledge VERSION] [install options]
 
@@ -47,6 +41,17 @@ const OPTIONS = {
   ...INSTALL_OPTIONS,
   acknowledge: { type: 'string' },
 } satisfies ParseArgsConfig['options'];
+
+// --help and bad options answer here, before the modules the run needs load.
+await answerEarly('update', import.meta.url, OPTIONS, HELP);
+const { InputError } = await import('../checks/core/errors.ts');
+const { MIGRATION_DEFAULTS_FILE } = await import('../checks/plan/load.ts');
+const { runStage, stageCommandLine, StageFailure } = await import('./lib/cli.ts');
+const { breakingChangesBetween, git, isGitCheckout, parseMigrationDefaults } = await import('./lib/checkout.ts');
+const { capture, showCommand, withSpinner } = await import('./lib/commands.ts');
+const { applyChange, describeChange, fileChange } = await import('./lib/files.ts');
+const { setVar } = await import('./lib/vars-text.ts');
+const { prepareInstall, runInstall } = await import('./lib/install-run.ts');
 
 const VALIDATED = 'matrix_playbook_migration_validated_version';
 

@@ -13,14 +13,7 @@ import type { Flavor, Serve, WellKnownRequest } from './lib/wellknown-files.ts';
 // Start-up: Node's module compile cache first (Node 22.1 and newer; the README's "Runtimes"), then
 // the modules, so that from the second start on none of them is compiled again.
 (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
-const { InputError } = await import('../checks/core/errors.ts');
-const { runStage, STAGE_HELP, STAGE_OPTIONS, stageCommandLine, StageFailure } = await import('./lib/cli.ts');
-const { applyChange, describeChange, fileChange } = await import('./lib/files.ts');
-const { testNginxSnippet } = await import('./lib/nginx-test.ts');
-const { stagePlan } = await import('./lib/stage-plan.ts');
-const { checkSupportPage, checkWebRoot, FLAVORS, parseSupportContact, SERVE_MODES, SNIPPET_FILES, wellKnownOutput } = await import(
-  './lib/wellknown-files.ts'
-);
+const { answerEarly, STAGE_HELP, STAGE_OPTIONS } = await import('./lib/stage-start.ts');
 
 const HELP = `Usage: wellknown.ts [--playbook DIR | --vars FILE] --flavor nginx|apache|caddy|static [options]
 
@@ -61,6 +54,17 @@ const OPTIONS = {
   'support-contact': { type: 'string', multiple: true, default: [] as string[] },
   'support-page': { type: 'string' },
 } satisfies ParseArgsConfig['options'];
+
+// --help and bad options answer here, before the modules the run needs load.
+await answerEarly('wellknown', import.meta.url, OPTIONS, HELP);
+const { InputError } = await import('../checks/core/errors.ts');
+const { runStage, stageCommandLine, StageFailure } = await import('./lib/cli.ts');
+const { applyChange, describeChange, fileChange } = await import('./lib/files.ts');
+const { testNginxSnippet } = await import('./lib/nginx-test.ts');
+const { stagePlan } = await import('./lib/stage-plan.ts');
+const { checkSupportPage, checkWebRoot, FLAVORS, parseSupportContact, SERVE_MODES, SNIPPET_FILES, wellKnownOutput } = await import(
+  './lib/wellknown-files.ts'
+);
 
 function oneOf<T extends string>(value: string | undefined, allowed: readonly T[], option: string): T | undefined {
   if (value === undefined) return undefined;

@@ -5,14 +5,13 @@
 // what target and settings give; checks/outbound.ts adds its own inputs through outboundAreaWith.
 import { InputError } from '../core/errors.ts';
 import { parseServerName } from '../core/server-name.ts';
-import type { OutboundFacts } from '../facts/outbound.ts';
+import { DEFAULT_REMOTES, type OutboundFacts } from '../facts/outbound.ts';
 import type { InventoryRef } from '../probes/outbound-adhoc.ts';
 import { gatherOutbound } from '../probes/outbound-gather.ts';
 import { judgeOutbound } from '../rules/outbound.ts';
 import type { Area, Verdict } from './area.ts';
 
-/** A few well-known public servers, when no --remote is given. */
-export const DEFAULT_REMOTES: readonly string[] = ['matrix.org', 'mozilla.org', 'kde.org'];
+export { DEFAULT_REMOTES } from '../facts/outbound.ts';
 
 /** --remote NAME (repeatable): server names, without a port. */
 export function parseRemotes(values: readonly string[]): string[] {

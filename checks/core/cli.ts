@@ -1,5 +1,6 @@
 // The command-line contract shared by every check (docs/architecture.md "Command-line contract").
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
+import { parseCommandLine } from './command-line.ts';
 import { pathToFileURL } from 'node:url';
 import { InputError } from './errors.ts';
 import { readInputFileSync } from './input-file.ts';
@@ -48,14 +49,7 @@ Exit codes: 0 all passed, 1 a warning, 2 a failure, 3 could not run.`;
 export const COMMON_HELP = helpOf(true);
 export const HELP_WITHOUT_CONNECT_TO = helpOf(false);
 
-export function parseCommandLine<O extends ParseArgsConfig['options']>(argv: string[], options: O) {
-  try {
-    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
-  } catch (error) {
-    // node:util's messages are already one line, e.g. "Unknown option '--foo'".
-    throw new InputError(((error as Error).message.split('\n')[0] ?? 'bad arguments').replace(/\. To specify.*$/, ''));
-  }
-}
+export { parseCommandLine } from './command-line.ts';
 
 /**
  * The start every check shares: --help, then one server name or a configuration (--vars or

@@ -3,6 +3,9 @@
 // user's token, the admin API's federation destinations, and commands run on the server through
 // the inventory (host and Synapse container). Secrets never appear here.
 
+/** A few well-known public servers, when no --remote is given. */
+export const DEFAULT_REMOTES: readonly string[] = ['matrix.org', 'mozilla.org', 'kde.org'];
+
 /** One HTTP call the check made, reduced to what the rules read. */
 export interface CallFact {
   url: string;

@@ -1,28 +1,16 @@
 // The command line every stage shares (docs/architecture.md "Stages"): --playbook, --dry-run,
 // --help, and the exit codes 0 done, 2 failed, 3 bad input.
-import { existsSync, realpathSync, statSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
 import { InputError } from '../../checks/core/errors.ts';
+import { setStageArgv, type STAGE_OPTIONS, stageArgv, startedArgs } from './stage-start.ts';
 
 import { parseCommandLine, runMain } from '../../checks/core/cli.ts';
 
 export { parseCommandLine } from '../../checks/core/cli.ts';
 
-export const DEFAULT_CHECKOUT = './matrix-docker-ansible-deploy';
-
-export const STAGE_OPTIONS = {
-  playbook: { type: 'string', default: DEFAULT_CHECKOUT },
-  'dry-run': { type: 'boolean', default: false },
-  help: { type: 'boolean', short: 'h', default: false },
-} as const satisfies ParseArgsConfig['options'];
-
-export const STAGE_HELP = `  --playbook DIR   the matrix-docker-ansible-deploy checkout (default ${DEFAULT_CHECKOUT})
-  --dry-run        print the commands and file changes, change nothing
-  -h, --help       this help
-
-Exit codes: 0 done, 2 failed, 3 bad input (nothing was changed).`;
+export { DEFAULT_CHECKOUT, STAGE_HELP, STAGE_OPTIONS, stageArgv, startedArgs } from './stage-start.ts';
 
 /** The stage's command line; with --help the help is printed (the caller then returns 0). */
 export function stageCommandLine<O extends ParseArgsConfig['options'] & typeof STAGE_OPTIONS>(
@@ -38,50 +26,6 @@ export function stageCommandLine<O extends ParseArgsConfig['options'] & typeof S
 /** A step failed: its message is printed as is (no stack trace) and the stage exits 2. */
 export class StageFailure extends Error {
   override name = 'StageFailure';
-}
-
-// -------------------------------------------------------------------------------------------
-// How a stage was started: `node scripts/<stage>.ts …` (also `npx tsx …`), `./scripts/<stage>.ts …`
-// (the shebang runs node) or `npx zx scripts/<stage>.ts …` (zx's command line imports the file).
-
-/** The stage's own arguments, once runStage has found how it was started. */
-let ownArgv: string[] | undefined;
-
-/** The stage's arguments (after the script's path, whoever ran it). */
-export function stageArgv(): string[] {
-  return ownArgv ?? process.argv.slice(2);
-}
-
-function realPath(path: string): string | undefined {
-  try {
-    return realpathSync(resolve(path));
-  } catch {
-    return undefined;
-  }
-}
-
-/** zx's command line (node_modules/zx/build/cli.js, or the .bin/zx link to it). */
-function isZxCli(path: string): boolean {
-  return basename(dirname(path)) === 'build' && /^cli\.[cm]?js$/.test(basename(path)) && basename(dirname(dirname(path))) === 'zx';
-}
-
-/**
- * The arguments of the stage in `moduleUrl` when it is the script being run: by node (argv[1] is
- * the file) or by zx (argv[1] is zx's command line, and the file follows zx's own options).
- * undefined when the file was imported by something else.
- */
-export function startedArgs(moduleUrl: string, argv = process.argv): string[] | undefined {
-  const self = realPath(fileURLToPath(moduleUrl));
-  if (!self || argv[1] === undefined) return undefined;
-  const runner = realPath(argv[1]);
-  if (runner === self) return argv.slice(2);
-  if (runner && isZxCli(runner)) {
-    const at = argv.findIndex(
-      (arg, i) => i >= 2 && !arg.startsWith('-') && realPath(arg.startsWith('file:') ? fileURLToPath(arg) : arg) === self,
-    );
-    if (at >= 0) return argv.slice(at + 1);
-  }
-  return undefined;
 }
 
 /**
@@ -101,7 +45,7 @@ export function runStage(name: string, moduleUrl: string, main: () => Promise<nu
     process.exitCode = 3;
     return;
   }
-  ownArgv = args;
+  setStageArgv(args);
   runMain(name, main, (error) => ({
     expected: error instanceof InputError || error instanceof StageFailure,
     label: 'failed',

@@ -8,6 +8,7 @@ import { obsoleteIssues, PREFIX_RULES, RENAMED_VARIABLES } from '../../checks/pl
 import { isServiceEnabled, MANAGED_TRAEFIK, readVars, SERVICES } from '../../checks/plan/services.ts';
 import type { ServiceDef } from '../../checks/plan/services.ts';
 import { randomSecret } from './secrets.ts';
+import { SWITCHABLE } from './switchable.ts';
 import { removeVar, renameVar, setVar, varsOf } from './vars-text.ts';
 import type { VarValue } from './vars-text.ts';
 
@@ -27,8 +28,7 @@ export function validDomain(input: string): string {
 // -------------------------------------------------------------------------------------------
 // Services by the plan's ids
 
-/** Catalogue rows that one boolean variable switches (not the homeserver or the proxy type). */
-export const SWITCHABLE: readonly ServiceDef[] = SERVICES.filter((def) => def.enabledBy.endsWith('_enabled'));
+export { SWITCHABLE } from './switchable.ts';
 
 function switchable(id: string): ServiceDef {
   const def = SWITCHABLE.find((d) => d.id === id);

@@ -1,11 +1,11 @@
 // The install steps, shared by the install and update stages: the preflight (the plan's own
 // validation and the DNS check), the roles, the playbook with install-all (or setup-all),
 // ensure-matrix-users-created and start, its self-check, and doctor as the after-picture.
-import type { ParseArgsConfig } from 'node:util';
 import { parseResolvers, parseTimeout } from '../../checks/core/cli.ts';
 import { defaultLogFile, playbookCommand, runStep } from './ansible.ts';
 import type { RunContext } from './ansible.ts';
-import { type parseCommandLine, requireCheckout, STAGE_OPTIONS, StageFailure } from './cli.ts';
+import { type parseCommandLine, requireCheckout, StageFailure } from './cli.ts';
+import type { INSTALL_OPTIONS } from './install-options.ts';
 import { loadHostPlans, rolesCommands } from './checkout.ts';
 import type { HostPlan } from './checkout.ts';
 import { execute, showCommand } from './commands.ts';
@@ -15,29 +15,7 @@ import { AFTER_CHECK, checkCommand, PREFLIGHT_CHECK, renderCheck, runCheck } fro
 import type { CheckOptions } from './project-checks.ts';
 import { masker, secretsOf } from './secrets.ts';
 
-export const INSTALL_HELP = `  --setup-all            full re-setup: also uninstalls components switched off in vars.yml
-                         (setup-all instead of install-all; slower)
-  -K, --ask-become-pass  ask for the sudo password of the SSH login (passed on to Ansible)
-  --skip-preflight       run the playbook even when the preflight finds problems
-  --resolver IP[:PORT]   DNS server for the checks (repeatable; default: the system's)
-  --authoritative IP[:PORT]  ask this server as the zone's source (repeatable)
-  --expect-ip IPV4[,IPV6]    the address the DNS records must point at
-  --timeout SECONDS      per-probe timeout of the checks (default 5)
-  --after-checks AREA,…  the check areas of the after-picture (default: all of doctor's)
-  --log FILE             the full log (default inventory/logs/<stage>-<time>.log in the checkout)`;
-
-export const INSTALL_OPTIONS = {
-  ...STAGE_OPTIONS,
-  'setup-all': { type: 'boolean', default: false },
-  'ask-become-pass': { type: 'boolean', short: 'K', default: false },
-  'skip-preflight': { type: 'boolean', default: false },
-  resolver: { type: 'string', multiple: true, default: [] as string[] },
-  authoritative: { type: 'string', multiple: true, default: [] as string[] },
-  'expect-ip': { type: 'string' },
-  timeout: { type: 'string' },
-  log: { type: 'string' },
-  'after-checks': { type: 'string' },
-} satisfies ParseArgsConfig['options'];
+export { INSTALL_HELP, INSTALL_OPTIONS } from './install-options.ts';
 
 export type InstallValues = ReturnType<typeof parseCommandLine<typeof INSTALL_OPTIONS>>['values'];
 

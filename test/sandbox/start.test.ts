@@ -107,7 +107,7 @@ describe('npm start: doctor on the built-in sandbox', () => {
   });
 
   it('stops quietly when its reader goes away (npm start | head)', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'sandbox/start.ts'], {
+    const child = spawn(process.execPath, ['--import', './scripts/lib/typescript.mjs', 'sandbox/start.ts'], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, NO_COLOR: '1' },
     });
