@@ -14,6 +14,7 @@ const { COMMON_HELP, COMMON_OPTIONS, emitReport, isMain, namedResolvers, parseCh
   await import('./core/cli.ts');
 const { InputError } = await import('./core/errors.ts');
 const { readSecretFile } = await import('./core/prompt.ts');
+const { parseHomeserver } = await import('./core/client-auth.ts');
 const { parseServerName } = await import('./core/server-name.ts');
 const { DEFAULT_REMOTES } = await import('./facts/outbound.ts');
 
@@ -44,17 +45,6 @@ const OPTIONS = {
   'admin-token-file': { type: 'string' },
   apply: { type: 'boolean', default: false },
 } satisfies ParseArgsConfig['options'];
-
-function parseHomeserver(text: string | undefined): string | undefined {
-  if (text === undefined) return undefined;
-  try {
-    const url = new URL(text);
-    if (url.protocol === 'https:' || url.protocol === 'http:') return url.href.replace(/\/+$/, '');
-  } catch {
-    // reported below
-  }
-  throw new InputError(`--homeserver "${text}" is not an http(s) URL such as https://matrix.example.org`);
-}
 
 function secret(file: string | undefined, option: string, env: string): string | undefined {
   if (file !== undefined) return readSecretFile(file, option);

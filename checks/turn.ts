@@ -8,7 +8,7 @@
 import module from 'node:module';
 import type { ParseArgsConfig } from 'node:util';
 import { isIP } from 'node:net';
-import type { ClientAuth, RunSettings, ServerTarget } from './areas/area.ts';
+import type { RunSettings, ServerTarget } from './areas/area.ts';
 
 // Start-up: Node's module compile cache first (Node 22.1 and newer; the README's "Runtimes"), then
 // the modules, so that from the second start on none of them is compiled again.
@@ -16,7 +16,8 @@ import type { ClientAuth, RunSettings, ServerTarget } from './areas/area.ts';
 const { COMMON_HELP, COMMON_OPTIONS, emitReport, isMain, namedResolvers, parseCheckCommand, parseConnectTo, readCaFile, runCommand } =
   await import('./core/cli.ts');
 const { InputError } = await import('./core/errors.ts');
-const { askHidden, readSecretFile } = await import('./core/prompt.ts');
+const { authFrom, parseHomeserver } = await import('./core/client-auth.ts');
+const { readSecretFile } = await import('./core/prompt.ts');
 const { setVerbose } = await import('./core/report.ts');
 
 const HELP = `Usage: turn.ts <server-name> [options]
@@ -55,41 +56,6 @@ const OPTIONS = {
   'expect-ip': { type: 'string' },
   verbose: { type: 'boolean' },
 } satisfies ParseArgsConfig['options'];
-
-/** The password from MATRIX_PASSWORD, or asked on the terminal without echo. */
-async function readPassword(user: string): Promise<string> {
-  const fromEnv = process.env.MATRIX_PASSWORD;
-  if (fromEnv) return fromEnv;
-  if (!process.stdin.isTTY)
-    throw new InputError(`--user ${user}: set MATRIX_PASSWORD, or run on a terminal to be asked (the password is never an argument)`);
-  const password = await askHidden(`Password for ${user}: `);
-  if (password === '') throw new InputError('no password given');
-  return password;
-}
-
-function parseHomeserver(text: string | undefined): string | undefined {
-  if (text === undefined) return undefined;
-  try {
-    const url = new URL(text);
-    if (url.protocol === 'https:' || url.protocol === 'http:') return url.href.replace(/\/+$/, '');
-  } catch {
-    // reported below
-  }
-  throw new InputError(`--homeserver "${text}" is not an http(s) URL such as https://matrix.example.org`);
-}
-
-async function authFrom(values: { user?: string; 'access-token-file'?: string }): Promise<ClientAuth | undefined> {
-  if (values.user !== undefined && values['access-token-file'] !== undefined)
-    throw new InputError('give --user or --access-token-file, not both');
-  if (values.user !== undefined) {
-    if (values.user.trim() === '') throw new InputError('--user is empty');
-    return { kind: 'login', user: values.user, password: await readPassword(values.user) };
-  }
-  if (values['access-token-file'] !== undefined)
-    return { kind: 'token', token: readSecretFile(values['access-token-file'], '--access-token-file') };
-  const token = process.env.MATRIX_ACCESS_TOKEN?.trim();
-  return token ? { kind: 'token', token } : undefined;
-}
 
 async function main(): Promise<number> {
   const started = new Date();

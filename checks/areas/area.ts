@@ -1,6 +1,7 @@
 // An area is one part of a server's health (dns, wellknown, federation, turn, …): it gathers its
 // facts through probes, then judges them with pure rules. doctor, the install stage, bench and
 // the single-area commands all run areas through the registry (registry.ts), the same way.
+import type { ClientAuth } from '../core/client-auth.ts';
 import type { Finding } from '../core/finding.ts';
 import type { ServerName } from '../core/server-name.ts';
 import type { Endpoint } from '../core/net.ts';
@@ -21,9 +22,6 @@ export interface ServerTarget {
   /** In a fleet: why this server's configuration or name could not be read (nothing is probed). */
   unreadable?: string;
 }
-
-/** How a TURN client logs in to the homeserver (never printed). */
-export type ClientAuth = { kind: 'token'; token: string } | { kind: 'login'; user: string; password: string };
 
 /** What every area of a run shares: where lookups go, what to trust, how long to wait. */
 export interface RunSettings {
