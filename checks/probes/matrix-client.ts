@@ -8,9 +8,11 @@ import { httpRequest } from './http.ts';
 import { BROWSER_USER_AGENT, type HttpOutcome } from '../facts/http.ts';
 import type { ConnectTo } from '../core/net.ts';
 import { resolveAddresses } from './resolve.ts';
-import { joinPath, parseObject } from '../facts/wellknown.ts';
+import { CLIENT_ORIGIN, joinPath, parseObject, urlAt } from '../facts/wellknown.ts';
+import { FOCI_KEY } from '../facts/rtc.ts';
+import { fetchChain } from './fetch-chain.ts';
 import type { NamedServer } from '../core/net.ts';
-import type { ApiCallFact, TurnServerFact } from '../facts/turn.ts';
+import type { ApiCallFact, TurnServerFact, WellKnownClientFact } from '../facts/turn.ts';
 
 export interface ClientContext {
   resolvers: NamedServer[];
@@ -120,4 +122,36 @@ export async function fetchTurnServer(baseUrl: string, token: string, context: C
 /** GET <livekit_service_url>/sfu/get: lk-jwt-service answers 405 (it wants POST) when it is reachable. */
 export async function probeJwtService(serviceUrl: string, context: ClientContext): Promise<ApiCallFact> {
   return (await call(joinPath(serviceUrl, 'sfu/get'), context)).fact;
+}
+
+/** Local addresses: the only ones the check sends credentials to over plain HTTP. */
+export function isLoopbackUrl(url: string): boolean {
+  const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
+}
+
+export async function clientWellKnown(serverName: string, context: ClientContext): Promise<WellKnownClientFact> {
+  const url = `https://${isIP(serverName) === 6 ? `[${serverName}]` : serverName}/.well-known/matrix/client`;
+  const chain = await fetchChain(url, {
+    resolvers: context.resolvers,
+    remaining: () => context.timeoutMs,
+    ca: context.ca,
+    connectTo: context.connectTo,
+    // As a web client asks: a browser's User-Agent and an Origin header.
+    userAgent: BROWSER_USER_AGENT,
+    headers: { origin: CLIENT_ORIGIN },
+    maxBodyBytes: 64 * 1024,
+  });
+  const final = chain.final;
+  const fact: WellKnownClientFact = { url, json: false };
+  if (!final) return { ...fact, failure: chain.detail ?? chain.problem ?? 'no answer' };
+  fact.status = final.status;
+  if (final.tls && !final.tls.authorized) fact.failure = `certificate not valid: ${final.tls.authorizationError}`;
+  const doc = final.status === 200 ? parseObject(final.body) : undefined;
+  if (!doc) return fact;
+  fact.json = true;
+  const baseUrl = urlAt(doc, 'm.homeserver');
+  if (baseUrl) fact.baseUrl = baseUrl;
+  if (FOCI_KEY in doc) fact.foci = doc[FOCI_KEY];
+  return fact;
 }

@@ -11,7 +11,6 @@ import type { ConnectTo, NamedServer } from '../core/net.ts';
 import {
   CALL_ORIGIN,
   decodeJwtClaims,
-  FOCI_KEY,
   type FederationUserinfoFact,
   type JwtCallFact,
   type OpenIdFact,
@@ -23,13 +22,12 @@ import {
 } from '../facts/rtc.ts';
 import type { TurnPlan } from '../facts/turn-config.ts';
 import { livekitServiceUrls } from '../facts/turn-config.ts';
-import type { ApiCallFact, WellKnownClientFact } from '../facts/turn.ts';
-import { joinPath, parseObject, urlAt } from '../facts/wellknown.ts';
+import type { ApiCallFact } from '../facts/turn.ts';
+import { joinPath, parseObject } from '../facts/wellknown.ts';
 import { gatherFederation } from './federation-gather.ts';
-import { fetchChain } from './fetch-chain.ts';
 import { httpRequest } from './http.ts';
 import { runSession } from './livekit-session.ts';
-import { addressOf, type ClientContext } from './matrix-client.ts';
+import { addressOf, type ClientContext, clientWellKnown, isLoopbackUrl } from './matrix-client.ts';
 
 export interface RtcGatherInput {
   serverName: string;
@@ -82,35 +80,6 @@ async function request(
   const body = parseObject(outcome.body);
   if (typeof body?.errcode === 'string') fact.errcode = body.errcode;
   return { fact, headers: outcome.headers, ...(body ? { body } : {}) };
-}
-
-/** Local addresses: the only ones the check sends credentials to over plain HTTP. */
-function isLoopbackUrl(url: string): boolean {
-  const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
-  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
-}
-
-async function clientWellKnown(serverName: string, context: ClientContext): Promise<WellKnownClientFact> {
-  const url = `https://${isIP(serverName) === 6 ? `[${serverName}]` : serverName}/.well-known/matrix/client`;
-  const chain = await fetchChain(url, {
-    resolvers: context.resolvers,
-    remaining: () => context.timeoutMs,
-    ca: context.ca,
-    connectTo: context.connectTo,
-    maxBodyBytes: 64 * 1024,
-  });
-  const final = chain.final;
-  const fact: WellKnownClientFact = { url, json: false };
-  if (!final) return { ...fact, failure: chain.detail ?? chain.problem ?? 'no answer' };
-  fact.status = final.status;
-  if (final.tls && !final.tls.authorized) fact.failure = `certificate not valid: ${final.tls.authorizationError}`;
-  const doc = final.status === 200 ? parseObject(final.body) : undefined;
-  if (!doc) return fact;
-  fact.json = true;
-  const baseUrl = urlAt(doc, 'm.homeserver');
-  if (baseUrl) fact.baseUrl = baseUrl;
-  if (FOCI_KEY in doc) fact.foci = doc[FOCI_KEY];
-  return fact;
 }
 
 /** GET /_matrix/federation/v1/openid/userinfo where server discovery leads, as the JWT service does. */

@@ -8,9 +8,18 @@ import { fetchChain } from './fetch-chain.ts';
 import { routeFor, type ConnectTo } from '../core/net.ts';
 import { resolveAddresses } from './resolve.ts';
 import type { AddressLookup } from '../facts/dns.ts';
-import { CLIENT_ORIGIN, joinPath, parseObject, urlAt } from '../facts/wellknown.ts';
+import { CLIENT_ORIGIN, joinPath } from '../facts/wellknown.ts';
 import { BROWSER_USER_AGENT } from '../facts/http.ts';
-import { addressOf, fetchTurnServer, login, logout, probeJwtService, type ClientContext } from './matrix-client.ts';
+import {
+  addressOf,
+  type ClientContext,
+  clientWellKnown,
+  fetchTurnServer,
+  isLoopbackUrl,
+  login,
+  logout,
+  probeJwtService,
+} from './matrix-client.ts';
 import type { ApiCallFact } from '../facts/turn.ts';
 import { probeTcpPort } from './stun-transport.ts';
 import { probeTurn } from './turn-probe.ts';
@@ -47,38 +56,6 @@ const TOOL_USER = 'matrix-selfhost-toolkit';
 
 function restFor(secret: string): TurnCredentials {
   return restCredentials(secret, TOOL_USER, Date.now() / 1000 + 3600);
-}
-
-/** Local addresses: the only ones the check sends credentials to over plain HTTP. */
-function isLoopbackUrl(url: string): boolean {
-  const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
-  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
-}
-
-async function clientWellKnown(serverName: string, context: ClientContext): Promise<WellKnownClientFact> {
-  const url = `https://${isIP(serverName) === 6 ? `[${serverName}]` : serverName}/.well-known/matrix/client`;
-  const chain = await fetchChain(url, {
-    resolvers: context.resolvers,
-    remaining: () => context.timeoutMs,
-    ca: context.ca,
-    connectTo: context.connectTo,
-    // As a web client asks: a browser's User-Agent and an Origin header.
-    userAgent: BROWSER_USER_AGENT,
-    headers: { origin: CLIENT_ORIGIN },
-    maxBodyBytes: 64 * 1024,
-  });
-  const final = chain.final;
-  const fact: WellKnownClientFact = { url, json: false };
-  if (!final) return { ...fact, failure: chain.detail ?? chain.problem ?? 'no answer' };
-  fact.status = final.status;
-  if (final.tls && !final.tls.authorized) fact.failure = `certificate not valid: ${final.tls.authorizationError}`;
-  const doc = final.status === 200 ? parseObject(final.body) : undefined;
-  if (!doc) return fact;
-  fact.json = true;
-  const baseUrl = urlAt(doc, 'm.homeserver');
-  if (baseUrl) fact.baseUrl = baseUrl;
-  if ('org.matrix.msc4143.rtc_foci' in doc) fact.foci = doc['org.matrix.msc4143.rtc_foci'];
-  return fact;
 }
 
 export async function gatherTurn(input: TurnGatherInput): Promise<TurnFacts> {
