@@ -7,7 +7,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'undici';
-import { stopProcess } from '../lab/synapse.ts';
+import { stopProcess } from '../lab/process.ts';
 import type { Figure } from './figure.ts';
 import { startFleetLab } from './lab-fleet.ts';
 

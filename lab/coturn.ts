@@ -8,7 +8,7 @@ import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rm
 import net from 'node:net';
 import { join } from 'node:path';
 import { LAB_DIR } from './provision.ts';
-import { stopProcess } from './synapse.ts';
+import { stopProcess } from './process.ts';
 
 export interface CoturnOptions {
   /** listening-ip and relay-ip: a loopback address. */

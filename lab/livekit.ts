@@ -22,6 +22,7 @@ import { arch } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
+import { stopProcess } from './process.ts';
 
 export const LIVEKIT_VERSION = '1.13.5';
 /** The toolchain go.mod of v1.13.5 asks for (go 1.26), as a module of the proxy. */
@@ -246,18 +247,6 @@ export async function startLivekit(options: LivekitOptions): Promise<RunningLive
       if (!process.env.LAB_KEEP) rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-function stopProcess(child: ChildProcess, graceMs: number): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
 }
 
 /** Ready when GET / answers "OK" (LiveKit's health answer). */

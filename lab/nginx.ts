@@ -4,7 +4,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LAB_DIR } from './provision.ts';
-import { stopProcess } from './synapse.ts';
+import { stopProcess } from './process.ts';
 
 export interface RunningNginx {
   dir: string;

@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { LAB_DIR, venvBin } from './provision.ts';
+import { stopProcess } from './process.ts';
 
 export interface SynapseOptions {
   serverName: string;
@@ -141,18 +142,6 @@ async function waitHealthy(url: string, child: ChildProcess, dir: string): Promi
   }
   child.kill('SIGKILL');
   throw new Error(`synapse did not become healthy within 90 s; see ${dir}`);
-}
-
-export function stopProcess(child: ChildProcess, graceMs = 10_000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
 }
 
 function logConfig(file: string): Record<string, unknown> {

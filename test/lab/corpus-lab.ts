@@ -23,7 +23,8 @@ import { startCoturn, type RunningCoturn } from '../../lab/coturn.ts';
 import { startDnsServer, type LabRecord, type RunningDnsServer } from '../../lab/dns-server.ts';
 import { newNginxPrefix, startNginx, type RunningNginx } from '../../lab/nginx.ts';
 import { LAB_DIR } from '../../lab/provision.ts';
-import { startSynapse, stopProcess, type RunningSynapse } from '../../lab/synapse.ts';
+import { stopProcess } from '../../lab/process.ts';
+import { startSynapse, type RunningSynapse } from '../../lab/synapse.ts';
 import { teardown } from '../../lab/teardown.ts';
 
 export const CORPUS = {

@@ -14,7 +14,8 @@ import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FleetLab, startFleetLab } from '../../bench/lab-fleet.ts';
 import { LAB_DIR } from '../../lab/provision.ts';
-import { freePort, stopProcess } from '../../lab/synapse.ts';
+import { stopProcess } from '../../lab/process.ts';
+import { freePort } from '../../lab/synapse.ts';
 
 const EXPORTER = '127.16.2.10';
 const PROMETHEUS = '127.16.2.11';
