@@ -155,3 +155,14 @@ export async function clientWellKnown(serverName: string, context: ClientContext
   if (FOCI_KEY in doc) fact.foci = doc[FOCI_KEY];
   return fact;
 }
+
+/** The client API's base URL as a client finds it: --homeserver, else the served client well-known, else the plan's. */
+export function discoverHomeserver(
+  wellKnown: WellKnownClientFact,
+  given: { homeserver?: string; planBaseUrl?: string },
+): { baseUrl?: string; from?: '--homeserver' | 'well-known' | 'plan' } {
+  if (given.homeserver) return { baseUrl: given.homeserver, from: '--homeserver' };
+  if (wellKnown.baseUrl && !wellKnown.failure) return { baseUrl: wellKnown.baseUrl, from: 'well-known' };
+  if (given.planBaseUrl) return { baseUrl: given.planBaseUrl, from: 'plan' };
+  return {};
+}

@@ -27,7 +27,7 @@ import { joinPath, parseObject } from '../facts/wellknown.ts';
 import { gatherFederation } from './federation-gather.ts';
 import { httpRequest } from './http.ts';
 import { runSession } from './livekit-session.ts';
-import { addressOf, type ClientContext, clientWellKnown, isLoopbackUrl } from './matrix-client.ts';
+import { addressOf, type ClientContext, clientWellKnown, discoverHomeserver, isLoopbackUrl } from './matrix-client.ts';
 
 export interface RtcGatherInput {
   serverName: string;
@@ -180,14 +180,7 @@ async function gatherInto(facts: RtcFacts, input: RtcGatherInput): Promise<void>
   const context: ClientContext = { resolvers: input.resolvers, timeoutMs: input.timeoutMs, ca: input.ca, connectTo: input.connectTo };
   const wellKnown = await clientWellKnown(input.serverName, context);
   facts.wellKnown = wellKnown;
-  const served = wellKnown.baseUrl && !wellKnown.failure ? wellKnown.baseUrl : undefined;
-  const discovered: { baseUrl?: string; from?: '--homeserver' | 'well-known' | 'plan' } = input.homeserver
-    ? { baseUrl: input.homeserver, from: '--homeserver' }
-    : served
-      ? { baseUrl: served, from: 'well-known' }
-      : input.planBaseUrl
-        ? { baseUrl: input.planBaseUrl, from: 'plan' }
-        : {};
+  const discovered = discoverHomeserver(wellKnown, input);
   if (!input.auth) return;
   facts.homeserver = { ...discovered };
   const baseUrl = discovered.baseUrl;

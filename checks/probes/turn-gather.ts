@@ -14,6 +14,7 @@ import {
   addressOf,
   type ClientContext,
   clientWellKnown,
+  discoverHomeserver,
   fetchTurnServer,
   isLoopbackUrl,
   login,
@@ -76,14 +77,7 @@ export async function gatherTurn(input: TurnGatherInput): Promise<TurnFacts> {
   // The homeserver's view: what a logged-in client is handed.
   let homeserverCredentials: TurnCredentials | undefined;
   let pendingLogout: Promise<ApiCallFact> | undefined;
-  const served = wellKnown.baseUrl && !wellKnown.failure ? wellKnown.baseUrl : undefined;
-  const discovered: { baseUrl?: string; from?: '--homeserver' | 'well-known' | 'plan' } = input.homeserver
-    ? { baseUrl: input.homeserver, from: '--homeserver' }
-    : served
-      ? { baseUrl: served, from: 'well-known' }
-      : input.planBaseUrl
-        ? { baseUrl: input.planBaseUrl, from: 'plan' }
-        : {};
+  const discovered = discoverHomeserver(wellKnown, input);
   const baseUrl = discovered.baseUrl;
   if (input.auth) {
     const problem =
