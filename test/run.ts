@@ -20,15 +20,20 @@ const run = spawnSync(
 let passed = 0;
 let failed = 0;
 let skipped = 0;
+// CI shows only the end of its output: the failures are named again just above the summary line.
+const failures: string[] = [];
 try {
   const results = JSON.parse(readFileSync(output, 'utf8'));
   passed = results.numPassedTests;
-  // A file that fails before any test runs (a setup error) has no failed test: count it too.
-  const brokenFiles = (results.testResults as { status: string; assertionResults: { status: string }[] }[]).filter(
-    (file) => file.status === 'failed' && !file.assertionResults.some((a) => a.status === 'failed'),
-  ).length;
-  failed = results.numFailedTests + brokenFiles;
   skipped = results.numPendingTests + results.numTodoTests;
+  for (const file of results.testResults as VitestFile[]) {
+    const where = file.name.slice(process.cwd().length + 1);
+    const failedTests = file.assertionResults.filter((test) => test.status === 'failed');
+    for (const test of failedTests) failures.push(`${where} > ${test.fullName}: ${firstLine(test.failureMessages[0])}`);
+    // A file that fails before any test runs (a setup error) has no failed test: count it too.
+    if (file.status === 'failed' && failedTests.length === 0) failures.push(`${where}: ${firstLine(file.message)}`);
+  }
+  failed = failures.length;
 } catch {
   failed = Math.max(1, failed);
   console.error('test runner: vitest wrote no results');
@@ -53,5 +58,17 @@ if (emitted.size === 0 || undeclared.length > 0) {
 }
 
 rmSync(dir, { recursive: true, force: true });
+for (const failure of failures) console.log(`failed: ${failure}`);
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exit(run.status === 0 && failed === 0 && passed > 0 ? 0 : 1);
+
+interface VitestFile {
+  name: string;
+  status: string;
+  message?: string;
+  assertionResults: { status: string; fullName: string; failureMessages: string[] }[];
+}
+
+function firstLine(text: string | undefined): string {
+  return (text ?? 'no message').split('\n')[0].slice(0, 300);
+}
