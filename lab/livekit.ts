@@ -17,11 +17,11 @@
 // an empty module cache.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, cpSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { arch } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
+import { freePort } from './ports.ts';
 import { stopProcess } from './process.ts';
 
 export const LIVEKIT_VERSION = '1.13.5';
@@ -177,17 +177,6 @@ export function livekitConfig(options: Required<LivekitOptions>): string {
   });
 }
 
-export async function freeTcpPort(address = '0.0.0.0'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, address, () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /**
  * LiveKit gathers its ICE candidates from the interfaces' addresses (rtc.ips filters them), and
  * only 127.0.0.1 is on lo by default: the lab's own loopback address is added to lo for the
@@ -211,9 +200,9 @@ export async function startLivekit(options: LivekitOptions): Promise<RunningLive
   const full: Required<LivekitOptions> = {
     ...options,
     nodeIp: options.nodeIp ?? options.address,
-    port: options.port ?? (await freeTcpPort(options.address)),
-    udpPort: options.udpPort ?? (await freeTcpPort(options.address)),
-    tcpPort: options.tcpPort ?? (await freeTcpPort()),
+    port: options.port ?? (await freePort(options.address)),
+    udpPort: options.udpPort ?? (await freePort(options.address)),
+    tcpPort: options.tcpPort ?? (await freePort('0.0.0.0')),
   };
   const configFile = join(dir, 'livekit.yaml');
   writeFileSync(configFile, livekitConfig(full), { mode: 0o600 });

@@ -4,10 +4,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { LAB_DIR, venvBin } from './provision.ts';
+import { freePort } from './ports.ts';
 import { stopProcess } from './process.ts';
 
 export interface SynapseOptions {
@@ -36,17 +36,6 @@ export interface RunningSynapse {
   registrationSharedSecret: string;
   pid: number;
   stop(): Promise<void>;
-}
-
-export async function freePort(address = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, address, () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startSynapse(options: SynapseOptions): Promise<RunningSynapse> {

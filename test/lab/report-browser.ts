@@ -122,7 +122,17 @@ export async function launchChromium(): Promise<Browser> {
         consoleLines.push(`log ${entry.level}: ${entry.text}`);
         if (entry.level === 'error') errors.push(`${entry.source}: ${entry.text}`);
       });
+      // The documents that have loaded, by loader: a cold browser may still be loading the about:blank
+      // it opened the page with when open() navigates, and that load must not count as the new one.
+      const loadedLoaders = new Set<string>();
+      let onLoad = () => {};
+      on('Page.lifecycleEvent', (p) => {
+        if (p.name !== 'load') return;
+        loadedLoaders.add(String(p.loaderId));
+        onLoad();
+      });
       await Promise.all([send('Page.enable'), send('Runtime.enable'), send('Log.enable')]);
+      await send('Page.setLifecycleEventsEnabled', { enabled: true });
       return {
         errors,
         console: consoleLines,
@@ -132,10 +142,12 @@ export async function launchChromium(): Promise<Browser> {
           await send('Emulation.setFocusEmulationEnabled', { enabled: true });
         },
         async open(url) {
-          const loaded = new Promise<void>((resolve) => on('Page.loadEventFired', () => resolve()));
-          const result = await send<{ errorText?: string }>('Page.navigate', { url });
+          const result = await send<{ errorText?: string; loaderId: string }>('Page.navigate', { url });
           if (result.errorText) throw new Error(`navigate ${url}: ${result.errorText}`);
-          await loaded;
+          await new Promise<void>((resolve) => {
+            onLoad = () => loadedLoaders.has(result.loaderId) && resolve();
+            onLoad();
+          });
         },
         async evaluate<T>(expression: string) {
           const result = await send<{ result: { value: T }; exceptionDetails?: { text: string } }>('Runtime.evaluate', {

@@ -12,8 +12,9 @@ import { join } from 'node:path';
 import { createLabPki, issueCertificate, type LabCertificate, type LabPki } from '../../lab/certs.ts';
 import { type LabZone, type RunningDnsServer, startDnsServer } from '../../lab/dns-server.ts';
 import { type RunningJwtService, startJwtService } from '../../lab/jwt-service.ts';
-import { freeTcpPort, type LivekitOptions, type RunningLivekit, startLivekit } from '../../lab/livekit.ts';
+import { type LivekitOptions, type RunningLivekit, startLivekit } from '../../lab/livekit.ts';
 import { type RunningNginx, startNginx } from '../../lab/nginx.ts';
+import { freePort } from '../../lab/ports.ts';
 import { LAB_DIR } from '../../lab/provision.ts';
 import { type RunningSynapse, startSynapse } from '../../lab/synapse.ts';
 
@@ -148,8 +149,8 @@ export async function startRtcLab(): Promise<RtcLab> {
     startSynapse({ serverName: ORIGIN, address: SYNAPSE_ADDRESS, config: rtcConfig }),
     startSynapse({ serverName: ORIGIN, address: SYNAPSE_PLAIN_ADDRESS }),
   ]);
-  const jwtPort = await freeTcpPort(JWT_ADDRESS);
-  const ports = { signal: await freeTcpPort(SERVER), udp: await freeTcpPort(SERVER), tcp: await freeTcpPort(), jwt: jwtPort };
+  const jwtPort = await freePort(JWT_ADDRESS);
+  const ports = { signal: await freePort(SERVER), udp: await freePort(SERVER), tcp: await freePort('0.0.0.0'), jwt: jwtPort };
   const write = (name: string, doc: Record<string, unknown>) => writeFileSync(join(dir, name), JSON.stringify(doc), { mode: 0o644 });
   write('client.json', { 'm.homeserver': { base_url: `https://${MATRIX_HOST}` }, 'org.matrix.msc4143.rtc_foci': FOCI });
   write('server.json', { 'm.server': `${MATRIX_HOST}:443` });

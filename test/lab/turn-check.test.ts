@@ -17,6 +17,7 @@ import {
   MATRIX_HOST,
   ORIGIN,
   readLog,
+  readLogWhen,
   registerUser,
   SERVER,
   startLossyUdpForwarder,
@@ -113,9 +114,10 @@ describe('TURN check against a real coturn and a real Synapse', () => {
     expect(run.code).toBe(0);
     expectNoSecrets(run, [PASSWORD, lab.derivedSecret]);
     // coturn saw every allocation deleted again: two per probed URI, each refreshed with lifetime 0.
-    const log = readLog(coturn);
+    const released = /refreshed, realm=<[^>]+>, username=<[^>]+>, lifetime=0/g;
+    const log = await readLogWhen(coturn, released, 6);
     expect(log.match(/incoming packet ALLOCATE processed, success/g)).toHaveLength(6);
-    expect(log.match(/refreshed, realm=<[^>]+>, username=<[^>]+>, lifetime=0/g)).toHaveLength(6);
+    expect(log.match(released)).toHaveLength(6);
     expect(log).not.toContain(PASSWORD);
   });
 

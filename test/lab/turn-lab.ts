@@ -229,3 +229,16 @@ export async function startLossyUdpForwarder(
 export function readLog(coturn: RunningCoturn): string {
   return readFileSync(coturn.logFile, 'utf8');
 }
+
+/**
+ * coturn's log once `pattern` (global) matches `count` times, or as it is after 5 s: coturn may
+ * log a request after answering it, and its output reaches the file through a pipe.
+ */
+export async function readLogWhen(coturn: RunningCoturn, pattern: RegExp, count: number): Promise<string> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const log = readLog(coturn);
+    if ((log.match(pattern)?.length ?? 0) >= count || Date.now() > deadline) return log;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

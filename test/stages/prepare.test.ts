@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Report } from '../../checks/core/report.ts';
 import { createStandin, git } from '../../lab/standin.ts';
 import type { Standin } from '../../lab/standin.ts';
-import { freePort } from '../../lab/synapse.ts';
+import { freePort } from '../../lab/ports.ts';
 import { runStage, snapshot } from './helpers.ts';
 
 const standins: Standin[] = [];
