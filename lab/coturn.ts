@@ -4,6 +4,8 @@
 // pid file and log live in a temp folder under .lab/coturn/, never /etc; it is stopped by the
 // pid this module recorded.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
@@ -114,13 +116,18 @@ export async function startCoturn(options: CoturnOptions): Promise<RunningCoturn
   };
 }
 
-/** Ready when the pid file holds the child's pid and every TCP listener accepts. */
+/**
+ * Ready when the pid file holds the child's pid, every TCP listener accepts and the UDP port
+ * answers a STUN Binding request: coturn writes its pid file before it binds its ports, and binds
+ * UDP after TCP.
+ */
 async function waitReady(child: ChildProcess, address: string, ports: number[], pidFile: string, logFile: string): Promise<void> {
   const deadline = Date.now() + 10_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`lab coturn exited during start-up: ${readFileSync(logFile, 'utf8').slice(-2000)}`);
     const pidWritten = existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() === String(child.pid);
-    if (pidWritten && (await Promise.all(ports.map((p) => accepts(address, p)))).every(Boolean)) return;
+    if (pidWritten && (await Promise.all(ports.map((p) => accepts(address, p)))).every(Boolean) && (await answersStun(address, ports[0])))
+      return;
     if (Date.now() > deadline) throw new Error(`lab coturn did not listen on ${address} ${ports.join(', ')} within 10 s; see ${logFile}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
@@ -134,5 +141,22 @@ function accepts(address: string, port: number): Promise<boolean> {
       resolve(true);
     });
     socket.once('error', () => resolve(false));
+  });
+}
+
+/** Whether a STUN Binding request (RFC 8489 section 5: no attributes) to the UDP port is answered within 200 ms. */
+function answersStun(address: string, port: number): Promise<boolean> {
+  const request = Buffer.concat([Buffer.from([0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42]), randomBytes(12)]);
+  return new Promise((resolve) => {
+    const socket = createSocket('udp4');
+    const done = (answered: boolean) => {
+      clearTimeout(timer);
+      socket.close();
+      resolve(answered);
+    };
+    const timer = setTimeout(() => done(false), 200);
+    socket.once('message', () => done(true));
+    socket.once('error', () => done(false));
+    socket.send(request, port, address);
   });
 }
