@@ -167,6 +167,25 @@ describe('doctor serve', () => {
     expect(other.ms).toBeLessThan(hung.ms);
   }, 30_000);
 
+  it('answers by its deadline when every probe slot is taken: timed out, probe_success 0', async () => {
+    // --concurrency 2: two hanging probes hold both slots for seconds; the third waits its turn.
+    const slow = { 'X-Prometheus-Scrape-Timeout-Seconds': '6' };
+    const hanging = [8449, 8450].map((port) => get(`/probe?target=${TARPIT}:${port}&area=federation`, slow));
+    while (sample((await get('/metrics')).text, 'matrix_doctor_exporter_runs_in_flight') < 2)
+      await new Promise((done) => setTimeout(done, 20));
+    const queued = await get(`/probe?target=s2.fleet.test&area=${AREAS}`, { 'X-Prometheus-Scrape-Timeout-Seconds': '1.5' });
+    expect(queued.status).toBe(200);
+    expect(sample(queued.text, 'probe_success')).toBe(0);
+    expect(sample(queued.text, 'matrix_doctor_probe_timed_out')).toBe(1);
+    expect(queued.text).not.toMatch(/^matrix_doctor_finding_status/m);
+    // Held until its deadline (1.5 s less blackbox_exporter's 0.5 s offset), and answered before Prometheus gives up.
+    expect(queued.ms).toBeGreaterThan(900);
+    expect(queued.ms).toBeLessThan(1500);
+    for (const probe of await Promise.all(hanging)) expect(sample(probe.text, 'probe_success')).toBe(0);
+    const metrics = await get('/metrics');
+    expect(metrics.text).toMatch(/^matrix_doctor_exporter_probes_total\{result="timeout"\} [1-9]/m);
+  }, 30_000);
+
   it('listens on loopback unless --listen says otherwise', async () => {
     const { child, url } = await startExporter(['--listen', `${EXPORTER}:0`]);
     await stopProcess(child);
