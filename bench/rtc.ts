@@ -6,7 +6,8 @@
 import { gatherRtc } from '../checks/probes/rtc-gather.ts';
 import { judgeRtc } from '../checks/rules/rtc.ts';
 import { readFileSync } from 'node:fs';
-import { accessToken, DNS_ADDRESS, ORIGIN, registerUser, startRtcLab } from '../test/lab/rtc-lab.ts';
+import { accessToken, registerUser } from '../lab/synapse.ts';
+import { DNS_ADDRESS, ORIGIN, startRtcLab } from '../test/lab/rtc-lab.ts';
 import type { Figure } from './figure.ts';
 
 const RUNS = 5;

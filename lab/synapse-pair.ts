@@ -17,7 +17,6 @@
 // beta's nginx sites gone (remote down), beta's well-known broken, alpha's resolver failing,
 // alpha's federation_domain_whitelist excluding beta, alpha's federation disabled, beta's notary
 // path closed by its proxy. Only one outbound lab runs on a machine at a time.
-import { createHmac } from 'node:crypto';
 import dgram from 'node:dgram';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,7 +24,7 @@ import { createLabPki, issueCertificate, type LabCertificate, type LabPki } from
 import { startDnsServer, type LabRecord, type LabZone, type RunningDnsServer } from './dns-server.ts';
 import { newNginxPrefix, startNginx, type RunningNginx } from './nginx.ts';
 import { LAB_DIR } from './provision.ts';
-import { startSynapse, type RunningSynapse } from './synapse.ts';
+import { registerUser, startSynapse, type RunningSynapse, type UserToken } from './synapse.ts';
 import { teardown } from './teardown.ts';
 
 export const PAIR = {
@@ -49,12 +48,6 @@ export interface PairFaults {
   betaNotaryOff?: boolean;
   /** alpha has no federation listener (nothing on matrix.alpha.test:8448). */
   alphaFederationPortClosed?: boolean;
-}
-
-export interface UserToken {
-  userId: string;
-  /** Secret: for the environment of a check, never its arguments. */
-  token: string;
 }
 
 export interface SynapsePair {
@@ -172,23 +165,8 @@ function site(side: (typeof PAIR)[Side], certs: Certs, upstream: string, faults:
   ${federation}`;
 }
 
-/** Registers a user through Synapse's shared-secret admin API; returns its access token. */
-async function register(synapse: RunningSynapse, user: string, admin: boolean): Promise<UserToken> {
-  const url = `${synapse.url}/_synapse/admin/v1/register`;
-  const { nonce } = (await (await fetch(url)).json()) as { nonce: string };
-  const password = `pw-${user}-lab`;
-  const mac = createHmac('sha1', synapse.registrationSharedSecret)
-    .update(`${nonce}\0${user}\0${password}\0${admin ? 'admin' : 'notadmin'}`)
-    .digest('hex');
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ nonce, username: user, password, admin, mac }),
-  });
-  const body = (await response.json()) as { access_token?: string; user_id?: string };
-  if (!response.ok || !body.access_token || !body.user_id) throw new Error(`registering ${user} failed: ${response.status}`);
-  return { userId: body.user_id, token: body.access_token };
-}
+/** The pair's users have the password pw-<user>-lab. */
+const register = (synapse: RunningSynapse, user: string, admin: boolean) => registerUser(synapse, user, `pw-${user}-lab`, admin);
 
 export async function startSynapsePair(): Promise<SynapsePair> {
   mkdirSync(join(LAB_DIR, 'outbound'), { recursive: true });

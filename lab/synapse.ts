@@ -2,7 +2,7 @@
 // checks talk to it. Each instance lives in its own folder under .lab/synapse/ and is stopped by
 // the pid this module recorded.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -141,4 +141,40 @@ function logConfig(file: string): Record<string, unknown> {
     root: { level: 'INFO', handlers: ['file'] },
     disable_existing_loggers: false,
   };
+}
+
+export interface UserToken {
+  userId: string;
+  /** Secret: for the environment of a check, never its arguments. */
+  token: string;
+}
+
+/** Registers a user through Synapse's shared-secret admin API (docs/lab.md "Synapse"); returns its id and access token. */
+export async function registerUser(synapse: RunningSynapse, user: string, password: string, admin = false): Promise<UserToken> {
+  const url = `${synapse.url}/_synapse/admin/v1/register`;
+  const { nonce } = (await (await fetch(url)).json()) as { nonce: string };
+  const mac = createHmac('sha1', synapse.registrationSharedSecret)
+    .update(`${nonce}\0${user}\0${password}\0${admin ? 'admin' : 'notadmin'}`)
+    .digest('hex');
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ nonce, username: user, password, admin, mac }),
+  });
+  const text = await response.text();
+  const body = (response.ok ? JSON.parse(text) : {}) as { access_token?: string; user_id?: string };
+  if (!body.access_token || !body.user_id) throw new Error(`registering ${user} failed: ${response.status} ${text}`);
+  return { userId: body.user_id, token: body.access_token };
+}
+
+/** Logs in at Synapse directly (no proxy) and returns an access token. */
+export async function accessToken(synapse: RunningSynapse, user: string, password: string): Promise<string> {
+  const response = await fetch(`${synapse.url}/_matrix/client/v3/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ type: 'm.login.password', identifier: { type: 'm.id.user', user }, password }),
+  });
+  const body = (await response.json()) as { access_token?: string };
+  if (!body.access_token) throw new Error(`login of ${user} failed: ${response.status}`);
+  return body.access_token;
 }

@@ -6,10 +6,10 @@ import { RoomServiceClient } from 'livekit-server-sdk';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Finding } from '../../checks/core/finding.ts';
 import type { Report } from '../../checks/core/report.ts';
+import { accessToken, registerUser } from '../../lab/synapse.ts';
 import { findingById } from '../find-finding.ts';
 import { runCli } from './run-cli.ts';
 import {
-  accessToken,
   dropPackets,
   FOCI,
   JWT_ADDRESS,
@@ -17,7 +17,6 @@ import {
   MATRIX_HOST,
   ORIGIN,
   PUBLIC_ADDRESS,
-  registerUser,
   type RtcLab,
   SECRET,
   SERVER,

@@ -6,7 +6,6 @@
 // upgrades, the client and federation APIs), and DNS. One server address, as on a real host:
 // nginx and LiveKit share 127.14.0.2. Everything on 127.14.0.0/16, stopped by pid.
 import { spawnSync } from 'node:child_process';
-import { createHmac } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLabPki, issueCertificate, type LabCertificate, type LabPki } from '../../lab/certs.ts';
@@ -110,30 +109,6 @@ function nginxBody(dir: string, good: LabCertificate, synapse: RunningSynapse, p
       proxy_set_header X-Forwarded-Proto https;
     }
   }`;
-}
-
-/** Registers a user through Synapse's shared-secret admin API (docs/lab.md "Synapse"). */
-export async function registerUser(synapse: RunningSynapse, user: string, password: string): Promise<void> {
-  const url = `${synapse.url}/_synapse/admin/v1/register`;
-  const { nonce } = (await (await fetch(url)).json()) as { nonce: string };
-  const mac = createHmac('sha1', synapse.registrationSharedSecret).update(`${nonce}\0${user}\0${password}\0notadmin`).digest('hex');
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ nonce, username: user, password, admin: false, mac }),
-  });
-  if (!response.ok) throw new Error(`registering ${user} failed: ${response.status} ${await response.text()}`);
-}
-
-export async function accessToken(synapse: RunningSynapse, user: string, password: string): Promise<string> {
-  const response = await fetch(`${synapse.url}/_matrix/client/v3/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ type: 'm.login.password', identifier: { type: 'm.id.user', user }, password }),
-  });
-  const body = (await response.json()) as { access_token?: string };
-  if (!body.access_token) throw new Error(`login of ${user} failed: ${response.status}`);
-  return body.access_token;
 }
 
 export async function startRtcLab(): Promise<RtcLab> {

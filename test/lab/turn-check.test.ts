@@ -8,17 +8,16 @@ import type { Report } from '../../checks/core/report.ts';
 import type { Finding } from '../../checks/core/finding.ts';
 import { startSilentServer, type RunningDnsServer } from '../../lab/dns-server.ts';
 import type { RunningCoturn } from '../../lab/coturn.ts';
+import { accessToken, registerUser } from '../../lab/synapse.ts';
 import { runCli } from './run-cli.ts';
 import { findingById } from '../find-finding.ts';
 import {
-  accessToken,
   labCoturn,
   ELSEWHERE,
   MATRIX_HOST,
   ORIGIN,
   readLog,
   readLogWhen,
-  registerUser,
   SERVER,
   startLossyUdpForwarder,
   startTurnLab,

@@ -2,7 +2,6 @@
 // serving the client well-known and proxying to a real Synapse (with TURN configured), a
 // second Synapse without TURN, a stand-in location for lk-jwt-service's GET /sfu/get, and the
 // real coturn, restarted per scenario. Everything on 127.78.0.0/24, stopped by pid.
-import { createHmac } from 'node:crypto';
 import dgram from 'node:dgram';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -153,31 +152,6 @@ export function labCoturn(lab: TurnLab, options: Partial<CoturnOptions> = {}): P
     maxPort: 49179,
     ...options,
   });
-}
-
-/** Registers a user through Synapse's shared-secret admin API (docs/lab.md "Synapse"). */
-export async function registerUser(synapse: RunningSynapse, user: string, password: string): Promise<void> {
-  const url = `${synapse.url}/_synapse/admin/v1/register`;
-  const { nonce } = (await (await fetch(url)).json()) as { nonce: string };
-  const mac = createHmac('sha1', synapse.registrationSharedSecret).update(`${nonce}\0${user}\0${password}\0notadmin`).digest('hex');
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ nonce, username: user, password, admin: false, mac }),
-  });
-  if (!response.ok) throw new Error(`registering ${user} failed: ${response.status} ${await response.text()}`);
-}
-
-/** Logs in directly at Synapse (no proxy) and returns an access token, for the token tests. */
-export async function accessToken(synapse: RunningSynapse, user: string, password: string): Promise<string> {
-  const response = await fetch(`${synapse.url}/_matrix/client/v3/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ type: 'm.login.password', identifier: { type: 'm.id.user', user }, password }),
-  });
-  const body = (await response.json()) as { access_token?: string };
-  if (!body.access_token) throw new Error(`login of ${user} failed: ${response.status}`);
-  return body.access_token;
 }
 
 export interface LossyForwarder {
