@@ -7,12 +7,10 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Finding } from '../../checks/core/finding.ts';
-import type { Report } from '../../checks/core/report.ts';
 import { insideArgv } from '../../checks/probes/outbound-adhoc.ts';
 import { VENV_DIR } from '../../lab/provision.ts';
 import { PAIR, startSynapsePair, type SynapsePair } from '../../lab/synapse-pair.ts';
-import { findingById } from '../find-finding.ts';
-import { runCli } from './run-cli.ts';
+import { type ReportRun, runCli, runReport } from './run-cli.ts';
 
 const TIMEOUT_S = '5';
 let pair: SynapsePair;
@@ -25,16 +23,9 @@ afterAll(async () => {
   await pair?.stop();
 });
 
-interface Run {
-  code: number | null;
-  report: Report;
-  stdout: string;
-  stderr: string;
-}
-
 /** The check as a person runs it: tokens in the environment only. */
-async function check(extra: string[] = [], tokens = true): Promise<Run> {
-  const run = await runCli(
+async function check(extra: string[] = [], tokens = true): Promise<ReportRun> {
+  const run = await runReport(
     'checks/outbound.ts',
     [
       '--playbook',
@@ -60,10 +51,10 @@ async function check(extra: string[] = [], tokens = true): Promise<Run> {
     expect(run.stderr).not.toContain(secret);
   }
   expect(run.stderr).toBe('');
-  return { code: run.code, report: JSON.parse(run.stdout) as Report, stdout: run.stdout, stderr: run.stderr };
+  return run;
 }
 
-const find = (run: Run, id: string): Finding => findingById(run.report.findings, id);
+const find = (run: ReportRun, id: string): Finding => run.byId(id);
 const REMOTE = 'outbound.remote.beta_test';
 const CLIENT = 'outbound.client.beta_test';
 const NOTARY = 'outbound.notary.beta_test';

@@ -4,11 +4,8 @@
 import { createServer } from 'node:http';
 import { RoomServiceClient } from 'livekit-server-sdk';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Finding } from '../../checks/core/finding.ts';
-import type { Report } from '../../checks/core/report.ts';
 import { accessToken, registerUser } from '../../lab/synapse.ts';
-import { findingById } from '../find-finding.ts';
-import { runCli } from './run-cli.ts';
+import { type ReportRun, runCli, runReport } from './run-cli.ts';
 import {
   dropPackets,
   FOCI,
@@ -49,28 +46,17 @@ afterEach(async () => {
   await lab.useSynapse('rtc');
 });
 
-interface Run {
-  report: Report;
-  byId: (id: string) => Finding;
-  ids: string[];
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  wallMs: number;
-}
-
-async function rtcCheck(args: string[] = [], env: NodeJS.ProcessEnv = { MATRIX_ACCESS_TOKEN: token }): Promise<Run> {
-  const run = await runCli(
+async function rtcCheck(args: string[] = [], env: NodeJS.ProcessEnv = { MATRIX_ACCESS_TOKEN: token }): Promise<ReportRun> {
+  const run = await runReport(
     'checks/rtc.ts',
     [ORIGIN, '--resolver', lab.resolver, '--ca-file', lab.pki.caFile, '--json', '--timeout', String(TIMEOUT_S), ...args],
     { MATRIX_PASSWORD: '', MATRIX_ACCESS_TOKEN: '', ...env },
   );
   expect(run.stderr).toBe('');
-  const report = JSON.parse(run.stdout) as Report;
   // No secret reaches the output: not the access token, no JWT (the OpenID token is opaque).
   expect(run.stdout).not.toContain(token);
   expect(run.stdout).not.toMatch(/eyJ[\w-]{10,}\.[\w-]{10,}\./);
-  return { ...run, report, byId: (id) => findingById(report.findings, id), ids: report.findings.map((f) => f.id) };
+  return run;
 }
 
 async function healthy(): Promise<void> {

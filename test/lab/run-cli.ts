@@ -1,5 +1,8 @@
 // Runs a check or stage script as a real process, the way a person would.
 import { spawn } from 'node:child_process';
+import type { Finding } from '../../checks/core/finding.ts';
+import type { Report } from '../../checks/core/report.ts';
+import { findingById } from '../find-finding.ts';
 
 export interface CliResult {
   code: number | null;
@@ -17,9 +20,25 @@ export function runCli(script: string, args: string[], env: NodeJS.ProcessEnv = 
     });
     let stdout = '';
     let stderr = '';
+    // Decoded as a stream: a character split between two reads stays whole.
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
     child.stdout.on('data', (chunk) => (stdout += chunk));
     child.stderr.on('data', (chunk) => (stderr += chunk));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr, wallMs: performance.now() - started }));
   });
+}
+
+export interface ReportRun extends CliResult {
+  report: Report;
+  ids: string[];
+  byId(id: string): Finding;
+}
+
+/** Runs a check given --json and reads the report it printed (stdout holds the report alone). */
+export async function runReport(script: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<ReportRun> {
+  const run = await runCli(script, args, env);
+  const report = JSON.parse(run.stdout) as Report;
+  return { ...run, report, ids: report.findings.map((f) => f.id), byId: (id) => findingById(report.findings, id) };
 }

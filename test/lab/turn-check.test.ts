@@ -4,13 +4,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deriveSecret } from '../../checks/plan/secrets.ts';
-import type { Report } from '../../checks/core/report.ts';
-import type { Finding } from '../../checks/core/finding.ts';
 import { startSilentServer, type RunningDnsServer } from '../../lab/dns-server.ts';
 import type { RunningCoturn } from '../../lab/coturn.ts';
 import { accessToken, registerUser } from '../../lab/synapse.ts';
-import { runCli } from './run-cli.ts';
-import { findingById } from '../find-finding.ts';
+import { type ReportRun, runCli, runReport } from './run-cli.ts';
 import {
   labCoturn,
   ELSEWHERE,
@@ -47,18 +44,8 @@ afterEach(async () => {
   lab.setClientWellKnown({ 'm.homeserver': { base_url: `https://${MATRIX_HOST}` } });
 });
 
-interface Run {
-  report: Report;
-  byId: (id: string) => Finding;
-  ids: string[];
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  wallMs: number;
-}
-
-async function turnCheck(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  const run = await runCli(
+async function turnCheck(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ReportRun> {
+  const run = await runReport(
     'checks/turn.ts',
     [ORIGIN, '--resolver', lab.resolver, '--ca-file', lab.pki.caFile, '--json', '--timeout', '2', ...args],
     {
@@ -69,12 +56,11 @@ async function turnCheck(args: string[], env: NodeJS.ProcessEnv = {}): Promise<R
     },
   );
   expect(run.stderr).toBe('');
-  const report = JSON.parse(run.stdout) as Report;
-  return { ...run, report, byId: (id: string) => findingById(report.findings, id), ids: report.findings.map((f) => f.id) };
+  return run;
 }
 
 /** No secret of the run may appear in what the check printed. */
-function expectNoSecrets(run: Run, secrets: string[]) {
+function expectNoSecrets(run: ReportRun, secrets: string[]) {
   for (const secret of secrets) {
     expect(run.stdout).not.toContain(secret);
     expect(run.stderr).not.toContain(secret);
