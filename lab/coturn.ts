@@ -9,6 +9,7 @@ import { createSocket } from 'node:dgram';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
+import { encodeMessage, Method } from '../checks/probes/stun.ts';
 import { LAB_DIR } from './provision.ts';
 import { stopProcess } from './process.ts';
 
@@ -144,9 +145,9 @@ function accepts(address: string, port: number): Promise<boolean> {
   });
 }
 
-/** Whether a STUN Binding request (RFC 8489 section 5: no attributes) to the UDP port is answered within 200 ms. */
+/** Whether a STUN Binding request to the UDP port is answered within 200 ms. */
 function answersStun(address: string, port: number): Promise<boolean> {
-  const request = Buffer.concat([Buffer.from([0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42]), randomBytes(12)]);
+  const request = encodeMessage({ method: Method.binding, cls: 'request', transactionId: randomBytes(12) });
   return new Promise((resolve) => {
     const socket = createSocket('udp4');
     const done = (answered: boolean) => {
