@@ -69,11 +69,50 @@ export interface HttpFailure {
   address: string;
   /** Where it failed: TCP connect, TLS handshake, or the HTTP exchange. */
   phase: HttpPhase;
-  error: 'timeout' | 'refused' | 'unreachable' | 'reset' | 'tls' | 'protocol';
+  error: 'timeout' | 'refused' | 'unreachable' | 'reset' | 'tls' | 'protocol' | 'withheld';
   code?: string;
   message: string;
   tls?: TlsFact;
   elapsedMs: number;
+  /** A request with a secret that was not sent (error 'withheld'): which rule held. */
+  withheld?: Withheld;
+}
+
+/** The kinds of secret a check or stage sends, each only to the origin it belongs to (docs/security.md). */
+export type SecretKind = 'access token' | 'admin token' | 'password' | 'OpenID token' | 'LiveKit token';
+
+/**
+ * Why a request that carries a secret was not sent (docs/security.md "The one rule"):
+ * - origin: the URL is not the origin the secret belongs to;
+ * - tls: the TLS connection did not verify (chain and name), so nothing went out on it;
+ * - plain-http: plain HTTP to an address other than loopback;
+ * - redirect: the answer redirected to another origin, which was not followed with the secret.
+ */
+export interface Withheld {
+  rule: 'origin' | 'tls' | 'plain-http' | 'redirect';
+  kind: SecretKind;
+  /** The URL the secret was not sent to (for a redirect: where it pointed). */
+  url: string;
+  /** The origin the secret belongs to, and where that came from (--homeserver, a well-known, …). */
+  origin: string;
+  from: string;
+  /** For tls: the verification error (CERT_HAS_EXPIRED, ERR_TLS_CERT_ALTNAME_INVALID, …). */
+  tlsError?: string;
+}
+
+/** The one-line reason a secret was not sent (it never holds the secret). */
+export function withheldMessage(w: Withheld): string {
+  const whose = `the ${w.kind} belongs to ${w.origin} (${w.from})`;
+  switch (w.rule) {
+    case 'origin':
+      return `not sent to ${w.url}: ${whose}, another origin`;
+    case 'tls':
+      return `not sent to ${w.url}: its certificate does not verify (${w.tlsError ?? 'not trusted'}), so no ${w.kind} went over that connection`;
+    case 'plain-http':
+      return `not sent to ${w.url}: plain HTTP carries no ${w.kind} beyond this machine`;
+    case 'redirect':
+      return `not sent to ${w.url}: the answer redirected there, and ${whose}`;
+  }
 }
 
 export type HttpOutcome = HttpSuccess | HttpFailure;

@@ -3,6 +3,8 @@
 // user's token, the admin API's federation destinations, and commands run on the server through
 // the inventory (host and Synapse container). Secrets never appear here.
 
+import type { Withheld } from './http.ts';
+
 /** A few well-known public servers, when no --remote is given. */
 export const DEFAULT_REMOTES: readonly string[] = ['matrix.org', 'mozilla.org', 'kde.org'];
 
@@ -16,6 +18,8 @@ export interface CallFact {
   failure?: string;
   /** The failure was the check's own --timeout. */
   timedOut?: boolean;
+  /** The call carried a token and was not sent: which rule held (checks/probes/credentialed.ts). */
+  withheld?: Withheld;
   elapsedMs: number;
 }
 
@@ -104,6 +108,8 @@ export interface OutboundFacts {
   inboundNotary: NotaryFact[];
   /** The local server's own key ids (what inbound asks for). */
   localKeyIds: string[];
+  /** Tokens were given but no homeserver to send them to was found: why. */
+  homeserverProblem?: string;
   client?: { baseUrl: string; whoami: CallFact; probes: ClientProbeFact[] };
   admin?: { list: CallFact; destinations: DestinationFact[]; applied: boolean };
   inside?: InsideFacts;

@@ -4,6 +4,7 @@
 // /sfu/get), the homeserver's federation userinfo the JWT service asks, LiveKit's signalling over
 // WebSocket, ICE and DTLS with LiveKit over UDP and over TCP, and the clean-up. The facts hold
 // no secret: no access token, no OpenID token, no LiveKit token (only its claims).
+import type { Withheld } from './http.ts';
 import type { TurnPlan } from './turn-config.ts';
 import type { ApiCallFact, WellKnownClientFact } from './turn.ts';
 
@@ -77,6 +78,8 @@ export interface FederationUserinfoFact {
   errcode?: string;
   failure?: string;
   tlsError?: string;
+  /** The OpenID token was not sent: which rule held. */
+  withheld?: Withheld;
   /** `sub` of the answer: the user the token belongs to. */
   sub?: string;
 }

@@ -1,6 +1,7 @@
 // What the TURN and MatrixRTC gatherers saw: the client well-known, the homeserver's TURN answer,
 // every TURN URI probed on the wire (STUN and TURN exchanges, relay, release), the LiveKit JWT
 // service and LiveKit's TCP port. The facts hold no secret.
+import type { Withheld } from './http.ts';
 import type { TurnPlan, UriParse } from './turn-config.ts';
 import type { AddressLookup } from './dns.ts';
 
@@ -116,8 +117,10 @@ export interface ApiCallFact {
   errcode?: string;
   /** A network, TLS or resolution failure. */
   failure?: string;
-  /** The certificate did not verify (the call was still made, as a client would refuse it). */
+  /** The certificate did not verify (the call was still made when it carried no secret). */
   tlsError?: string;
+  /** The call carried a secret and was not sent: which rule held (checks/probes/credentialed.ts). */
+  withheld?: Withheld;
   elapsedMs: number;
 }
 

@@ -22,7 +22,16 @@ export interface Endpoint {
   secure: boolean;
   servername?: string;
   ca?: string;
+  /**
+   * Only a connection whose TLS verified (chain and name) is handed to the request: an
+   * unverified one is closed after the handshake, before a byte of the request is written.
+   * Requests that carry a secret go only this way (credentialed.ts).
+   */
+  trusted?: boolean;
 }
+
+/** The error of a connection closed because its TLS did not verify (Endpoint.trusted). */
+export const UNTRUSTED_CODE = 'ERR_TLS_NOT_TRUSTED';
 
 /** What a connection saw: how far it got, and its TLS handshake. */
 export interface ConnectionState {
@@ -56,7 +65,7 @@ export function patienceMs(timeoutMs: number): number {
 
 /** The endpoint's connection for a request that must be done by `deadline` (performance.now()). */
 export async function leaseConnection(endpoint: Endpoint, deadline: number): Promise<Lease> {
-  const key = `connection ${endpoint.origin} ${endpoint.address} ${endpoint.port} ${endpoint.servername ?? ''} ${endpoint.ca ?? ''}`;
+  const key = `connection ${endpoint.origin} ${endpoint.address} ${endpoint.port} ${endpoint.servername ?? ''} ${endpoint.trusted ? 'trusted' : ''} ${endpoint.ca ?? ''}`;
   const shared = runResource(
     key,
     () => newSharedEndpoint(endpoint),
@@ -135,7 +144,10 @@ interface ConnectOptions extends Endpoint {
 // undici's connector callback: (error, null) or (null, socket).
 type Callback = (...args: [Error, null] | [null, net.Socket]) => void;
 
-/** TCP, then TLS over it; records the handshake and accepts any certificate so it can be judged. */
+/**
+ * TCP, then TLS over it; records the handshake and accepts any certificate so it can be judged,
+ * unless the endpoint is `trusted`.
+ */
 function connectPinned(o: ConnectOptions, callback: Callback): void {
   let done = false;
   o.state.phase = 'tcp';
@@ -180,6 +192,10 @@ function connectPinned(o: ConnectOptions, callback: Callback): void {
     socket.once('error', (error) => finish(error, null));
     socket.once('secureConnect', () => {
       o.state.tls = tlsFact(socket, verifiedChain ?? (socket.getPeerCertificate(true) as DetailedPeerCertificate | undefined));
+      if (o.trusted && !socket.authorized) {
+        socket.destroy();
+        return finish(Object.assign(new Error(`the certificate does not verify (${o.state.tls.authorizationError})`), { code: UNTRUSTED_CODE }), null);
+      }
       o.state.phase = 'http';
       finish(null, socket);
     });

@@ -21,7 +21,9 @@ export interface HttpOptions {
   servername?: string;
   /** Default: the URL's host[:port]. */
   hostHeader?: string;
-  method?: 'GET' | 'OPTIONS' | 'HEAD' | 'POST';
+  method?: 'GET' | 'OPTIONS' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
+  /** Hand the request only a connection whose TLS verified (Endpoint.trusted): for requests with a secret. */
+  trusted?: boolean;
   /** Default: the toolkit's own; federation requests send Synapse's, client requests a browser's. */
   userAgent?: string;
   headers?: Record<string, string>;
@@ -34,8 +36,8 @@ export interface HttpOptions {
 const DEFAULT_MAX_BODY = 64 * 1024;
 
 export function httpRequest(url: string, options: HttpOptions): Promise<HttpOutcome> {
-  // Reads are shared within a run; anything with a body (a login) is always sent.
-  if (options.body !== undefined || (options.method ?? 'GET') === 'POST') return send(url, options);
+  // Reads are shared within a run; anything with a body (a login) or a side effect is always sent.
+  if (options.body !== undefined || !['GET', 'HEAD', 'OPTIONS'].includes(options.method ?? 'GET')) return send(url, options);
   const { timeoutMs: _timeout, ...identity } = options;
   return cached(`http ${url} ${JSON.stringify(identity)}`, () => send(url, options));
 }
@@ -54,6 +56,7 @@ async function send(url: string, options: HttpOptions): Promise<HttpOutcome> {
     secure,
     servername: options.servername ?? (net.isIP(host) ? undefined : host),
     ca: options.ca,
+    ...(options.trusted ? { trusted: true } : {}),
   };
   // Timers take whole milliseconds; a deadline's remainder is fractional.
   const deadline = started + Math.max(1, Math.ceil(options.timeoutMs));

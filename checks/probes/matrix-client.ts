@@ -5,6 +5,7 @@
 // none of them and can be put in a report as they are. A probe: it never throws.
 import { isIP } from 'node:net';
 import { httpRequest } from './http.ts';
+import { type Credential, credentialFor, type Placement, sendWithCredential } from './credentialed.ts';
 import { BROWSER_USER_AGENT, type HttpOutcome } from '../facts/http.ts';
 import type { ConnectTo } from '../core/net.ts';
 import { resolveAddresses } from './resolve.ts';
@@ -33,19 +34,17 @@ interface Call {
   body?: Record<string, unknown>;
 }
 
+/** A client API call; with a credential, only as credentialed.ts allows (the secret in `place`, default the Authorization header). */
 async function call(
   url: string,
   context: ClientContext,
-  init: { method?: 'GET' | 'POST'; token?: string; body?: unknown } = {},
+  init: { method?: 'GET' | 'POST'; credential?: Credential; place?: Placement; body?: unknown } = {},
 ): Promise<Call> {
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
   const address = await addressOf(new URL(url).hostname, context);
   if (!address) return { fact: { url, failure: `${new URL(url).hostname} does not resolve`, elapsedMs: elapsed() } };
-  const headers: Record<string, string> = { accept: 'application/json' };
-  if (init.token) headers.authorization = `Bearer ${init.token}`;
-  if (init.body !== undefined) headers['content-type'] = 'application/json';
-  const outcome: HttpOutcome = await httpRequest(url, {
+  const options = {
     address,
     timeoutMs: context.timeoutMs,
     ca: context.ca,
@@ -53,42 +52,83 @@ async function call(
     method: init.method ?? 'GET',
     // As a web client calls: a browser's User-Agent.
     userAgent: BROWSER_USER_AGENT,
-    headers,
-    ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
-  });
+  } as const;
+  const outcome: HttpOutcome = init.credential
+    ? await sendWithCredential(url, init.credential, { ...options, ...(init.place ? { place: init.place } : {}), json: init.body })
+    : await httpRequest(url, {
+        ...options,
+        headers: { accept: 'application/json', ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+      });
   const fact: ApiCallFact = { url, address, elapsedMs: elapsed() };
   if (outcome.tls && !outcome.tls.authorized) fact.tlsError = outcome.tls.authorizationError ?? 'certificate not trusted';
-  if (!outcome.ok) return { fact: { ...fact, failure: outcome.message } };
+  if (!outcome.ok) return { fact: { ...fact, failure: outcome.message, ...(outcome.withheld ? { withheld: outcome.withheld } : {}) } };
   fact.status = outcome.status;
   const body = parseObject(outcome.body);
   if (typeof body?.errcode === 'string') fact.errcode = body.errcode;
   return { fact, ...(body ? { body } : {}) };
 }
 
+/** A homeserver found by discoverHomeserver, as the origin its user's secrets belong to. */
+export interface Homeserver {
+  baseUrl: string;
+  /** Where the base URL came from, in words: "--homeserver", "the client well-known of example.org", … */
+  from: string;
+}
+
+/** The words for where discoverHomeserver found the base URL (a refusal names them). */
+export function homeserverOrigin(baseUrl: string, from: '--homeserver' | 'well-known' | 'plan' | undefined, serverName: string): Homeserver {
+  const words = { '--homeserver': '--homeserver', 'well-known': `the client well-known of ${serverName}`, plan: "the plan's client well-known" };
+  return { baseUrl, from: words[from ?? 'plan'] };
+}
+
+/** The homeserver's credential of this kind. */
+export function homeserverCredential(home: Homeserver, kind: Credential['kind'], value: string): Credential {
+  return credentialFor(kind, value, home.baseUrl, home.from);
+}
+
 export interface LoginResult {
-  fact: ApiCallFact & { userId?: string };
+  fact: ApiCallFact & { userId?: string; deviceId?: string };
   /** Secret: never put in a report. */
   accessToken?: string;
 }
 
-/** POST /_matrix/client/v3/login with a password (m.login.password, m.id.user). */
-export async function login(baseUrl: string, user: string, password: string, context: ClientContext): Promise<LoginResult> {
-  const { fact, body } = await call(joinPath(baseUrl, '_matrix/client/v3/login'), context, {
+/** POST /_matrix/client/v3/login with a password (m.login.password, m.id.user); the password goes only to `home`. */
+export async function login(home: Homeserver, user: string, password: string, context: ClientContext, device: string): Promise<LoginResult> {
+  const { fact, body } = await call(joinPath(home.baseUrl, '_matrix/client/v3/login'), context, {
     method: 'POST',
-    body: {
-      type: 'm.login.password',
-      identifier: { type: 'm.id.user', user },
-      password,
-      initial_device_display_name: 'matrix-selfhost-toolkit TURN check',
+    credential: homeserverCredential(home, 'password', password),
+    place: {
+      in: 'body',
+      json: (secret) => ({
+        type: 'm.login.password',
+        identifier: { type: 'm.id.user', user },
+        password: secret,
+        initial_device_display_name: device,
+      }),
     },
   });
   const token = typeof body?.access_token === 'string' ? body.access_token : undefined;
   const userId = typeof body?.user_id === 'string' ? body.user_id : undefined;
-  return { fact: { ...fact, ...(userId ? { userId } : {}) }, ...(fact.status === 200 && token ? { accessToken: token } : {}) };
+  const deviceId = typeof body?.device_id === 'string' ? body.device_id : undefined;
+  return {
+    fact: { ...fact, ...(userId ? { userId } : {}), ...(deviceId ? { deviceId } : {}) },
+    ...(fact.status === 200 && token ? { accessToken: token } : {}),
+  };
 }
 
-export async function logout(baseUrl: string, token: string, context: ClientContext): Promise<ApiCallFact> {
-  return (await call(joinPath(baseUrl, '_matrix/client/v3/logout'), context, { method: 'POST', token, body: {} })).fact;
+export async function logout(home: Homeserver, token: string, context: ClientContext): Promise<ApiCallFact> {
+  const credential = homeserverCredential(home, 'access token', token);
+  return (await call(joinPath(home.baseUrl, '_matrix/client/v3/logout'), context, { method: 'POST', credential, body: {} })).fact;
+}
+
+/** GET /_matrix/client/v3/account/whoami with the access token. */
+export async function whoami(home: Homeserver, token: string, context: ClientContext): Promise<ApiCallFact & { userId?: string; deviceId?: string }> {
+  const credential = homeserverCredential(home, 'access token', token);
+  const { fact, body } = await call(joinPath(home.baseUrl, '_matrix/client/v3/account/whoami'), context, { credential });
+  const userId = typeof body?.user_id === 'string' ? body.user_id : undefined;
+  const deviceId = typeof body?.device_id === 'string' ? body.device_id : undefined;
+  return { ...fact, ...(userId ? { userId } : {}), ...(deviceId ? { deviceId } : {}) };
 }
 
 export interface TurnServerResult {
@@ -98,8 +138,9 @@ export interface TurnServerResult {
 }
 
 /** GET /_matrix/client/v3/voip/turnServer with the access token. */
-export async function fetchTurnServer(baseUrl: string, token: string, context: ClientContext): Promise<TurnServerResult> {
-  const { fact, body } = await call(joinPath(baseUrl, '_matrix/client/v3/voip/turnServer'), context, { token });
+export async function fetchTurnServer(home: Homeserver, token: string, context: ClientContext): Promise<TurnServerResult> {
+  const credential = homeserverCredential(home, 'access token', token);
+  const { fact, body } = await call(joinPath(home.baseUrl, '_matrix/client/v3/voip/turnServer'), context, { credential });
   const rawUris = Array.isArray(body?.uris) ? (body.uris as unknown[]) : [];
   const uris = rawUris.filter((u): u is string => typeof u === 'string');
   const username = typeof body?.username === 'string' ? body.username : undefined;
@@ -122,12 +163,6 @@ export async function fetchTurnServer(baseUrl: string, token: string, context: C
 /** GET <livekit_service_url>/sfu/get: lk-jwt-service answers 405 (it wants POST) when it is reachable. */
 export async function probeJwtService(serviceUrl: string, context: ClientContext): Promise<ApiCallFact> {
   return (await call(joinPath(serviceUrl, 'sfu/get'), context)).fact;
-}
-
-/** Local addresses: the only ones the check sends credentials to over plain HTTP. */
-export function isLoopbackUrl(url: string): boolean {
-  const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
-  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
 }
 
 export async function clientWellKnown(serverName: string, context: ClientContext): Promise<WellKnownClientFact> {

@@ -2,15 +2,16 @@
 // what it offers from outside (the notary endpoint), as a logged-in user (the client API makes
 // it federate), as an admin (the federation destinations in backoff) and from inside the server
 // (outbound-adhoc.ts). Every remote is gathered at the same time and each call is bounded by the
-// timeout, so a slow remote never holds up the others. A probe: it never throws; tokens are sent
-// in the Authorization header only and appear in no fact.
+// timeout, so a slow remote never holds up the others. A probe: it never throws; tokens go only
+// through credentialed.ts, to the homeserver they belong to, and appear in no fact.
 import type { ConnectTo, NamedServer } from '../core/net.ts';
 import type { HttpOutcome } from '../facts/http.ts';
 import type { CallFact, ClientProbeFact, DestinationFact, NotaryFact, OutboundFacts, RemoteFact } from '../facts/outbound.ts';
-import { joinPath, parseObject, urlAt } from '../facts/wellknown.ts';
+import { joinPath, parseObject } from '../facts/wellknown.ts';
 import { gatherFederation } from './federation-gather.ts';
+import { type Credential, sendWithCredential } from './credentialed.ts';
 import { httpRequest } from './http.ts';
-import { addressOf } from './matrix-client.ts';
+import { addressOf, clientWellKnown, discoverHomeserver, type Homeserver, homeserverCredential, homeserverOrigin } from './matrix-client.ts';
 import { gatherInside, type InventoryRef } from './outbound-adhoc.ts';
 
 export interface OutboundGatherInput {
@@ -20,8 +21,10 @@ export interface OutboundGatherInput {
   timeoutMs: number;
   ca?: string;
   connectTo?: readonly ConnectTo[];
-  /** The client API base URL (default: the client well-known's). */
+  /** The client API base URL (default: the client well-known's, else the plan's). */
   homeserver?: string;
+  /** m.homeserver of the plan's client well-known. */
+  planBaseUrl?: string;
   /** Secret. */
   userToken?: string;
   /** Secret. */
@@ -50,29 +53,39 @@ async function request(
   url: string,
   timeoutMs: number,
   input: OutboundGatherInput,
-  init: { method?: 'GET' | 'POST'; token?: string; body?: unknown; endpoint?: Omit<Endpoint, 'url'> } = {},
+  init: { method?: 'GET' | 'POST'; credential?: Credential; body?: unknown; endpoint?: Omit<Endpoint, 'url'> } = {},
 ): Promise<Json> {
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
   const address = init.endpoint?.address ?? (await addressOf(new URL(url).hostname, { ...input, timeoutMs }));
   if (!address) return { call: { url, failure: `${new URL(url).hostname} does not resolve`, elapsedMs: elapsed() } };
-  const headers: Record<string, string> = { accept: 'application/json' };
-  if (init.token) headers.authorization = `Bearer ${init.token}`;
-  if (init.body !== undefined) headers['content-type'] = 'application/json';
-  const outcome: HttpOutcome = await httpRequest(url, {
+  const options = {
     address,
     timeoutMs: Math.max(1, timeoutMs - elapsed()),
     ca: input.ca,
     connectTo: input.connectTo,
     method: init.method ?? 'GET',
-    headers,
     ...(init.endpoint?.servername !== undefined ? { servername: init.endpoint.servername } : {}),
     ...(init.endpoint?.hostHeader !== undefined ? { hostHeader: init.endpoint.hostHeader } : {}),
-    ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
     maxBodyBytes: 256 * 1024,
-  });
+  } as const;
+  const outcome: HttpOutcome = init.credential
+    ? await sendWithCredential(url, init.credential, { ...options, json: init.body })
+    : await httpRequest(url, {
+        ...options,
+        headers: { accept: 'application/json', ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+      });
   if (!outcome.ok)
-    return { call: { url, failure: outcome.message, ...(outcome.error === 'timeout' ? { timedOut: true } : {}), elapsedMs: elapsed() } };
+    return {
+      call: {
+        url,
+        failure: outcome.message,
+        ...(outcome.error === 'timeout' ? { timedOut: true } : {}),
+        ...(outcome.withheld ? { withheld: outcome.withheld } : {}),
+        elapsedMs: elapsed(),
+      },
+    };
   const body = parseObject(outcome.body);
   const call: CallFact = { url, status: outcome.status, elapsedMs: elapsed() };
   if (typeof body?.errcode === 'string') call.errcode = body.errcode;
@@ -159,26 +172,32 @@ async function notaryQuery(
   return fact;
 }
 
-async function clientBase(input: OutboundGatherInput): Promise<string> {
-  if (input.homeserver) return input.homeserver;
-  const { body } = await request(`https://${input.serverName}/.well-known/matrix/client`, input.timeoutMs, input);
-  return (urlAt(body, 'm.homeserver') ?? `https://matrix.${input.serverName}`).replace(/\/+$/, '');
+/** The homeserver the tokens belong to: --homeserver, the verified client well-known's, or the plan's (as turn and rtc find it). */
+async function clientHome(input: OutboundGatherInput): Promise<{ home?: Homeserver; problem?: string }> {
+  const wellKnown = await clientWellKnown(input.serverName, input);
+  const found = discoverHomeserver(wellKnown, input);
+  if (found.baseUrl) return { home: homeserverOrigin(found.baseUrl.replace(/\/+$/, ''), found.from, input.serverName) };
+  return {
+    problem: `${wellKnown.failure ?? `${wellKnown.url} gives no m.homeserver base_url`}: the homeserver is unknown, so no token was sent (give --homeserver URL)`,
+  };
 }
 
-async function clientProbe(base: string, remote: string, token: string, input: OutboundGatherInput): Promise<ClientProbeFact> {
+async function clientProbe(base: string, remote: string, credential: Credential, input: OutboundGatherInput): Promise<ClientProbeFact> {
   const alias = `#${PROBE_LOCALPART}:${remote}`;
   const userId = `@${PROBE_LOCALPART}:${remote}`;
   const [aliasCall, profileCall] = await Promise.all([
-    request(joinPath(base, `_matrix/client/v3/directory/room/${encodeURIComponent(alias)}`), input.timeoutMs, input, { token }),
-    request(joinPath(base, `_matrix/client/v3/profile/${encodeURIComponent(userId)}`), input.timeoutMs, input, { token }),
+    request(joinPath(base, `_matrix/client/v3/directory/room/${encodeURIComponent(alias)}`), input.timeoutMs, input, { credential }),
+    request(joinPath(base, `_matrix/client/v3/profile/${encodeURIComponent(userId)}`), input.timeoutMs, input, { credential }),
   ]);
   return { remote, alias: { alias, call: aliasCall.call }, profile: { userId, call: profileCall.call } };
 }
 
 const ADMIN_DESTINATIONS = '_synapse/admin/v1/federation/destinations';
 
-async function destinations(base: string, token: string, input: OutboundGatherInput): Promise<OutboundFacts['admin']> {
-  const { call, body } = await request(joinPath(base, `${ADMIN_DESTINATIONS}?limit=1000`), input.timeoutMs, input, { token });
+async function destinations(home: Homeserver, adminToken: string, input: OutboundGatherInput): Promise<OutboundFacts['admin']> {
+  const base = home.baseUrl;
+  const credential = homeserverCredential(home, 'admin token', adminToken);
+  const { call, body } = await request(joinPath(base, `${ADMIN_DESTINATIONS}?limit=1000`), input.timeoutMs, input, { credential });
   const rows = Array.isArray(body?.destinations) ? (body.destinations as Record<string, unknown>[]) : [];
   const list: DestinationFact[] = rows
     .filter((r) => typeof r?.destination === 'string')
@@ -195,7 +214,7 @@ async function destinations(base: string, token: string, input: OutboundGatherIn
         .filter((d) => d.retryIntervalMs > 0)
         .map(async (d) => {
           const url = joinPath(base, `${ADMIN_DESTINATIONS}/${encodeURIComponent(d.destination)}/reset_connection`);
-          d.reset = (await request(url, input.timeoutMs, input, { method: 'POST', token, body: {} })).call;
+          d.reset = (await request(url, input.timeoutMs, input, { method: 'POST', credential, body: {} })).call;
         }),
     );
   }
@@ -205,7 +224,7 @@ async function destinations(base: string, token: string, input: OutboundGatherIn
 export async function gatherOutbound(input: OutboundGatherInput): Promise<OutboundFacts> {
   const remotes = input.remotes.filter((r) => r !== input.serverName);
   const localP = discover(input.serverName, input);
-  const baseP = input.userToken || input.adminToken ? clientBase(input) : Promise.resolve(undefined);
+  const homeP = input.userToken || input.adminToken ? clientHome(input) : Promise.resolve(undefined);
   // One pipeline per remote (discovery, then both notary queries), so a slow remote holds up
   // nothing but itself: each step is bounded by the timeout.
   const pipelines = remotes.map(async (name) => {
@@ -217,13 +236,16 @@ export async function gatherOutbound(input: OutboundGatherInput): Promise<Outbou
     ]);
     return { found, out, back };
   });
-  const client = baseP.then(async (base) => {
-    if (!base || !input.userToken) return undefined;
-    const whoami = await request(joinPath(base, '_matrix/client/v3/account/whoami'), input.timeoutMs, input, { token: input.userToken });
-    const probes = whoami.call.status === 200 ? await Promise.all(remotes.map((r) => clientProbe(base, r, input.userToken!, input))) : [];
+  const client = homeP.then(async (found) => {
+    const home = found?.home;
+    if (!home || !input.userToken) return undefined;
+    const token = homeserverCredential(home, 'access token', input.userToken);
+    const base = home.baseUrl;
+    const whoami = await request(joinPath(base, '_matrix/client/v3/account/whoami'), input.timeoutMs, input, { credential: token });
+    const probes = whoami.call.status === 200 ? await Promise.all(remotes.map((r) => clientProbe(base, r, token, input))) : [];
     return { baseUrl: base, whoami: whoami.call, probes };
   });
-  const admin = baseP.then((base) => (base && input.adminToken ? destinations(base, input.adminToken, input) : undefined));
+  const admin = homeP.then((found) => (found?.home && input.adminToken ? destinations(found.home, input.adminToken, input) : undefined));
   // The inside steps need each remote's federation host: after discovery.
   const inside = input.inventory
     ? Promise.all(pipelines).then((done) =>
@@ -234,7 +256,14 @@ export async function gatherOutbound(input: OutboundGatherInput): Promise<Outbou
         ),
       )
     : Promise.resolve(undefined);
-  const [local, done, clientFacts, adminFacts, insideFacts] = await Promise.all([localP, Promise.all(pipelines), client, admin, inside]);
+  const [local, done, clientFacts, adminFacts, insideFacts, home] = await Promise.all([
+    localP,
+    Promise.all(pipelines),
+    client,
+    admin,
+    inside,
+    homeP,
+  ]);
   return {
     serverName: input.serverName,
     ...(local.remote.target ? { localFederation: local.remote.target } : {}),
@@ -243,6 +272,7 @@ export async function gatherOutbound(input: OutboundGatherInput): Promise<Outbou
     outboundNotary: done.flatMap((d) => (d.out ? [d.out] : [])),
     inboundNotary: done.flatMap((d) => (d.back ? [d.back] : [])),
     localKeyIds: local.remote.keyIds,
+    ...(home?.problem ? { homeserverProblem: home.problem } : {}),
     ...(clientFacts ? { client: clientFacts } : {}),
     ...(adminFacts ? { admin: adminFacts } : {}),
     ...(insideFacts ? { inside: insideFacts } : {}),

@@ -25,9 +25,20 @@ import { livekitServiceUrls } from '../facts/turn-config.ts';
 import type { ApiCallFact } from '../facts/turn.ts';
 import { joinPath, parseObject } from '../facts/wellknown.ts';
 import { gatherFederation } from './federation-gather.ts';
+import { type Credential, credentialFor, type Placement, plainHttpAllowed, sendWithCredential } from './credentialed.ts';
 import { httpRequest } from './http.ts';
 import { runSession } from './livekit-session.ts';
-import { addressOf, type ClientContext, clientWellKnown, discoverHomeserver, isLoopbackUrl } from './matrix-client.ts';
+import {
+  addressOf,
+  type ClientContext,
+  clientWellKnown,
+  discoverHomeserver,
+  homeserverCredential,
+  homeserverOrigin,
+  login,
+  logout,
+  whoami,
+} from './matrix-client.ts';
 
 export interface RtcGatherInput {
   serverName: string;
@@ -48,34 +59,40 @@ interface Answer {
   headers?: Record<string, string>;
 }
 
-/** One request; the fact names `shownUrl` (never a URL with a secret in it). */
+/** One request; with a credential, only as credentialed.ts allows (the secret in `place`, default the Authorization header). */
 async function request(
   url: string,
   context: ClientContext,
-  init: { method?: 'GET' | 'POST' | 'OPTIONS'; token?: string; body?: unknown; headers?: Record<string, string>; shownUrl?: string } = {},
+  init: {
+    method?: 'GET' | 'POST' | 'OPTIONS';
+    credential?: Credential;
+    place?: Placement;
+    body?: unknown;
+    headers?: Record<string, string>;
+  } = {},
 ): Promise<Answer> {
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
-  const shown = init.shownUrl ?? url;
   // One step: the name lookup and the request share the timeout.
   const remaining = () => Math.max(1, started + context.timeoutMs - performance.now());
   const address = await addressOf(new URL(url).hostname, context);
-  if (!address) return { fact: { url: shown, failure: `${new URL(url).hostname} does not resolve`, elapsedMs: elapsed() } };
-  const headers: Record<string, string> = { accept: 'application/json', ...init.headers };
-  if (init.token) headers.authorization = `Bearer ${init.token}`;
-  if (init.body !== undefined) headers['content-type'] = 'application/json';
-  const outcome = await httpRequest(url, {
-    address,
-    timeoutMs: remaining(),
-    ca: context.ca,
-    connectTo: context.connectTo,
-    method: init.method ?? 'GET',
-    headers,
-    ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
-  });
-  const fact: ApiCallFact = { url: shown, address, elapsedMs: elapsed() };
+  if (!address) return { fact: { url, failure: `${new URL(url).hostname} does not resolve`, elapsedMs: elapsed() } };
+  const options = { address, timeoutMs: remaining(), ca: context.ca, connectTo: context.connectTo, method: init.method ?? 'GET' } as const;
+  const outcome = init.credential
+    ? await sendWithCredential(url, init.credential, {
+        ...options,
+        ...(init.headers ? { headers: init.headers } : {}),
+        ...(init.place ? { place: init.place } : {}),
+        json: init.body,
+      })
+    : await httpRequest(url, {
+        ...options,
+        headers: { accept: 'application/json', ...init.headers, ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+      });
+  const fact: ApiCallFact = { url, address, elapsedMs: elapsed() };
   if (outcome.tls && !outcome.tls.authorized) fact.tlsError = outcome.tls.authorizationError ?? 'certificate not trusted';
-  if (!outcome.ok) return { fact: { ...fact, failure: outcome.message } };
+  if (!outcome.ok) return { fact: { ...fact, failure: outcome.message, ...(outcome.withheld ? { withheld: outcome.withheld } : {}) } };
   fact.status = outcome.status;
   const body = parseObject(outcome.body);
   if (typeof body?.errcode === 'string') fact.errcode = body.errcode;
@@ -121,19 +138,21 @@ async function federationUserinfo(
     return fact;
   }
   fact.address = address;
-  const outcome = await httpRequest(`${fact.url}?access_token=${encodeURIComponent(openIdToken)}`, {
+  // The OpenID token belongs to the federation endpoint of the server that issued it.
+  const credential = credentialFor('OpenID token', openIdToken, fact.url, `server discovery of ${serverName}`);
+  const outcome = await sendWithCredential(fact.url, credential, {
     address,
     timeoutMs: context.timeoutMs,
     ca: input.ca,
     connectTo: input.connectTo,
     servername: isIP(discovery.tlsName) ? undefined : discovery.tlsName,
     hostHeader: discovery.hostHeader,
-    headers: { accept: 'application/json' },
+    place: { in: 'query', name: 'access_token' },
   });
   if (outcome.tls && !outcome.tls.authorized) fact.tlsError = outcome.tls.authorizationError ?? 'certificate not trusted';
   if (!outcome.ok) {
-    // The token is in the request URL: never let it into a message.
-    fact.failure = outcome.message.split(openIdToken).join('…');
+    fact.failure = outcome.message;
+    if (outcome.withheld) fact.withheld = outcome.withheld;
     return fact;
   }
   fact.status = outcome.status;
@@ -189,48 +208,42 @@ async function gatherInto(facts: RtcFacts, input: RtcGatherInput): Promise<void>
     return;
   }
 
-  // Credentials go only to a homeserver whose certificate verifies (or plain HTTP on loopback).
+  // Whether the secrets may go there is credentialed.ts's to decide; these say why none went.
   const versions = await request(joinPath(baseUrl, '_matrix/client/versions'), context);
   facts.api = versions.fact;
-  const plainHttp = !baseUrl.startsWith('https:') && !isLoopbackUrl(baseUrl);
+  const plainHttp = !baseUrl.startsWith('https:') && !plainHttpAllowed(baseUrl, undefined);
   if (plainHttp) facts.homeserver.plainHttp = true;
   if (versions.fact.status !== 200 || versions.fact.tlsError || plainHttp) return;
+  const home = homeserverOrigin(baseUrl, discovered.from, input.serverName);
 
   let accessToken: string | undefined;
   let userId: string | undefined;
   let deviceId: string | undefined;
   if (input.auth.kind === 'login') {
-    const login = await request(joinPath(baseUrl, '_matrix/client/v3/login'), context, {
-      method: 'POST',
-      body: {
-        type: 'm.login.password',
-        identifier: { type: 'm.id.user', user: input.auth.user },
-        password: input.auth.password,
-        initial_device_display_name: 'matrix-selfhost-toolkit rtc check',
-      },
-    });
-    const body = login.body;
-    userId = typeof body?.user_id === 'string' ? body.user_id : undefined;
-    deviceId = typeof body?.device_id === 'string' ? body.device_id : undefined;
-    facts.login = { ...login.fact, ...(userId ? { userId } : {}) };
-    if (login.fact.status === 200 && typeof body?.access_token === 'string') accessToken = body.access_token;
+    const login_ = await login(home, input.auth.user, input.auth.password, context, 'matrix-selfhost-toolkit rtc check');
+    userId = login_.fact.userId;
+    deviceId = login_.fact.deviceId;
+    const { deviceId: _device, ...loginFact } = login_.fact;
+    facts.login = loginFact;
+    accessToken = login_.accessToken;
   } else {
     accessToken = input.auth.token;
-    const whoami = await request(joinPath(baseUrl, '_matrix/client/v3/account/whoami'), context, { token: accessToken });
-    userId = typeof whoami.body?.user_id === 'string' ? whoami.body.user_id : undefined;
-    deviceId = typeof whoami.body?.device_id === 'string' ? whoami.body.device_id : undefined;
-    facts.whoami = { ...whoami.fact, ...(userId ? { userId } : {}), ...(deviceId ? { deviceId } : {}) };
-    if (whoami.fact.status !== 200) accessToken = undefined;
+    const me = await whoami(home, accessToken, context);
+    userId = me.userId;
+    deviceId = me.deviceId;
+    facts.whoami = me;
+    if (me.status !== 200) accessToken = undefined;
   }
   if (!accessToken || !userId) return;
 
   try {
     // The transports API and the OpenID token, as the client asks them.
+    const token = homeserverCredential(home, 'access token', accessToken);
     const [transports, openid] = await Promise.all([
-      request(joinPath(baseUrl, TRANSPORTS_PATH), context, { token: accessToken }),
+      request(joinPath(baseUrl, TRANSPORTS_PATH), context, { credential: token }),
       request(joinPath(baseUrl, `_matrix/client/v3/user/${encodeURIComponent(userId)}/openid/request_token`), context, {
         method: 'POST',
-        token: accessToken,
+        credential: token,
         body: {},
       }),
     ]);
@@ -256,21 +269,29 @@ async function gatherInto(facts: RtcFacts, input: RtcGatherInput): Promise<void>
     // A room id of its own per run: nothing of a real room is touched, and nothing is left in one.
     const roomId = `!matrix-selfhost-toolkit-rtc-check-${run}:${input.serverName}`;
     const device = deviceId ?? 'RTCCHECK';
-    const openIdBodyForService = {
-      access_token: openIdToken,
+    // The OpenID token is made for the JWT service the homeserver (or its verified well-known) names.
+    const serviceFrom = facts.focus.from === 'transports' ? "the homeserver's rtc transports" : `the client well-known of ${input.serverName}`;
+    const openIdCredential = credentialFor('OpenID token', openIdToken, serviceUrl, serviceFrom);
+    const matrixServerName = openIdFact.matrixServerName;
+    const openIdBodyForService = (secret: string) => ({
+      access_token: secret,
       token_type: 'Bearer',
-      matrix_server_name: openIdFact.matrixServerName,
+      matrix_server_name: matrixServerName,
       expires_in: openIdFact.expiresIn ?? 3600,
-    };
+    });
     const getToken = (transport: string) =>
       request(joinPath(serviceUrl, 'get_token'), context, {
         method: 'POST',
         headers: { origin: CALL_ORIGIN },
-        body: {
-          room_id: roomId,
-          slot_id: 'm.call#ROOM',
-          openid_token: openIdBodyForService,
-          member: { id: `rtc-check-${run}-${transport}`, claimed_user_id: userId, claimed_device_id: device },
+        credential: openIdCredential,
+        place: {
+          in: 'body',
+          json: (secret) => ({
+            room_id: roomId,
+            slot_id: 'm.call#ROOM',
+            openid_token: openIdBodyForService(secret),
+            member: { id: `rtc-check-${run}-${transport}`, claimed_user_id: userId, claimed_device_id: device },
+          }),
         },
       });
     const [cors, udpToken, tcpToken, legacy, federation] = await Promise.all([
@@ -283,9 +304,10 @@ async function gatherInto(facts: RtcFacts, input: RtcGatherInput): Promise<void>
       request(joinPath(serviceUrl, 'sfu/get'), context, {
         method: 'POST',
         headers: { origin: CALL_ORIGIN },
-        body: { room: roomId, openid_token: openIdBodyForService, device_id: device },
+        credential: openIdCredential,
+        place: { in: 'body', json: (secret) => ({ room: roomId, openid_token: openIdBodyForService(secret), device_id: device }) },
       }),
-      federationUserinfo(openIdFact.matrixServerName, openIdToken, input, context),
+      federationUserinfo(matrixServerName, openIdToken, input, context),
     ]);
     facts.cors = {
       url: cors.fact.url,
@@ -331,10 +353,6 @@ async function gatherInto(facts: RtcFacts, input: RtcGatherInput): Promise<void>
     }
     return;
   } finally {
-    if (input.auth.kind === 'login') {
-      facts.logout = (
-        await request(joinPath(baseUrl, '_matrix/client/v3/logout'), context, { method: 'POST', token: accessToken, body: {} })
-      ).fact;
-    }
+    if (input.auth.kind === 'login' && accessToken) facts.logout = await logout(home, accessToken, context);
   }
 }

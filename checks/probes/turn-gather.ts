@@ -16,12 +16,13 @@ import {
   clientWellKnown,
   discoverHomeserver,
   fetchTurnServer,
-  isLoopbackUrl,
+  homeserverOrigin,
   login,
   logout,
   probeJwtService,
 } from './matrix-client.ts';
 import type { ApiCallFact } from '../facts/turn.ts';
+import { plainHttpAllowed } from './credentialed.ts';
 import { probeTcpPort } from './stun-transport.ts';
 import { probeTurn } from './turn-probe.ts';
 import type { TurnCredentials } from '../facts/turn.ts';
@@ -90,23 +91,23 @@ export async function gatherTurn(input: TurnGatherInput): Promise<TurnFacts> {
   if (input.auth && baseUrl) {
     const api = await probeVersions(baseUrl, context);
     facts.api = api;
-    // Credentials go only to a homeserver whose certificate verifies (or plain HTTP on loopback).
-    const plainHttp = !baseUrl.startsWith('https:') && !isLoopbackUrl(baseUrl);
+    // Whether the secrets may go there is credentialed.ts's to decide; these say why none went.
+    const plainHttp = !baseUrl.startsWith('https:') && !plainHttpAllowed(baseUrl, undefined);
     if (plainHttp) facts.homeserver = { ...facts.homeserver, plainHttp };
-    const safe = api.status === 200 && !api.tlsError && !plainHttp;
-    if (safe) {
+    if (api.status === 200 && !api.tlsError && !plainHttp) {
+      const home = homeserverOrigin(baseUrl, discovered.from, input.serverName);
       let token: string | undefined;
       if (input.auth.kind === 'token') token = input.auth.token;
       else {
-        const result = await login(baseUrl, input.auth.user, input.auth.password, context);
+        const result = await login(home, input.auth.user, input.auth.password, context, 'matrix-selfhost-toolkit TURN check');
         facts.login = result.fact;
         token = result.accessToken;
       }
       if (token) {
-        const turn = await fetchTurnServer(baseUrl, token, context);
+        const turn = await fetchTurnServer(home, token, context);
         facts.turnServer = turn.fact;
         homeserverCredentials = turn.credentials;
-        if (input.auth.kind === 'login') pendingLogout = logout(baseUrl, token, context);
+        if (input.auth.kind === 'login') pendingLogout = logout(home, token, context);
       }
     }
   }
@@ -119,7 +120,8 @@ export async function gatherTurn(input: TurnGatherInput): Promise<TurnFacts> {
   const uriTexts = { homeserver: homeserverUris, plan: input.plan?.uris ?? [], 'turn-uri': input.turnUris, none: [] }[facts.source.uris];
   if (facts.source.uris !== 'turn-uri') facts.source.ignoredTurnUris = input.turnUris.length;
   const candidates: { source: CredentialSource; credentials: TurnCredentials }[] = [];
-  if (homeserverCredentials) candidates.push({ source: 'homeserver', credentials: homeserverCredentials });
+  // The homeserver's TURN credentials go only to the TURN servers it named with them.
+  if (homeserverCredentials && facts.source.uris === 'homeserver') candidates.push({ source: 'homeserver', credentials: homeserverCredentials });
   if (input.secrets.plan) candidates.push({ source: 'plan', credentials: restFor(input.secrets.plan) });
   if (input.secrets.explicit && input.secrets.explicit !== input.secrets.plan)
     candidates.push({ source: 'turn-secret', credentials: restFor(input.secrets.explicit) });
