@@ -86,4 +86,11 @@ export const OUTBOUND = declareFindings('outbound', {
     about:
       "The host's clock against the Date headers of the remotes. A clock off by minutes makes signatures and tokens look expired or not yet valid to other servers.",
   },
+  withheld: {
+    id: 'outbound.withheld.{secret}',
+    pass: 'The {secret} went only to its own server',
+    fail: 'The {secret} was not sent',
+    about:
+      "A request that carries a secret (the user's or the admin's token) goes only to the origin the secret belongs to, over a connection whose TLS verified (or plain HTTP to loopback), and follows a redirect only within that origin (docs/security.md). When one of these does not hold, nothing is sent: the finding says which rule held and what to change.",
+  },
 });

@@ -110,4 +110,11 @@ export const RTC = declareFindings('rtc', {
     about:
       'The check joins a room of its own (a random room id), leaves it as livekit-client does (a LeaveRequest, then LiveKit closes the connection) and logs out when it logged in. LiveKit closes the empty room by itself (departure_timeout, 20 s as lk-jwt-service creates it); the OpenID and LiveKit tokens cannot be revoked and expire (about an hour).',
   },
+  withheld: {
+    id: 'rtc.withheld.{secret}',
+    pass: 'The {secret} went only to its own server',
+    fail: 'The {secret} was not sent',
+    about:
+      'A request that carries a secret (the access token, the password or the OpenID token) goes only to the origin the secret belongs to, over a connection whose TLS verified (or plain HTTP to loopback), and follows a redirect only within that origin (docs/security.md). When one of these does not hold, nothing is sent: the finding says which rule held and what to change.',
+  },
 });

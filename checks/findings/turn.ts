@@ -151,4 +151,11 @@ export const TURN = declareFindings('turn', {
     about:
       "LiveKit's ICE/TCP port (7881 by default) must accept connections: clients on networks that block UDP reach LiveKit only through it.",
   },
+  withheld: {
+    id: 'turn.withheld.{secret}',
+    pass: 'The {secret} went only to its own server',
+    fail: 'The {secret} was not sent',
+    about:
+      'A request that carries a secret (the access token or the password) goes only to the origin the secret belongs to, over a connection whose TLS verified (or plain HTTP to loopback), and follows a redirect only within that origin (docs/security.md). When one of these does not hold, nothing is sent: the finding says which rule held and what to change.',
+  },
 });

@@ -194,7 +194,10 @@ function connectPinned(o: ConnectOptions, callback: Callback): void {
       o.state.tls = tlsFact(socket, verifiedChain ?? (socket.getPeerCertificate(true) as DetailedPeerCertificate | undefined));
       if (o.trusted && !socket.authorized) {
         socket.destroy();
-        return finish(Object.assign(new Error(`the certificate does not verify (${o.state.tls.authorizationError})`), { code: UNTRUSTED_CODE }), null);
+        return finish(
+          Object.assign(new Error(`the certificate does not verify (${o.state.tls.authorizationError})`), { code: UNTRUSTED_CODE }),
+          null,
+        );
       }
       o.state.phase = 'http';
       finish(null, socket);

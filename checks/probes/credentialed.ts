@@ -7,11 +7,11 @@
 // A redirect is followed with the secret only within that origin. Otherwise nothing is sent and
 // the outcome says which rule held (HttpFailure.withheld). No other module sets an Authorization
 // header or puts a secret in a URL or body: test/unit/credentials.test.ts fails when one does.
-import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { type HttpFailure, type HttpOutcome, type SecretKind, type Withheld, withheldMessage } from '../facts/http.ts';
 import { addressScope } from '../facts/turn-config.ts';
 import { httpRequest, type HttpOptions } from './http.ts';
+import { systemAddress } from './resolve.ts';
 
 /** A secret, and the one origin it may be sent to. */
 export interface Credential {
@@ -63,7 +63,7 @@ export async function sendWithCredential(url: string, credential: Credential, op
     // The origin rule, before any connection; then plain HTTP only to this machine.
     if (new URL(target).origin !== new URL(credential.origin).origin)
       return withheld(target, options.address ?? '', { rule: 'origin', ...about(credential) }, started);
-    const address = options.address ?? (await systemAddress(target));
+    const address = options.address ?? (await systemAddress(new URL(target).hostname));
     if (!address) return notResolved(target, started);
     if (new URL(target).protocol !== 'https:' && !plainHttpAllowed(target, address))
       return withheld(target, address, { rule: 'plain-http', ...about(credential) }, started);
@@ -115,17 +115,6 @@ function bodyFor(credential: Credential, options: CredentialedOptions, withBody:
   if (!withBody) return {};
   if (options.place?.in === 'body') return { body: JSON.stringify(options.place.json(credential.value)) };
   return options.json !== undefined ? { body: JSON.stringify(options.json) } : {};
-}
-
-/** What the system resolver says (getaddrinfo: /etc/hosts included), as the stages' other tools see it. */
-async function systemAddress(url: string): Promise<string | undefined> {
-  const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
-  if (isIP(host)) return host;
-  try {
-    return (await lookup(host)).address;
-  } catch {
-    return undefined;
-  }
 }
 
 function withheld(url: string, address: string, rest: Omit<Withheld, 'url'>, started: number, seen?: HttpOutcome): HttpFailure {

@@ -77,8 +77,16 @@ export interface Homeserver {
 }
 
 /** The words for where discoverHomeserver found the base URL (a refusal names them). */
-export function homeserverOrigin(baseUrl: string, from: '--homeserver' | 'well-known' | 'plan' | undefined, serverName: string): Homeserver {
-  const words = { '--homeserver': '--homeserver', 'well-known': `the client well-known of ${serverName}`, plan: "the plan's client well-known" };
+export function homeserverOrigin(
+  baseUrl: string,
+  from: '--homeserver' | 'well-known' | 'plan' | undefined,
+  serverName: string,
+): Homeserver {
+  const words = {
+    '--homeserver': '--homeserver',
+    'well-known': `the client well-known of ${serverName}`,
+    plan: "the plan's client well-known",
+  };
   return { baseUrl, from: words[from ?? 'plan'] };
 }
 
@@ -94,7 +102,13 @@ export interface LoginResult {
 }
 
 /** POST /_matrix/client/v3/login with a password (m.login.password, m.id.user); the password goes only to `home`. */
-export async function login(home: Homeserver, user: string, password: string, context: ClientContext, device: string): Promise<LoginResult> {
+export async function login(
+  home: Homeserver,
+  user: string,
+  password: string,
+  context: ClientContext,
+  device: string,
+): Promise<LoginResult> {
   const { fact, body } = await call(joinPath(home.baseUrl, '_matrix/client/v3/login'), context, {
     method: 'POST',
     credential: homeserverCredential(home, 'password', password),
@@ -123,7 +137,11 @@ export async function logout(home: Homeserver, token: string, context: ClientCon
 }
 
 /** GET /_matrix/client/v3/account/whoami with the access token. */
-export async function whoami(home: Homeserver, token: string, context: ClientContext): Promise<ApiCallFact & { userId?: string; deviceId?: string }> {
+export async function whoami(
+  home: Homeserver,
+  token: string,
+  context: ClientContext,
+): Promise<ApiCallFact & { userId?: string; deviceId?: string }> {
   const credential = homeserverCredential(home, 'access token', token);
   const { fact, body } = await call(joinPath(home.baseUrl, '_matrix/client/v3/account/whoami'), context, { credential });
   const userId = typeof body?.user_id === 'string' ? body.user_id : undefined;

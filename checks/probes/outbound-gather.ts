@@ -11,7 +11,14 @@ import { joinPath, parseObject } from '../facts/wellknown.ts';
 import { gatherFederation } from './federation-gather.ts';
 import { type Credential, sendWithCredential } from './credentialed.ts';
 import { httpRequest } from './http.ts';
-import { addressOf, clientWellKnown, discoverHomeserver, type Homeserver, homeserverCredential, homeserverOrigin } from './matrix-client.ts';
+import {
+  addressOf,
+  clientWellKnown,
+  discoverHomeserver,
+  type Homeserver,
+  homeserverCredential,
+  homeserverOrigin,
+} from './matrix-client.ts';
 import { gatherInside, type InventoryRef } from './outbound-adhoc.ts';
 
 export interface OutboundGatherInput {

@@ -1,5 +1,6 @@
 // Name → addresses through the run's resolvers (the --resolver servers, or the system's), so
 // that every connection of a check goes where the person asked lookups to go (docs/architecture.md "Command-line contract").
+import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { queryFirst } from './dns-query.ts';
 import type { AddressLookup } from '../facts/dns.ts';
@@ -26,4 +27,15 @@ export async function resolveAddresses(name: string, resolvers: NamedServer[], r
 export function deadline(timeoutMs: number): () => number {
   const end = performance.now() + timeoutMs;
   return () => Math.max(1, end - performance.now());
+}
+
+/** What the system resolver says (getaddrinfo, /etc/hosts included), as the stages' other tools see it. */
+export async function systemAddress(host: string): Promise<string | undefined> {
+  const bare = host.replace(/^\[|\]$/g, '');
+  if (isIP(bare)) return bare;
+  try {
+    return (await lookup(bare)).address;
+  } catch {
+    return undefined;
+  }
 }

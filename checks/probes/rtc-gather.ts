@@ -87,7 +87,11 @@ async function request(
       })
     : await httpRequest(url, {
         ...options,
-        headers: { accept: 'application/json', ...init.headers, ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        headers: {
+          accept: 'application/json',
+          ...init.headers,
+          ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
         ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
       });
   const fact: ApiCallFact = { url, address, elapsedMs: elapsed() };
@@ -270,7 +274,8 @@ async function gatherInto(facts: RtcFacts, input: RtcGatherInput): Promise<void>
     const roomId = `!matrix-selfhost-toolkit-rtc-check-${run}:${input.serverName}`;
     const device = deviceId ?? 'RTCCHECK';
     // The OpenID token is made for the JWT service the homeserver (or its verified well-known) names.
-    const serviceFrom = facts.focus.from === 'transports' ? "the homeserver's rtc transports" : `the client well-known of ${input.serverName}`;
+    const serviceFrom =
+      facts.focus.from === 'transports' ? "the homeserver's rtc transports" : `the client well-known of ${input.serverName}`;
     const openIdCredential = credentialFor('OpenID token', openIdToken, serviceUrl, serviceFrom);
     const matrixServerName = openIdFact.matrixServerName;
     const openIdBodyForService = (secret: string) => ({

@@ -121,7 +121,8 @@ export async function gatherTurn(input: TurnGatherInput): Promise<TurnFacts> {
   if (facts.source.uris !== 'turn-uri') facts.source.ignoredTurnUris = input.turnUris.length;
   const candidates: { source: CredentialSource; credentials: TurnCredentials }[] = [];
   // The homeserver's TURN credentials go only to the TURN servers it named with them.
-  if (homeserverCredentials && facts.source.uris === 'homeserver') candidates.push({ source: 'homeserver', credentials: homeserverCredentials });
+  if (homeserverCredentials && facts.source.uris === 'homeserver')
+    candidates.push({ source: 'homeserver', credentials: homeserverCredentials });
   if (input.secrets.plan) candidates.push({ source: 'plan', credentials: restFor(input.secrets.plan) });
   if (input.secrets.explicit && input.secrets.explicit !== input.secrets.plan)
     candidates.push({ source: 'turn-secret', credentials: restFor(input.secrets.explicit) });

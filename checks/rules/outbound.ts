@@ -4,6 +4,7 @@
 import { emit } from '../core/catalogue.ts';
 import type { Finding } from '../core/finding.ts';
 import type { CallFact, ClientProbeFact, DestinationFact, InsideFacts, NotaryFact, OutboundFacts } from '../facts/outbound.ts';
+import { withheldFindings } from './credentials.ts';
 import { OUTBOUND } from '../findings/outbound.ts';
 
 export interface OutboundJudgeContext {
@@ -348,13 +349,22 @@ export function judgeOutbound(facts: OutboundFacts, context: OutboundJudgeContex
     const back = facts.inboundNotary.find((n) => n.notary === r.name);
     if (back) findings.push(judgeNotary(back, true, failed));
   }
+  const calls = [
+    facts.client?.whoami,
+    ...(facts.client?.probes ?? []).flatMap((p) => [p.alias.call, p.profile.call]),
+    facts.admin?.list,
+    ...(facts.admin?.destinations ?? []).map((d) => d.reset),
+  ];
+  findings.push(...withheldFindings(OUTBOUND.withheld, calls));
   if (!facts.client)
     findings.push(
       emit(OUTBOUND.token, 'skip', {
-        detail: 'no access token (MATRIX_ACCESS_TOKEN or --access-token-file): the client steps were not run',
+        detail: facts.homeserverProblem ?? 'no access token (MATRIX_ACCESS_TOKEN or --access-token-file): the client steps were not run',
       }),
     );
-  else if (facts.client.whoami.status !== 200)
+  else if (facts.client.whoami.withheld) {
+    // said by the withheld finding above
+  } else if (facts.client.whoami.status !== 200)
     findings.push(
       emit(OUTBOUND.token, 'fail', {
         detail:
@@ -368,9 +378,13 @@ export function judgeOutbound(facts: OutboundFacts, context: OutboundJudgeContex
   }
   if (!facts.admin)
     findings.push(
-      emit(OUTBOUND.destinations, 'skip', { detail: 'no admin token (MATRIX_ADMIN_TOKEN or --admin-token-file): backoff not read' }),
+      emit(OUTBOUND.destinations, 'skip', {
+        detail: facts.homeserverProblem ?? 'no admin token (MATRIX_ADMIN_TOKEN or --admin-token-file): backoff not read',
+      }),
     );
-  else if (facts.admin.list.status !== 200)
+  else if (facts.admin.list.withheld) {
+    // said by the withheld finding above
+  } else if (facts.admin.list.status !== 200)
     findings.push(
       emit(OUTBOUND.destinations, 'fail', {
         detail:

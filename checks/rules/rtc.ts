@@ -1,6 +1,7 @@
 // The rtc rules: the MatrixRTC path of a call, step by step (docs/turn.md "MatrixRTC and
 // LiveKit"), each with its evidence and the MDAD fix. A step that could not run because an
 // earlier one failed is a skip naming that cause (causedBy). Pure: facts in, findings out.
+import { withheldFindings } from './credentials.ts';
 import { emit } from '../core/catalogue.ts';
 import type { Finding } from '../core/finding.ts';
 import {
@@ -543,7 +544,8 @@ function cleanup(facts: RtcFacts): Finding {
 }
 
 export function judgeRtc(facts: RtcFacts): Finding[] {
-  const findings = judgeSteps(facts);
+  const calls = [facts.login, facts.whoami, facts.transports, facts.openid, facts.getToken, facts.sfuGet, facts.federation, facts.logout];
+  const findings = [...withheldFindings(RTC.withheld, calls), ...judgeSteps(facts)];
   if (facts.unfinished) {
     findings.push(
       emit(RTC.unfinished, 'fail', {

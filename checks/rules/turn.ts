@@ -4,6 +4,7 @@
 // through the relay, and the release. Only the first step that fails is reported for a URI,
 // with the steps after it named as not tried (docs/failure-modes.md "No TURN configured",
 // "Wrong TURN external address", "TURN ports blocked").
+import { withheldFindings } from './credentials.ts';
 import { emit } from '../core/catalogue.ts';
 import type { Finding } from '../core/finding.ts';
 import type { AddressLookup } from '../facts/dns.ts';
@@ -35,6 +36,7 @@ function firewallFix(plan: TurnPlan | undefined, port: string): string {
 
 export function judgeTurn(facts: TurnFacts): Finding[] {
   return [
+    ...withheldFindings(TURN.withheld, [facts.login, facts.turnServer, facts.logout]),
     ...homeserverFindings(facts),
     ...configFindings(facts),
     ...facts.uris.flatMap((u, i) => uriFindings(facts, u, subjects(facts)[i]!)),

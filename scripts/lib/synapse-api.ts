@@ -3,6 +3,11 @@
 // the playbook's removed matrix-registration (docs/playbook.md "Removed and renamed variables").
 import { createHmac } from 'node:crypto';
 import { InputError } from '../../checks/core/errors.ts';
+import type { HttpOutcome, SecretKind } from '../../checks/facts/http.ts';
+import { credentialFor, type Placement, sendWithCredential } from '../../checks/probes/credentialed.ts';
+import { httpRequest, type HttpOptions } from '../../checks/probes/http.ts';
+import { systemAddress } from '../../checks/probes/resolve.ts';
+import { withheldFix } from '../../checks/rules/credentials.ts';
 import { StageFailure } from './cli.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -44,39 +49,66 @@ interface MatrixError {
   error?: string;
 }
 
-async function call<T>(
-  method: string,
-  url: string,
-  body?: unknown,
-  accessToken?: string,
-): Promise<{ status: number; json: T & MatrixError }> {
-  const headers: Record<string, string> = {};
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  if (accessToken) headers['authorization'] = `Bearer ${accessToken}`;
-  let response: Response;
-  try {
-    response = await fetch(url, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(20_000),
-    });
-  } catch (e) {
-    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    throw new StageFailure(`${method} ${url}: no answer (${cause?.code ?? cause?.message ?? (e as Error).message})`);
-  }
-  const text = await response.text();
-  let json: T & MatrixError;
-  try {
-    json = (text ? JSON.parse(text) : {}) as T & MatrixError;
-  } catch {
-    json = { error: text.slice(0, 200) } as T & MatrixError;
-  }
-  return { status: response.status, json };
+/** A secret for this homeserver: sent only through credentialed.ts, to its origin, over verified TLS (or HTTP on loopback). */
+interface Secret {
+  kind: SecretKind;
+  value: string;
+  place?: Placement;
 }
 
-async function expectOk<T>(method: string, url: string, body?: unknown, accessToken?: string): Promise<T> {
-  const { status, json } = await call<T>(method, url, body, accessToken);
+const TIMEOUT_MS = 20_000;
+
+async function call<T>(
+  method: HttpOptions['method'] & string,
+  url: string,
+  body?: unknown,
+  secret?: Secret,
+): Promise<{ status: number; json: T & MatrixError }> {
+  const outcome = secret
+    ? await sendWithCredential(url, credentialFor(secret.kind, secret.value, url, 'the homeserver the stage was given'), {
+        method,
+        timeoutMs: TIMEOUT_MS,
+        ...(secret.place ? { place: secret.place } : {}),
+        json: body,
+      })
+    : await sendPlain(method, url, body);
+  if (!outcome.ok) {
+    if (outcome.withheld) throw new StageFailure(`${method} ${url}: ${outcome.message}; ${withheldFix(outcome.withheld)}`);
+    throw new StageFailure(`${method} ${url}: no answer (${outcome.code ?? outcome.message})`);
+  }
+  let json: T & MatrixError;
+  try {
+    json = (outcome.body ? JSON.parse(outcome.body) : {}) as T & MatrixError;
+  } catch {
+    json = { error: outcome.body.slice(0, 200) } as T & MatrixError;
+  }
+  return { status: outcome.status, json };
+}
+
+/** A request without a secret, to the address the system resolver gives. */
+async function sendPlain(method: HttpOptions['method'] & string, url: string, body: unknown): Promise<HttpOutcome> {
+  const address = await systemAddress(new URL(url).hostname);
+  if (!address)
+    return {
+      ok: false,
+      url,
+      address: '',
+      phase: 'tcp',
+      error: 'unreachable',
+      message: `${new URL(url).hostname} does not resolve`,
+      elapsedMs: 0,
+    };
+  return httpRequest(url, {
+    address,
+    method,
+    timeoutMs: TIMEOUT_MS,
+    headers: { accept: 'application/json', ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+}
+
+async function expectOk<T>(method: HttpOptions['method'] & string, url: string, body?: unknown, secret?: Secret): Promise<T> {
+  const { status, json } = await call<T>(method, url, body, secret);
   if (status < 200 || status > 299) {
     throw new StageFailure(`${method} ${url}: ${status}${json.errcode ? ` ${json.errcode}` : ''}${json.error ? `: ${json.error}` : ''}`);
   }
@@ -84,6 +116,9 @@ async function expectOk<T>(method: string, url: string, body?: unknown, accessTo
 }
 
 const base = (url: string): string => url.replace(/\/+$/, '');
+
+/** An admin's access token, in the Authorization header. */
+const bearer = (accessToken: string): Secret => ({ kind: 'admin token', value: accessToken });
 
 // ---------------------------------------------------------------------------------------------
 // Registration with the shared secret
@@ -111,7 +146,11 @@ export async function registerWithSharedSecret(
   const url = `${base(homeserver)}/_synapse/admin/v1/register`;
   const { nonce } = await expectOk<{ nonce: string }>('GET', url);
   const mac = registrationMac(secret, nonce, user, password, admin);
-  const { user_id: userId } = await expectOk<{ user_id: string }>('POST', url, { nonce, username: user, password, admin, mac });
+  const { user_id: userId } = await expectOk<{ user_id: string }>('POST', url, undefined, {
+    kind: 'password',
+    value: password,
+    place: { in: 'body', json: (value) => ({ nonce, username: user, password: value, admin, mac }) },
+  });
   return userId;
 }
 
@@ -119,17 +158,29 @@ export async function registerWithSharedSecret(
 // Logging in (for an admin access token)
 
 export async function login(homeserver: string, user: string, password: string): Promise<string> {
-  const { access_token: token } = await expectOk<{ access_token: string }>('POST', `${base(homeserver)}/_matrix/client/v3/login`, {
-    type: 'm.login.password',
-    identifier: { type: 'm.id.user', user },
-    password,
-    initial_device_display_name: 'scripts/register.ts',
-  });
+  const { access_token: token } = await expectOk<{ access_token: string }>(
+    'POST',
+    `${base(homeserver)}/_matrix/client/v3/login`,
+    undefined,
+    {
+      kind: 'password',
+      value: password,
+      place: {
+        in: 'body',
+        json: (value) => ({
+          type: 'm.login.password',
+          identifier: { type: 'm.id.user', user },
+          password: value,
+          initial_device_display_name: 'scripts/register.ts',
+        }),
+      },
+    },
+  );
   return token;
 }
 
 export async function logout(homeserver: string, accessToken: string): Promise<void> {
-  await call('POST', `${base(homeserver)}/_matrix/client/v3/logout`, {}, accessToken);
+  await call('POST', `${base(homeserver)}/_matrix/client/v3/logout`, {}, bearer(accessToken));
 }
 
 /** Whether the admin API answers at all (server_version needs no access token). */
@@ -168,15 +219,15 @@ export function createToken(
     'POST',
     `${tokensUrl(homeserver)}/new`,
     { uses_allowed: usesAllowed, expiry_time: expiryTime },
-    accessToken,
+    bearer(accessToken),
   );
 }
 
 export async function listTokens(homeserver: string, accessToken: string): Promise<RegistrationToken[]> {
-  return (await expectOk<{ registration_tokens: RegistrationToken[] }>('GET', tokensUrl(homeserver), undefined, accessToken))
+  return (await expectOk<{ registration_tokens: RegistrationToken[] }>('GET', tokensUrl(homeserver), undefined, bearer(accessToken)))
     .registration_tokens;
 }
 
 export async function deleteToken(homeserver: string, accessToken: string, token: string): Promise<void> {
-  await expectOk('DELETE', `${tokensUrl(homeserver)}/${encodeURIComponent(token)}`, undefined, accessToken);
+  await expectOk('DELETE', `${tokensUrl(homeserver)}/${encodeURIComponent(token)}`, undefined, bearer(accessToken));
 }

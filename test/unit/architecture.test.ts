@@ -50,7 +50,8 @@ const ALLOWED: Record<string, string[]> = {
   'checks/probes': ['checks/core', 'checks/facts', 'checks/plan'],
   'checks/areas': ['checks/core', 'checks/facts', 'checks/plan', 'checks/findings', 'checks/rules', 'checks/probes'],
   'check-entry': ['checks/core', 'checks/facts', 'checks/plan', 'checks/findings', 'checks/areas'],
-  'scripts/lib': ['checks/core', 'checks/facts', 'checks/plan', 'checks/findings', 'checks/areas', 'checks/rules'],
+  // scripts/lib reaches checks/probes for one thing: the Synapse API calls send through credentialed.ts.
+  'scripts/lib': ['checks/core', 'checks/facts', 'checks/plan', 'checks/findings', 'checks/areas', 'checks/rules', 'checks/probes'],
   'stage-entry': ['checks/core', 'checks/facts', 'checks/plan', 'checks/findings', 'checks/areas', 'scripts/lib'],
   lab: ['checks/core', 'checks/facts', 'checks/plan', 'checks/probes'],
   sandbox: ['checks/core', 'checks/facts', 'checks/plan', 'checks/findings', 'checks/areas', 'checks/probes', 'lab'],
