@@ -62,7 +62,8 @@ export async function exporterCase(): Promise<Figure[]> {
   });
   let exporter: ChildProcess | undefined;
   try {
-    const started = await startExporter(['--listen', `${AT.exporter}:0`, '--resolver', AT.resolver, '--ca-file', lab.caFile]);
+    // The lab's servers resolve to loopback addresses, which the exporter refuses without --allow-private.
+    const started = await startExporter(['--allow-private', '--listen', `${AT.exporter}:0`, '--resolver', AT.resolver, '--ca-file', lab.caFile]);
     exporter = started.child;
     const pid = exporter.pid!;
     // Prometheus keeps one connection per target; an agent with as many does the same.

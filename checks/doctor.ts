@@ -40,6 +40,9 @@ report: root causes first, each with its fix, grouped by area.
   --format table|json|prom|html  the report as a table (default), JSON (= --json), Prometheus
                          text or one self-contained HTML page to share (with --output)
   --output FILE          write the report to FILE instead of stdout
+  --credentials FILE     each server's tokens (server: {access_token, admin_token}),
+                         mode 600; a fleet run reads doctor-credentials.yml beside
+                         --inventory without it
   --redact               replace names, addresses, user and room ids and tokens with placeholders
   --inventory FILE       every host of an MDAD inventory (its plan from host_vars beside it)
   --list FILE            one server name a line
@@ -57,7 +60,8 @@ takes at most about 2 x --timeout + 1 s, or --timeout x 14 when rtc runs with a 
 
 With MATRIX_ACCESS_TOKEN set in the environment, the turn, rtc and outbound areas act as that
 user (turn otherwise takes coturn's settings from --vars/--playbook); with MATRIX_ADMIN_TOKEN,
-outbound also reads Synapse's federation backoff. Tokens are never arguments.
+outbound also reads Synapse's federation backoff. Tokens are never arguments, belong to the one
+server named (a fleet takes --credentials), and go only to its homeserver over verified TLS.
 
 doctor.ts serve --listen ADDR:PORT runs a Prometheus exporter (serve --help).
 
@@ -77,6 +81,7 @@ const OPTIONS = {
   list: { type: 'string' },
   concurrency: { type: 'string', default: '16' },
   output: { type: 'string' },
+  credentials: { type: 'string' },
   redact: { type: 'boolean', default: false },
   verbose: { type: 'boolean', default: false },
   remote: { type: 'string', multiple: true, default: [] as string[] },
@@ -93,13 +98,6 @@ function progress(label: () => string): () => void {
     clearInterval(timer);
     if (Date.now() - started > 1000) process.stderr.write('\r\u001b[K');
   };
-}
-
-/** Areas act as a logged-in client, and outbound as an admin, when the environment gives tokens. */
-function clientAuth(): Pick<RunSettings, 'auth' | 'adminToken'> {
-  const token = process.env.MATRIX_ACCESS_TOKEN?.trim();
-  const admin = process.env.MATRIX_ADMIN_TOKEN?.trim();
-  return { ...(token ? { auth: { kind: 'token', token } } : {}), ...(admin ? { adminToken: admin } : {}) };
 }
 
 async function main(): Promise<number> {
@@ -120,6 +118,7 @@ async function main(): Promise<number> {
     { loadPlan },
     { sharedOutput, settingsSecrets },
     { parseRemotes },
+    { environmentCredentials, fleetCredentials, readCredentials, withCredentials },
   ] = await Promise.all([
     import('./areas/diagnose.ts'),
     import('./areas/dns.ts'),
@@ -129,11 +128,13 @@ async function main(): Promise<number> {
     import('./plan/load.ts'),
     import('./areas/shared-report.ts'),
     import('./areas/outbound.ts'),
+    import('./areas/credentials.ts'),
   ]);
   setVerbose(values.verbose);
   if (!['table', 'json', 'prom', 'html'].includes(format))
     throw new InputError(`--format must be table, json or prom, or html for a page to share; not "${format}"`);
-  const output = sharedOutput(values, settingsSecrets());
+  // Checked now, made again below once the servers' own tokens are known.
+  sharedOutput(values, []);
   const concurrency = Number(values.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000)
     throw new InputError(`--concurrency must be a whole number from 1 to 1000, not "${values.concurrency}"`);
@@ -144,14 +145,16 @@ async function main(): Promise<number> {
     connectTo: parseConnectTo(values['connect-to']),
     authoritative: values.authoritative.length ? parseResolvers(values.authoritative) : undefined,
     areas: selectAreas(values.only, values.skip),
-    ...clientAuth(),
     ...(values.remote.length ? { remotes: parseRemotes(values.remote) } : {}),
   };
   const fleet = values.inventory !== undefined || values.list !== undefined;
   if (fleet) {
     if (positionals.length > 0 || values.vars || values.playbook)
       throw new InputError('a fleet run (--inventory/--list) takes no server name, --vars or --playbook');
-    const targets = await fleetTargets(values);
+    const listed = await fleetTargets(values);
+    const credentials = await fleetCredentials(listed, values, 'a fleet run');
+    const targets = listed.map((t) => withCredentials(t, credentials));
+    const output = sharedOutput(values, settingsSecrets(credentials.values()));
     let finished = 0;
     const stop = progress(() => `doctor: ${finished}/${targets.length} servers`);
     const results = await mapBounded(
@@ -182,8 +185,13 @@ async function main(): Promise<number> {
   if (plan) name ??= parseServerName(plan.serverName, { allowMatrixPrefix: true });
   if (!name) throw new InputError('give the server name (e.g. example.org), or --vars/--playbook, or --inventory/--list');
   const expected = values['expect-ip'] ? parseExpectIp(values['expect-ip']) : plan ? inventoryAddress(plan) : {};
+  const own =
+    values.credentials !== undefined
+      ? ((await readCredentials(values.credentials, '--credentials')).get(name.host.toLowerCase()) ?? {})
+      : environmentCredentials();
+  const output = sharedOutput(values, settingsSecrets([own]));
   const stop = progress(() => 'doctor: checking');
-  const result = await diagnose({ name, plan, expected }, settings);
+  const result = await diagnose({ name, plan, expected, credentials: own }, settings);
   stop();
   recordFindings(result.report.findings);
   const shared = output.prepare([result], plan);

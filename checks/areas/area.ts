@@ -21,6 +21,8 @@ export interface ServerTarget {
   expected: ExpectedAddresses;
   /** In a fleet: why this server's configuration or name could not be read (nothing is probed). */
   unreadable?: string;
+  /** In a fleet or the exporter: this server's own tokens (credentials.ts), used instead of the run's. */
+  credentials?: Pick<RunSettings, 'auth' | 'adminToken'>;
 }
 
 /** What every area of a run shares: where lookups go, what to trust, how long to wait. */

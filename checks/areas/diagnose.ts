@@ -19,8 +19,14 @@ export interface ServerResult {
  * The areas settings.areas names (looked up in `registry`), concurrently, each bounded by the
  * timeout plus a margin; a throw or hang is a finding.
  */
-export async function diagnose(target: ServerTarget, settings: RunSettings, registry: readonly AnyArea[] = AREAS): Promise<ServerResult> {
+export async function diagnose(
+  target: ServerTarget,
+  runSettings: RunSettings,
+  registry: readonly AnyArea[] = AREAS,
+): Promise<ServerResult> {
   const started = new Date();
+  // A server of a fleet or the exporter acts with its own tokens only.
+  const settings = target.credentials ? { ...runSettings, ...target.credentials } : runSettings;
   if (target.unreadable) {
     const findings = [
       emit(DOCTOR.configUnreadable, 'fail', {

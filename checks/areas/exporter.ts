@@ -10,8 +10,12 @@
 // - At most --concurrency runs at once; a scrape of a target that is already being probed with
 //   the same areas waits for that run instead of starting another, and a result is reused for
 //   --cache-seconds (two Prometheus servers of an HA pair probe once).
-// - Secrets come from the environment (MATRIX_ACCESS_TOKEN) or the inventory's host_vars, never
-//   from the query string, which takes only target and area.
+// - Secrets belong to the servers of --inventory (credentials.ts: --credentials FILE or
+//   doctor-credentials.yml beside it; the environment's tokens only for an inventory of one
+//   server), never to a target named by the query string, which takes only target and area.
+//   Other targets are probed without any secret.
+// - Targets of the exporter's own networks are refused before any connection (probe-target.ts)
+//   unless --allow-private.
 // - It listens on loopback unless --listen says otherwise.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { ParseArgsConfig } from 'node:util';
@@ -27,7 +31,9 @@ import { escapeHtml } from '../core/report-html.ts';
 import { parseServerName } from '../core/server-name.ts';
 import type { RunSettings, ServerTarget } from './area.ts';
 import { diagnose, type ServerResult } from './diagnose.ts';
+import { fleetCredentials, withCredentials } from './credentials.ts';
 import { fleetTargets } from './fleet.ts';
+import { refusedTarget, targetRefusal } from './probe-target.ts';
 import { AREA_IDS, selectAreas } from './registry.ts';
 
 export const DEFAULT_LISTEN = '127.0.0.1:9869';
@@ -41,6 +47,10 @@ A Prometheus exporter, as blackbox_exporter: Prometheus scrapes
 
   --listen ADDR:PORT     where to listen (default ${DEFAULT_LISTEN}: loopback only)
   --inventory FILE       an MDAD inventory: its servers are probed with their plans (host_vars)
+  --credentials FILE     the inventory's servers' tokens (server: {access_token, admin_token}),
+                         mode 600; default doctor-credentials.yml beside --inventory
+  --allow-private        also probe targets that are or resolve to loopback, private,
+                         link-local, CGNAT or this machine's addresses (refused by default)
   --concurrency N        probes running at once (default 8)
   --cache-seconds N      reuse a probe's result this long (default 5; 0: never)
   --authoritative IP[:PORT] the DNS source to ask instead of the zones' nameservers
@@ -52,8 +62,10 @@ A Prometheus exporter, as blackbox_exporter: Prometheus scrapes
 
 Exit codes: 0 stopped by SIGTERM or SIGINT, 3 could not start (one line on stderr).
 
-The turn area logs in with MATRIX_ACCESS_TOKEN from the environment, or uses the TURN secret of
-the inventory's vars.yml. Nothing secret is read from the query string.
+Tokens are used only for the servers of --inventory, each with its own (the environment's
+MATRIX_ACCESS_TOKEN only when the inventory has one server); any other target is probed without
+a secret. The turn area uses the TURN secret of the inventory's vars.yml. Nothing secret is read
+from the query string.
 Prometheus's scrape timeout (X-Prometheus-Scrape-Timeout-Seconds) bounds every probe.`;
 
 const OPTIONS = {
@@ -63,6 +75,8 @@ const OPTIONS = {
   concurrency: { type: 'string', default: '8' },
   'cache-seconds': { type: 'string', default: '5' },
   authoritative: { type: 'string', multiple: true, default: [] as string[] },
+  credentials: { type: 'string' },
+  'allow-private': { type: 'boolean', default: false },
 } satisfies ParseArgsConfig['options'];
 
 /** blackbox_exporter's timeout_offset: the answer must reach Prometheus before its deadline. */
@@ -75,8 +89,10 @@ export interface ExporterOptions {
   settings: Omit<RunSettings, 'areas'>;
   concurrency: number;
   cacheMs: number;
-  /** Servers with a plan (from an inventory), by server name. */
+  /** Servers with a plan (from an inventory), by server name, each with its own tokens if any. */
   known?: ReadonlyMap<string, ServerTarget>;
+  /** Probe targets of private and loopback networks too (default: refused). */
+  allowPrivate?: boolean;
   /** How often a full garbage collection may run (default 5 s). */
   collectEveryMs?: number;
 }
@@ -244,6 +260,9 @@ export function createExporter(options: ExporterOptions): Exporter {
       await acquire();
       running.inc();
       try {
+        const started = new Date();
+        const refusal = options.allowPrivate ? undefined : await targetRefusal(target.name, options.settings.resolvers, timeoutMs);
+        if (refusal) return refusedTarget(target, refusal, started);
         return await diagnose(target, { ...options.settings, timeoutMs, areas: query.areas });
       } finally {
         running.dec();
@@ -386,10 +405,16 @@ export async function serveMain(argv: string[]): Promise<number> {
   if (values.json || values.vars || values.playbook)
     throw new InputError('serve takes no --json, --vars or --playbook: give the servers with plans as --inventory');
   const listen = parseListen(values.listen);
-  const known = values.inventory
-    ? new Map((await fleetTargets({ inventory: values.inventory })).filter((t) => !t.unreadable).map((t) => [t.name.given, t] as const))
-    : undefined;
-  const token = process.env.MATRIX_ACCESS_TOKEN?.trim();
+  if (values.credentials !== undefined && values.inventory === undefined)
+    throw new InputError('serve uses --credentials only for the servers of --inventory: give the inventory too');
+  const servers = values.inventory ? (await fleetTargets({ inventory: values.inventory })).filter((t) => !t.unreadable) : [];
+  const credentials = await fleetCredentials(servers, values, 'serve');
+  const outside = [...credentials.keys()].filter((name) => !servers.some((t) => t.name.host.toLowerCase() === name));
+  if (outside.length)
+    throw new InputError(
+      `--credentials: ${outside.join(', ')} not in --inventory; the exporter sends tokens only to the inventory's servers`,
+    );
+  const known = values.inventory ? new Map(servers.map((t) => [t.name.given, withCredentials(t, credentials)] as const)) : undefined;
   const exporter = createExporter({
     settings: {
       resolvers: namedResolvers(values.resolver),
@@ -397,11 +422,11 @@ export async function serveMain(argv: string[]): Promise<number> {
       ca: readCaFile(values['ca-file']),
       connectTo: parseConnectTo(values['connect-to']),
       authoritative: values.authoritative.length ? parseResolvers(values.authoritative) : undefined,
-      ...(token ? { auth: { kind: 'token' as const, token } } : {}),
     },
     concurrency: wholeNumber(values.concurrency, '--concurrency', 1, 1000),
     cacheMs: wholeNumber(values['cache-seconds'], '--cache-seconds', 0, 3600) * 1000,
     known,
+    allowPrivate: values['allow-private'],
   });
   const server = createServer(exporter.handle);
   server.keepAliveTimeout = 65_000;

@@ -8,13 +8,16 @@ import { createRedactor } from '../core/redact.ts';
 import { renderHtml } from '../core/report-html.ts';
 import { renderJson } from '../core/report.ts';
 import type { Plan } from '../plan/types.ts';
+import type { ServerCredentials } from './credentials.ts';
 import type { ServerResult } from './diagnose.ts';
 
-/** The secrets a run may have used (from the environment): hidden wherever they would appear. */
-export function settingsSecrets(): string[] {
-  return ['MATRIX_ACCESS_TOKEN', 'MATRIX_PASSWORD', 'TURN_SECRET']
-    .map((name) => process.env[name]?.trim())
-    .filter((v): v is string => Boolean(v));
+/** The secrets a run may have used (from the environment, and the servers' own tokens): hidden wherever they would appear. */
+export function settingsSecrets(servers: Iterable<ServerCredentials> = []): string[] {
+  const fromEnv = ['MATRIX_ACCESS_TOKEN', 'MATRIX_ADMIN_TOKEN', 'MATRIX_PASSWORD', 'MATRIX_REGISTRATION_SHARED_SECRET', 'TURN_SECRET'].map(
+    (name) => process.env[name]?.trim(),
+  );
+  const own = [...servers].flatMap((c) => [c.auth?.kind === 'token' ? c.auth.token : undefined, c.adminToken]);
+  return [...fromEnv, ...own].filter((v): v is string => Boolean(v));
 }
 
 export interface SharedOutput {

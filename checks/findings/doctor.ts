@@ -17,6 +17,13 @@ export const DOCTOR = declareFindings('doctor', {
     about:
       'An area did not finish within its budget (twice the probe timeout plus a second) and was abandoned, so its verdict is unknown. The other areas are unaffected. A hang is a defect of the toolkit or a very slow network: run the area alone with a longer --timeout.',
   },
+  targetRefused: {
+    id: 'doctor.target.refused',
+    pass: 'Target may be probed',
+    fail: 'Target refused: not probed',
+    about:
+      'The exporter probes only servers on the internet: a target that is, or resolves to, a loopback, link-local, private (RFC 1918, ULA), carrier-grade NAT or reserved address, or one of the exporter\'s own, is refused without a connection, so that whoever can reach /probe cannot make it scan the network it runs in (docs/monitoring.md "Targets"). serve --allow-private lifts this for a monitoring network of your own.',
+  },
   areaCrashed: {
     id: 'doctor.{area}.crashed',
     pass: '{area} check',

@@ -69,7 +69,9 @@ beforeAll(async () => {
     await new Promise<void>((done) => server.listen(port, TARPIT, done));
     tarpits.push(server);
   }
+  // The fleet lab's servers resolve to loopback addresses, which the exporter refuses without this.
   ({ child: exporter, url: exporterUrl } = await startExporter([
+    '--allow-private',
     '--listen',
     `${EXPORTER}:0`,
     '--resolver',
