@@ -100,6 +100,8 @@ export interface SignalFact {
   reason?: string;
   failure?: string;
   tlsError?: string;
+  /** The LiveKit token was not sent: which rule held. */
+  withheld?: Withheld;
   elapsedMs: number;
   join?: {
     serverVersion: string;

@@ -93,6 +93,26 @@ export async function sendWithCredential(url: string, credential: Credential, op
   }
 }
 
+/**
+ * A WebSocket URL with the credential in its query, as livekit-client sends LiveKit's token (a
+ * browser WebSocket has no headers), or why it may not go: another origin, or plain ws:
+ * beyond loopback. The caller connects with TLS verification on (node:tls's default), so the
+ * upgrade request carrying it is written only on a verified connection.
+ */
+export function websocketWithCredential(
+  url: string,
+  credential: Credential,
+  name: string,
+  address: string,
+): { url: string } | { withheld: Withheld } {
+  const target = new URL(url);
+  if (target.origin !== new URL(credential.origin).origin) return { withheld: { rule: 'origin', url, ...about(credential) } };
+  if (target.protocol !== 'wss:' && !plainHttpAllowed(url.replace(/^ws/, 'http'), address))
+    return { withheld: { rule: 'plain-http', url, ...about(credential) } };
+  target.searchParams.set(name, credential.value);
+  return { url: target.href };
+}
+
 function about(credential: Credential): Pick<Withheld, 'kind' | 'origin' | 'from'> {
   return { kind: credential.kind, origin: credential.origin, from: credential.from };
 }

@@ -12,6 +12,8 @@ import WebSocket from 'ws';
 import { type ConnectTo, routeFor } from '../core/net.ts';
 import { addressScope } from '../facts/turn-config.ts';
 import { type CandidateFact, type MediaFact, parseCandidate, type SessionFact, type SignalFact } from '../facts/rtc.ts';
+import { withheldMessage } from '../facts/http.ts';
+import { credentialFor, websocketWithCredential } from './credentialed.ts';
 import { trustContext } from './trust.ts';
 
 export interface SessionInput {
@@ -65,9 +67,17 @@ export async function runSession(input: SessionInput): Promise<SessionFact> {
     return session;
   }
 
-  // The token in the query, as livekit-client sends it (a browser WebSocket has no headers).
-  const full = new URL(base.href);
-  full.search = `access_token=${encodeURIComponent(input.jwt)}&${CLIENT_QUERY}`;
+  // The token in the query, as livekit-client sends it, to the LiveKit the JWT service named with it.
+  const withQuery = new URL(base.href);
+  withQuery.search = CLIENT_QUERY;
+  const credential = credentialFor('LiveKit token', input.jwt, base.href, 'the JWT service that issued it');
+  const signed = websocketWithCredential(withQuery.href, credential, 'access_token', address);
+  if ('withheld' in signed) {
+    signal.failure = withheldMessage({ ...signed.withheld, url: base.href });
+    signal.withheld = { ...signed.withheld, url: base.href };
+    return session;
+  }
+  const full = new URL(signed.url);
   const connect = (options: tls.ConnectionOptions & net.NetConnectOpts) =>
     secure
       ? tls.connect({

@@ -544,7 +544,17 @@ function cleanup(facts: RtcFacts): Finding {
 }
 
 export function judgeRtc(facts: RtcFacts): Finding[] {
-  const calls = [facts.login, facts.whoami, facts.transports, facts.openid, facts.getToken, facts.sfuGet, facts.federation, facts.logout];
+  const calls = [
+    facts.login,
+    facts.whoami,
+    facts.transports,
+    facts.openid,
+    facts.getToken,
+    facts.sfuGet,
+    facts.federation,
+    facts.logout,
+    ...facts.sessions.map((s) => s.signal),
+  ];
   const findings = [...withheldFindings(RTC.withheld, calls), ...judgeSteps(facts)];
   if (facts.unfinished) {
     findings.push(
