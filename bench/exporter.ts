@@ -63,7 +63,15 @@ export async function exporterCase(): Promise<Figure[]> {
   let exporter: ChildProcess | undefined;
   try {
     // The lab's servers resolve to loopback addresses, which the exporter refuses without --allow-private.
-    const started = await startExporter(['--allow-private', '--listen', `${AT.exporter}:0`, '--resolver', AT.resolver, '--ca-file', lab.caFile]);
+    const started = await startExporter([
+      '--allow-private',
+      '--listen',
+      `${AT.exporter}:0`,
+      '--resolver',
+      AT.resolver,
+      '--ca-file',
+      lab.caFile,
+    ]);
     exporter = started.child;
     const pid = exporter.pid!;
     // Prometheus keeps one connection per target; an agent with as many does the same.

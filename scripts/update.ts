@@ -51,6 +51,8 @@ const { breakingChangesBetween, git, isGitCheckout, parseMigrationDefaults } = a
 const { capture, showCommand, withSpinner } = await import('./lib/commands.ts');
 const { applyChange, describeChange, fileChange } = await import('./lib/files.ts');
 const { setVar } = await import('./lib/vars-text.ts');
+const { masker, secretsOf } = await import('./lib/secrets.ts');
+const { parse: parseYaml } = await import('yaml');
 const { prepareInstall, runInstall } = await import('./lib/install-run.ts');
 
 const VALIDATED = 'matrix_playbook_migration_validated_version';
@@ -101,8 +103,9 @@ async function raiseValidatedVersion(varsFiles: readonly string[], version: stri
     const text = await readFile(file, 'utf8');
     const change = await fileChange(file, setVar(text, VALIDATED, version), 0o600);
     if (!change) continue;
-    // Only this line changes, and it holds no secret: the diff is shown as is.
-    process.stdout.write(`${describeChange(change)}\n`);
+    // Only this line changes, but the diff's context lines may hold a secret: masked as configure masks.
+    const vars = (parseYaml(text) ?? {}) as Record<string, unknown>;
+    process.stdout.write(`${describeChange(change, masker(secretsOf(vars)))}\n`);
     const backup = await applyChange(change);
     process.stdout.write(`wrote ${file}${backup ? `; the previous version is in ${backup}` : ''}\n`);
   }

@@ -184,9 +184,11 @@ function connectPinned(o: ConnectOptions, callback: Callback): void {
       secureContext: trustContext(o.ca),
       rejectUnauthorized: false,
       ALPNProtocols: ['http/1.1'],
-      checkServerIdentity: (hostname, cert) => {
+      // The name is the URL's: its host name, or for an IP literal (sent without SNI) the address
+      // in it, which Node would otherwise not know over a socket it did not connect itself.
+      checkServerIdentity: (_hostname, cert) => {
         verifiedChain = cert as DetailedPeerCertificate;
-        return tls.checkServerIdentity(hostname, cert);
+        return tls.checkServerIdentity(o.servername ?? new URL(o.origin).hostname.replace(/^\[|\]$/g, ''), cert);
       },
     });
     socket.once('error', (error) => finish(error, null));

@@ -144,7 +144,8 @@ export async function registerWithSharedSecret(
   admin: boolean,
 ): Promise<string> {
   const url = `${base(homeserver)}/_synapse/admin/v1/register`;
-  const { nonce } = await expectOk<{ nonce: string }>('GET', url);
+  const { nonce } = await expectOk<{ nonce?: unknown }>('GET', url);
+  if (typeof nonce !== 'string') throw new StageFailure(`GET ${url}: the answer has no nonce; is this Synapse's admin API?`);
   const mac = registrationMac(secret, nonce, user, password, admin);
   const { user_id: userId } = await expectOk<{ user_id: string }>('POST', url, undefined, {
     kind: 'password',

@@ -16,6 +16,7 @@ import { type FleetLab, startFleetLab } from '../../bench/lab-fleet.ts';
 import { LAB_DIR } from '../../lab/provision.ts';
 import { stopProcess } from '../../lab/process.ts';
 import { freePort } from '../../lab/ports.ts';
+import { startExporter } from './run-cli.ts';
 
 const EXPORTER = '127.16.2.10';
 const PROMETHEUS = '127.16.2.11';
@@ -30,28 +31,6 @@ let prometheus: ChildProcess | undefined;
 let prometheusUrl: string;
 const tarpits: Server[] = [];
 const held: Socket[] = [];
-
-/** Starts `doctor.ts serve` and returns its base URL from the line it prints. */
-async function startExporter(args: string[]): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'checks/doctor.ts', 'serve', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1' },
-  });
-  const url = await new Promise<string>((done, fail) => {
-    let text = '';
-    const timer = setTimeout(() => fail(new Error(`exporter did not start: ${text}`)), 30_000);
-    child.stderr?.on('data', (chunk: Buffer) => {
-      text += chunk;
-      const match = /listening on (http:\/\/\S+?)\/ /.exec(text);
-      if (match) {
-        clearTimeout(timer);
-        done(match[1]);
-      }
-    });
-    child.once('exit', (code) => fail(new Error(`exporter exited ${code}: ${text}`)));
-  });
-  return { child, url };
-}
 
 beforeAll(async () => {
   dir = mkdtempSync(join(LAB_DIR, 'exporter-'));

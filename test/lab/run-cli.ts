@@ -1,5 +1,5 @@
 // Runs a check or stage script as a real process, the way a person would.
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import type { Finding } from '../../checks/core/finding.ts';
 import type { Report } from '../../checks/core/report.ts';
 import { findingById } from '../find-finding.ts';
@@ -41,4 +41,26 @@ export async function runReport(script: string, args: string[], env: NodeJS.Proc
   const run = await runCli(script, args, env);
   const report = JSON.parse(run.stdout) as Report;
   return { ...run, report, ids: report.findings.map((f) => f.id), byId: (id) => findingById(report.findings, id) };
+}
+
+/** Starts `doctor.ts serve` and returns its base URL from the line it prints. */
+export async function startExporter(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'checks/doctor.ts', 'serve', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1', ...env },
+  });
+  const url = await new Promise<string>((done, fail) => {
+    let text = '';
+    const timer = setTimeout(() => fail(new Error(`exporter did not start: ${text}`)), 30_000);
+    child.stderr?.on('data', (chunk: Buffer) => {
+      text += chunk;
+      const match = /listening on (http:\/\/\S+?)\/ /.exec(text);
+      if (match) {
+        clearTimeout(timer);
+        done(match[1]!);
+      }
+    });
+    child.once('exit', (code) => fail(new Error(`exporter exited ${code}: ${text}`)));
+  });
+  return { child, url };
 }

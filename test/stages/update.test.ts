@@ -8,6 +8,7 @@ import { startDnsServer } from '../../lab/dns-server.ts';
 import type { RunningDnsServer } from '../../lab/dns-server.ts';
 import { createStandin, git, MIGRATION_DEFAULTS } from '../../lab/standin.ts';
 import type { Standin } from '../../lab/standin.ts';
+import { secretsOf } from '../../scripts/lib/secrets.ts';
 import { varsOf } from '../../scripts/lib/vars-text.ts';
 import { healthyRecords, ORIGIN, zone } from '../lab/dns-zones.ts';
 import { runStage, snapshot } from './helpers.ts';
@@ -124,6 +125,10 @@ describe('update.ts', () => {
     expect(run.stdout).toContain(
       '- matrix_playbook_migration_validated_version: v2026.05.18.0\n+ matrix_playbook_migration_validated_version: v2026.08.01.0',
     );
+    // The diff's context lines are vars.yml's neighbours of that line: its secrets are masked there.
+    const secrets = secretsOf(varsOf(oldVars, 'vars.yml'));
+    expect(secrets.length).toBeGreaterThan(0);
+    for (const secret of secrets) expect(run.stdout).not.toContain(secret);
     expect(validated(standin)).toBe('v2026.08.01.0');
     expect(readFileSync(varsFile(standin), 'utf8')).toBe(
       oldVars.replace('validated_version: v2026.05.18.0', 'validated_version: v2026.08.01.0'),
