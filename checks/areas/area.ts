@@ -42,6 +42,8 @@ export interface RunSettings {
   remotes?: readonly string[];
   /** The areas to run, by id. */
   areas: readonly string[];
+  /** Addresses the run does not connect to, with the reason (the exporter's own networks). */
+  guard?: (address: string) => string | undefined;
 }
 
 /** What judging gives: the findings, and what a single-area command may print besides. */

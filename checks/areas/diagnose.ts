@@ -36,16 +36,18 @@ export async function diagnose(
     ];
     return { report: buildReport('doctor', target.name.given, started, findings), areas: { config: { findings, durationMs: 0 } } };
   }
-  const { result, hits, misses } = await withRunCache(() =>
-    Promise.all(
-      settings.areas.map(async (id) => {
-        const area = registry.find((a) => a.id === id)!;
-        const t0 = performance.now();
-        const budget = area.budgetMs?.(settings) ?? settings.timeoutMs * 2 + 1000;
-        const findings = await guarded(id, async () => (await runArea(area, target, settings)).findings, budget);
-        return [id, { findings, durationMs: Math.round(performance.now() - t0) }] as const;
-      }),
-    ),
+  const { result, hits, misses } = await withRunCache(
+    () =>
+      Promise.all(
+        settings.areas.map(async (id) => {
+          const area = registry.find((a) => a.id === id)!;
+          const t0 = performance.now();
+          const budget = area.budgetMs?.(settings) ?? settings.timeoutMs * 2 + 1000;
+          const findings = await guarded(id, async () => (await runArea(area, target, settings)).findings, budget);
+          return [id, { findings, durationMs: Math.round(performance.now() - t0) }] as const;
+        }),
+      ),
+    settings.guard,
   );
   const ids = new Set(result.flatMap(([, r]) => r.findings.map((f) => f.id)));
   // Root causes are linked across areas once all are judged (a DNS record explains a TURN failure).

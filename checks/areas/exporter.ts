@@ -33,7 +33,7 @@ import type { RunSettings, ServerTarget } from './area.ts';
 import { diagnose, type ServerResult } from './diagnose.ts';
 import { fleetCredentials, withCredentials } from './credentials.ts';
 import { fleetTargets } from './fleet.ts';
-import { refusedTarget, targetRefusal } from './probe-target.ts';
+import { ownNetworkGuard, refusedTarget, targetRefusal } from './probe-target.ts';
 import { AREA_IDS, selectAreas } from './registry.ts';
 
 export const DEFAULT_LISTEN = '127.0.0.1:9869';
@@ -263,7 +263,8 @@ export function createExporter(options: ExporterOptions): Exporter {
         const started = new Date();
         const refusal = options.allowPrivate ? undefined : await targetRefusal(target.name, options.settings.resolvers, timeoutMs);
         if (refusal) return refusedTarget(target, refusal, started);
-        return await diagnose(target, { ...options.settings, timeoutMs, areas: query.areas });
+        const guard = options.allowPrivate ? {} : { guard: ownNetworkGuard() };
+        return await diagnose(target, { ...options.settings, timeoutMs, areas: query.areas, ...guard });
       } finally {
         running.dec();
         release();

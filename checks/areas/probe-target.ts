@@ -22,6 +22,12 @@ function ownAddresses(): Set<string> {
   );
 }
 
+/** The guard of the exporter's runs: every connection a probe makes, wherever discovery leads, is judged as the target is. */
+export function ownNetworkGuard(): (address: string) => string | undefined {
+  const own = ownAddresses();
+  return (address) => addressProblem(address, own);
+}
+
 function addressProblem(address: string, own: Set<string>): string | undefined {
   const scope = addressScope(address);
   if (scope !== 'public') return `${address} is ${SCOPE_TEXT[scope]}`;

@@ -5,7 +5,7 @@
 // Redirects are never followed here: callers judge every hop. A probe never throws.
 import net from 'node:net';
 import { request, type Dispatcher } from 'undici';
-import { cached } from './run-cache.ts';
+import { cached, refusedAddress } from './run-cache.ts';
 import { TOOLKIT_USER_AGENT, type HttpFailure, type HttpOutcome, type HttpPhase, type HttpSuccess, type TlsFact } from '../facts/http.ts';
 import { routeFor, type ConnectTo } from '../core/net.ts';
 import { leaseConnection, ownConnection, type Endpoint, type Lease } from './connections.ts';
@@ -48,6 +48,18 @@ async function send(url: string, options: HttpOptions): Promise<HttpOutcome> {
   const secure = target.protocol === 'https:';
   const host = target.hostname.replace(/^\[|\]$/g, '');
   const port = Number(target.port || (secure ? 443 : 80));
+  // The address DNS gave is judged, not a --connect-to route, which is the operator's own.
+  const guarded = refusedAddress(options.address);
+  if (guarded)
+    return {
+      ok: false,
+      url,
+      address: options.address,
+      phase: 'tcp',
+      error: 'unreachable',
+      message: `not connected: ${guarded}`,
+      elapsedMs: 0,
+    };
   const route = routeFor(options.connectTo, host, port);
   const endpoint: Endpoint = {
     origin: target.origin,

@@ -4,7 +4,11 @@
 // Outside a run (a single check) nothing is cached or shared.
 import { AsyncLocalStorage } from 'node:async_hooks';
 
+/** Why a connection to an address is not made in this run (the exporter's own networks), or undefined. */
+export type AddressGuard = (address: string) => string | undefined;
+
 interface RunCache {
+  guard?: AddressGuard;
   entries: Map<string, Promise<unknown>>;
   resources: Map<string, { value: unknown; close: () => void }>;
   /** The run has ended (an abandoned area may still be at work): no resource is lent any more. */
@@ -15,8 +19,8 @@ interface RunCache {
 
 const current = new AsyncLocalStorage<RunCache>();
 
-export async function withRunCache<T>(work: () => Promise<T>): Promise<{ result: T; hits: number; misses: number }> {
-  const cache: RunCache = { entries: new Map(), resources: new Map(), closed: false, hits: 0, misses: 0 };
+export async function withRunCache<T>(work: () => Promise<T>, guard?: AddressGuard): Promise<{ result: T; hits: number; misses: number }> {
+  const cache: RunCache = { ...(guard ? { guard } : {}), entries: new Map(), resources: new Map(), closed: false, hits: 0, misses: 0 };
   try {
     const result = await current.run(cache, work);
     return { result, hits: cache.hits, misses: cache.misses };
@@ -49,4 +53,9 @@ export function runResource<T>(key: string, create: () => T, close: (value: T) =
   const value = create();
   cache.resources.set(key, { value, close: () => close(value) });
   return value;
+}
+
+/** Why the run refuses to connect to `address`, if it does. */
+export function refusedAddress(address: string): string | undefined {
+  return current.getStore()?.guard?.(address);
 }

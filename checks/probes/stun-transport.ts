@@ -3,6 +3,7 @@
 // deadline), framing over streams, and a queue of indications (TURN Data). A probe: it never
 // throws for a network fault; a timeout, a refusal, a reset or bytes that are not STUN are
 // outcomes. What arrives and cannot be decoded is recorded, never trusted.
+import { refusedAddress } from './run-cache.ts';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -224,6 +225,8 @@ function netFailure(error: NodeJS.ErrnoException, phase: 'tcp' | 'tls', started:
 /** Opens the connection (UDP: a connected socket; TCP: connect; TLS: connect and handshake). */
 export function openChannel(target: ChannelTarget): Promise<ChannelOpened | ChannelFailure> {
   const started = performance.now();
+  const guarded = refusedAddress(target.address);
+  if (guarded) return Promise.resolve({ ok: false, error: 'unreachable', message: `not connected: ${guarded}`, elapsedMs: 0 });
   return target.transport === 'udp' ? openUdp(target, started) : openStream(target, started);
 }
 

@@ -8,6 +8,8 @@
 //   evil.attack.test    127.19.0.5  the attacker, with a valid certificate
 //   selfwk.attack.test  127.19.0.6  self-signed, its client well-known names evil as the homeserver
 //   loop.attack.test    127.19.0.7  a name of the exporter's own network: must see no connection
+//   pub.attack.test     203.0.113.20 in DNS (a public address), routed to 127.19.0.8 with
+//                       --connect-to; its well-known delegates federation to loop.attack.test
 //   resolver            127.19.0.53
 import type { ChildProcess } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,7 +24,16 @@ import { ANSWER_ALL, type RecordingServer, type Respond, startRecordingServer } 
 import { runCli, runReport, startExporter } from './run-cli.ts';
 
 const ZONE = 'attack.test';
-const HOSTS = { self: '127.19.0.2', wrong: '127.19.0.3', good: '127.19.0.4', evil: '127.19.0.5', selfwk: '127.19.0.6', loop: '127.19.0.7' };
+const HOSTS = {
+  self: '127.19.0.2',
+  wrong: '127.19.0.3',
+  good: '127.19.0.4',
+  evil: '127.19.0.5',
+  selfwk: '127.19.0.6',
+  loop: '127.19.0.7',
+  pub: '127.19.0.8',
+};
+const PUBLIC_ADDRESS = '203.0.113.20';
 const RESOLVER = '127.19.0.53';
 const secret = (what: string) => `syt_${what}_${randomBytes(12).toString('hex')}`;
 const USER_TOKEN = secret('user');
@@ -60,6 +71,13 @@ const wellKnownToEvil: Respond = (request, response) => {
   ANSWER_ALL(request, response);
 };
 
+/** pub.attack.test: its server well-known hands federation to a name of the exporter's own network. */
+const delegateToLoop: Respond = (request, response) => {
+  if (request.url.startsWith('/.well-known/matrix/server'))
+    return void response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ 'm.server': `loop.${ZONE}:443` }));
+  ANSWER_ALL(request, response);
+};
+
 beforeAll(async () => {
   dir = mkdtempSync(join(LAB_DIR, 'attack-'));
   pki = createLabPki(join(dir, 'pki'));
@@ -74,10 +92,15 @@ beforeAll(async () => {
     ['evil', cert('evil', 'good'), ANSWER_ALL],
     ['selfwk', cert('selfwk', 'self-signed'), wellKnownToEvil],
     ['loop', cert('loop', 'good'), ANSWER_ALL],
+    ['pub', cert('pub', 'good'), delegateToLoop],
   ];
   for (const [name, pair, respond] of plan)
     servers[name] = await startRecordingServer({ address: HOSTS[name], port: 443, ...pair, respond });
-  const records = Object.entries(HOSTS).map(([name, address]) => ({ name: `${name}.${ZONE}`, type: 'A' as const, value: address }));
+  const records = Object.entries(HOSTS).map(([name, address]) => ({
+    name: `${name}.${ZONE}`,
+    type: 'A' as const,
+    value: name === 'pub' ? PUBLIC_ADDRESS : address,
+  }));
   dns = await startDnsServer({ address: RESOLVER, role: 'resolver', zones: [{ origin: ZONE, records }] });
 }, 120_000);
 
@@ -250,6 +273,16 @@ describe('the exporter and fleets: tokens belong to their servers', () => {
     }
     expect(servers.loop.connections()).toBe(before.loop);
     await stopProcess(guarded.child);
+
+    // A target on a public address whose delegation leads into the exporter's network: probed,
+    // but no connection goes where the delegation points.
+    const routed = await startExporter(['--listen', '127.19.0.10:0', '--connect-to', `pub.${ZONE}:443:${HOSTS.pub}:443`, ...common()]);
+    exporter = routed.child;
+    const delegated = await (await fetch(`${routed.url}/probe?target=pub.${ZONE}&area=wellknown,federation`)).text();
+    expect(delegated).not.toContain('doctor.target.refused');
+    expect(servers.pub.connections()).toBeGreaterThan(0);
+    expect(servers.loop.connections()).toBe(before.loop);
+    await stopProcess(routed.child);
 
     // With --allow-private (the lab is loopback), a target outside the inventory is probed, but with no token.
     const open = await startExporter([
