@@ -4,6 +4,10 @@
 // X-Prometheus-Scrape-Timeout-Seconds header, 10 s timeout). Measured: scrapes past their
 // timeout (none allowed), the exporter's CPU share of its 2 cores, its peak and final RSS, and
 // the final RSS against the RSS after the first round (at most 1.1 times: memory must not grow).
+// The memory curve (first round, every minute, end) is printed on stderr, RSS beside the V8 heap
+// and the memory outside it as the exporter's own /metrics report them, so that a growth can be
+// told apart: JS objects (heap used), V8's reserve (heap total), Buffers and native objects that
+// V8 knows of (external), and the rest (TLS, sockets, the allocator).
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'undici';
@@ -25,6 +29,18 @@ function cpuSeconds(pid: number): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticks = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
   return (Number(fields[11]) + Number(fields[12])) / ticks;
+}
+
+/** The exporter's memory as its /metrics tells it (prom-client's default metrics), in MB. */
+async function memoryOf(url: string, agent: Agent): Promise<Record<string, number>> {
+  const text = await (await request(`${url}/metrics`, { dispatcher: agent })).body.text();
+  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? Number.NaN) / 2 ** 20;
+  return {
+    rss: value('process_resident_memory_bytes'),
+    heapUsed: value('nodejs_heap_size_used_bytes'),
+    heapTotal: value('nodejs_heap_size_total_bytes'),
+    external: value('nodejs_external_memory_bytes'),
+  };
 }
 
 function rssMb(pid: number): number {
@@ -80,6 +96,12 @@ export async function exporterCase(): Promise<Figure[]> {
     let peak = 0;
     let afterFirstRound = 0;
     const sampler = setInterval(() => (peak = Math.max(peak, rssMb(pid))), 1000);
+    const curve = async (label: string) => {
+      const m = await memoryOf(started.url, agent).catch(() => undefined);
+      const parts = m ? Object.entries(m).map(([k, v]) => `${k} ${v.toFixed(0)}`) : ['metrics unavailable'];
+      console.error(`exporter memory, ${label}: ${parts.join(', ')} MB`);
+    };
+    const minutes = setInterval(() => void curve(`${Math.round((performance.now() - t0) / 60_000)} min`), 60_000);
     const cpu0 = cpuSeconds(pid);
     const t0 = performance.now();
     const scrape = async (target: string) => {
@@ -93,9 +115,10 @@ export async function exporterCase(): Promise<Figure[]> {
         });
         const body = await answer.body.text();
         scrapes.push({ ms: performance.now() - begun, success: /^probe_success 1$/m.test(body), status: answer.statusCode });
-        if (scrapes.length === TARGETS) afterFirstRound = rssMb(pid);
-        if (process.env.BENCH_EXPORTER_TRACE && scrapes.length % TARGETS === 0)
-          console.error(`round ${scrapes.length / TARGETS}: ${rssMb(pid).toFixed(0)} MB`);
+        if (scrapes.length === TARGETS) {
+          afterFirstRound = rssMb(pid);
+          void curve('after the first round');
+        }
       } catch {
         scrapes.push({ ms: performance.now() - begun, success: false, status: 0 });
       }
@@ -114,6 +137,8 @@ export async function exporterCase(): Promise<Figure[]> {
     const wallS = (performance.now() - t0) / 1000;
     const cpu = cpuSeconds(pid) - cpu0;
     clearInterval(sampler);
+    clearInterval(minutes);
+    await curve('end');
     const final = rssMb(pid);
     peak = Math.max(peak, final);
     agent.close();

@@ -122,8 +122,10 @@ const CASES: Record<string, () => Promise<Figure[]>> = {
   exporter: exporterCase,
   startup: startupCases,
 };
-// `npm run bench -- doctor startup` runs only those cases; no names: all of them.
-const chosen = process.argv.slice(2);
+// `npm run bench -- doctor startup` runs only those cases; no names: all of them. `--long`: the
+// exporter's soak runs 30 minutes instead of 5.
+const chosen = process.argv.slice(2).filter((arg) => arg !== '--long');
+if (process.argv.includes('--long')) process.env.BENCH_EXPORTER_SECONDS ??= '1800';
 const unknown = chosen.filter((name) => !(name in CASES));
 if (unknown.length) {
   console.error(`bench: unknown case ${unknown.join(', ')} (cases: ${Object.keys(CASES).join(', ')})`);
