@@ -11,6 +11,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'undici';
+import { MEMORY_SETTINGS } from '../checks/areas/exporter.ts';
 import { stopProcess } from '../lab/process.ts';
 import type { Figure } from './figure.ts';
 import { startFleetLab } from './lab-fleet.ts';
@@ -35,10 +36,14 @@ function cpuSeconds(pid: number): number {
 async function memoryOf(url: string, agent: Agent): Promise<Record<string, number>> {
   const text = await (await request(`${url}/metrics`, { dispatcher: agent })).body.text();
   const value = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? Number.NaN) / 2 ** 20;
+  const space = (name: string) =>
+    Number(new RegExp(`^nodejs_heap_space_size_total_bytes\\{space="${name}"\\} (\\S+)`, 'm').exec(text)?.[1] ?? Number.NaN) / 2 ** 20;
   return {
     rss: value('process_resident_memory_bytes'),
     heapUsed: value('nodejs_heap_size_used_bytes'),
     heapTotal: value('nodejs_heap_size_total_bytes'),
+    newSpace: space('new'),
+    oldSpace: space('old'),
     external: value('nodejs_external_memory_bytes'),
   };
 }
@@ -49,9 +54,12 @@ function rssMb(pid: number): number {
 }
 
 async function startExporter(args: string[]): Promise<{ child: ChildProcess; url: string }> {
-  // taskset pins the exporter (node and its threads) to two cores, whatever the machine has.
-  const child = spawn('taskset', ['-c', CORES, process.execPath, '--import', 'tsx', 'checks/doctor.ts', 'serve', ...args], {
+  // taskset pins the exporter (node and its threads) to two cores, whatever the machine has. It
+  // starts with the memory settings the README's `npm run serve` gives it.
+  const node = [process.execPath, MEMORY_SETTINGS.v8, '--import', 'tsx', 'checks/doctor.ts', 'serve'];
+  const child = spawn('taskset', ['-c', CORES, ...node, ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ...MEMORY_SETTINGS.env },
   });
   const url = await new Promise<string>((resolve, reject) => {
     let text = '';
