@@ -44,12 +44,15 @@ export async function launchChromium(): Promise<Browser> {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      '--disable-breakpad',
       `--remote-debugging-address=${DEBUG_ADDRESS}`,
       '--remote-debugging-port=0',
       `--user-data-dir=${profile}`,
       'about:blank',
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    // A process group of its own: Chromium's helpers (renderer, network service) are stopped with
+    // it, so none is still writing into the profile when it is removed.
+    { stdio: ['ignore', 'ignore', 'pipe'], detached: true },
   );
   const endpoint = await new Promise<string>((resolve, reject) => {
     let text = '';
@@ -166,11 +169,21 @@ export async function launchChromium(): Promise<Browser> {
     },
     async close() {
       for (const socket of sockets) socket.close();
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      const group = (signal: NodeJS.Signals) => {
+        try {
+          process.kill(-child.pid!, signal);
+        } catch {
+          // the group is gone already
+        }
+      };
+      const exited =
+        child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', resolve));
+      group('SIGTERM');
+      const timer = setTimeout(() => group('SIGKILL'), 5000);
       await exited;
       clearTimeout(timer);
+      // Helpers that outlived the browser process.
+      group('SIGKILL');
       rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
     },
   };

@@ -116,6 +116,13 @@ describe('update.ts', () => {
 
   it('with --acknowledge: pulls, raises the validated version (diff and backup), installs with it', async () => {
     const standin = await configured();
+    // A secret right below the changed line, as in a vars.yml people arrange themselves: the
+    // diff shows it as context, so it must be masked there.
+    const arranged = readFileSync(varsFile(standin), 'utf8').split('\n');
+    const secretLine = arranged.findIndex((l) => l.startsWith('postgres_connection_password:'));
+    const [moved] = arranged.splice(secretLine, 1);
+    arranged.splice(arranged.findIndex((l) => l.startsWith('matrix_playbook_migration_validated_version:')) + 1, 0, moved!);
+    writeFileSync(varsFile(standin), arranged.join('\n'));
     publishBreakingRelease(standin);
     const edited = editLocally(standin);
     const oldVars = readFileSync(varsFile(standin), 'utf8');
