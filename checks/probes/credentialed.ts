@@ -113,6 +113,19 @@ export function websocketWithCredential(
   return { url: target.href };
 }
 
+/** A password login (m.login.password, m.id.user), the password placed in its body. */
+export function passwordLogin(user: string, device: string): Placement {
+  return {
+    in: 'body',
+    json: (password) => ({
+      type: 'm.login.password',
+      identifier: { type: 'm.id.user', user },
+      password,
+      initial_device_display_name: device,
+    }),
+  };
+}
+
 function about(credential: Credential): Pick<Withheld, 'kind' | 'origin' | 'from'> {
   return { kind: credential.kind, origin: credential.origin, from: credential.from };
 }
@@ -152,7 +165,8 @@ function withheld(url: string, address: string, rest: Omit<Withheld, 'url'>, sta
   };
 }
 
-function notResolved(url: string, started: number): HttpFailure {
+/** The failure of a request whose host the resolver did not find. */
+export function notResolved(url: string, started: number): HttpFailure {
   return {
     ok: false,
     url,

@@ -5,7 +5,7 @@
 // none of them and can be put in a report as they are. A probe: it never throws.
 import { isIP } from 'node:net';
 import { httpRequest } from './http.ts';
-import { type Credential, credentialFor, type Placement, sendWithCredential } from './credentialed.ts';
+import { type Credential, credentialFor, passwordLogin, type Placement, sendWithCredential } from './credentialed.ts';
 import { BROWSER_USER_AGENT, type HttpOutcome } from '../facts/http.ts';
 import type { ConnectTo } from '../core/net.ts';
 import { resolveAddresses } from './resolve.ts';
@@ -112,15 +112,7 @@ export async function login(
   const { fact, body } = await call(joinPath(home.baseUrl, '_matrix/client/v3/login'), context, {
     method: 'POST',
     credential: homeserverCredential(home, 'password', password),
-    place: {
-      in: 'body',
-      json: (secret) => ({
-        type: 'm.login.password',
-        identifier: { type: 'm.id.user', user },
-        password: secret,
-        initial_device_display_name: device,
-      }),
-    },
+    place: passwordLogin(user, device),
   });
   const token = typeof body?.access_token === 'string' ? body.access_token : undefined;
   const userId = typeof body?.user_id === 'string' ? body.user_id : undefined;

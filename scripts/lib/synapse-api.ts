@@ -4,7 +4,7 @@
 import { createHmac } from 'node:crypto';
 import { InputError } from '../../checks/core/errors.ts';
 import type { HttpOutcome, SecretKind } from '../../checks/facts/http.ts';
-import { credentialFor, type Placement, sendWithCredential } from '../../checks/probes/credentialed.ts';
+import { credentialFor, notResolved, passwordLogin, type Placement, sendWithCredential } from '../../checks/probes/credentialed.ts';
 import { httpRequest, type HttpOptions } from '../../checks/probes/http.ts';
 import { systemAddress } from '../../checks/probes/resolve.ts';
 import { withheldFix } from '../../checks/rules/credentials.ts';
@@ -88,16 +88,7 @@ async function call<T>(
 /** A request without a secret, to the address the system resolver gives. */
 async function sendPlain(method: HttpOptions['method'] & string, url: string, body: unknown): Promise<HttpOutcome> {
   const address = await systemAddress(new URL(url).hostname);
-  if (!address)
-    return {
-      ok: false,
-      url,
-      address: '',
-      phase: 'tcp',
-      error: 'unreachable',
-      message: `${new URL(url).hostname} does not resolve`,
-      elapsedMs: 0,
-    };
+  if (!address) return notResolved(url, performance.now());
   return httpRequest(url, {
     address,
     method,
@@ -166,15 +157,7 @@ export async function login(homeserver: string, user: string, password: string):
     {
       kind: 'password',
       value: password,
-      place: {
-        in: 'body',
-        json: (value) => ({
-          type: 'm.login.password',
-          identifier: { type: 'm.id.user', user },
-          password: value,
-          initial_device_display_name: 'scripts/register.ts',
-        }),
-      },
+      place: passwordLogin(user, 'scripts/register.ts'),
     },
   );
   return token;
