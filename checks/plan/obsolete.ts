@@ -1,9 +1,11 @@
 // Variables the current playbook rejects or ignores, and the playbook's own validation
 // (docs/playbook.md "vars.yml and the playbook's validation", "Removed and renamed variables").
-// The prefixes and exact names mirror MDAD's checks in
-// roles/custom/matrix_playbook_migration/tasks/validate_config.yml and
-// roles/custom/matrix-base/tasks/validate_config.yml (both at c0681e4); wording is our own.
+// The exact names and families are MDAD's, from the generated tables (mdad-rules.ts: every
+// validate_config task of MDAD and its pinned roles); the families below carry our own reason and
+// fix, and MDAD's families without one are refused with MDAD's file named.
 
+import { mdadLocation, mdadTables } from './mdad.ts';
+import type { MdadRename } from './mdad.ts';
 import type { PlanIssue } from './types.ts';
 import { isVaulted, readVars, REVERSE_PROXY_TYPES } from './services.ts';
 import type { VarReader } from './services.ts';
@@ -68,7 +70,7 @@ const BRIDGE_RENAMES: ReadonlyArray<readonly [string, string]> = [
 ];
 
 /** Whole families the playbook fails on. Order matters: the first match wins. */
-export const PREFIX_RULES: readonly PrefixRule[] = [
+const PREFIX_RULES: readonly PrefixRule[] = [
   removed(
     'matrix_registration_',
     'matrix-registration was removed from the playbook in May 2026 (the upstream project is archived)',
@@ -191,279 +193,6 @@ export const PREFIX_RULES: readonly PrefixRule[] = [
 ];
 
 /**
- * Single variables that were renamed or dropped: [old, replacement ('' = none), hint].
- * From the "renamed settings" lists of MDAD's two validate_config.yml files.
- */
-export const RENAMED_VARIABLES: ReadonlyArray<readonly [string, string, string?]> = [
-  ['matrix_vars_yml_snapshotting_enabled', 'devture_playbook_state_preserver_vars_preservation_enabled'],
-  ['matrix_vars_yml_snapshotting_src', 'devture_playbook_state_preserver_vars_preservation_src'],
-  ['matrix_playbook_commit_hash_preservation_enabled', 'devture_playbook_state_preserver_commit_hash_preservation_enabled'],
-  ['matrix_ntpd_package', 'devture_timesync_ntpd_package'],
-  ['matrix_ntpd_service', 'devture_timesync_ntpd_service'],
-  ['matrix_systemd_unit_home_path', 'devture_systemd_docker_base_systemd_unit_home_path'],
-  ['matrix_systemd_path', 'devture_systemd_docker_base_systemd_path'],
-  ['matrix_host_command_docker', 'devture_systemd_docker_base_host_command_docker'],
-  ['matrix_host_command_sh', 'devture_systemd_docker_base_host_command_sh'],
-  ['matrix_host_command_systemctl', 'devture_systemd_docker_base_host_command_systemctl'],
-  ['matrix_container_retries_count', 'devture_playbook_help_container_retries_count'],
-  ['matrix_container_retries_delay', 'devture_playbook_help_container_retries_delay'],
-  ['matrix_geturl_retries_count', 'devture_playbook_help_geturl_retries_count'],
-  ['matrix_geturl_retries_delay', 'devture_playbook_help_geturl_retries_delay'],
-  ['matrix_nginx_proxy_synapse_cache_path', 'matrix_synapse_reverse_proxy_companion_synapse_cache_path'],
-  ['matrix_nginx_proxy_synapse_cache_enabled', 'matrix_synapse_reverse_proxy_companion_synapse_cache_enabled'],
-  ['matrix_docker_installation_enabled', 'matrix_playbook_docker_installation_enabled'],
-  ['matrix_docker_package_name', ''],
-  ['matrix_systemd_services_list', 'devture_systemd_service_manager_services_list_additional'],
-  ['matrix_common_after_systemd_service_start_wait_for_timeout_seconds', 'devture_systemd_service_manager_up_verification_delay_seconds'],
-  ['matrix_systemd_services_autostart_enabled', 'devture_systemd_service_manager_services_autostart_enabled'],
-  [
-    'matrix_prometheus_node_exporter_metrics_proxying_enabled',
-    'prometheus_node_exporter_container_labels_metrics_enabled',
-    'or matrix_metrics_exposure_enabled',
-  ],
-  [
-    'matrix_prometheus_postgres_exporter_metrics_proxying_enabled',
-    'prometheus_postgres_exporter_container_labels_metrics_enabled',
-    'or matrix_metrics_exposure_enabled',
-  ],
-  ['matrix_playbook_traefik_certs_dumper_role_enabled', 'traefik_certs_dumper_enabled'],
-  ['matrix_playbook_traefik_role_enabled', 'traefik_enabled'],
-  ['matrix_prometheus_enabled', 'prometheus_enabled'],
-  ['matrix_prometheus_process_default_arguments', 'prometheus_process_default_arguments'],
-  ['matrix_prometheus_process_extra_arguments', 'prometheus_process_extra_arguments'],
-  ['matrix_prometheus_configuration_extension_yaml', 'prometheus_configuration_extension_yaml'],
-  ['matrix_prometheus_scraper_synapse_enabled', 'matrix_prometheus_services_connect_synapse_enabled'],
-  [
-    'matrix_prometheus_scraper_synapse_targets',
-    'matrix_prometheus_services_connect_scraper_synapse_main_process_static_configs_target',
-    'not a 1:1 rename',
-  ],
-  ['matrix_prometheus_scraper_synapse_workers_enabled_list', 'matrix_prometheus_services_connect_scraper_synapse_workers_enabled_list'],
-  ['matrix_prometheus_scraper_synapse_rules_synapse_tag', 'matrix_prometheus_services_connect_synapse_rules_download_synapse_tag'],
-  ['matrix_prometheus_scraper_node_enabled', 'prometheus_self_node_scraper_enabled'],
-  ['matrix_prometheus_scraper_node_targets', 'prometheus_self_node_scraper_static_configs_target', 'not a 1:1 rename'],
-  ['matrix_prometheus_scraper_postgres_enabled', 'matrix_prometheus_services_connect_scraper_postgres_enabled'],
-  [
-    'matrix_prometheus_scraper_postgres_targets',
-    'matrix_prometheus_services_connect_scraper_postgres_static_configs_target',
-    'not a 1:1 rename',
-  ],
-  ['matrix_prometheus_scraper_hookshot_enabled', 'matrix_prometheus_services_connect_scraper_hookshot_enabled'],
-  [
-    'matrix_prometheus_scraper_hookshot_targets',
-    'matrix_prometheus_services_connect_scraper_hookshot_static_configs_target',
-    'not a 1:1 rename',
-  ],
-  ['matrix_prometheus_scraper_nginxlog_enabled', 'matrix_prometheus_services_connect_scraper_nginxlog_enabled'],
-  ['matrix_prometheus_scraper_nginxlog_server_port', 'matrix_prometheus_services_connect_scraper_nginxlog_static_configs_target'],
-  ['matrix_prosody_jitsi_max_participants', 'jitsi_prosody_max_participants'],
-  ['jitsi_require_well_known', 'jitsi_web_well_known_element_jitsi_enabled'],
-  ['jitsi_wellknown_element_jitsi_json', 'jitsi_web_well_known_element_jitsi_json'],
-  ['exim_relay_docker_image', 'exim_relay_container_image'],
-  ['exim_relay_docker_image_name_prefix', 'exim_relay_container_image_name_prefix'],
-  ['exim_relay_docker_image_force_pull', 'exim_relay_container_image_force_pull'],
-  [
-    'matrix_playbook_reverse_proxy_traefik_middleware_compession_enabled',
-    'matrix_playbook_reverse_proxy_traefik_middleware_compression_enabled',
-  ],
-  ['matrix_playbook_reverse_proxy_traefik_middleware_compession_name', 'matrix_playbook_reverse_proxy_traefik_middleware_compression_name'],
-  ['matrix_synapse_account_threepid_delegates_msisdn_mas1sd_url', ''],
-  ['cinny_docker_image', 'cinny_container_image'],
-  ['cinny_docker_image_registry_prefix', 'cinny_container_image_registry_prefix'],
-  ['cinny_docker_image_registry_prefix_upstream', 'cinny_container_image_registry_prefix_upstream'],
-  ['cinny_docker_image_registry_prefix_upstream_default', 'cinny_container_image_registry_prefix_upstream_default'],
-  ['coturn_docker_image', 'coturn_container_image'],
-  ['coturn_docker_image_registry_prefix', 'coturn_container_image_registry_prefix'],
-  ['coturn_docker_image_registry_prefix_upstream', 'coturn_container_image_registry_prefix_upstream'],
-  ['coturn_docker_image_registry_prefix_upstream_default', 'coturn_container_image_registry_prefix_upstream_default'],
-  ['ddclient_docker_image', 'ddclient_container_image'],
-  ['ddclient_docker_image_registry_prefix', 'ddclient_container_image_registry_prefix'],
-  ['ddclient_docker_image_registry_prefix_upstream', 'ddclient_container_image_registry_prefix_upstream'],
-  ['ddclient_docker_image_registry_prefix_upstream_default', 'ddclient_container_image_registry_prefix_upstream_default'],
-  ['hydrogen_docker_image', 'hydrogen_container_image'],
-  ['hydrogen_docker_image_registry_prefix', 'hydrogen_container_image_registry_prefix'],
-  ['hydrogen_docker_image_registry_prefix_upstream', 'hydrogen_container_image_registry_prefix_upstream'],
-  ['hydrogen_docker_image_registry_prefix_upstream_default', 'hydrogen_container_image_registry_prefix_upstream_default'],
-  ['prometheus_nginxlog_exporter_docker_image', 'prometheus_nginxlog_exporter_container_image'],
-  ['prometheus_nginxlog_exporter_docker_image_registry_prefix', 'prometheus_nginxlog_exporter_container_image_registry_prefix'],
-  [
-    'prometheus_nginxlog_exporter_docker_image_registry_prefix_upstream',
-    'prometheus_nginxlog_exporter_container_image_registry_prefix_upstream',
-  ],
-  [
-    'prometheus_nginxlog_exporter_docker_image_registry_prefix_upstream_default',
-    'prometheus_nginxlog_exporter_container_image_registry_prefix_upstream_default',
-  ],
-  ['prometheus_nginxlog_exporter_docker_image_arch_check_enabled', 'prometheus_nginxlog_exporter_container_image_arch_check_enabled'],
-  ['prometheus_nginxlog_exporter_metrics_proxying_enabled', 'prometheus_nginxlog_exporter_container_labels_metrics_enabled'],
-  ['prometheus_nginxlog_exporter_metrics_proxying_hostname', 'prometheus_nginxlog_exporter_container_labels_metrics_hostname'],
-  ['prometheus_nginxlog_exporter_metrics_proxying_path_prefix', 'prometheus_nginxlog_exporter_container_labels_metrics_path_prefix'],
-  [
-    'prometheus_nginxlog_exporter_config_namespaces_matrix_source_tags_custom',
-    'prometheus_nginxlog_exporter_config_namespaces_source_tags_custom',
-  ],
-  ['matrix_nginx_proxy_proxy_matrix_metrics_enabled', 'matrix_metrics_exposure_enabled'],
-  ['matrix_nginx_proxy_proxy_matrix_metrics_basic_auth_enabled', 'matrix_metrics_exposure_http_basic_auth_enabled'],
-  ['matrix_nginx_proxy_proxy_matrix_metrics_basic_auth_username', 'matrix_metrics_exposure_http_basic_auth_users', 'not a 1:1 rename'],
-  ['matrix_nginx_proxy_proxy_matrix_metrics_basic_auth_password', 'matrix_metrics_exposure_http_basic_auth_users', 'not a 1:1 rename'],
-  ['matrix_nginx_proxy_proxy_matrix_metrics_basic_auth_raw_content', 'matrix_metrics_exposure_http_basic_auth_users', 'not a 1:1 rename'],
-  [
-    'matrix_nginx_proxy_proxy_matrix_metrics_additional_location_configuration_blocks',
-    '',
-    'expose each service with its own container labels instead',
-  ],
-  [
-    'matrix_nginx_proxy_proxy_matrix_metrics_additional_system_location_configuration_blocks',
-    '',
-    'expose each service with its own container labels instead',
-  ],
-  [
-    'matrix_nginx_proxy_proxy_matrix_metrics_additional_user_location_configuration_blocks',
-    '',
-    'expose each service with its own container labels instead',
-  ],
-  ['matrix_well_known_matrix_server_enabled', 'matrix_static_files_file_matrix_server_enabled'],
-  ['matrix_well_known_matrix_support_enabled', 'matrix_static_files_file_matrix_support_enabled'],
-  ['matrix_homeserver_admin_contacts', 'matrix_static_files_file_matrix_support_property_m_contacts'],
-  ['matrix_homeserver_support_url', 'matrix_static_files_file_matrix_support_property_m_support_page'],
-  ['matrix_well_known_matrix_client_io_element_e2ee_default', 'matrix_static_files_file_matrix_client_property_io_element_e2ee_default'],
-  [
-    'matrix_well_known_matrix_client_io_element_e2ee_secure_backup_required',
-    'matrix_static_files_file_matrix_client_property_io_element_e2ee_secure_backup_required',
-  ],
-  [
-    'matrix_well_known_matrix_client_io_element_e2ee_secure_backup_setup_methods',
-    'matrix_static_files_file_matrix_client_property_io_element_e2ee_secure_backup_setup_methods',
-  ],
-  ['matrix_well_known_matrix_client_configuration_extension_json', 'matrix_static_files_file_matrix_client_configuration_extension_json'],
-  ['matrix_well_known_matrix_server_configuration_extension_json', 'matrix_static_files_file_matrix_server_configuration_extension_json'],
-  ['matrix_well_known_matrix_support_configuration_extension_json', 'matrix_static_files_file_matrix_support_configuration_extension_json'],
-  ['matrix_nginx_proxy_self_check_validate_certificates', 'matrix_static_files_self_check_validate_certificates'],
-  [
-    'matrix_nginx_proxy_self_check_well_known_matrix_client_follow_redirects',
-    'matrix_static_files_self_check_well_known_matrix_client_follow_redirects',
-  ],
-  ['matrix_nginx_proxy_base_domain_serving_enabled', 'matrix_static_files_container_labels_base_domain_enabled'],
-  ['matrix_nginx_proxy_base_domain_hostname', 'matrix_static_files_container_labels_base_domain_traefik_hostname'],
-  ['matrix_nginx_proxy_base_domain_homepage_enabled', 'matrix_static_files_file_index_html_enabled'],
-  ['matrix_nginx_proxy_base_domain_homepage_template', 'matrix_static_files_file_index_html_template'],
-  ['matrix_nginx_proxy_base_domain_create_directory', ''],
-  [
-    'matrix_nginx_proxy_proxy_riot_compat_redirect_enabled',
-    '',
-    'no replacement; add your own labels to Element (matrix_client_element_container_labels_additional_labels)',
-  ],
-  [
-    'matrix_nginx_proxy_proxy_riot_compat_redirect_hostname',
-    '',
-    'no replacement; add your own labels to Element (matrix_client_element_container_labels_additional_labels)',
-  ],
-  [
-    'matrix_nginx_proxy_proxy_matrix_client_redirect_enabled',
-    'matrix_synapse_container_labels_public_client_root_redirection_enabled',
-    'not a 1:1 rename',
-  ],
-  [
-    'matrix_nginx_proxy_proxy_matrix_client_redirect_root_uri_to_domain',
-    'matrix_synapse_container_labels_public_client_root_redirection_url',
-    'not a 1:1 rename',
-  ],
-  [
-    'matrix_nginx_proxy_proxy_matrix_client_api_forwarded_location_synapse_client_api_enabled',
-    'matrix_synapse_container_labels_public_client_synapse_client_api_enabled',
-  ],
-  [
-    'matrix_nginx_proxy_proxy_matrix_client_api_forwarded_location_synapse_oidc_api_enabled',
-    'matrix_synapse_container_labels_public_client_synapse_oidc_api_enabled',
-    'not a 1:1 rename',
-  ],
-  [
-    'matrix_nginx_proxy_proxy_matrix_client_api_forwarded_location_synapse_admin_api_enabled',
-    'matrix_synapse_container_labels_public_client_synapse_admin_api_enabled',
-  ],
-  ['matrix_nginx_proxy_proxy_matrix_identity_api_enabled', ''],
-  ['matrix_nginx_proxy_proxy_matrix_identity_api_addr_with_container', ''],
-  ['matrix_nginx_proxy_proxy_matrix_identity_api_addr_sans_container', ''],
-  ['matrix_nginx_proxy_proxy_matrix_user_directory_search_enabled', ''],
-  ['matrix_nginx_proxy_proxy_matrix_user_directory_search_addr_with_container', ''],
-  ['matrix_nginx_proxy_proxy_matrix_user_directory_search_addr_sans_container', ''],
-  ['matrix_nginx_proxy_proxy_matrix_user_directory_search_v3_to_r0_redirect_enabled', ''],
-  ['matrix_nginx_proxy_proxy_matrix_3pid_registration_enabled', ''],
-  ['matrix_nginx_proxy_proxy_matrix_3pid_registration_addr_with_container', ''],
-  ['matrix_nginx_proxy_proxy_matrix_3pid_registration_addr_sans_container', ''],
-  ['matrix_nginx_proxy_proxy_matrix_3pid_registration_v3_to_r0_redirect_enabled', ''],
-  ['matrix_nginx_proxy_proxy_conduit_enabled', 'matrix_conduit_container_labels_traefik_enabled'],
-  [
-    'matrix_nginx_proxy_proxy_conduit_block_federation_api_on_client_port',
-    '',
-    'no replacement; federation endpoints are also served on the client port now',
-  ],
-  ['matrix_nginx_proxy_proxy_conduit_federation_api_enabled', 'matrix_conduit_container_labels_public_federation_api_enabled'],
-  ['matrix_nginx_proxy_proxy_conduit_client_api_addr_with_container', ''],
-  ['matrix_nginx_proxy_proxy_conduit_client_api_addr_sans_container', ''],
-  ['matrix_nginx_proxy_proxy_conduit_federation_api_addr_with_container', ''],
-  ['matrix_nginx_proxy_proxy_conduit_federation_api_addr_sans_container', ''],
-  ['matrix_nginx_proxy_proxy_conduit_additional_server_configuration_blocks', ''],
-  ['matrix_nginx_proxy_proxy_dendrite_enabled', 'matrix_dendrite_container_labels_traefik_enabled'],
-  [
-    'matrix_nginx_proxy_proxy_dendrite_block_federation_api_on_client_port',
-    '',
-    'no replacement; federation endpoints are also served on the client port now',
-  ],
-  ['matrix_nginx_proxy_proxy_dendrite_federation_api_enabled', 'matrix_dendrite_container_labels_public_federation_api_enabled'],
-  ['matrix_nginx_proxy_proxy_dendrite_client_api_addr_with_container', ''],
-  ['matrix_nginx_proxy_proxy_dendrite_client_api_addr_sans_container', ''],
-  ['matrix_nginx_proxy_proxy_dendrite_federation_api_addr_with_container', ''],
-  ['matrix_nginx_proxy_proxy_dendrite_federation_api_addr_sans_container', ''],
-  ['matrix_nginx_proxy_proxy_dendrite_additional_server_configuration_blocks', ''],
-  ['matrix_nginx_proxy_proxy_synapse_enabled', 'matrix_synapse_container_labels_traefik_enabled'],
-  ['matrix_nginx_proxy_proxy_synapse_federation_api_enabled', 'matrix_synapse_container_labels_public_federation_api_enabled'],
-  ['matrix_nginx_proxy_proxy_synapse_client_api_addr_with_container', ''],
-  ['matrix_nginx_proxy_proxy_synapse_client_api_addr_sans_container', ''],
-  ['matrix_nginx_proxy_proxy_synapse_federation_api_addr_with_container', ''],
-  ['matrix_nginx_proxy_proxy_synapse_federation_api_addr_sans_container', ''],
-  ['matrix_nginx_proxy_proxy_synapse_additional_server_configuration_blocks', ''],
-  ['matrix_nginx_proxy_proxy_matrix_additional_server_configuration_blocks', ''],
-  ['matrix_nginx_proxy_access_log_enabled', 'traefik_config_accessLog_enabled'],
-  ['matrix_nginx_proxy_container_labels_traefik_proxy_matrix_federation_hostname', 'matrix_server_fqn_matrix_federation'],
-  ['etherpad_nginx_proxy_dimension_integration_enabled', ''],
-  ['etherpad_nginx_proxy_dimension_integration_path_prefix', ''],
-  ['matrix_prometheus_services_proxy_connect_prometheus_node_exporter_metrics_proxying_enabled', ''],
-  ['matrix_prometheus_services_proxy_connect_prometheus_node_exporter_matrix_nginx_proxy_not_enabled_proxy_pass_host', ''],
-  ['matrix_prometheus_services_proxy_connect_prometheus_postgres_exporter_metrics_proxying_enabled', ''],
-  ['matrix_prometheus_services_proxy_connect_prometheus_postgres_exporter_matrix_nginx_proxy_not_enabled_proxy_pass_host', ''],
-  ['matrix_docker_network', ''],
-  ['matrix_playbook_ssl_retrieval_method', ''],
-  ['matrix_ssl_lets_encrypt_support_email', 'traefik_config_certificatesResolvers_acme_email'],
-  ['matrix_federation_traefik_entrypoint', 'matrix_federation_traefik_entrypoint_name'],
-  ['host_specific_hostname_identity', 'matrix_domain'],
-  ['hostname_identity', 'matrix_domain'],
-  ['hostname_matrix', 'matrix_server_fqn_matrix'],
-  ['hostname_riot', 'matrix_server_fqn_element'],
-  ['matrix_server_fqn_riot', 'matrix_server_fqn_element'],
-  ['matrix_local_bin_path', '', 'no replacement; each role has its own bin path'],
-  ['matrix_client_element_e2ee_default', 'matrix_static_files_file_matrix_client_property_io_element_e2ee_default'],
-  [
-    'matrix_client_element_e2ee_secure_backup_required',
-    'matrix_static_files_file_matrix_client_property_io_element_e2ee_secure_backup_required',
-  ],
-  [
-    'matrix_client_element_e2ee_secure_backup_setup_methods',
-    'matrix_static_files_file_matrix_client_property_io_element_e2ee_secure_backup_setup_methods',
-  ],
-  ['matrix_static_files_file_matrix_client_property_io_element_e2ee_secure_backup_required', ''],
-  ['matrix_static_files_file_matrix_client_property_io_element_e2ee_secure_backup_setup_methods', ''],
-  ['matrix_container_global_registry_prefix', '', "no replacement; set each component's *_registry_prefix variable"],
-  ['matrix_user_username', 'matrix_user_name'],
-  ['matrix_user_groupname', 'matrix_group_name'],
-  ['matrix_playbook_public_matrix_federation_api_traefik_entrypoint_config_http_encodedCharacters_allowEncodedSlash', ''],
-  ['matrix_playbook_public_matrix_federation_api_traefik_entrypoint_config_http_encodedCharacters_allowEncodedHash', ''],
-  ['matrix_playbook_internal_matrix_client_api_traefik_entrypoint_config_http_encodedCharacters_allowEncodedSlash', ''],
-  ['matrix_playbook_internal_matrix_client_api_traefik_entrypoint_config_http_encodedCharacters_allowEncodedHash', ''],
-  ['matrix_mx_puppet_skype_enabled', '', 'mx-puppet-skype was removed; drop every matrix_mx_puppet_skype_* line'],
-];
-
-/**
  * Hand-made Jitsi secrets from older guides. MDAD now derives them from
  * matrix_homeserver_generic_secret_key (docs/playbook.md "Derived secrets"), or no template reads them. A value set here
  * still overrides the derived one; deleting it is safe because the next run configures every
@@ -484,31 +213,78 @@ function renameFix(variable: string, rule: PrefixRule): string {
   return 'Remove it.';
 }
 
+interface MdadNames {
+  exact: ReadonlyMap<string, MdadRename>;
+  /** MDAD's families, refused with MDAD's file named (after the rules with our own reason above). */
+  families: readonly PrefixRule[];
+}
+let mdadNames: MdadNames | undefined;
+
+function namesOfMdad(): MdadNames {
+  mdadNames ??= {
+    exact: new Map(mdadTables().renames.map((row) => [row.old, row])),
+    families: mdadTables().prefixes.map((family) => ({
+      pattern: new RegExp(family.pattern),
+      ...(family.renameFrom && family.renameTo ? { rename: [family.renameFrom, family.renameTo] as [string, string] } : {}),
+      reason: `MDAD refuses every variable matching ${family.pattern} (${mdadLocation(family)})`,
+    })),
+  };
+  return mdadNames;
+}
+
+/** The rule that refuses a variable: MDAD's exact names first, then the families. */
+function obsoleteRule(variable: string): { exact: MdadRename } | { family: PrefixRule } | undefined {
+  const { exact, families } = namesOfMdad();
+  const row = exact.get(variable);
+  if (row) return { exact: row };
+  const family = PREFIX_RULES.find((r) => r.pattern.test(variable)) ?? families.find((r) => r.pattern.test(variable));
+  return family ? { family } : undefined;
+}
+
+/** What --migrate does with a refused variable: today's final name (following every later rename), or removal. */
+export function finalName(variable: string): string | undefined {
+  let name = variable;
+  for (let step = 0; step < 16; step++) {
+    const rule = obsoleteRule(name);
+    if (!rule) return name === variable ? undefined : name;
+    if ('exact' in rule) {
+      if (!rule.exact.to) return undefined;
+      name = rule.exact.to;
+    } else {
+      if (!rule.family.rename || rule.family.fix) return undefined;
+      name = rule.family.rename[1] + name.slice(rule.family.rename[0].length);
+    }
+  }
+  return undefined;
+}
+
+function exactIssue(variable: string, row: MdadRename): PlanIssue {
+  const final = finalName(variable);
+  if (final) return { variable, kind: 'rejected', reason: `renamed to ${final}`, fix: `Rename it to \`${final}\`.` };
+  const see = row.see?.length ? row.see.map((name) => `\`${name}\``).join(' or ') : undefined;
+  return {
+    variable,
+    kind: 'rejected',
+    reason: see ? `replaced by ${see}, not one to one` : 'removed from the playbook',
+    fix: see ? `Remove it and set ${see} instead (not a 1:1 rename: see its documentation for the new form).` : 'Remove it.',
+  };
+}
+
 /** One issue per variable the playbook refuses (renamed or removed) or ignores. */
 export function obsoleteIssues(vars: Readonly<Record<string, unknown>>): PlanIssue[] {
-  const exact = new Map(RENAMED_VARIABLES.map((row) => [row[0], row] as const));
   const superfluous = new Map(SUPERFLUOUS_VARIABLES);
   const issues: PlanIssue[] = [];
   for (const variable of Object.keys(vars)) {
-    const row = exact.get(variable);
-    if (row) {
-      const [, replacement, hint] = row;
-      issues.push({
-        variable,
-        kind: 'rejected',
-        reason: replacement ? `renamed to ${replacement}` : 'removed from the playbook',
-        fix: replacement ? `Rename it to \`${replacement}\`${hint ? ` (${hint})` : ''}.` : `Remove it${hint ? `; ${hint}` : ''}.`,
-      });
-      continue;
-    }
-    const rule = PREFIX_RULES.find((r) => r.pattern.test(variable));
-    if (rule) {
-      issues.push({ variable, kind: 'rejected', reason: rule.reason, fix: renameFix(variable, rule) });
-      continue;
-    }
-    const why = superfluous.get(variable);
-    if (why) {
-      issues.push({ variable, kind: 'ignored', reason: `not needed: ${why}`, fix: 'Remove the line.' });
+    const rule = obsoleteRule(variable);
+    if (rule && 'exact' in rule) {
+      issues.push(exactIssue(variable, rule.exact));
+    } else if (rule) {
+      const final = finalName(variable);
+      const fix = rule.family.fix || !final ? renameFix(variable, rule.family) : `Rename it to \`${final}\`.`;
+      issues.push({ variable, kind: 'rejected', reason: rule.family.reason, fix });
+    } else {
+      const why = superfluous.get(variable);
+      if (why) issues.push({ variable, kind: 'ignored', reason: `not needed: ${why}`, fix: 'Remove the line.' });
     }
   }
   return issues;

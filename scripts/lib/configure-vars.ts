@@ -4,7 +4,7 @@
 // (docs/playbook.md "Removed and renamed variables").
 import { InputError } from '../../checks/core/errors.ts';
 import { parseServerName } from '../../checks/core/server-name.ts';
-import { obsoleteIssues, PREFIX_RULES, RENAMED_VARIABLES } from '../../checks/plan/obsolete.ts';
+import { finalName, obsoleteIssues } from '../../checks/plan/obsolete.ts';
 import { isServiceEnabled, MANAGED_TRAEFIK, readVars, SERVICES } from '../../checks/plan/services.ts';
 import type { ServiceDef } from '../../checks/plan/services.ts';
 import { randomSecret } from './secrets.ts';
@@ -174,19 +174,11 @@ export interface MigrationStep {
   to?: string;
 }
 
-/** The new name of a renamed variable, when the rename is one to one. */
-function renameTarget(variable: string): string | undefined {
-  const row = RENAMED_VARIABLES.find(([old]) => old === variable);
-  if (row) return row[1] && row[2] !== 'not a 1:1 rename' ? row[1] : undefined;
-  const rule = PREFIX_RULES.find((r) => r.pattern.test(variable));
-  return rule?.rename ? rule.rename[1] + variable.slice(rule.rename[0].length) : undefined;
-}
-
 /** One step per variable the current playbook rejects or ignores (the plan's obsolete rules). */
 export function migrationSteps(vars: Readonly<Record<string, unknown>>): MigrationStep[] {
   return obsoleteIssues(vars).map((issue) => {
     const kind = issue.kind === 'ignored' ? 'ignored' : 'rejected';
-    const to = kind === 'rejected' ? renameTarget(issue.variable) : undefined;
+    const to = kind === 'rejected' ? finalName(issue.variable) : undefined;
     const step: MigrationStep = { variable: issue.variable, kind, reason: issue.reason, fix: issue.fix, action: to ? 'rename' : 'remove' };
     if (to) step.to = to;
     return step;

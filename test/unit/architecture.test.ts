@@ -56,7 +56,7 @@ const ALLOWED: Record<string, string[]> = {
   lab: ['checks/core', 'checks/facts', 'checks/plan', 'checks/probes'],
   sandbox: ['checks/core', 'checks/facts', 'checks/plan', 'checks/findings', 'checks/areas', 'checks/probes', 'lab'],
   bench: ['checks/core', 'checks/facts', 'checks/plan', 'checks/findings', 'checks/areas', 'checks/probes', 'checks/rules', 'lab', 'test'],
-  tools: ['checks/core', 'checks/findings'],
+  tools: ['checks/core', 'checks/findings', 'checks/plan'],
   test: [
     'checks/core',
     'checks/facts',
