@@ -4,6 +4,7 @@
 // validate_config task of MDAD and its pinned roles); the families below carry our own reason and
 // fix, and MDAD's families without one are refused with MDAD's file named.
 
+import { mdadIssues } from './mdad-issues.ts';
 import { mdadLocation, mdadTables } from './mdad.ts';
 import type { MdadRename } from './mdad.ts';
 import type { PlanIssue } from './types.ts';
@@ -423,5 +424,10 @@ export function validationIssues(raw: Readonly<Record<string, unknown>>, options
   const flagged = new Set(issues.map((i) => i.variable));
   for (const issue of obsoleteIssues(raw)) flagged.add(issue.variable);
   issues.push(...placeholderIssues(raw, flagged));
+  // The rest of MDAD's validation, from its own tasks. The migration version is judged above
+  // against the checkout's own expected version, which may be newer than the tables'.
+  for (const issue of issues) flagged.add(issue.variable);
+  flagged.add('matrix_playbook_migration_validated_version');
+  issues.push(...mdadIssues(raw, flagged));
   return issues;
 }

@@ -18,7 +18,7 @@ export function randomSecret(length = 64): string {
 export const MASK = '********';
 
 /** Variables whose values are secrets, by the names MDAD gives them. */
-const SECRET_VARIABLE = /(secret|password|_key|token)$/;
+const SECRET_VARIABLE = /(secret|password|_key|token|encryption)$/;
 
 /** Every secret value in a vars.yml and the plan derived from it. */
 export function secretsOf(vars: Readonly<Record<string, unknown>>, plan?: Plan): string[] {

@@ -18,6 +18,14 @@ const readFixture = (name: string): Record<string, unknown> =>
 
 const EXPECTED = 'v2026.05.18.0';
 const MINIMAL = readFixture('modern-minimal-vars.yml');
+/** What MDAD requires once wsproxy is on (roles/custom/matrix-bridge-mautrix-wsproxy/tasks/validate_config.yml). */
+const WSPROXY_SECRETS = {
+  matrix_bridge_mautrix_wsproxy_androidsms_appservice_token: 'a'.repeat(32),
+  matrix_bridge_mautrix_wsproxy_androidsms_homeserver_token: 'b'.repeat(32),
+  matrix_bridge_mautrix_wsproxy_imessage_appservice_token: 'c'.repeat(32),
+  matrix_bridge_mautrix_wsproxy_imessage_homeserver_token: 'd'.repeat(32),
+  matrix_bridge_mautrix_wsproxy_syncproxy_shared_secret: 'e'.repeat(32),
+};
 
 function planWith(extra: Record<string, unknown> = {}, options: PlanOptions = { expectedMigrationVersion: EXPECTED }): Plan {
   return planFromVars({ ...MINIMAL, ...extra }, options);
@@ -208,7 +216,12 @@ describe('planFromVars: every service of the catalogue', () => {
       ports: ['3479/udp', '5350/tcp', '7881/tcp', '7882/udp', '30000-30020/udp'],
     },
     { service: 'livekit-jwt-service', vars: { matrix_rtc_enabled: true }, records: [], ports: [] },
-    { service: 'matrix-authentication-service', vars: { matrix_authentication_service_enabled: true }, records: [], ports: [] },
+    {
+      service: 'matrix-authentication-service',
+      vars: { matrix_authentication_service_enabled: true, matrix_authentication_service_config_secrets_encryption: 'ab'.repeat(32) },
+      records: [],
+      ports: [],
+    },
     { service: 'ketesa', vars: { matrix_ketesa_enabled: true }, records: [], ports: [] },
     { service: 'grafana', vars: { grafana_enabled: true }, records: [CNAME('stats')], ports: [] },
     { service: 'etherpad', vars: { etherpad_enabled: true }, records: [CNAME('etherpad')], ports: [] },
@@ -218,15 +231,30 @@ describe('planFromVars: every service of the catalogue', () => {
     { service: 'schildichat', vars: { matrix_client_schildichat_enabled: true }, records: [CNAME('schildichat')], ports: [] },
     { service: 'fluffychat', vars: { matrix_client_fluffychat_enabled: true }, records: [CNAME('fluffychat')], ports: [] },
     { service: 'commet', vars: { matrix_client_commet_enabled: true }, records: [CNAME('commet')], ports: [] },
-    { service: 'sygnal', vars: { matrix_sygnal_enabled: true }, records: [CNAME('sygnal')], ports: [] },
+    {
+      service: 'sygnal',
+      vars: { matrix_sygnal_enabled: true, matrix_sygnal_apps: { 'org.example.app': { type: 'gcm', api_key: 'key' } } },
+      records: [CNAME('sygnal')],
+      ports: [],
+    },
     { service: 'ntfy', vars: { ntfy_enabled: true }, records: [CNAME('ntfy')], ports: [] },
     { service: 'rageshake', vars: { matrix_rageshake_enabled: true }, records: [CNAME('rageshake')], ports: [] },
     { service: 'matrixto', vars: { matrix_matrixto_enabled: true }, records: [CNAME('mt')], ports: [] },
-    { service: 'buscarron', vars: { matrix_bot_buscarron_enabled: true }, records: [CNAME('buscarron')], ports: [] },
-    { service: 'wsproxy', vars: { matrix_bridge_mautrix_wsproxy_enabled: true }, records: [CNAME('wsproxy')], ports: [] },
+    {
+      service: 'buscarron',
+      vars: { matrix_bot_buscarron_enabled: true, matrix_bot_buscarron_password: 'p'.repeat(32) },
+      records: [CNAME('buscarron')],
+      ports: [],
+    },
+    {
+      service: 'wsproxy',
+      vars: { matrix_bridge_mautrix_wsproxy_enabled: true, ...WSPROXY_SECRETS },
+      records: [CNAME('wsproxy')],
+      ports: [],
+    },
     {
       service: 'postmoogle',
-      vars: { matrix_bridge_postmoogle_enabled: true },
+      vars: { matrix_bridge_postmoogle_enabled: true, matrix_bridge_postmoogle_password: 'p'.repeat(32) },
       records: [
         'MX matrix.example.org 10 matrix.example.org',
         'TXT matrix.example.org',
@@ -698,7 +726,13 @@ describe("the playbook's own validation", () => {
     const { matrix_playbook_reverse_proxy_type: _unset, ...withoutProxy } = MINIMAL;
     expect(issue(validationIssues(withoutProxy), 'matrix_playbook_reverse_proxy_type')?.reason).toMatch(/not set/);
     expect(issue(only({ matrix_playbook_reverse_proxy_type: 'nginx' }), 'matrix_playbook_reverse_proxy_type')?.kind).toBe('invalid');
-    expect(only({ matrix_playbook_reverse_proxy_type: 'other-traefik-container' }, EXPECTED)).toEqual([]);
+    // With Traefik run by someone else, MDAD needs to know where its certificates are.
+    expect(
+      issue(only({ matrix_playbook_reverse_proxy_type: 'other-traefik-container' }, EXPECTED), 'traefik_certs_dumper_ssl_path')?.reason,
+    ).toMatch(/required by MDAD and empty/);
+    expect(
+      only({ matrix_playbook_reverse_proxy_type: 'other-traefik-container', traefik_certs_dumper_ssl_path: '/traefik/ssl' }, EXPECTED),
+    ).toEqual([]);
   });
 
   it('checks the Postgres password only when the playbook runs Postgres', () => {
@@ -707,7 +741,13 @@ describe("the playbook's own validation", () => {
       /100 characters/,
     );
     expect(only({ postgres_connection_password: 'a'.repeat(99) }, EXPECTED)).toEqual([]);
-    expect(only({ postgres_enabled: false, postgres_connection_password: '' }, EXPECTED)).toEqual([]);
+    // With its own Postgres gone, MDAD needs the external one's host.
+    expect(only({ postgres_enabled: false, postgres_connection_password: '' }, EXPECTED).map((i) => i.variable)).toEqual([
+      'matrix_synapse_database_host',
+    ]);
+    expect(
+      only({ postgres_enabled: false, postgres_connection_password: '', matrix_synapse_database_host: 'db.example.org' }, EXPECTED),
+    ).toEqual([]);
   });
 
   it('flags prose placeholders in secret variables only', () => {
