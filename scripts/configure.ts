@@ -70,8 +70,18 @@ const { hostVarsFile, INVENTORY_FILE } = await import('../checks/plan/load.ts');
 const { planFromVars } = await import('../checks/plan/plan.ts');
 const { listOption, positiveInt, requireCheckout, runStage, stageCommandLine } = await import('./lib/cli.ts');
 const { requireExpectedVersion } = await import('./lib/checkout.ts');
-const { applyMigration, applyRegistration, applySwitches, applyTurnAddress, ensureBasics, migrationSteps, serviceSwitches, validDomain } =
-  await import('./lib/configure-vars.ts');
+const {
+  applyMigration,
+  applyRegistration,
+  applyRequiredSecrets,
+  applySwitches,
+  applyTurnAddress,
+  ensureBasics,
+  migrationSteps,
+  serviceSwitches,
+  validDomain,
+} = await import('./lib/configure-vars.ts');
+const { mdadIssues } = await import('../checks/plan/mdad-issues.ts');
 const { applyChange, describeChange, fileChange } = await import('./lib/files.ts');
 const { hasHost, upsertHost } = await import('./lib/inventory-text.ts');
 const { masker, secretsOf } = await import('./lib/secrets.ts');
@@ -161,6 +171,8 @@ async function main(): Promise<number> {
   text = applySwitches(text, varsPath, switches, edits);
   if (registration) text = applyRegistration(text, varsPath, registration, edits);
   if (settings.address && isIP(settings.address)) text = applyTurnAddress(text, varsPath, settings.address, edits);
+  text = applyRequiredSecrets(text, varsPath, edits);
+  refuseNewRefusals(before, varsOf(text, varsPath));
 
   // 3. The inventory: the host's line added or updated.
   const existingHosts = (await readOptionalInputFile(hostsPath)) ?? (await readFile(join(TEMPLATES, 'hosts'), 'utf8'));
@@ -192,6 +204,18 @@ async function main(): Promise<number> {
   }
   printRemainingIssues(after, expectedVersion);
   return 0;
+}
+
+/**
+ * MDAD's own validation must not refuse what these options wrote: a refusal the file did not
+ * have before is one line (exit 3), and nothing is written.
+ */
+function refuseNewRefusals(before: Record<string, unknown>, after: Record<string, unknown>): void {
+  const earlier = new Set(mdadIssues(before).map((issue) => issue.variable));
+  const [first, ...more] = mdadIssues(after).filter((issue) => !earlier.has(issue.variable));
+  if (!first) return;
+  const also = more.length ? ` (also: ${more.map((issue) => issue.variable).join(', ')})` : '';
+  throw new InputError(`MDAD would refuse ${first.variable}${also}: ${first.reason}. ${first.fix} Nothing was written.`);
 }
 
 /** What the playbook would still stop on, so the person is not surprised by install. */

@@ -90,6 +90,12 @@ function issueOf(refusal: MdadRefusal, tables: MdadTables): PlanIssue {
   };
 }
 
+/**
+ * The migration version is judged by obsolete.ts against the checkout's own expected version,
+ * which may be newer than the tables'.
+ */
+const JUDGED_BY_THE_CHECKOUT = ['matrix_playbook_migration_validated_version'];
+
 /** One issue per refusal of MDAD's validation; variables in `skip` are already reported. */
 export function mdadIssues(
   raw: Readonly<Record<string, unknown>>,
@@ -97,7 +103,7 @@ export function mdadIssues(
   tables = mdadTables(),
 ): PlanIssue[] {
   const issues: PlanIssue[] = [];
-  const seen = new Set(skip);
+  const seen = new Set([...skip, ...JUDGED_BY_THE_CHECKOUT]);
   for (const refusal of mdadRefusals(raw, tables)) {
     const issue = issueOf(refusal, tables);
     if (seen.has(issue.variable)) continue;

@@ -252,7 +252,7 @@ export function finalName(variable: string): string | undefined {
       if (!rule.exact.to) return undefined;
       name = rule.exact.to;
     } else {
-      if (!rule.family.rename || rule.family.fix) return undefined;
+      if (!rule.family.rename) return undefined;
       name = rule.family.rename[1] + name.slice(rule.family.rename[0].length);
     }
   }
@@ -424,10 +424,8 @@ export function validationIssues(raw: Readonly<Record<string, unknown>>, options
   const flagged = new Set(issues.map((i) => i.variable));
   for (const issue of obsoleteIssues(raw)) flagged.add(issue.variable);
   issues.push(...placeholderIssues(raw, flagged));
-  // The rest of MDAD's validation, from its own tasks. The migration version is judged above
-  // against the checkout's own expected version, which may be newer than the tables'.
+  // The rest of MDAD's validation, from its own tasks.
   for (const issue of issues) flagged.add(issue.variable);
-  flagged.add('matrix_playbook_migration_validated_version');
   issues.push(...mdadIssues(raw, flagged));
   return issues;
 }

@@ -2,8 +2,12 @@
 // the basics every server needs, services switched by the plan's ids, and the migration of a
 // tutorial-era file using the plan's rules for rejected and ignored variables
 // (docs/playbook.md "Removed and renamed variables").
+import { randomBytes } from 'node:crypto';
 import { InputError } from '../../checks/core/errors.ts';
 import { parseServerName } from '../../checks/core/server-name.ts';
+import { mdadRefusals } from '../../checks/plan/mdad.ts';
+import { generatedSecretFormat } from '../../checks/plan/mdad-issues.ts';
+import type { SecretFormat } from '../../checks/plan/mdad-issues.ts';
 import { finalName, obsoleteIssues } from '../../checks/plan/obsolete.ts';
 import { isServiceEnabled, MANAGED_TRAEFIK, readVars, SERVICES } from '../../checks/plan/services.ts';
 import type { ServiceDef } from '../../checks/plan/services.ts';
@@ -135,8 +139,13 @@ export function applySwitches(text: string, file: string, switches: ReadonlyArra
   return switches.reduce((out, [variable, on]) => ensure(out, file, variable, on, on ? 'switched on' : 'switched off', edits), text);
 }
 
-/** Invite-only sign-up with Synapse registration tokens, or no sign-up (docs/playbook.md "Registering users"). */
+/**
+ * Invite-only sign-up with registration tokens, or no sign-up (docs/playbook.md "Registering
+ * users"): Synapse's own registration, or MAS's when Synapse hands sign-in to MAS (MDAD refuses
+ * Synapse's registration then: roles/custom/matrix-synapse/tasks/validate_config.yml).
+ */
 export function applyRegistration(text: string, file: string, mode: 'token' | 'closed', edits: Edit[]): string {
+  if (serviceEnabled(varsOf(text, file), 'matrix-authentication-service')) return applyMasRegistration(text, file, mode, edits);
   const on = mode === 'token';
   let out = ensure(text, file, 'matrix_synapse_enable_registration', on, on ? 'sign-up with a registration token' : 'no sign-up', edits);
   out = ensure(out, file, 'matrix_synapse_registration_requires_token', on, on ? 'a token is required' : 'no token sign-up', edits);
@@ -151,6 +160,46 @@ export function applyRegistration(text: string, file: string, mode: 'token' | 'c
       'admin API reachable for token management',
       edits,
     );
+  }
+  return out;
+}
+
+/** MAS's password sign-up with its registration tokens (roles/custom/matrix-authentication-service/defaults/main.yml). */
+function applyMasRegistration(text: string, file: string, mode: 'token' | 'closed', edits: Edit[]): string {
+  const on = mode === 'token';
+  let out = text;
+  for (const variable of ['matrix_synapse_enable_registration', 'matrix_synapse_registration_requires_token']) {
+    if (variable in varsOf(out, file)) out = ensure(out, file, variable, false, 'off: MAS handles sign-up', edits);
+  }
+  const mas = 'matrix_authentication_service_config_account_';
+  out = ensure(out, file, `${mas}password_registration_enabled`, on, on ? 'sign-up through MAS' : 'no sign-up', edits);
+  out = ensure(out, file, `${mas}registration_token_required`, on, on ? 'a registration token is required' : 'no token sign-up', edits);
+  // MAS asks new accounts for an email address by default; without a mail transport none arrives.
+  const transport = varsOf(out, file)['matrix_authentication_service_config_email_transport'];
+  if (on && transport !== 'smtp' && transport !== 'aws_ses') {
+    out = ensure(out, file, `${mas}password_registration_email_required`, false, 'no email asked: MAS has no mail transport', edits);
+  }
+  return out;
+}
+
+function generated(format: SecretFormat): string {
+  return format === 'hex32' ? randomBytes(32).toString('hex') : randomSecret(64);
+}
+
+/**
+ * The secrets MDAD requires and leaves empty for the services that are on (its validate_config
+ * tasks, through the plan's tables), generated once; a later rule may need one more, hence the loop.
+ */
+export function applyRequiredSecrets(text: string, file: string, edits: Edit[]): string {
+  let out = text;
+  for (let round = 0; round < 4; round++) {
+    const missing = mdadRefusals(varsOf(out, file)).filter((r) => r.required && generatedSecretFormat(r.variable));
+    if (missing.length === 0) break;
+    for (const variable of new Set(missing.map((r) => r.variable))) {
+      const format = generatedSecretFormat(variable)!;
+      const note = format === 'hex32' ? 'generated (32 random bytes as 64 hex digits)' : 'generated (64 random letters and digits)';
+      out = ensure(out, file, variable, generated(format), note, edits);
+    }
   }
   return out;
 }
