@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // prepare: the guide's "prepare the system" steps as checks, and with --apply as actions:
-// the control machine (git, Python, ansible-core >= 2.15.1, community.docker, optional
+// the control machine (git, Python, ansible-core >= 2.15.1, community.docker and community.general, optional
 // just/agru), the playbook checkout (cloned when missing), SSH to each server, and each
 // server through Ansible (OS, RAM, disk, ports 80/443/8448, sudo).
 //   npx tsx scripts/prepare.ts --playbook ./matrix-docker-ansible-deploy --apply
@@ -27,13 +27,13 @@ export const PLAYBOOK_REPO = 'https://github.com/spantaleev/matrix-docker-ansibl
 const HELP = `Usage: prepare.ts [--playbook DIR] [--apply] [options]
 
 Checks that this machine can run the playbook (git, Python, ansible-core ${'>='} 2.15.1, the
-community.docker collection; just and agru are optional), that the checkout exists, and,
+community.docker and community.general collections; just and agru are optional), that the checkout exists, and,
 once configure.ts has written inventory/hosts, each server: SSH without prompts (host key
 known), the operating system, memory (under 2 GB fails, under 4 GB warns), free disk,
 ports 80/443/8448 free (or already the playbook's) and sudo.
 
   --apply                install what is missing: apt-get (git, pipx), pipx install
-                         ansible-core, the community.docker collection; clone the playbook
+                         ansible-core, the community.docker and community.general collections; clone the playbook
                          into DIR (or pull it while no server is configured yet); on each
                          Debian/Ubuntu server install sudo and apt update/upgrade
   --repo URL             where to clone the playbook from (default ${PLAYBOOK_REPO})
@@ -77,12 +77,13 @@ async function output(program: string, ...args: string[]): Promise<string | unde
   return run.code === 0 ? `${run.stdout}${run.stderr}`.split('\n')[0] : undefined;
 }
 
-async function communityDocker(): Promise<string | undefined> {
-  const run = await capture({ program: 'ansible-galaxy', args: ['collection', 'list', 'community.docker', '--format', 'json'] });
+/** The version of a collection Ansible sees (the first of its collection paths that has it). */
+async function collectionVersion(name: string): Promise<string | undefined> {
+  const run = await capture({ program: 'ansible-galaxy', args: ['collection', 'list', name, '--format', 'json'] });
   try {
     const found = JSON.parse(run.stdout) as Record<string, Record<string, { version?: string }>>;
     return Object.values(found)
-      .map((c) => c['community.docker']?.version)
+      .map((c) => c[name]?.version)
       .find(Boolean);
   } catch {
     return undefined;
@@ -104,8 +105,9 @@ async function controlFacts(hosts: readonly InventoryHost[]): Promise<ControlFac
   if (python) facts.python = python;
   if (ansible) {
     facts.ansible = ansible;
-    const docker = await communityDocker();
+    const [docker, general] = await Promise.all([collectionVersion('community.docker'), collectionVersion('community.general')]);
     if (docker) facts.communityDocker = docker;
+    if (general) facts.communityGeneral = general;
   }
   return facts;
 }

@@ -39,6 +39,13 @@ export const PREPARE = declareFindings('prepare', {
     about:
       'The playbook pulls and builds its container images with modules of the community.docker Ansible collection. ansible-core alone does not include it, and older versions lack the modules the playbook uses.',
   },
+  controlCommunityGeneral: {
+    id: 'prepare.control.community-general',
+    pass: 'community.general collection',
+    fail: 'community.general collection',
+    about:
+      'The playbook creates its container networks with community.general.docker_network (Traefik and several roles), a name that community.general redirects to community.docker from 2.0.0 until its announced removal in 18.0.0. ansible-core alone does not include the collection, so a fresh control machine fails at the first of those tasks.',
+  },
   controlJust: {
     id: 'prepare.control.just',
     pass: 'just (optional)',

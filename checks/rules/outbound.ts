@@ -390,7 +390,7 @@ export function judgeOutbound(facts: OutboundFacts, context: OutboundJudgeContex
       emit(OUTBOUND.destinations, 'fail', {
         detail:
           `GET /_synapse/admin/v1/federation/destinations: ${facts.admin.list.status ?? facts.admin.list.failure} ${facts.admin.list.errcode ?? ''}`.trim(),
-        fix: 'Use the token of a server admin (npx tsx scripts/register.ts --admin), and make /_synapse/admin reachable (matrix_synapse_container_labels_public_admin_api_enabled or an SSH tunnel)',
+        fix: 'Use the token of a server admin (npx tsx scripts/register.ts --admin), and make /_synapse/admin reachable (`matrix_synapse_container_labels_public_client_synapse_admin_api_enabled: true` in vars.yml, or an SSH tunnel)',
       }),
     );
   else {

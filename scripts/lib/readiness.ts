@@ -35,6 +35,35 @@ export const MIN_ANSIBLE_CORE: Version = [2, 15, 1];
 export const ANSIBLE_NO_PROMPT: Version = [2, 21];
 /** docker_image_pull / docker_image_build. */
 export const MIN_COMMUNITY_DOCKER: Version = [3, 6, 0];
+/**
+ * MDAD's roles call community.general.docker_network (roles/galaxy/traefik/tasks/install.yml and
+ * 64 more), a redirect to community.docker that community.general has from 2.0.0 and announces
+ * to remove in 18.0.0 (its meta/runtime.yml).
+ */
+export const MIN_COMMUNITY_GENERAL: Version = [2, 0, 0];
+export const END_COMMUNITY_GENERAL: Version = [18, 0, 0];
+/** community.general's requires_ansible (meta/runtime.yml): 11.x needs core 2.16, 12.x 2.17, 13.x 2.18. */
+const COMMUNITY_GENERAL_FOR_CORE: ReadonlyArray<readonly [core: Version, below: Version]> = [
+  [[2, 18], END_COMMUNITY_GENERAL],
+  [
+    [2, 17],
+    [13, 0, 0],
+  ],
+  [
+    [2, 16],
+    [12, 0, 0],
+  ],
+  [
+    [2, 15],
+    [11, 0, 0],
+  ],
+];
+
+/** The community.general versions that work with this ansible-core and keep the redirect MDAD uses. */
+export function communityGeneralRange(core: Version | undefined): string {
+  const below = COMMUNITY_GENERAL_FOR_CORE.find(([min]) => core === undefined || compareVersions(core, min) >= 0)?.[1] ?? [11, 0, 0];
+  return `community.general:>=${show(MIN_COMMUNITY_GENERAL)},<${show(below)}`;
+}
 
 // ---------------------------------------------------------------------------------------------
 // The control machine
@@ -44,8 +73,9 @@ export interface ControlFacts {
   git?: string;
   python?: string;
   ansible?: string;
-  /** Version of the community.docker collection Ansible sees, undefined when none. */
+  /** Versions of the community.docker and community.general collections Ansible sees, undefined when none. */
   communityDocker?: string;
+  communityGeneral?: string;
   just: boolean;
   agru: boolean;
   /** Some inventory host is reached over SSH (not ansible_connection=local). */
@@ -108,6 +138,18 @@ export function controlFindings(c: ControlFacts): Finding[] {
             fix: 'ansible-galaxy collection install --upgrade community.docker (prepare.ts --apply does it)',
           }),
     );
+    const general = parseVersion(c.communityGeneral);
+    const usable = general && compareVersions(general, MIN_COMMUNITY_GENERAL) >= 0 && compareVersions(general, END_COMMUNITY_GENERAL) < 0;
+    findings.push(
+      usable
+        ? emit(PREPARE.controlCommunityGeneral, 'pass', { detail: `version ${show(general)}` })
+        : emit(PREPARE.controlCommunityGeneral, 'fail', {
+            detail: general
+              ? `version ${show(general)} has no community.general.docker_network, which the playbook's roles call`
+              : 'not installed (ansible-core alone does not include it); the playbook stops at its first container network',
+            fix: `ansible-galaxy collection install --upgrade '${communityGeneralRange(ansible)}' (prepare.ts --apply does it)`,
+          }),
+    );
   }
   findings.push(
     emit(PREPARE.controlJust, 'info', { detail: c.just ? 'installed' : 'not installed; the stages call ansible-playbook directly' }),
@@ -141,6 +183,19 @@ export function controlActions(c: ControlFacts, s: ControlSetup): Command[] {
   const docker = parseVersion(c.communityDocker);
   if (needAnsible || !docker || compareVersions(docker, MIN_COMMUNITY_DOCKER) < 0) {
     out.push({ program: 'ansible-galaxy', args: ['collection', 'install', '--upgrade', 'community.docker'] });
+  }
+  const general = parseVersion(c.communityGeneral);
+  if (
+    needAnsible ||
+    !general ||
+    compareVersions(general, MIN_COMMUNITY_GENERAL) < 0 ||
+    compareVersions(general, END_COMMUNITY_GENERAL) >= 0
+  ) {
+    // A new ansible-core is the newest release, which takes the newest community.general of the range.
+    out.push({
+      program: 'ansible-galaxy',
+      args: ['collection', 'install', '--upgrade', communityGeneralRange(needAnsible ? undefined : ansible)],
+    });
   }
   return out;
 }

@@ -33,13 +33,19 @@ async function prepare(standin: Standin, args: string[], env: Record<string, str
 /** ansible-core of the lab venv, as pinned in lab/requirements.txt. */
 const labAnsible = /ansible-core==(\S+)/.exec(readFileSync('lab/requirements.txt', 'utf8'))![1]!;
 /** A collections folder in which community.docker 3.6.0 is installed, as ansible-galaxy would leave it. */
-function communityDocker(standin: Standin): string {
+/** A collections path holding community.docker and community.general, as the playbook needs them. */
+function communityCollections(standin: Standin): string {
   const dir = join(standin.root, 'collections');
-  mkdirSync(join(dir, 'ansible_collections', 'community', 'docker'), { recursive: true });
-  writeFileSync(
-    join(dir, 'ansible_collections', 'community', 'docker', 'MANIFEST.json'),
-    JSON.stringify({ collection_info: { namespace: 'community', name: 'docker', version: '3.6.0' } }),
-  );
+  for (const [name, version] of [
+    ['docker', '3.6.0'],
+    ['general', '12.6.4'],
+  ]) {
+    mkdirSync(join(dir, 'ansible_collections', 'community', name!), { recursive: true });
+    writeFileSync(
+      join(dir, 'ansible_collections', 'community', name!, 'MANIFEST.json'),
+      JSON.stringify({ collection_info: { namespace: 'community', name, version } }),
+    );
+  }
   return dir;
 }
 
@@ -117,6 +123,7 @@ describe('prepare.ts', () => {
         '  pipx install --force ansible-core',
         '  pipx ensurepath',
         '  ansible-galaxy collection install --upgrade community.docker',
+        "  ansible-galaxy collection install --upgrade 'community.general:>=2.0.0,<18.0.0'",
         `  git clone https://github.com/spantaleev/matrix-docker-ansible-deploy.git ${target}`,
         'Dry run: nothing was changed.',
       ].join('\n'),
@@ -128,7 +135,7 @@ describe('prepare.ts', () => {
   it('--apply clones the playbook (from a local repository here), and pulls it while no server is configured', async () => {
     const standin = standinFor();
     const target = join(standin.root, 'fresh-checkout');
-    const env = { ANSIBLE_COLLECTIONS_PATH: communityDocker(standin) };
+    const env = { ANSIBLE_COLLECTIONS_PATH: communityCollections(standin) };
     const upstream = join(standin.root, 'upstream.git');
     const { run, report } = await prepare(standin, ['--playbook', target, '--apply', '--repo', upstream], env);
     expect(run.stderr).toContain(`git clone ${upstream} ${target}`);

@@ -20,6 +20,7 @@ const control: ControlFacts = {
   python: 'Python 3.11.2',
   ansible: 'ansible-playbook [core 2.19.14]',
   communityDocker: '4.0.1',
+  communityGeneral: '12.6.4',
   just: false,
   agru: false,
   usesSsh: true,
@@ -57,6 +58,7 @@ describe('control machine', () => {
       'pipx install --force ansible-core',
       'pipx ensurepath',
       'ansible-galaxy collection install --upgrade community.docker',
+      "ansible-galaxy collection install --upgrade 'community.general:>=2.0.0,<18.0.0'",
     ]);
     expect(status(controlFindings({ ...control, ansible: 'ansible-playbook [core 2.15.1]' }), 'prepare.control.ansible')).toBe('pass');
   });
@@ -66,6 +68,19 @@ describe('control machine', () => {
     expect(status(controlFindings(recent), 'prepare.control.ansible-ssh-prompt')).toBe('warn');
     expect(status(controlFindings({ ...recent, usesSsh: false }), 'prepare.control.ansible-ssh-prompt')).toBeUndefined();
     expect(status(controlFindings(control), 'prepare.control.ansible-ssh-prompt')).toBeUndefined();
+  });
+
+  it('fails without community.general (or past the release that drops docker_network), and installs one that fits ansible-core', () => {
+    const none = { ...control, ansible: 'ansible-playbook [core 2.16.14]', communityGeneral: undefined };
+    const missing = controlFindings(none).find((f) => f.id === 'prepare.control.community-general')!;
+    expect(missing.status).toBe('fail');
+    expect(missing.fix).toContain("'community.general:>=2.0.0,<12.0.0'");
+    expect(controlActions(none, { isRoot: true, hasApt: true, hasPipx: true }).map(showCommand)).toEqual([
+      "ansible-galaxy collection install --upgrade 'community.general:>=2.0.0,<12.0.0'",
+    ]);
+    expect(status(controlFindings({ ...control, communityGeneral: '18.0.0' }), 'prepare.control.community-general')).toBe('fail');
+    expect(status(controlFindings({ ...control, communityGeneral: '1.3.6' }), 'prepare.control.community-general')).toBe('fail');
+    expect(status(controlFindings({ ...control, communityGeneral: '2.0.0' }), 'prepare.control.community-general')).toBe('pass');
   });
 
   it('missing git and community.docker', () => {
