@@ -22,7 +22,8 @@ const { INSTALL_HELP, INSTALL_OPTIONS } = await import('./lib/install-options.ts
 const HELP = `Usage: update.ts [--playbook DIR] [--acknowledge VERSION] [install options]
 
 Updates the playbook checkout and the server:
-  1. git fetch, and the breaking changes between the version in vars.yml
+  1. git fetch; stops if vars.yml has a name the new playbook refuses (renamed or removed
+     in its migration role), then the breaking changes between the version in vars.yml
      (matrix_playbook_migration_validated_version) and the one the new playbook expects
   2. stops there until you have read them and pass --acknowledge with that version
   3. git pull, keeping your local edits (git stash / pull / stash pop)
@@ -46,6 +47,7 @@ const OPTIONS = {
 await answerEarly('update', import.meta.url, OPTIONS, HELP);
 const { InputError } = await import('../checks/core/errors.ts');
 const { MIGRATION_DEFAULTS_FILE } = await import('../checks/plan/load.ts');
+const { MIGRATION_VALIDATION_FILE, refusedByMigrationRole } = await import('../checks/plan/mdad-issues.ts');
 const { runStage, stageCommandLine, StageFailure } = await import('./lib/cli.ts');
 const { breakingChangesBetween, git, isGitCheckout, parseMigrationDefaults } = await import('./lib/checkout.ts');
 const { capture, showCommand, withSpinner } = await import('./lib/commands.ts');
@@ -111,6 +113,21 @@ async function raiseValidatedVersion(varsFiles: readonly string[], version: stri
   }
 }
 
+/**
+ * Before pulling: each vars.yml against the renamed and removed names of the playbook about to
+ * be pulled (its migration role), so that the pull never leaves a server on a playbook that
+ * refuses its settings.
+ */
+async function refuseWhatTheNewPlaybookRefuses(install: Install, checkout: string): Promise<void> {
+  const text = await gitStep(git(checkout, 'show', `@{u}:${MIGRATION_VALIDATION_FILE}`), "reading the new playbook's renamed variables");
+  const refused = install.hosts.flatMap((h) => refusedByMigrationRole(h.vars, text).map((issue) => ({ ...issue, file: h.varsFile })));
+  if (refused.length === 0) return;
+  const lines = refused.map((i) => `  ${i.file}: ${i.variable}: ${i.reason}\n    → ${i.fix}`);
+  throw new StageFailure(
+    `stopped before changing anything: the new playbook refuses these settings:\n${lines.join('\n')}\nChange them, then run update again.`,
+  );
+}
+
 async function main(): Promise<number> {
   const { values } = stageCommandLine(OPTIONS, HELP);
   if (values.help) return 0;
@@ -124,6 +141,7 @@ async function main(): Promise<number> {
       [
         'Would run:',
         `  ${showCommand(git(checkout, 'fetch', '-q'))}`,
+        `  ${showCommand(git(checkout, 'show', `@{u}:${MIGRATION_VALIDATION_FILE}`))}   # stop if vars.yml has a name it refuses`,
         `  # show the breaking changes in @{u}:${MIGRATION_DEFAULTS_FILE} newer than ${VALIDATED}; stop unless acknowledged`,
         `  ${showCommand(git(checkout, 'stash', 'push', '-q', '-m', 'local edits kept by scripts/update.ts'))}   # only with local edits`,
         `  ${showCommand(git(checkout, 'pull', '--ff-only', '-q'))}`,
@@ -144,6 +162,7 @@ async function main(): Promise<number> {
     throw new StageFailure(`the new playbook has no matrix_playbook_migration_expected_version in ${MIGRATION_DEFAULTS_FILE}`);
   const target = incoming.expected;
   const late = behind(install, incoming.breakingChanges, target);
+  await refuseWhatTheNewPlaybookRefuses(install, checkout);
 
   // 2. Breaking changes are acknowledged explicitly, with the exact version.
   if (late.length) {

@@ -14,7 +14,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { namesIn } from '../checks/plan/jinja.ts';
-import type { MdadCheck, MdadRename, MdadTables } from '../checks/plan/mdad.ts';
+import type { MdadCheck, MdadTables } from '../checks/plan/mdad.ts';
+import { classifyTasks, unmarked, walkTasks } from '../checks/plan/mdad-extract.ts';
+import type { TaskWalk } from '../checks/plan/mdad-extract.ts';
 
 const OUTPUT = join(import.meta.dirname, '..', 'checks', 'plan', 'mdad-rules.json');
 const MAGIC =
@@ -58,19 +60,7 @@ try {
   fail(`${python} could not read the YAML (it needs PyYAML, which ansible-core brings): ${(error as Error).message.split('\n')[0]}`);
 }
 
-/** A file's data without the "__line__" marks. */
-function plain(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(plain);
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value)
-        .filter(([k]) => k !== '__line__')
-        .map(([k, v]) => [k, plain(v)]),
-    );
-  }
-  return value;
-}
-const readYaml = (file: string): unknown => plain(loadedYaml[file]);
+const readYaml = (file: string): unknown => unmarked(loadedYaml[file]);
 const asList = (value: unknown): unknown[] => (value === undefined || value === null ? [] : Array.isArray(value) ? value : [value]);
 
 // ---------------------------------------------------------------------------------------------
@@ -101,65 +91,21 @@ function installedVersion(name: string): string {
 // ---------------------------------------------------------------------------------------------
 // Tasks: every fail task of the validate files, with the conditions around it
 
-interface FailTask {
-  file: string;
-  line: number;
-  when: string[];
-  /** How many of `when` come from around the task (the role, its includes and blocks). */
-  outer: number;
-  items?: unknown;
-  loopVar?: string;
-  message: string;
-}
-
-const failTasks: FailTask[] = [];
-/** Facts the validate files set before they fail on them (the prefix families read through one). */
-const facts = new Map<string, string>();
+const walk: TaskWalk = { tasks: [], facts: new Map() };
 
 function conditions(when: unknown): string[] {
   return asList(when).map(String);
 }
 
+/** A task file and the ones it includes; the fail tasks are taken from the validate files only. */
 function readTaskFile(file: string, roleDir: string, outer: string[], seen: Set<string>): void {
   if (seen.has(file) || !Object.hasOwn(loadedYaml, file)) return;
   seen.add(file);
-  const collect = isValidateFile(file);
-  const visit = (list: unknown, around: string[]): void => {
-    if (!Array.isArray(list)) return;
-    for (const marked of list) {
-      if (!marked || typeof marked !== 'object') continue;
-      const line = (marked as { __line__?: number }).__line__ ?? 0;
-      const task = plain(marked) as Record<string, unknown>;
-      const here = [...around, ...conditions(task['when'])];
-      for (const key of ['block', 'rescue', 'always']) visit((marked as Record<string, unknown>)[key], here);
-      const include =
-        task['ansible.builtin.include_tasks'] ?? task['ansible.builtin.import_tasks'] ?? task['include_tasks'] ?? task['import_tasks'];
-      const includePath = typeof include === 'string' ? include : (include as { file?: string } | undefined)?.file;
-      if (typeof includePath === 'string' && task['loop'] === undefined && task['with_items'] === undefined) {
-        const path = includePath.replace(/\{\{\s*role_path\s*\}\}/, roleDir);
-        if (!path.includes('{{')) readTaskFile(path.startsWith('/') ? path : join(dirname(file), path), roleDir, here, seen);
-      }
-      const setFact = task['ansible.builtin.set_fact'] ?? task['set_fact'];
-      if (collect && setFact && typeof setFact === 'object') {
-        for (const [name, value] of Object.entries(setFact)) if (typeof value === 'string') facts.set(name, value);
-      }
-      const action = task['ansible.builtin.fail'] ?? task['fail'];
-      if (collect && action !== undefined) {
-        const loopVar = (task['loop_control'] as { loop_var?: string } | undefined)?.loop_var;
-        const items = task['with_items'] ?? task['loop'];
-        failTasks.push({
-          file: relative(checkout, file),
-          line,
-          when: here,
-          outer: around.length,
-          ...(items !== undefined ? { items } : {}),
-          ...(loopVar ? { loopVar } : {}),
-          message: String((action as { msg?: unknown } | null)?.msg ?? ''),
-        });
-      }
-    }
-  };
-  visit(loadedYaml[file], outer);
+  const into: TaskWalk = isValidateFile(file) ? walk : { tasks: [], facts: new Map() };
+  walkTasks(loadedYaml[file], relative(checkout, file), outer, into, (path, around) => {
+    const resolved = path.replace(/\{\{\s*role_path\s*\}\}/, roleDir);
+    if (!resolved.includes('{{')) readTaskFile(resolved.startsWith('/') ? resolved : join(dirname(file), resolved), roleDir, around, seen);
+  });
 }
 
 function isValidateFile(file: string): boolean {
@@ -185,54 +131,15 @@ for (const play of playbook) {
 const unpinnedRoles = new Set(requirements.filter((r) => installedVersion(r.name) !== String(r.version)).map((r) => r.name));
 const leftOut = new Set<string>();
 const VARIABLE = /^[a-z_][a-z0-9_]*$/;
-const NAME_IN_TEXT = /\b[a-z][a-zA-Z0-9]*(?:_[a-zA-Z0-9]+)+\b/g;
-const renames: MdadRename[] = [];
-const prefixes: MdadTables['prefixes'] = [];
-const checks: MdadCheck[] = [];
-
-for (const task of failTasks) {
-  const own = task.when.join(' and ');
-  const joined = [own, ...namesIn(own).flatMap((n) => facts.get(n) ?? [])].join(' and ');
-  const items = Array.isArray(task.items) ? task.items : undefined;
-  if (/varnames/.test(joined) && /item\.old/.test(joined) && items) {
-    for (const entry of items as Array<{ old?: unknown; new?: unknown } | null>) {
-      if (!entry || typeof entry.old !== 'string') continue;
-      const target = String(entry.new ?? '').trim();
-      if (VARIABLE.test(target)) renames.push({ old: entry.old, to: target, file: task.file });
-      else renames.push({ old: entry.old, to: '', see: [...new Set(target.match(NAME_IN_TEXT) ?? [])], file: task.file });
-      // (`see` keeps only names MDAD defines: the text may also name modules and programs.)
-    }
-    continue;
-  }
-  const family = /varnames['"]?\s*,\s*'(\^[^']+)'/.exec(joined);
-  if (family && !items) {
-    // The message names a whole-family rename as (`old_*` -> `new_*`); that pair is a fact, kept.
-    const rename = /`([a-z0-9_]+)\*?` -> `([a-z0-9_]+)\*?`/.exec(task.message);
-    const pattern = family[1]!;
-    prefixes.push({
-      pattern,
-      ...(rename && pattern.startsWith(`^${rename[1]}`) ? { renameFrom: rename[1]!, renameTo: rename[2]! } : {}),
-      file: task.file,
-      line: task.line,
-    });
-    continue;
-  }
-  // A role the checkout holds at another version than the pin may judge values differently
-  // (variables renamed since): its names are kept, its value checks are left out.
-  const role = /^roles\/galaxy\/([^/]+)\//.exec(task.file)?.[1];
-  if (role && unpinnedRoles.has(role)) {
-    leftOut.add(role);
-    continue;
-  }
-  checks.push({
-    file: task.file,
-    line: task.line,
-    when: task.when,
-    outer: task.outer,
-    ...(task.items !== undefined ? { items: task.items } : {}),
-    ...(task.loopVar ? { loopVar: task.loopVar } : {}),
-  });
-}
+const classified = classifyTasks(walk);
+const { renames, prefixes } = classified;
+// A role the checkout holds at another version than the pin may judge values differently
+// (variables renamed since): its names are kept, its value checks are left out.
+const checks: MdadCheck[] = classified.checks.filter((check) => {
+  const role = /^roles\/galaxy\/([^/]+)\//.exec(check.file)?.[1];
+  if (role && unpinnedRoles.has(role)) leftOut.add(role);
+  return !(role && unpinnedRoles.has(role));
+});
 
 // ---------------------------------------------------------------------------------------------
 // Defaults: group_vars over role defaults, for every name the checks read (transitively)
@@ -311,7 +218,7 @@ writeFileSync(OUTPUT, `{\n${body.join(',\n')}\n}\n`);
 const unpinned = tables.source.roles.filter((r) => r.used !== r.pinned);
 process.stdout.write(
   `${relative(process.cwd(), OUTPUT)}: ${renames.length} renamed or removed names, ${prefixes.length} prefix families, ` +
-    `${checks.length} checks, ${Object.keys(defaults).length} defaults from ${failTasks.length} fail tasks in ${readdirSync(join(checkout, 'roles', 'galaxy')).length} galaxy roles and the custom ones\n`,
+    `${checks.length} checks, ${Object.keys(defaults).length} defaults from ${walk.tasks.length} fail tasks in ${readdirSync(join(checkout, 'roles', 'galaxy')).length} galaxy roles and the custom ones\n`,
 );
 if (unpinned.length) {
   process.stdout.write(

@@ -1,8 +1,10 @@
 // MDAD's refusals (mdad.ts) as plan issues a person acts on: the variable, why the playbook
 // stops, and the fix. Required secrets say that configure generates them; the refusals people
 // meet most have our own explanation; every other one names MDAD's condition and its file.
+import { parse } from 'yaml';
 import { mdadLocation, mdadRefusals, mdadTables } from './mdad.ts';
 import type { MdadRefusal, MdadTables } from './mdad.ts';
+import { classifyTasks, walkTasks } from './mdad-extract.ts';
 import type { PlanIssue } from './types.ts';
 
 /** How configure generates a required secret MDAD leaves empty. */
@@ -109,6 +111,35 @@ export function mdadIssues(
     if (seen.has(issue.variable)) continue;
     seen.add(issue.variable);
     issues.push(issue);
+  }
+  return issues;
+}
+
+/** MDAD's migration role, whose renamed-variable lists apply to every server. */
+export const MIGRATION_VALIDATION_FILE = 'roles/custom/matrix_playbook_migration/tasks/validate_config.yml';
+
+/**
+ * The variables of a vars.yml that another MDAD version's migration role refuses by name (its
+ * validate_config.yml as text, for example the one `git show @{u}:…` gives before a pull).
+ */
+export function refusedByMigrationRole(vars: Readonly<Record<string, unknown>>, validateText: string): PlanIssue[] {
+  const walk = { tasks: [], facts: new Map<string, string>() };
+  walkTasks(parse(validateText, { version: '1.1', uniqueKeys: false }), MIGRATION_VALIDATION_FILE, [], walk);
+  const { renames, prefixes } = classifyTasks(walk);
+  const exact = new Map(renames.map((row) => [row.old, row]));
+  const families = prefixes.map((family) => ({ ...family, regex: new RegExp(family.pattern) }));
+  const issues: PlanIssue[] = [];
+  for (const variable of Object.keys(vars)) {
+    const row = exact.get(variable);
+    const family = row ? undefined : families.find((f) => f.regex.test(variable));
+    if (!row && !family) continue;
+    const to = row?.to || (family?.renameFrom && family.renameTo ? family.renameTo + variable.slice(family.renameFrom.length) : '');
+    issues.push({
+      variable,
+      kind: 'rejected',
+      reason: to ? `the new playbook renamed it to ${to}` : 'the new playbook removed it',
+      fix: to ? `Rename it to \`${to}\` in vars.yml.` : `Remove it from vars.yml${row?.see?.length ? ` (see ${row.see.join(', ')})` : ''}.`,
+    });
   }
   return issues;
 }

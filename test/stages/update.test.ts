@@ -67,6 +67,16 @@ function publishBreakingRelease(standin: Standin): void {
   standin.publish({ [MIGRATION_DEFAULTS]: defaults }, 'release expecting v2026.08.01.0');
 }
 
+/** Publishes a release whose migration role renames a setting the server's vars.yml has. */
+function publishRenamingRelease(standin: Standin): void {
+  const file = join(MIGRATION_DEFAULTS, '..', '..', 'tasks', 'validate_config.yml');
+  const checks = readFileSync(join(standin.checkout, file), 'utf8').replace(
+    "    - {'old': 'standin_setting_of_2020', 'new': 'standin_setting'}",
+    "    - {'old': 'standin_setting_of_2020', 'new': 'standin_setting'}\n    - {'old': 'devture_systemd_docker_base_ipv6_enabled', 'new': 'systemd_docker_base_ipv6_enabled'}",
+  );
+  standin.publish({ [file]: checks }, 'release renaming devture_systemd_docker_base_ipv6_enabled');
+}
+
 /** A local edit of a tracked file, which the pull must keep. */
 function editLocally(standin: Standin): string {
   const cfg = join(standin.checkout, 'ansible.cfg');
@@ -89,6 +99,23 @@ describe('update.ts', () => {
     expect(readFileSync(join(standin.checkout, 'ansible.cfg'), 'utf8')).toBe(edited);
     expect(git(standin.checkout, 'stash', 'list')).toBe('');
     expect(standin.records().map((r) => r.tag)).toEqual(['install-all', 'ensure-matrix-users-created', 'start', 'self-check']);
+  });
+
+  it('stops before pulling when the new playbook refuses a setting of vars.yml, with its new name', async () => {
+    const standin = await configured();
+    publishRenamingRelease(standin);
+    const before = snapshot(standin.checkout);
+    const commit = head(standin);
+
+    const run = await update(standin);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('stopped before changing anything: the new playbook refuses these settings:');
+    expect(run.stderr).toContain(
+      'vars.yml: devture_systemd_docker_base_ipv6_enabled: the new playbook renamed it to systemd_docker_base_ipv6_enabled\n    → Rename it to `systemd_docker_base_ipv6_enabled` in vars.yml.',
+    );
+    expect(head(standin)).toBe(commit);
+    expect(snapshot(standin.checkout)).toEqual(before);
+    expect(standin.records()).toEqual([]);
   });
 
   it('shows new breaking changes and stops until acknowledged; a wrong version is bad input', async () => {
