@@ -1,7 +1,7 @@
 // Regenerates checks/plan/mdad-rules.json, the project's copy of the rules MDAD's own validation
 // applies to a vars.yml, from an MDAD checkout whose roles/galaxy/ holds the roles its
 // requirements.yml pins (`just roles`, or `ansible-galaxy install -r requirements.yml -p roles/galaxy/ --force`):
-//   npm run mdad-rules -- ~/matrix-docker-ansible-deploy
+//   npm run mdad-rules -- ~/matrix-docker-ansible-deploy [--python PYTHON] [--out FILE]
 // What it reads (docs/playbook.md "MDAD's validation as data"):
 //   - setup.yml: the roles the playbook runs, and the condition each one runs under;
 //   - each role's tasks/main.yml and the task files it includes: every `fail` task in a
@@ -11,14 +11,14 @@
 //     those conditions read, directly or through other defaults.
 // It writes data only (names, conditions as MDAD writes them, file and line); no task text.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import { namesIn } from '../checks/plan/jinja.ts';
 import type { MdadCheck, MdadTables } from '../checks/plan/mdad.ts';
 import { classifyTasks, unmarked, walkTasks } from '../checks/plan/mdad-extract.ts';
 import type { TaskWalk } from '../checks/plan/mdad-extract.ts';
 
-const OUTPUT = join(import.meta.dirname, '..', 'checks', 'plan', 'mdad-rules.json');
 const MAGIC =
   /^(ansible_|inventory_|hostvars$|groups$|group_names$|role_path$|playbook_dir$|item$|omit$|lookup$|query$|range$|not$|and$|or$|is$|in$|if$|else$|true$|false$|none$)/i;
 
@@ -27,10 +27,22 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-const checkout = resolve(process.argv[2] ?? fail('give the MDAD checkout: npm run mdad-rules -- DIR [PYTHON]'));
+let args: ReturnType<typeof parseCommandLine>;
+function parseCommandLine() {
+  return parseArgs({ allowPositionals: true, options: { python: { type: 'string' }, out: { type: 'string' } } });
+}
+try {
+  args = parseCommandLine();
+} catch (error) {
+  fail((error as Error).message);
+}
+const [given] = args.positionals;
+if (!given || args.positionals.length > 1) fail('give the MDAD checkout: npm run mdad-rules -- DIR [--python PYTHON] [--out FILE]');
+const checkout = resolve(given);
 if (!existsSync(join(checkout, 'setup.yml'))) fail(`${checkout}: no setup.yml (not an MDAD checkout)`);
 // The YAML is read by PyYAML, as Ansible reads it (tools/mdad-yaml.py); ansible-core brings PyYAML.
-const python = process.argv[3] ?? 'python3';
+const python = args.values.python ?? 'python3';
+const OUTPUT = resolve(args.values.out ?? join(import.meta.dirname, '..', 'checks', 'plan', 'mdad-rules.json'));
 
 function yamlFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];
@@ -214,7 +226,9 @@ const body = [
     .map(([k, v]) => `${JSON.stringify(k)}: ${JSON.stringify(v)}`)
     .join(',\n')}\n}`,
 ];
-writeFileSync(OUTPUT, `{\n${body.join(',\n')}\n}\n`);
+// Written whole or not at all.
+writeFileSync(`${OUTPUT}.tmp`, `{\n${body.join(',\n')}\n}\n`);
+renameSync(`${OUTPUT}.tmp`, OUTPUT);
 const unpinned = tables.source.roles.filter((r) => r.used !== r.pinned);
 process.stdout.write(
   `${relative(process.cwd(), OUTPUT)}: ${renames.length} renamed or removed names, ${prefixes.length} prefix families, ` +
