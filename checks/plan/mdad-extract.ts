@@ -5,14 +5,8 @@
 import { namesIn } from './jinja.ts';
 import type { MdadCheck, MdadPrefix, MdadRename } from './mdad.ts';
 
-export interface FailTask {
-  file: string;
-  line: number;
-  when: string[];
-  /** How many of `when` come from around the task (the role, its includes and blocks). */
-  outer: number;
-  items?: unknown;
-  loopVar?: string;
+/** A fail task as the tables keep a check, with its message (read for family renames only). */
+export interface FailTask extends MdadCheck {
   message: string;
 }
 
@@ -86,7 +80,7 @@ const NAME_IN_TEXT = /\b[a-z][a-zA-Z0-9]*(?:_[a-zA-Z0-9]+)+\b/g;
 export interface ClassifiedTasks {
   renames: MdadRename[];
   prefixes: MdadPrefix[];
-  checks: Array<MdadCheck & { file: string }>;
+  checks: MdadCheck[];
 }
 
 /** The renamed names and refused families among the tasks, and the other checks. */
