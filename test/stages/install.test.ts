@@ -146,6 +146,19 @@ describe('install.ts', () => {
     expect(standin.records()).toEqual([]);
   });
 
+  it("stops before the playbook on MDAD's own validation of a service: Sygnal switched on by hand without its apps", async () => {
+    const standin = await configured();
+    const vars = join(standin.checkout, 'inventory', 'host_vars', `matrix.${ORIGIN}`, 'vars.yml');
+    writeFileSync(vars, `${readFileSync(vars, 'utf8')}matrix_sygnal_enabled: true\n`);
+    const stopped = await install(standin);
+    expect(stopped.code).toBe(2);
+    expect(stopped.stderr).toContain('stopped before the playbook: vars.yml has what the playbook would refuse');
+    expect(stopped.stderr).toMatch(
+      /matrix_sygnal_apps: Sygnal needs at least one push app .*roles\/custom\/matrix-sygnal\/tasks\/validate_config\.yml#L\d+\)\n\s+→ Add `matrix_sygnal_apps`/,
+    );
+    expect(standin.records()).toEqual([]);
+  });
+
   it('explains a service that did not stay up, and stops before the self-check', async () => {
     const standin = await configured();
     const run = await install(standin, ['--skip-preflight', '--after-checks', 'dns'], { STANDIN_FAIL: 'service' });
