@@ -471,8 +471,9 @@ class Evaluator {
       if (l !== UNKNOWN && l === (op === 'or')) return left;
       const right = this.eval(rightNode);
       if (l === UNKNOWN) {
-        const r = truthy(right);
-        return r !== UNKNOWN && r === (op === 'and') ? UNKNOWN : r === UNKNOWN ? UNKNOWN : right;
+        // Unknown on the left: only a false right side decides `and`, only a true one `or`.
+        const decides = truthy(right) === (op === 'or');
+        return decides ? right : UNKNOWN;
       }
       return right;
     }
