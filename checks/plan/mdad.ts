@@ -167,4 +167,3 @@ export function mdadLocation(check: Pick<MdadCheck, 'file' | 'line'>, tables: Md
   }
   return `${tables.source.repository}/blob/${tables.source.commit.slice(0, 9)}/${check.file}#L${check.line}`;
 }
-
