@@ -20,6 +20,7 @@
 import dgram from 'node:dgram';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { credentialFor, sendWithCredential } from '../checks/probes/credentialed.ts';
 import { createLabPki, issueCertificate, type LabCertificate, type LabPki } from './certs.ts';
 import { startDnsServer, type LabRecord, type LabZone, type RunningDnsServer } from './dns-server.ts';
 import { newNginxPrefix, startNginx, type RunningNginx } from './nginx.ts';
@@ -168,6 +169,20 @@ function site(side: (typeof PAIR)[Side], certs: Certs, upstream: string, faults:
 /** The pair's users have the password pw-<user>-lab. */
 const register = (synapse: RunningSynapse, user: string, admin: boolean) => registerUser(synapse, user, `pw-${user}-lab`, admin);
 
+/** A client API call of a lab user to its own Synapse, through the toolkit's one credentialed sender. */
+async function clientCall(
+  synapse: RunningSynapse,
+  token: string,
+  method: 'POST' | 'PUT',
+  path: string,
+  json: unknown,
+): Promise<{ status: number; body: string }> {
+  const url = `${synapse.url}${path}`;
+  const outcome = await sendWithCredential(url, credentialFor('access token', token, url, 'the lab'), { method, json, timeoutMs: 10_000 });
+  if (!outcome.ok) throw new Error(`${method} ${path}: ${outcome.message}`);
+  return { status: outcome.status, body: outcome.body };
+}
+
 export async function startSynapsePair(): Promise<SynapsePair> {
   mkdirSync(join(LAB_DIR, 'outbound'), { recursive: true });
   const dir = mkdtempSync(join(LAB_DIR, 'outbound', 'pair-'));
@@ -289,34 +304,23 @@ export async function startSynapsePair(): Promise<SynapsePair> {
         admin = await register(alpha, 'outbound-admin', true);
       },
       async createBetaAlias(localpart) {
-        const response = await fetch(`${beta.url}/_matrix/client/v3/createRoom`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${betaAdmin.token}` },
-          body: JSON.stringify({ room_alias_name: localpart, preset: 'public_chat' }),
+        const room = await clientCall(beta, betaAdmin.token, 'POST', '/_matrix/client/v3/createRoom', {
+          room_alias_name: localpart,
+          preset: 'public_chat',
         });
-        if (!response.ok) throw new Error(`createRoom on beta failed: ${response.status} ${await response.text()}`);
+        if (room.status !== 200) throw new Error(`createRoom on beta failed: ${room.status} ${room.body}`);
         return `#${localpart}:${PAIR.beta.serverName}`;
       },
       async joinFromAlpha(alias) {
-        const response = await fetch(`${alpha.url}/_matrix/client/v3/join/${encodeURIComponent(alias)}`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${user.token}` },
-          body: '{}',
-        });
-        const body = (await response.json()) as { room_id?: string };
-        if (!response.ok || !body.room_id) throw new Error(`join ${alias} from alpha failed: ${response.status} ${JSON.stringify(body)}`);
+        const joined = await clientCall(alpha, user.token, 'POST', `/_matrix/client/v3/join/${encodeURIComponent(alias)}`, {});
+        const body = JSON.parse(joined.body) as { room_id?: string };
+        if (joined.status !== 200 || !body.room_id) throw new Error(`join ${alias} from alpha failed: ${joined.status} ${joined.body}`);
         return body.room_id;
       },
       async sendFromAlpha(roomId, text) {
-        const response = await fetch(
-          `${alpha.url}/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/t${Date.now()}`,
-          {
-            method: 'PUT',
-            headers: { 'content-type': 'application/json', authorization: `Bearer ${user.token}` },
-            body: JSON.stringify({ msgtype: 'm.text', body: text }),
-          },
-        );
-        if (!response.ok) throw new Error(`send from alpha failed: ${response.status} ${await response.text()}`);
+        const path = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/t${Date.now()}`;
+        const sent = await clientCall(alpha, user.token, 'PUT', path, { msgtype: 'm.text', body: text });
+        if (sent.status !== 200) throw new Error(`send from alpha failed: ${sent.status} ${sent.body}`);
       },
       stop: () => teardown(steps, dir),
     };

@@ -201,8 +201,9 @@ function judgeDestination(d: DestinationFact, now: number, baseUrl: string): Fin
   const next = new Date(d.retryLastTs + d.retryIntervalMs);
   const detail = `failing since ${since}; next try ${next.toISOString()} (${Math.max(0, Math.round((next.getTime() - now) / 60_000))} min from now, interval ${Math.round(d.retryIntervalMs / 60_000)} min)`;
   if (d.reset?.status === 200) return emit(OUTBOUND.backoff, 'info', { detail: `reset with --apply (was ${detail})`, evidence }, subject);
-  // The header from curl's standard input (printf is a shell builtin): the token stays out of every process's argv.
-  const command = `printf 'Authorization: Bearer %s\\n' "$MATRIX_ADMIN_TOKEN" | curl -H @- -X POST ${baseUrl}/_synapse/admin/v1/federation/destinations/${encodeURIComponent(d.destination)}/reset_connection`;
+  // curl's own bearer option, read as configuration from its standard input (printf is a shell
+  // builtin): the token stays out of every process's argv, and curl sends it to this URL only.
+  const command = `printf 'oauth2-bearer = "%s"\\n' "$MATRIX_ADMIN_TOKEN" | curl -K - -X POST ${baseUrl}/_synapse/admin/v1/federation/destinations/${encodeURIComponent(d.destination)}/reset_connection`;
   const failedReset = d.reset ? `; the reset failed: ${d.reset.status ?? d.reset.failure} ${d.reset.error ?? ''}` : '';
   return emit(
     OUTBOUND.backoff,

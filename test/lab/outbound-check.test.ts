@@ -229,7 +229,7 @@ describe('checks/outbound.ts against two federating homeservers', () => {
     expect(backoff.status).toBe('warn');
     expect(backoff.detail).toMatch(/^failing since \d{4}-\d\d-\d\dT.*; next try .* \(\d+ min from now, interval 10 min\)$/);
     expect(backoff.fix).toBe(
-      `When beta.test is up again, end the wait: rerun this check with --apply, or printf 'Authorization: Bearer %s\\n' "$MATRIX_ADMIN_TOKEN" | curl -H @- -X POST https://matrix.alpha.test/_synapse/admin/v1/federation/destinations/beta.test/reset_connection`,
+      `When beta.test is up again, end the wait: rerun this check with --apply, or printf 'oauth2-bearer = "%s"\\n' "$MATRIX_ADMIN_TOKEN" | curl -K - -X POST https://matrix.alpha.test/_synapse/admin/v1/federation/destinations/beta.test/reset_connection`,
     );
     expect(run.code).toBe(1);
     // Nothing was written without --apply.

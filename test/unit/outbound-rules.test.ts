@@ -131,9 +131,9 @@ describe('judgeOutbound', () => {
       'failing since 2026-12-03T11:00:00.000Z; next try 2026-12-03T12:09:00.000Z (9 min from now, interval 10 min)',
     );
     // The token goes to curl on its standard input, never in its argv.
-    expect(backoff.fix).toContain(`printf 'Authorization: Bearer %s\\n' "$MATRIX_ADMIN_TOKEN" | curl -H @- -X POST`);
+    expect(backoff.fix).toContain(`printf 'oauth2-bearer = "%s"\\n' "$MATRIX_ADMIN_TOKEN" | curl -K - -X POST`);
     expect(backoff.fix).toContain(
-      '-H @- -X POST https://matrix.example.org/_synapse/admin/v1/federation/destinations/remote.test/reset_connection',
+      '-K - -X POST https://matrix.example.org/_synapse/admin/v1/federation/destinations/remote.test/reset_connection',
     );
     const applied = judge(facts((f) => (f.admin!.destinations = [{ ...destination, reset: call({ status: 200 }) }])));
     expect(findingById(applied, 'outbound.admin.backoff.remote_test').status).toBe('info');
