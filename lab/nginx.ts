@@ -16,7 +16,10 @@ export interface RunningNginx {
 
 /** A whole nginx.conf around an http{} body, with every path inside the prefix folder. */
 export function nginxConfig(prefix: string, httpBody: string): string {
-  return `daemon off;
+  // Run as root (as the lab is), nginx's workers would become nobody and could not read a
+  // checkout under a private folder (mktemp -d is mode 0700): they stay root, on loopback only.
+  const user = process.getuid?.() === 0 ? 'user root root;\n' : '';
+  return `${user}daemon off;
 master_process on;
 worker_processes 1;
 pid ${join(prefix, 'nginx.pid')};
