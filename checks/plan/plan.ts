@@ -278,14 +278,18 @@ function buildPlan(raw: Record<string, unknown>, options: PlanOptions, judge: bo
   if (server) wellKnown.server = server;
   if (support) wellKnown.support = support;
 
-  const issues: PlanIssue[] = judge
-    ? [
-        ...obsoleteIssues(raw),
-        ...validationIssues(raw, options.expectedMigrationVersion ? { expectedMigrationVersion: options.expectedMigrationVersion } : {}),
-        ...portConflicts(rawPorts),
-        ...docIssues,
-      ]
-    : [];
+  // What the playbook would refuse is judged when first read: the stages read it, the checks do
+  // not, and MDAD's validation (its tables and 189 checks) need not run on a check's start-up.
+  let issues: PlanIssue[] | undefined;
+  const judgeIssues = (): PlanIssue[] =>
+    judge
+      ? [
+          ...obsoleteIssues(raw),
+          ...validationIssues(raw, options.expectedMigrationVersion ? { expectedMigrationVersion: options.expectedMigrationVersion } : {}),
+          ...portConflicts(rawPorts),
+          ...docIssues,
+        ]
+      : [];
 
   const plan: Plan = {
     serverName,
@@ -299,7 +303,10 @@ function buildPlan(raw: Record<string, unknown>, options: PlanOptions, judge: bo
     ports: dedupePorts(rawPorts),
     wellKnown,
     secrets: deriveSecrets(raw, services),
-    issues,
+    get issues() {
+      issues ??= judgeIssues();
+      return issues;
+    },
   };
   if (options.host) plan.host = options.host;
   return plan;
