@@ -16,7 +16,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { namesIn } from '../checks/plan/jinja.ts';
 import type { MdadCheck, MdadTables } from '../checks/plan/mdad.ts';
-import { classifyTasks, unmarked, walkTasks } from '../checks/plan/mdad-extract.ts';
+import { classifyTasks, conditions, unmarked, walkTasks } from '../checks/plan/mdad-extract.ts';
 import type { TaskWalk } from '../checks/plan/mdad-extract.ts';
 
 const MAGIC =
@@ -73,7 +73,6 @@ try {
 }
 
 const readYaml = (file: string): unknown => unmarked(loadedYaml[file]);
-const asList = (value: unknown): unknown[] => (value === undefined || value === null ? [] : Array.isArray(value) ? value : [value]);
 
 // ---------------------------------------------------------------------------------------------
 // Source: the commit and the role versions
@@ -104,10 +103,6 @@ function installedVersion(name: string): string {
 // Tasks: every fail task of the validate files, with the conditions around it
 
 const walk: TaskWalk = { tasks: [], facts: new Map() };
-
-function conditions(when: unknown): string[] {
-  return asList(when).map(String);
-}
 
 /** A task file and the ones it includes; the fail tasks are taken from the validate files only. */
 function readTaskFile(file: string, roleDir: string, outer: string[], seen: Set<string>): void {

@@ -30,7 +30,8 @@ export function unmarked(value: unknown): unknown {
 }
 
 const asList = (value: unknown): unknown[] => (value === undefined || value === null ? [] : Array.isArray(value) ? value : [value]);
-const conditions = (when: unknown): string[] => asList(when).map(String);
+/** A `when` (one condition or a list) as the list of its conditions. */
+export const conditions = (when: unknown): string[] => asList(when).map(String);
 const task = (marked: object): Record<string, unknown> => marked as Record<string, unknown>;
 
 /**

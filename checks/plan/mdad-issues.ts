@@ -5,6 +5,7 @@ import { parse } from 'yaml';
 import { mdadLocation, mdadRefusals, mdadTables } from './mdad.ts';
 import type { MdadRefusal, MdadTables } from './mdad.ts';
 import { classifyTasks, walkTasks } from './mdad-extract.ts';
+import { SECRET_VARIABLE } from './secrets.ts';
 import type { PlanIssue } from './types.ts';
 
 /** How configure generates a required secret MDAD leaves empty. */
@@ -16,12 +17,11 @@ export type SecretFormat = 'hex32' | 'alphanumeric64';
  * MDAD checks only its length (roles/custom/matrix-authentication-service/tasks/validate_config.yml).
  */
 const HEX_SECRETS = new Set(['matrix_authentication_service_config_secrets_encryption']);
-const SECRET_NAME = /(secret|password|_key|token|encryption)$/;
 
 /** The format configure generates for a required variable, or undefined when a person must supply it. */
 export function generatedSecretFormat(variable: string): SecretFormat | undefined {
   if (HEX_SECRETS.has(variable)) return 'hex32';
-  return SECRET_NAME.test(variable) ? 'alphanumeric64' : undefined;
+  return SECRET_VARIABLE.test(variable) ? 'alphanumeric64' : undefined;
 }
 
 interface Explanation {

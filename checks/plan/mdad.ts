@@ -70,13 +70,6 @@ export function mdadScope(user: Readonly<Record<string, unknown>>, tables: MdadT
   const cache = new Map<string, unknown>();
   const resolving = new Set<string>();
   const names = Object.keys(user);
-  const deep = (value: unknown): unknown => {
-    if (typeof value === 'string') return render(value, scope);
-    if (isVaulted(value)) return UNKNOWN;
-    if (Array.isArray(value)) return value.map(deep);
-    if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, deep(v)]));
-    return value;
-  };
   const scope: JinjaScope = {
     varNames: () => names,
     lookup(name) {
@@ -87,7 +80,7 @@ export function mdadScope(user: Readonly<Record<string, unknown>>, tables: MdadT
       else if (Object.hasOwn(tables.defaults, name)) value = tables.defaults[name];
       else return RUNTIME_NAMES.test(name) ? UNKNOWN : UNDEFINED;
       resolving.add(name);
-      const resolved = deep(value);
+      const resolved = renderDeep(value, scope);
       resolving.delete(name);
       cache.set(name, resolved);
       return resolved;
@@ -100,8 +93,10 @@ function withItem(scope: JinjaScope, loopVar: string, item: unknown): JinjaScope
   return { varNames: scope.varNames, lookup: (name) => (name === loopVar ? item : scope.lookup(name)) };
 }
 
+/** A value with every template in it rendered; a vaulted one is unknown. */
 function renderDeep(value: unknown, scope: JinjaScope): unknown {
   if (typeof value === 'string') return render(value, scope);
+  if (isVaulted(value)) return UNKNOWN;
   if (Array.isArray(value)) return value.map((v) => renderDeep(v, scope));
   if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, renderDeep(v, scope)]));
   return value;

@@ -7,6 +7,9 @@ import { createHash } from 'node:crypto';
 import type { DerivedSecrets, Service } from './types.ts';
 import { readVars } from './services.ts';
 
+/** Variables whose values are secrets, by the names MDAD gives them. */
+export const SECRET_VARIABLE = /(secret|password|_key|token|encryption)$/;
+
 /** Ansible's to_uuid namespace (ansible/plugins/filter/core.py). */
 export const ANSIBLE_UUID_NAMESPACE = '361E6D51-FAEC-444A-9079-341386DA8E2E';
 

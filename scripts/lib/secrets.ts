@@ -5,6 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Plan } from '../../checks/plan/types.ts';
+import { SECRET_VARIABLE } from '../../checks/plan/secrets.ts';
 
 const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
@@ -16,9 +17,6 @@ export function randomSecret(length = 64): string {
 }
 
 export const MASK = '********';
-
-/** Variables whose values are secrets, by the names MDAD gives them. */
-const SECRET_VARIABLE = /(secret|password|_key|token|encryption)$/;
 
 /** Every secret value in a vars.yml and the plan derived from it. */
 export function secretsOf(vars: Readonly<Record<string, unknown>>, plan?: Plan): string[] {
