@@ -42,7 +42,13 @@ beforeAll(async () => {
       site('loop', `location / { return 302 https://loop.${ZONE}/.well-known/matrix/server; }`),
       site('chain', `location = /.well-known/matrix/server { return 302 /hop/1; } location ~ ^/hop/(.*)$ { return 302 /hop/$1x; }`),
       site('big', `location = /.well-known/matrix/server { default_type application/json; alias ${join(dir, 'big.json')}; }`),
-      site('garbage', `location = /.well-known/matrix/server { default_type application/json; alias ${join(dir, 'garbage.bin')}; }`),
+      // Both files: client discovery must read the garbage too; a 404 there is IGNORE, not FAIL_PROMPT.
+      site(
+        'garbage',
+        ['server', 'client']
+          .map((file) => `location = /.well-known/matrix/${file} { default_type application/json; alias ${join(dir, 'garbage.bin')}; }`)
+          .join(' '),
+      ),
     ].join('\n'),
   );
   resolver = await startDnsServer({
