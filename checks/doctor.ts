@@ -50,13 +50,18 @@ report: root causes first, each with its fix, grouped by area.
   --verbose              list every passed check too (default: counted on one line per area)
   --remote NAME          a server the outbound area tests federation with (repeatable;
                          default matrix.org, mozilla.org, kde.org)
+  --canary ROOM          the outbound area sends one "!ping" into ROOM (a room where an echo
+                         bot answers, e.g. '#ping:maunium.net') and waits for the reply; one
+                         server only, with MATRIX_ACCESS_TOKEN (checks/outbound.ts --help)
+  --canary-wait SECONDS  how long the join and, again, the reply may take (default 30)
 ${COMMON_HELP}
 
 The report opens with the root causes, each with its fix and the findings that follow from it;
 the exit code follows the worst of them (JSON and Prometheus keep every finding, with causedBy).
 Time bound: the areas run at once, each within 2 x --timeout + 1 s (federation: discovery, then
 the targets) except rtc, which follows a call step by step within --timeout x 14, so one server
-takes at most about 2 x --timeout + 1 s, or --timeout x 14 when rtc runs with a token.
+takes at most about 2 x --timeout + 1 s, or --timeout x 14 when rtc runs with a token, or
+2 x --canary-wait + 6 x --timeout + 1 s with --canary.
 
 With MATRIX_ACCESS_TOKEN set in the environment, the turn, rtc and outbound areas act as that
 user (turn otherwise takes coturn's settings from --vars/--playbook); with MATRIX_ADMIN_TOKEN,
@@ -85,6 +90,8 @@ const OPTIONS = {
   redact: { type: 'boolean', default: false },
   verbose: { type: 'boolean', default: false },
   remote: { type: 'string', multiple: true, default: [] as string[] },
+  canary: { type: 'string' },
+  'canary-wait': { type: 'string' },
 } satisfies ParseArgsConfig['options'];
 
 /** A progress line on stderr while a run takes longer than a second, only on a terminal. */
@@ -117,7 +124,7 @@ async function main(): Promise<number> {
     { renderDoctorTable, renderFleetTable, renderPrometheus },
     { loadPlan },
     { sharedOutput, settingsSecrets },
-    { parseRemotes },
+    { parseCanary, parseRemotes },
     { environmentCredentials, fleetCredentials, readCredentials, withCredentials },
   ] = await Promise.all([
     import('./areas/diagnose.ts'),
@@ -147,7 +154,11 @@ async function main(): Promise<number> {
     areas: selectAreas(values.only, values.skip),
     ...(values.remote.length ? { remotes: parseRemotes(values.remote) } : {}),
   };
+  const canary = parseCanary(values.canary, values['canary-wait']);
   const fleet = values.inventory !== undefined || values.list !== undefined;
+  // One ping per run: a fleet would send one per server into the same room.
+  if (canary && fleet) throw new InputError('--canary checks one server: give a server name, not --inventory/--list');
+  if (canary) settings.canary = canary;
   if (fleet) {
     if (positionals.length > 0 || values.vars || values.playbook)
       throw new InputError('a fleet run (--inventory/--list) takes no server name, --vars or --playbook');

@@ -35,7 +35,14 @@ Whether the homeserver itself reaches other servers ("I can't join #room:matrix.
   --access-token-file FILE a user's access token in a file
   --admin-token-file FILE  an admin's access token in a file
   --apply                  reset the destinations in backoff (nothing is written without it)
-${COMMON_HELP}`;
+  --canary ROOM            with a user's token: send one "!ping" into ROOM, a room on another
+                           server where an echo bot answers (e.g. '#ping:maunium.net'), and wait
+                           for its reply: both directions confirmed, each with its latency; a
+                           room joined for it is left again
+  --canary-wait SECONDS    how long the join and, again, the reply may take (default 30)
+${COMMON_HELP}
+
+Time bound: within 2 x --timeout + 1 s; with --canary, 2 x --canary-wait + 6 x --timeout + 1 s.`;
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
@@ -44,6 +51,8 @@ const OPTIONS = {
   'access-token-file': { type: 'string' },
   'admin-token-file': { type: 'string' },
   apply: { type: 'boolean', default: false },
+  canary: { type: 'string' },
+  'canary-wait': { type: 'string' },
 } satisfies ParseArgsConfig['options'];
 
 function secret(file: string | undefined, option: string, env: string): string | undefined {
@@ -56,7 +65,7 @@ async function main(): Promise<number> {
   const command = parseCheckCommand(process.argv.slice(2), OPTIONS, HELP);
   if (!command) return 0;
   // What the run needs loads only now, not for --help or bad input.
-  const [{ INVENTORY_FILE, loadPlan }, { runArea }, { outboundAreaWith, parseRemotes }] = await Promise.all([
+  const [{ INVENTORY_FILE, loadPlan }, { runArea }, { outboundAreaWith, parseCanary, parseRemotes }] = await Promise.all([
     import('./plan/load.ts'),
     import('./areas/area.ts'),
     import('./areas/outbound.ts'),
@@ -64,6 +73,7 @@ async function main(): Promise<number> {
   const { values, configured, timeoutMs } = command;
   let { name } = command;
   const remotes = parseRemotes(values.remote);
+  const canary = parseCanary(values.canary, values['canary-wait']);
   const plan = configured ? await loadPlan({ vars: values.vars, playbook: values.playbook, serverName: name?.host }) : undefined;
   if (plan) name ??= parseServerName(plan.serverName, { allowMatrixPrefix: true });
   if (!name) throw new InputError('give the server name (e.g. example.org), or --vars/--playbook');
@@ -89,6 +99,7 @@ async function main(): Promise<number> {
     ...(adminToken ? { adminToken } : {}),
     apply: values.apply,
     ...(inventory ? { inventory } : {}),
+    ...(canary ? { canary } : {}),
   });
   const { findings } = await runArea(area, target, settings);
   return emitReport({ check: 'Outbound federation', serverName: name.given, started, findings }, values.json);

@@ -16,11 +16,13 @@
 // alpha is "the local server" (the one checked), beta "the remote". Faults break one side:
 // beta's nginx sites gone (remote down), beta's well-known broken, alpha's resolver failing,
 // alpha's federation_domain_whitelist excluding beta, alpha's federation disabled, beta's notary
-// path closed by its proxy. Only one outbound lab runs on a machine at a time.
+// path closed by its proxy, alpha's proxy closing the inbound /send path. An echo bot on beta
+// (echo-bot.ts) answers the canary. Only one outbound lab runs on a machine at a time.
 import dgram from 'node:dgram';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { credentialFor, sendWithCredential } from '../checks/probes/credentialed.ts';
+import { type EchoBot, startEchoBot } from './echo-bot.ts';
 import { createLabPki, issueCertificate, type LabCertificate, type LabPki } from './certs.ts';
 import { startDnsServer, type LabRecord, type LabZone, type RunningDnsServer } from './dns-server.ts';
 import { newNginxPrefix, startNginx, type RunningNginx } from './nginx.ts';
@@ -49,6 +51,8 @@ export interface PairFaults {
   betaNotaryOff?: boolean;
   /** alpha has no federation listener (nothing on matrix.alpha.test:8448). */
   alphaFederationPortClosed?: boolean;
+  /** alpha's proxy answers 404 for /_matrix/federation/v1/send/: events from other servers never arrive. */
+  alphaInboundSendClosed?: boolean;
 }
 
 export interface SynapsePair {
@@ -72,6 +76,10 @@ export interface SynapsePair {
   joinFromAlpha(alias: string): Promise<string>;
   /** alpha's user sends a message into a room (alpha then sends it to beta). */
   sendFromAlpha(roomId: string, text: string): Promise<void>;
+  /** An echo bot on beta (lab/echo-bot.ts) in a new public room with this alias (its local part). */
+  startBetaEchoBot(localpart: string): Promise<EchoBot>;
+  /** beta's admin token, for beta's own admin API. */
+  betaAdmin: UserToken;
   /**
    * An MDAD checkout for alpha: inventory/hosts names matrix.alpha.test with
    * ansible_connection=local and a Python that enters alpha's mount namespace (so that commands
@@ -156,10 +164,11 @@ function site(side: (typeof PAIR)[Side], certs: Certs, upstream: string, faults:
       client_max_body_size 50M;
     }`;
   const tls = (cert: LabCertificate) => `ssl_certificate ${cert.fullchain}; ssl_certificate_key ${cert.key};`;
+  const sendClosed = which === 'alpha' && faults.alphaInboundSendClosed ? 'location ^~ /_matrix/federation/v1/send/ { return 404; }' : '';
   const federation =
     which === 'alpha' && faults.alphaFederationPortClosed
       ? ''
-      : `server { listen ${side.matrix}:8448 ssl; server_name ${side.matrixHost}; ${tls(certs.matrix)} ${proxy} }`;
+      : `server { listen ${side.matrix}:8448 ssl; server_name ${side.matrixHost}; ${tls(certs.matrix)} ${sendClosed} ${proxy} }`;
   return `
   server { listen ${side.base}:443 ssl; server_name ${side.serverName}; ${tls(certs.base)} ${wellKnownServer} ${wellKnownClient} location / { return 404; } }
   server { listen ${side.matrix}:443 ssl; server_name ${side.matrixHost}; ${tls(certs.matrix)} ${proxy} }
@@ -322,6 +331,13 @@ export async function startSynapsePair(): Promise<SynapsePair> {
         const sent = await clientCall(alpha, user.token, 'PUT', path, { msgtype: 'm.text', body: text });
         if (sent.status !== 200) throw new Error(`send from alpha failed: ${sent.status} ${sent.body}`);
       },
+      async startBetaEchoBot(localpart) {
+        const bot = await register(beta, `echo-${localpart}`, false);
+        const echo = await startEchoBot(beta, bot, localpart);
+        steps.unshift(() => echo.stop());
+        return echo;
+      },
+      betaAdmin,
       stop: () => teardown(steps, dir),
     };
     return pair;

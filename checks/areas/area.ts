@@ -6,6 +6,7 @@ import type { Finding } from '../core/finding.ts';
 import type { ServerName } from '../core/server-name.ts';
 import type { Endpoint } from '../core/net.ts';
 import type { ExpectedAddresses } from '../facts/dns.ts';
+import type { CanaryRequest } from '../facts/outbound.ts';
 import type { NamedServer } from '../core/net.ts';
 import type { ConnectTo } from '../core/net.ts';
 import type { Plan } from '../plan/types.ts';
@@ -40,6 +41,8 @@ export interface RunSettings {
   adminToken?: string;
   /** Other servers the outbound area tests federation with (default: a few public ones). */
   remotes?: readonly string[];
+  /** --canary: the outbound area's one ping into a room where an echo bot answers. */
+  canary?: CanaryRequest;
   /** The areas to run, by id. */
   areas: readonly string[];
   /** Addresses the run does not connect to, with the reason (the exporter's own networks). */

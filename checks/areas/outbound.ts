@@ -5,7 +5,7 @@
 // what target and settings give; checks/outbound.ts adds its own inputs through outboundAreaWith.
 import { InputError } from '../core/errors.ts';
 import { parseServerName } from '../core/server-name.ts';
-import { DEFAULT_REMOTES, type OutboundFacts } from '../facts/outbound.ts';
+import { type CanaryRequest, DEFAULT_REMOTES, type OutboundFacts } from '../facts/outbound.ts';
 import type { InventoryRef } from '../probes/outbound-adhoc.ts';
 import { gatherOutbound } from '../probes/outbound-gather.ts';
 import { judgeOutbound } from '../rules/outbound.ts';
@@ -22,6 +22,31 @@ export function parseRemotes(values: readonly string[]): string[] {
   });
 }
 
+/** The canary's default wait, for the join and again for the reply. */
+export const CANARY_WAIT_S = 30;
+
+/** --canary ROOM and --canary-wait SECONDS: a room id or alias with its server, a wait of 1 to 300 s. */
+export function parseCanary(room: string | undefined, wait: string | undefined): CanaryRequest | undefined {
+  if (room === undefined) {
+    if (wait !== undefined) throw new InputError('--canary-wait needs --canary ROOM');
+    return undefined;
+  }
+  if (!/^[#!][^:\s]+:[^\s:]+(:\d+)?$/.test(room))
+    throw new InputError(`--canary "${room}": give a room alias or id with its server, e.g. '#ping:maunium.net'`);
+  const seconds = Number(wait ?? CANARY_WAIT_S);
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > 300)
+    throw new InputError(`--canary-wait must be a whole number of seconds from 1 to 300, not "${wait}"`);
+  return { room, waitMs: seconds * 1000 };
+}
+
+/**
+ * How long the area may take: twice the timeout and a second; with the canary, the homeserver's
+ * discovery and whoami (a timeout each) before the canary's own bound (probes/outbound-canary.ts).
+ */
+export function outboundBudgetMs(timeoutMs: number, canary: CanaryRequest | undefined): number {
+  return (canary ? 2 * canary.waitMs + 6 * timeoutMs : 2 * timeoutMs) + 1000;
+}
+
 export interface OutboundExtras {
   remotes?: readonly string[];
   homeserver?: string;
@@ -29,6 +54,7 @@ export interface OutboundExtras {
   adminToken?: string;
   apply?: boolean;
   inventory?: InventoryRef;
+  canary?: CanaryRequest;
 }
 
 export function outboundAreaWith(extra: OutboundExtras): Area<OutboundFacts, Verdict> {
@@ -36,6 +62,7 @@ export function outboundAreaWith(extra: OutboundExtras): Area<OutboundFacts, Ver
     id: 'outbound',
     title: 'Outbound federation',
     notApplicable: () => undefined,
+    budgetMs: (settings) => outboundBudgetMs(settings.timeoutMs, extra.canary ?? settings.canary),
     gather: (target, settings) =>
       gatherOutbound({
         serverName: target.name.host,
@@ -49,6 +76,7 @@ export function outboundAreaWith(extra: OutboundExtras): Area<OutboundFacts, Ver
         ...(extra.adminToken || settings.adminToken ? { adminToken: extra.adminToken ?? settings.adminToken } : {}),
         apply: extra.apply ?? false,
         ...(extra.inventory ? { inventory: extra.inventory } : {}),
+        ...((extra.canary ?? settings.canary) ? { canary: extra.canary ?? settings.canary } : {}),
       }),
     // The clock is read here, once, so the rules stay pure.
     judge: (facts) => ({ findings: judgeOutbound(facts, { now: Date.now() }) }),

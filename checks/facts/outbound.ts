@@ -96,6 +96,60 @@ export interface InsideFacts {
   remotes: InsideFact[];
 }
 
+/** What --canary asks for: a room where an echo bot answers "!ping", and how long to wait. */
+export interface CanaryRequest {
+  /** #alias:server or !roomid:server. */
+  room: string;
+  /** The bound of the join and, again, of the wait for the reply. */
+  waitMs: number;
+}
+
+/** A destination as Synapse's admin API shows it, read before the ping and after the wait. */
+export interface DeliveryFact {
+  destination: string;
+  /** GET …/federation/destinations/{destination} before the ping (404: never contacted). */
+  before: CallFact;
+  after?: CallFact;
+  /** last_successful_stream_ordering before and after: it grows when a transaction with events went through. */
+  orderingBefore?: number | null;
+  orderingAfter?: number | null;
+  failureTs?: number | null;
+  retryIntervalMs?: number;
+}
+
+/**
+ * The canary: one "!ping" into a room on another server where an echo bot answers (maubot's echo
+ * plugin, as in the community's ping rooms), and its pong coming back. Room and event ids only;
+ * no token.
+ */
+export interface CanaryFact {
+  room: string;
+  /** The server the room's alias or id names: where the bot is expected to answer from. */
+  roomServer: string;
+  waitMs: number;
+  /** Why nothing was sent (no token, the token refused). */
+  notRun?: string;
+  /** GET /directory/room/{alias}, for an alias. */
+  resolve?: CallFact;
+  roomId?: string;
+  /** The user was in the room before: nothing is joined or left. */
+  wasMember?: boolean;
+  joinedRooms?: CallFact;
+  join?: CallFact;
+  /** The sync that gives the position the reply is watched from. */
+  sync?: CallFact;
+  send?: CallFact;
+  eventId?: string;
+  /** The bot's answer: its pong.ms is its clock at arrival less our event's origin_server_ts. */
+  pong?: { sender: string; eventId: string; roundTripMs: number; outboundMs?: number };
+  /** How long the reply was waited for, when none came. */
+  waitedMs?: number;
+  /** A sync while waiting failed (the wait then ended). */
+  watch?: CallFact;
+  delivery?: DeliveryFact;
+  leave?: CallFact;
+}
+
 export interface OutboundFacts {
   serverName: string;
   /** The homeserver's federation endpoint the notary query went to. */
@@ -113,4 +167,5 @@ export interface OutboundFacts {
   client?: { baseUrl: string; whoami: CallFact; probes: ClientProbeFact[] };
   admin?: { list: CallFact; destinations: DestinationFact[]; applied: boolean };
   inside?: InsideFacts;
+  canary?: CanaryFact;
 }

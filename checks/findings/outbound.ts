@@ -86,6 +86,13 @@ export const OUTBOUND = declareFindings('outbound', {
     about:
       "The host's clock against the Date headers of the remotes. A clock off by minutes makes signatures and tokens look expired or not yet valid to other servers.",
   },
+  canary: {
+    id: 'outbound.canary',
+    pass: 'Canary: a ping left and its reply came back',
+    fail: 'Canary: the ping had no reply',
+    about:
+      "With --canary ROOM and a user's token: one message (\"!ping …\", saying what it is) into a room on another server where an echo bot answers, such as #ping:maunium.net (maubot's echo plugin). The bot's pong proves both directions, each with its latency: the bot measures the ping's way out, the rest of the round trip is the way back. Without a reply the check tells apart a room it cannot reach or join, a ping that never left (with an admin token: the room's server in Synapse's backoff, or no transaction to it went through), and a ping that left while no reply came back (the inbound path). A room joined for the ping is left again; it runs only when asked, one ping per run, never from the exporter.",
+  },
   withheld: {
     id: 'outbound.withheld.{secret}',
     pass: 'The {secret} went only to its own server',

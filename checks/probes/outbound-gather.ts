@@ -5,20 +5,21 @@
 // timeout, so a slow remote never holds up the others. A probe: it never throws; tokens go only
 // through credentialed.ts, to the homeserver they belong to, and appear in no fact.
 import type { ConnectTo, NamedServer } from '../core/net.ts';
-import type { HttpOutcome } from '../facts/http.ts';
-import type { CallFact, ClientProbeFact, DestinationFact, NotaryFact, OutboundFacts, RemoteFact } from '../facts/outbound.ts';
+import type {
+  CanaryFact,
+  CanaryRequest,
+  ClientProbeFact,
+  DestinationFact,
+  NotaryFact,
+  OutboundFacts,
+  RemoteFact,
+} from '../facts/outbound.ts';
 import { joinPath, parseObject } from '../facts/wellknown.ts';
 import { gatherFederation } from './federation-gather.ts';
-import { type Credential, sendWithCredential } from './credentialed.ts';
-import { httpRequest } from './http.ts';
-import {
-  addressOf,
-  clientWellKnown,
-  discoverHomeserver,
-  type Homeserver,
-  homeserverCredential,
-  homeserverOrigin,
-} from './matrix-client.ts';
+import type { Credential } from './credentialed.ts';
+import { clientWellKnown, discoverHomeserver, type Homeserver, homeserverCredential, homeserverOrigin } from './matrix-client.ts';
+import { ADMIN_DESTINATIONS, type Endpoint, request } from './outbound-call.ts';
+import { gatherCanary, roomServerOf } from './outbound-canary.ts';
 import { gatherInside, type InventoryRef } from './outbound-adhoc.ts';
 
 export interface OutboundGatherInput {
@@ -39,66 +40,12 @@ export interface OutboundGatherInput {
   /** Reset the destinations in backoff (only with --apply). */
   apply: boolean;
   inventory?: InventoryRef;
+  /** --canary: one ping into this room, its reply awaited. */
+  canary?: CanaryRequest;
 }
 
 /** The local part the probes ask remotes for: it need not exist (a 404 from the remote is an answer). */
 export const PROBE_LOCALPART = 'matrix-selfhost-toolkit-outbound-probe';
-
-interface Endpoint {
-  url: string;
-  address: string;
-  servername?: string;
-  hostHeader?: string;
-}
-
-interface Json {
-  call: CallFact;
-  body?: Record<string, unknown>;
-}
-
-async function request(
-  url: string,
-  timeoutMs: number,
-  input: OutboundGatherInput,
-  init: { method?: 'GET' | 'POST'; credential?: Credential; body?: unknown; endpoint?: Omit<Endpoint, 'url'> } = {},
-): Promise<Json> {
-  const started = performance.now();
-  const elapsed = () => Math.round(performance.now() - started);
-  const address = init.endpoint?.address ?? (await addressOf(new URL(url).hostname, { ...input, timeoutMs }));
-  if (!address) return { call: { url, failure: `${new URL(url).hostname} does not resolve`, elapsedMs: elapsed() } };
-  const options = {
-    address,
-    timeoutMs: Math.max(1, timeoutMs - elapsed()),
-    ca: input.ca,
-    connectTo: input.connectTo,
-    method: init.method ?? 'GET',
-    ...(init.endpoint?.servername !== undefined ? { servername: init.endpoint.servername } : {}),
-    ...(init.endpoint?.hostHeader !== undefined ? { hostHeader: init.endpoint.hostHeader } : {}),
-    maxBodyBytes: 256 * 1024,
-  } as const;
-  const outcome: HttpOutcome = init.credential
-    ? await sendWithCredential(url, init.credential, { ...options, json: init.body })
-    : await httpRequest(url, {
-        ...options,
-        headers: { accept: 'application/json', ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}) },
-        ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
-      });
-  if (!outcome.ok)
-    return {
-      call: {
-        url,
-        failure: outcome.message,
-        ...(outcome.error === 'timeout' ? { timedOut: true } : {}),
-        ...(outcome.withheld ? { withheld: outcome.withheld } : {}),
-        elapsedMs: elapsed(),
-      },
-    };
-  const body = parseObject(outcome.body);
-  const call: CallFact = { url, status: outcome.status, elapsedMs: elapsed() };
-  if (typeof body?.errcode === 'string') call.errcode = body.errcode;
-  if (typeof body?.error === 'string') call.error = body.error.slice(0, 300);
-  return { call, ...(body ? { body } : {}) };
-}
 
 /** A server's federation endpoint, by the spec's discovery, and its current keys (from here). */
 async function discover(
@@ -199,8 +146,6 @@ async function clientProbe(base: string, remote: string, credential: Credential,
   return { remote, alias: { alias, call: aliasCall.call }, profile: { userId, call: profileCall.call } };
 }
 
-const ADMIN_DESTINATIONS = '_synapse/admin/v1/federation/destinations';
-
 async function destinations(home: Homeserver, adminToken: string, input: OutboundGatherInput): Promise<OutboundFacts['admin']> {
   const base = home.baseUrl;
   const credential = homeserverCredential(home, 'admin token', adminToken);
@@ -249,8 +194,13 @@ export async function gatherOutbound(input: OutboundGatherInput): Promise<Outbou
     const token = homeserverCredential(home, 'access token', input.userToken);
     const base = home.baseUrl;
     const whoami = await request(joinPath(base, '_matrix/client/v3/account/whoami'), input.timeoutMs, input, { credential: token });
-    const probes = whoami.call.status === 200 ? await Promise.all(remotes.map((r) => clientProbe(base, r, token, input))) : [];
-    return { baseUrl: base, whoami: whoami.call, probes };
+    if (whoami.call.status !== 200) return { facts: { baseUrl: base, whoami: whoami.call, probes: [] } };
+    const admin = input.adminToken ? homeserverCredential(home, 'admin token', input.adminToken) : undefined;
+    const [probes, canary] = await Promise.all([
+      Promise.all(remotes.map((r) => clientProbe(base, r, token, input))),
+      input.canary ? gatherCanary({ base, token, ...(admin ? { admin } : {}), canary: input.canary, context: input }) : undefined,
+    ]);
+    return { facts: { baseUrl: base, whoami: whoami.call, probes }, canary };
   });
   const admin = homeP.then((found) => (found?.home && input.adminToken ? destinations(found.home, input.adminToken, input) : undefined));
   // The inside steps need each remote's federation host: after discovery.
@@ -263,7 +213,7 @@ export async function gatherOutbound(input: OutboundGatherInput): Promise<Outbou
         ),
       )
     : Promise.resolve(undefined);
-  const [local, done, clientFacts, adminFacts, insideFacts, home] = await Promise.all([
+  const [local, done, clientRun, adminFacts, insideFacts, home] = await Promise.all([
     localP,
     Promise.all(pipelines),
     client,
@@ -271,6 +221,21 @@ export async function gatherOutbound(input: OutboundGatherInput): Promise<Outbou
     inside,
     homeP,
   ]);
+  const clientFacts = clientRun?.facts;
+  const canary: CanaryFact | undefined = input.canary
+    ? (clientRun?.canary ?? {
+        room: input.canary.room,
+        roomServer: roomServerOf(input.canary.room),
+        waitMs: input.canary.waitMs,
+        notRun:
+          home?.problem ??
+          (!clientFacts
+            ? 'no access token (MATRIX_ACCESS_TOKEN or --access-token-file)'
+            : clientFacts.whoami.withheld
+              ? 'the access token was not sent (see the withheld finding)'
+              : 'the access token was refused'),
+      })
+    : undefined;
   return {
     serverName: input.serverName,
     ...(local.remote.target ? { localFederation: local.remote.target } : {}),
@@ -283,5 +248,6 @@ export async function gatherOutbound(input: OutboundGatherInput): Promise<Outbou
     ...(clientFacts ? { client: clientFacts } : {}),
     ...(adminFacts ? { admin: adminFacts } : {}),
     ...(insideFacts ? { inside: insideFacts } : {}),
+    ...(canary ? { canary } : {}),
   };
 }

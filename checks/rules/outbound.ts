@@ -2,8 +2,8 @@
 // Where the remote fails from here as well, the failures of the homeserver's own steps name that
 // finding as their cause (causedBy): the remote is down, not your server.
 import { emit } from '../core/catalogue.ts';
-import type { Finding } from '../core/finding.ts';
-import type { CallFact, ClientProbeFact, DestinationFact, InsideFacts, NotaryFact, OutboundFacts } from '../facts/outbound.ts';
+import { type Finding, idPart } from '../core/finding.ts';
+import type { CallFact, CanaryFact, ClientProbeFact, DestinationFact, InsideFacts, NotaryFact, OutboundFacts } from '../facts/outbound.ts';
 import { withheldFindings } from './credentials.ts';
 import { OUTBOUND } from '../findings/outbound.ts';
 
@@ -22,9 +22,14 @@ const remoteDownFix = (remote: string) =>
 
 const remoteId = (remote: string) => `outbound.remote.${remote.toLowerCase().replace(/[^a-z0-9_-]+/g, '_')}`;
 
+/** A call's answer in a few words: 404 M_NOT_FOUND "Room alias not found", or "no answer". */
+function answerText(call: CallFact): string {
+  return `${call.status ?? 'no answer'}${call.errcode ? ` ${call.errcode}` : ''}${call.error ? ` "${call.error}"` : ''}`;
+}
+
 /** What a client call's answer says about the homeserver reaching the remote. */
 export function clientCause(call: CallFact): { reached: boolean; cause: string; fix: string } {
-  const what = `${call.status ?? 'no answer'}${call.errcode ? ` ${call.errcode}` : ''}${call.error ? ` "${call.error}"` : ''}`;
+  const what = answerText(call);
   if (call.status === 200 || (call.status === 404 && call.errcode === 'M_NOT_FOUND'))
     return { reached: true, cause: `the remote answered (${call.status}) in ${call.elapsedMs} ms`, fix: '' };
   if (call.status === undefined && call.timedOut)
@@ -356,6 +361,7 @@ export function judgeOutbound(facts: OutboundFacts, context: OutboundJudgeContex
     ...(facts.client?.probes ?? []).flatMap((p) => [p.alias.call, p.profile.call]),
     facts.admin?.list,
     ...(facts.admin?.destinations ?? []).map((d) => d.reset),
+    ...(facts.canary ? [facts.canary.resolve, facts.canary.join, facts.canary.send, facts.canary.delivery?.before] : []),
   ];
   findings.push(...withheldFindings(OUTBOUND.withheld, calls));
   if (!facts.client)
@@ -405,7 +411,129 @@ export function judgeOutbound(facts: OutboundFacts, context: OutboundJudgeContex
   }
   if (facts.inside) findings.push(...judgeInside(facts.inside, failed));
   else findings.push(emit(OUTBOUND.inside, 'skip', { detail: 'no inventory (--playbook): the steps from inside the server were not run' }));
+  if (facts.canary) findings.push(judgeCanary(facts.canary, facts.serverName, findings));
   return linkInsideCauses(findings, facts);
+}
+
+/** A round trip slower than this is a warning: messages between the servers lag. */
+const CANARY_SLOW_MS = 10_000;
+
+/** The canary's one finding: the reply and its two legs, or why none came (probes/outbound-canary.ts). */
+export function judgeCanary(c: CanaryFact, serverName: string, findings: readonly Finding[]): Finding {
+  const evidence = {
+    room: c.room,
+    roomId: c.roomId,
+    eventId: c.eventId,
+    waitMs: c.waitMs,
+    ...(c.pong ? { pong: c.pong } : {}),
+    ...(c.delivery
+      ? {
+          delivery: {
+            destination: c.delivery.destination,
+            before: c.delivery.orderingBefore,
+            after: c.delivery.orderingAfter,
+            retryIntervalMs: c.delivery.retryIntervalMs,
+          },
+        }
+      : {}),
+    ...(c.leave ? { left: c.leave.status === 200 } : {}),
+  };
+  const leaveNote = c.leave && c.leave.status !== 200 ? `; leaving the room again failed (${answerText(c.leave)})` : '';
+  const finding = (status: 'pass' | 'warn' | 'fail', detail: string, fix?: string) =>
+    emit(OUTBOUND.canary, status, { detail: detail + leaveNote, ...(fix ? { fix } : {}), evidence });
+  if (c.notRun) return emit(OUTBOUND.canary, 'skip', { detail: `${c.room}: not run, ${c.notRun}`, evidence });
+  const unreachable = (step: string, call: CallFact) => {
+    const cause = clientCause(call);
+    return finding('fail', `${c.room} cannot be reached: ${step}: ${cause.cause}`, cause.fix);
+  };
+  if (c.resolve && !c.roomId)
+    return c.resolve.status === 404
+      ? finding(
+          'fail',
+          `the room alias ${c.room} does not exist on ${c.roomServer} (${answerText(c.resolve)})`,
+          "Give the alias of a room where an echo bot answers !ping (for example '#ping:maunium.net'), or its room id (!…:server)",
+        )
+      : unreachable('its alias could not be resolved', c.resolve);
+  if (c.joinedRooms && c.joinedRooms.status !== 200)
+    return finding(
+      'fail',
+      `GET /_matrix/client/v3/joined_rooms: ${answerText(c.joinedRooms)}`,
+      'Give a valid access token of a user of this server',
+    );
+  if (c.join && c.join.status !== 200)
+    return c.join.status === 403
+      ? finding(
+          'fail',
+          `the user may not join ${c.room}: ${answerText(c.join)}`,
+          'Choose a public room whose bot answers !ping, or invite the user first',
+        )
+      : unreachable('joining failed', c.join);
+  if (c.sync && c.sync.status !== 200)
+    return finding('fail', `the room could not be watched: GET /sync ${answerText(c.sync)}`, "See Synapse's log for the sync request");
+  if (c.send && !c.eventId)
+    return finding(
+      'fail',
+      `the ping could not be sent: ${answerText(c.send)}`,
+      c.send.status === 403 ? `The user may not post in ${c.room}: choose a room where it may` : "See Synapse's log for the send request",
+    );
+  if (c.pong) {
+    const { outboundMs, roundTripMs, sender } = c.pong;
+    const legs =
+      outboundMs !== undefined && outboundMs >= 0 && outboundMs <= roundTripMs
+        ? `out ${outboundMs} ms (the bot's measure), back ${roundTripMs - outboundMs} ms`
+        : `the bot's own measure (${outboundMs ?? 'none'}) does not fit in the round trip: its clock differs from this server's`;
+    const detail = `${sender} answered the ping in ${c.room}, round trip ${roundTripMs} ms: ${legs}`;
+    return roundTripMs > CANARY_SLOW_MS
+      ? finding(
+          'warn',
+          `${detail}; over ${CANARY_SLOW_MS / 1000} s`,
+          "Messages between the servers lag: look at Synapse's federation sender (journalctl -u matrix-synapse) and the destinations in backoff (MATRIX_ADMIN_TOKEN), and at the load of both servers",
+        )
+      : finding('pass', detail);
+  }
+  if (c.watch)
+    return finding(
+      'fail',
+      `watching the room for the reply failed: GET /sync ${answerText(c.watch)}`,
+      "See Synapse's log for the sync request",
+    );
+  const waited = `no reply from ${c.roomServer} within ${Math.round((c.waitedMs ?? c.waitMs) / 1000)} s`;
+  const d = c.delivery;
+  if (!d)
+    return finding(
+      'fail',
+      `${waited}; without an admin token it is unknown whether the ping left ${serverName}`,
+      `Rerun with MATRIX_ADMIN_TOKEN to see whether Synapse delivered the ping to ${c.roomServer}; check from another client that the bot in ${c.room} answers !ping`,
+    );
+  const unread = [d.before, d.after].find((call) => call && call.status !== 200 && call.status !== 404);
+  if (unread || !d.after)
+    return finding(
+      'fail',
+      `${waited}; Synapse's view of ${c.roomServer} could not be read: ${unread ? answerText(unread) : 'no answer'}`,
+      'Use the token of a server admin (npx tsx scripts/register.ts --admin), and make /_synapse/admin reachable',
+    );
+  if ((d.retryIntervalMs ?? 0) > 0) {
+    const backoff = OUTBOUND.backoff.id.replace('{destination}', idPart(d.destination));
+    const since = d.failureTs ? new Date(d.failureTs).toISOString() : 'an unknown time';
+    const failed = finding(
+      'fail',
+      `${waited}: the ping never left, Synapse has been failing to send to ${c.roomServer} since ${since} and waits ${Math.round((d.retryIntervalMs ?? 0) / 60_000)} min before it tries again`,
+      `Find why ${c.roomServer} cannot be reached from the server (the outbound findings for it name the cause); once it can, end the wait: rerun with --apply`,
+    );
+    return findings.some((f) => f.id === backoff) ? { ...failed, causedBy: backoff } : failed;
+  }
+  const after = d.orderingAfter ?? -1;
+  if (after > (d.orderingBefore ?? -1))
+    return finding(
+      'fail',
+      `${waited}, though the ping left: Synapse delivered events to ${c.roomServer} after it (last_successful_stream_ordering ${d.orderingBefore ?? 'none'} → ${after}). The reply did not come back: ${c.roomServer} cannot deliver to ${serverName}, or the bot did not answer`,
+      `Check inbound federation from outside: npx tsx checks/federation.ts ${serverName} (port 8448 and the reverse proxy's /_matrix/federation/v1/send path); then check from another client that the bot in ${c.room} answers !ping`,
+    );
+  return finding(
+    'fail',
+    `${waited}: the ping did not leave, no transaction of events to ${c.roomServer} went through after it (last_successful_stream_ordering stayed ${d.orderingBefore ?? 'none'}), and Synapse has not put it in backoff`,
+    `See Synapse's log for its transactions to ${c.roomServer} (journalctl -u matrix-synapse | grep 'TX \[${c.roomServer}\]'); the outbound findings for ${c.roomServer} name the cause when the server cannot reach it`,
+  );
 }
 
 /**

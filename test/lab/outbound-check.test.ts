@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Finding } from '../../checks/core/finding.ts';
 import { insideArgv } from '../../checks/probes/outbound-adhoc.ts';
 import { VENV_DIR } from '../../lab/provision.ts';
+import type { EchoBot } from '../../lab/echo-bot.ts';
 import { PAIR, startSynapsePair, type SynapsePair } from '../../lab/synapse-pair.ts';
 import { type ReportRun, runCli, runReport } from './run-cli.ts';
 
@@ -244,6 +245,86 @@ describe('checks/outbound.ts against two federating homeservers', () => {
     expect(after.report.findings.some((f) => f.id === 'outbound.admin.backoff.beta_test')).toBe(false);
     expect(find(after, 'outbound.admin.destinations').detail).toMatch(/, 0 in backoff$/);
     expect(after.code).toBe(0);
+  });
+
+  describe('the canary: a ping to an echo bot on beta, and its reply', () => {
+    let bot: EchoBot;
+    const canary = (room: string, wait = '15') => ['--canary', room, '--canary-wait', wait];
+
+    beforeAll(async () => {
+      await pair.restartAlpha();
+      bot = await pair.startBetaEchoBot(`ping${Date.now()}`);
+    }, 60_000);
+
+    it('the healthy pair: the pong comes back, both legs timed; the room joined for it is left again', async () => {
+      const run = await check(canary(bot.alias));
+      const found = find(run, 'outbound.canary');
+      expect(found.status).toBe('pass');
+      expect(found.detail).toMatch(
+        new RegExp(
+          `^@echo-ping\\d+:beta\\.test answered the ping in ${bot.alias.replace(/\./g, '\\.')}, round trip \\d+ ms: out \\d+ ms \\(the bot's measure\\), back \\d+ ms$`,
+        ),
+      );
+      expect(found.evidence).toMatchObject({ room: bot.alias, roomId: bot.roomId, left: true });
+      expect(bot.answered).toBe(1);
+      expect(run.code).toBe(0);
+      // The user is out of the room again.
+      const joined = await fetch(`${pair.alpha.url}/_matrix/client/v3/joined_rooms`, {
+        headers: { authorization: `Bearer ${pair.user.token}` },
+      });
+      expect(((await joined.json()) as { joined_rooms: string[] }).joined_rooms).not.toContain(bot.roomId);
+    });
+
+    it('without a token the canary is not run, and says why', async () => {
+      const run = await check(canary(bot.alias), false);
+      expect(find(run, 'outbound.canary')).toMatchObject({
+        status: 'skip',
+        detail: `${bot.alias}: not run, no access token (MATRIX_ACCESS_TOKEN or --access-token-file)`,
+      });
+      expect(bot.answered).toBe(1);
+    });
+
+    it('a room that does not exist: not reachable, with the alias to give instead', async () => {
+      const run = await check(canary('#no-such-room:beta.test'));
+      const found = find(run, 'outbound.canary');
+      expect(found.status).toBe('fail');
+      expect(found.detail).toMatch(/^the room alias #no-such-room:beta\.test does not exist on beta\.test \(404 M_NOT_FOUND/);
+      expect(found.fix).toContain("'#ping:maunium.net'");
+      expect(run.code).toBe(2);
+    });
+
+    it("beta cannot deliver to alpha (alpha's proxy closes /send): the ping left, the reply did not come back", async () => {
+      await pair.setFaults({ alphaInboundSendClosed: true });
+      try {
+        const run = await check(canary(bot.alias, '6'));
+        const found = find(run, 'outbound.canary');
+        expect(found.status).toBe('fail');
+        expect(found.detail).toMatch(
+          /^no reply from beta\.test within \d+ s, though the ping left: Synapse delivered events to beta\.test after it \(last_successful_stream_ordering \d+ → \d+\)\. The reply did not come back: beta\.test cannot deliver to alpha\.test, or the bot did not answer$/,
+        );
+        expect(found.fix).toMatch(/^Check inbound federation from outside: npx tsx checks\/federation\.ts alpha\.test/);
+        // The bot did answer: its pong is what never arrived.
+        expect(bot.answered).toBe(2);
+        expect(run.code).toBe(2);
+      } finally {
+        await pair.setFaults({});
+        // beta's backoff for alpha, from the refused transactions, ends here.
+        await fetch(`${pair.beta.url}/_synapse/admin/v1/federation/destinations/${PAIR.alpha.serverName}/reset_connection`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${pair.betaAdmin.token}`, 'content-type': 'application/json' },
+          body: '{}',
+        });
+      }
+    });
+
+    it('bad --canary input is one line and exit 3', async () => {
+      const run = await runCli('checks/outbound.ts', [PAIR.alpha.serverName, '--canary', 'ping']);
+      expect(run.code).toBe(3);
+      expect(run.stderr).toBe(`outbound: --canary "ping": give a room alias or id with its server, e.g. '#ping:maunium.net'\n`);
+      const wait = await runCli('checks/outbound.ts', [PAIR.alpha.serverName, '--canary', bot.alias, '--canary-wait', '0']);
+      expect(wait.code).toBe(3);
+      expect(wait.stderr).toBe('outbound: --canary-wait must be a whole number of seconds from 1 to 300, not "0"\n');
+    });
   });
 
   it('bad input is one line and exit 3; tokens are never accepted as arguments', async () => {

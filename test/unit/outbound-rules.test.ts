@@ -2,7 +2,7 @@
 // (fresh, cached, empty, turned off), backoff and its reset, the inside steps, the clock, and
 // which finding causes which. And the reader of Ansible's minimal output.
 import { describe, expect, it } from 'vitest';
-import type { CallFact, InsideFacts, NotaryFact, OutboundFacts } from '../../checks/facts/outbound.ts';
+import type { CallFact, CanaryFact, DeliveryFact, InsideFacts, NotaryFact, OutboundFacts } from '../../checks/facts/outbound.ts';
 import { insideArgv, readMinimal, SYNAPSE_CONTAINER } from '../../checks/probes/outbound-adhoc.ts';
 import { clientCause, judgeOutbound } from '../../checks/rules/outbound.ts';
 import { findingById } from '../find-finding.ts';
@@ -240,5 +240,146 @@ describe("Ansible's minimal output", () => {
     const host = insideArgv(['a:8448'], { timeoutMs: 5000 }, 'host');
     expect(insideArgv(['a:8448'], { timeoutMs: 5000 }, 'container')).toEqual(['docker', 'exec', SYNAPSE_CONTAINER, ...host]);
     expect(JSON.parse(host[3]!)).toEqual({ targets: ['a:8448'], timeout: 5 });
+  });
+});
+
+describe('the canary', () => {
+  const ROOM = '#ping:remote.test';
+  const canary = (fact: Partial<CanaryFact>): CanaryFact => ({
+    room: ROOM,
+    roomServer: 'remote.test',
+    waitMs: 30_000,
+    resolve: call({ status: 200 }),
+    roomId: '!r:remote.test',
+    wasMember: false,
+    joinedRooms: call({ status: 200 }),
+    join: call({ status: 200 }),
+    sync: call({ status: 200 }),
+    send: call({ status: 200 }),
+    eventId: '$ping',
+    leave: call({ status: 200 }),
+    ...fact,
+  });
+  const judged = (fact: Partial<CanaryFact>, change: (f: OutboundFacts) => void = () => {}) =>
+    findingById(
+      judgeOutbound(
+        facts((f) => {
+          f.canary = canary(fact);
+          change(f);
+        }),
+        { now: NOW },
+      ),
+      'outbound.canary',
+    );
+  const delivery = (before: number | null, after: number | null, retryIntervalMs = 0): DeliveryFact => ({
+    destination: 'remote.test',
+    before: call({ status: 200 }),
+    after: call({ status: 200 }),
+    orderingBefore: before,
+    orderingAfter: after,
+    failureTs: retryIntervalMs ? NOW - 60_000 : null,
+    retryIntervalMs,
+  });
+  const noReply = { waitedMs: 30_000 };
+
+  it('no canary asked: no finding', () => {
+    expect(judgeOutbound(facts(), { now: NOW }).some((f) => f.id === 'outbound.canary')).toBe(false);
+  });
+  it('the pong: both legs, from the bot measure and the round trip', () => {
+    const found = judged({ pong: { sender: '@echo:remote.test', eventId: '$pong', roundTripMs: 900, outboundMs: 350 } });
+    expect(found).toMatchObject({
+      status: 'pass',
+      detail: `@echo:remote.test answered the ping in ${ROOM}, round trip 900 ms: out 350 ms (the bot's measure), back 550 ms`,
+      evidence: { left: true },
+    });
+  });
+  it('a bot whose clock is off: the round trip only, and why the legs are not given', () => {
+    const found = judged({ pong: { sender: '@echo:remote.test', eventId: '$pong', roundTripMs: 900, outboundMs: 4000 } });
+    expect(found.status).toBe('pass');
+    expect(found.detail).toContain("the bot's own measure (4000) does not fit in the round trip: its clock differs");
+  });
+  it('a slow round trip is a warning', () => {
+    const found = judged({ pong: { sender: '@echo:remote.test', eventId: '$pong', roundTripMs: 12_000, outboundMs: 11_000 } });
+    expect(found.status).toBe('warn');
+    expect(found.fix).toMatch(/^Messages between the servers lag/);
+  });
+  it('not run without a token: a skip that says why', () => {
+    expect(judged({ notRun: 'no access token (MATRIX_ACCESS_TOKEN or --access-token-file)' })).toMatchObject({
+      status: 'skip',
+      detail: `${ROOM}: not run, no access token (MATRIX_ACCESS_TOKEN or --access-token-file)`,
+    });
+  });
+  it('an alias that does not exist, and one that cannot be resolved over federation', () => {
+    const missing = judged({ resolve: call({ status: 404, errcode: 'M_NOT_FOUND', error: 'Room alias not found' }), roomId: undefined });
+    expect(missing.status).toBe('fail');
+    expect(missing.detail).toBe(`the room alias ${ROOM} does not exist on remote.test (404 M_NOT_FOUND "Room alias not found")`);
+    const unreachable = judged({ resolve: call({ status: 502, errcode: 'M_UNKNOWN', error: 'Failed to fetch alias' }), roomId: undefined });
+    expect(unreachable.detail).toMatch(/^#ping:remote\.test cannot be reached: its alias could not be resolved: 502 M_UNKNOWN/);
+    expect(unreachable.fix).toMatch(/^Run this check with --playbook/);
+  });
+  it('a join refused, and a join that timed out', () => {
+    expect(judged({ join: call({ status: 403, errcode: 'M_FORBIDDEN', error: 'You are banned' }) })).toMatchObject({
+      status: 'fail',
+      fix: 'Choose a public room whose bot answers !ping, or invite the user first',
+    });
+    expect(judged({ join: call({ timedOut: true, failure: 'timeout' }) }).detail).toMatch(
+      /^#ping:remote\.test cannot be reached: joining failed: no answer within/,
+    );
+  });
+  it('a ping that could not be posted', () => {
+    const found = judged({ send: call({ status: 403, errcode: 'M_FORBIDDEN' }), eventId: undefined });
+    expect(found).toMatchObject({ status: 'fail', fix: `The user may not post in ${ROOM}: choose a room where it may` });
+  });
+  it('no reply and no admin token: unknown whether it left, and how to know', () => {
+    const found = judged(noReply);
+    expect(found.status).toBe('fail');
+    expect(found.detail).toBe(
+      'no reply from remote.test within 30 s; without an admin token it is unknown whether the ping left example.org',
+    );
+    expect(found.fix).toMatch(/^Rerun with MATRIX_ADMIN_TOKEN/);
+  });
+  it('no reply, the destination in backoff: the ping never left, caused by the backoff', () => {
+    const found = judged({ ...noReply, delivery: delivery(10, 10, 600_000) }, (f) => {
+      f.admin = {
+        list: call({ status: 200 }),
+        destinations: [
+          {
+            destination: 'remote.test',
+            failureTs: NOW - 60_000,
+            retryLastTs: NOW - 60_000,
+            retryIntervalMs: 600_000,
+            lastSuccessfulStreamOrdering: 10,
+          },
+        ],
+        applied: false,
+      };
+    });
+    expect(found.status).toBe('fail');
+    expect(found.detail).toMatch(
+      /^no reply from remote\.test within 30 s: the ping never left, Synapse has been failing to send to remote\.test since 2026-12-03T11:59:00\.000Z and waits 10 min/,
+    );
+    expect(found.causedBy).toBe('outbound.admin.backoff.remote_test');
+  });
+  it('no reply though a transaction went through after the ping: the way back is broken', () => {
+    const found = judged({ ...noReply, delivery: delivery(10, 12) });
+    expect(found.detail).toMatch(
+      /though the ping left: Synapse delivered events to remote\.test after it \(last_successful_stream_ordering 10 → 12\)/,
+    );
+    expect(found.fix).toMatch(/^Check inbound federation from outside: npx tsx checks\/federation\.ts example\.org/);
+    // A destination contacted for the first time: no ordering before.
+    expect(judged({ ...noReply, delivery: delivery(null, 3) }).detail).toContain('last_successful_stream_ordering none → 3');
+  });
+  it('no reply, nothing went through and no backoff: the ping did not leave', () => {
+    const found = judged({ ...noReply, delivery: delivery(10, 10) });
+    expect(found.detail).toMatch(
+      /: the ping did not leave, no transaction of events to remote\.test went through after it \(last_successful_stream_ordering stayed 10\)/,
+    );
+  });
+  it('a failed leave is said with the result', () => {
+    const found = judged({
+      pong: { sender: '@echo:remote.test', eventId: '$pong', roundTripMs: 900, outboundMs: 350 },
+      leave: call({ status: 500 }),
+    });
+    expect(found.detail).toMatch(/; leaving the room again failed \(500\)$/);
   });
 });
