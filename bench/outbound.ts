@@ -1,7 +1,8 @@
 // Benchmark case of the outbound area on the lab pair (lab/synapse-pair.ts): the check's own time
 // without process start-up, with a user's and an admin's token; then the same with a second
 // remote that accepts connections and never answers, which must not hold up the first; then with
-// the inside steps (two Ansible ad-hoc commands, the container one through the stand-in docker).
+// the inside steps (two Ansible ad-hoc commands, the container one through the stand-in docker);
+// then the canary's round trip to the echo bot on beta.
 import { readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -66,6 +67,17 @@ export async function outboundCase(): Promise<Figure[]> {
       inventory: { file: join(pair.playbook, 'inventory', 'hosts'), host: PAIR.alpha.matrixHost, cwd: pair.playbook },
     });
     const withInside = await healthy(5000, inside);
+
+    // The canary: one ping to the lab's echo bot on beta, its pong timed (out, back, round trip).
+    const bot = await pair.startBetaEchoBot(`bench${Date.now()}`);
+    const canaryArea = outboundAreaWith({
+      remotes: [PAIR.beta.serverName],
+      adminToken: pair.admin.token,
+      canary: { room: bot.alias, waitMs: 15_000 },
+    });
+    const canaryRun = await healthy(5000, canaryArea);
+    const canary = canaryRun.findings.find((f) => f.id === 'outbound.canary');
+    const pong = (canary?.evidence as { pong?: { roundTripMs: number; outboundMs?: number } } | undefined)?.pong;
     return [
       {
         name: `Outbound area, lab pair (notary both ways, client, admin), median of ${RUNS}`,
@@ -84,6 +96,14 @@ export async function outboundCase(): Promise<Figure[]> {
         value: `${withInside.elapsed.toFixed(0)} ms`,
         target: 'printed',
         met: true,
+      },
+      {
+        name: "Canary round trip to the lab's echo bot (out by the bot's measure, back), whole area",
+        value: pong
+          ? `${pong.roundTripMs} ms (out ${pong.outboundMs ?? '?'} ms, back ${pong.roundTripMs - (pong.outboundMs ?? 0)} ms), area ${canaryRun.elapsed.toFixed(0)} ms`
+          : `no pong: ${canary?.detail ?? 'no canary finding'}`,
+        target: 'a pong, printed',
+        met: canary?.status === 'pass',
       },
     ];
   } finally {
