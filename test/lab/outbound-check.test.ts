@@ -275,13 +275,26 @@ describe('checks/outbound.ts against two federating homeservers', () => {
       expect(((await joined.json()) as { joined_rooms: string[] }).joined_rooms).not.toContain(bot.roomId);
     });
 
+    it('doctor runs it in its outbound area for one server, and refuses it for a fleet', async () => {
+      const args = [PAIR.alpha.serverName, '--only', 'outbound', '--remote', PAIR.beta.serverName, '--resolver', pair.resolver];
+      const run = await runReport('checks/doctor.ts', [...args, '--ca-file', pair.caFile, '--json', ...canary(bot.alias)], {
+        MATRIX_ACCESS_TOKEN: pair.user.token,
+      });
+      expect(run.stdout).not.toContain(pair.user.token);
+      expect(find(run, 'outbound.canary').status).toBe('pass');
+      expect(bot.answered).toBe(2);
+      const fleet = await runCli('checks/doctor.ts', ['--list', pair.caFile, ...canary(bot.alias)]);
+      expect(fleet.code).toBe(3);
+      expect(fleet.stderr).toBe('doctor: --canary checks one server: give a server name, not --inventory/--list\n');
+    });
+
     it('without a token the canary is not run, and says why', async () => {
       const run = await check(canary(bot.alias), false);
       expect(find(run, 'outbound.canary')).toMatchObject({
         status: 'skip',
         detail: `${bot.alias}: not run, no access token (MATRIX_ACCESS_TOKEN or --access-token-file)`,
       });
-      expect(bot.answered).toBe(1);
+      expect(bot.answered).toBe(2);
     });
 
     it('a room that does not exist: not reachable, with the alias to give instead', async () => {
@@ -304,7 +317,7 @@ describe('checks/outbound.ts against two federating homeservers', () => {
         );
         expect(found.fix).toMatch(/^Check inbound federation from outside: npx tsx checks\/federation\.ts alpha\.test/);
         // The bot did answer: its pong is what never arrived.
-        expect(bot.answered).toBe(2);
+        expect(bot.answered).toBe(3);
         expect(run.code).toBe(2);
       } finally {
         await pair.setFaults({});
