@@ -361,7 +361,7 @@ export function judgeOutbound(facts: OutboundFacts, context: OutboundJudgeContex
     ...(facts.client?.probes ?? []).flatMap((p) => [p.alias.call, p.profile.call]),
     facts.admin?.list,
     ...(facts.admin?.destinations ?? []).map((d) => d.reset),
-    ...(facts.canary ? [facts.canary.resolve, facts.canary.join, facts.canary.send, facts.canary.delivery?.before] : []),
+    ...canaryCalls(facts.canary),
   ];
   findings.push(...withheldFindings(OUTBOUND.withheld, calls));
   if (!facts.client)
@@ -413,6 +413,11 @@ export function judgeOutbound(facts: OutboundFacts, context: OutboundJudgeContex
   else findings.push(emit(OUTBOUND.inside, 'skip', { detail: 'no inventory (--playbook): the steps from inside the server were not run' }));
   if (facts.canary) findings.push(judgeCanary(facts.canary, facts.serverName, findings));
   return linkInsideCauses(findings, facts);
+}
+
+function canaryCalls(c: CanaryFact | undefined): (CallFact | undefined)[] {
+  if (!c) return [];
+  return [c.resolve, c.joinedRooms, c.join, c.sync, c.send, c.watch, c.leave, c.delivery?.before, c.delivery?.after];
 }
 
 /** A round trip slower than this is a warning: messages between the servers lag. */
