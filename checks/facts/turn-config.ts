@@ -1,6 +1,6 @@
 // Pure helpers of the TURN rules: TURN URIs (RFC 7065), what an MDAD plan says about coturn and
-// MatrixRTC, the scope of an address (public, private, CGNAT, loopback), and the stable subject
-// of a URI in finding ids.
+// MatrixRTC, the scope of an address (public, private, CGNAT, loopback; the DNS rules also tell
+// documentation ranges apart), and the stable subject of a URI in finding ids.
 import { BlockList, isIP } from 'node:net';
 import { canonicalIp } from '../core/net.ts';
 import type { Plan } from '../plan/types.ts';
@@ -61,9 +61,12 @@ export function portLabel(uri: TurnUri): string {
 
 export type AddressScope = 'public' | 'private' | 'cgnat' | 'loopback' | 'link-local' | 'unspecified' | 'reserved';
 
+/** A scope, with the documentation ranges told apart from the public addresses they stand for. */
+export type AddressRange = AddressScope | 'documentation';
+
 // The IANA special-purpose address registries (RFC 6890 and successors), by scope; the ranges
 // do not overlap. An address in none of them is public.
-const SCOPE_RANGES: [AddressScope, 'ipv4' | 'ipv6', string, number][] = [
+const SCOPE_RANGES: [AddressRange, 'ipv4' | 'ipv6', string, number][] = [
   ['loopback', 'ipv4', '127.0.0.0', 8],
   ['private', 'ipv4', '10.0.0.0', 8],
   ['private', 'ipv4', '172.16.0.0', 12],
@@ -82,13 +85,18 @@ const SCOPE_RANGES: [AddressScope, 'ipv4' | 'ipv6', string, number][] = [
   ['reserved', 'ipv6', '100::', 64], // discard-only
   ['reserved', 'ipv6', '2001:2::', 48], // benchmarking
   ['reserved', 'ipv6', 'ff00::', 8], // multicast
+  ['documentation', 'ipv4', '192.0.2.0', 24], // TEST-NET-1, RFC 5737
+  ['documentation', 'ipv4', '198.51.100.0', 24], // TEST-NET-2
+  ['documentation', 'ipv4', '203.0.113.0', 24], // TEST-NET-3
+  ['documentation', 'ipv6', '2001:db8::', 32], // RFC 3849
+  ['documentation', 'ipv6', '3fff::', 20], // RFC 9637
 ];
 
-const scopeLists = new Map<AddressScope, BlockList>();
-for (const [scope, family, network, prefix] of SCOPE_RANGES) {
-  const list = scopeLists.get(scope) ?? new BlockList();
+const scopeLists = new Map<AddressRange, BlockList>();
+for (const [range, family, network, prefix] of SCOPE_RANGES) {
+  const list = scopeLists.get(range) ?? new BlockList();
   list.addSubnet(network, prefix, family);
-  scopeLists.set(scope, list);
+  scopeLists.set(range, list);
 }
 
 /** The IPv4 address an IPv4-mapped IPv6 address (::ffff:0:0/96) stands for, in any spelling. */
@@ -100,18 +108,26 @@ function mappedIpv4(address: string): string | undefined {
 }
 
 /**
- * Where an address can be reached from. Documentation ranges (192.0.2/24, 198.51.100/24,
- * 203.0.113/24, 2001:db8::/32, 3fff::/20) count as public: they stand for public addresses in
- * examples. Multicast and the other special ranges are reserved; an IPv4-mapped IPv6 address
- * is judged as its IPv4 address.
+ * The range an address falls in: a scope, or documentation (192.0.2/24, 198.51.100/24,
+ * 203.0.113/24, 2001:db8::/32, 3fff::/20), which is never routed. Multicast and the other special
+ * ranges are reserved; an IPv4-mapped IPv6 address is judged as its IPv4 address.
  */
-export function addressScope(address: string): AddressScope {
+export function addressRange(address: string): AddressRange {
   const family = isIP(address);
   if (family === 0) return 'public';
   const v4 = family === 4 ? address : mappedIpv4(address);
   const [text, type] = v4 !== undefined ? [v4, 'ipv4' as const] : [address, 'ipv6' as const];
-  for (const [scope, list] of scopeLists) if (list.check(text, type)) return scope;
+  for (const [range, list] of scopeLists) if (list.check(text, type)) return range;
   return 'public';
+}
+
+/**
+ * Where an address can be reached from: its range, documentation counting as public, since it
+ * stands for public addresses in examples and tests.
+ */
+export function addressScope(address: string): AddressScope {
+  const range = addressRange(address);
+  return range === 'documentation' ? 'public' : range;
 }
 
 /**
@@ -122,7 +138,7 @@ export function routedServerAddresses(via: { address: string } | undefined, serv
   return via ? [via.address, ...(server.strict ? server.addresses : [])] : [];
 }
 
-export const SCOPE_TEXT: Record<AddressScope, string> = {
+export const SCOPE_TEXT: Record<AddressRange, string> = {
   public: 'a public address',
   private: 'a private (RFC 1918 / ULA) address',
   cgnat: 'a carrier-grade NAT (100.64.0.0/10) address',
@@ -130,6 +146,7 @@ export const SCOPE_TEXT: Record<AddressScope, string> = {
   'link-local': 'a link-local address',
   unspecified: 'an unspecified address',
   reserved: 'a reserved address',
+  documentation: 'a documentation address (reserved for examples, never routed)',
 };
 
 // ---------------------------------------------------------------------------------------------

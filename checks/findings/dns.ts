@@ -52,6 +52,13 @@ export const DNS = declareFindings('dns', {
     about:
       'A record the deployment needs (the matrix host, Element, the other services the configuration enables), as the zone’s own nameservers serve it. A missing record or one that points at another machine means the service cannot be reached there and Let’s Encrypt cannot issue its certificate; the fix gives the line to write.',
   },
+  reach: {
+    id: 'dns.reach.{record}',
+    pass: 'Who can reach {name}',
+    fail: '{name} resolves to an address others cannot reach',
+    about:
+      'Whether the addresses a public name of the deployment resolves to at the source can be reached from the internet. A private (RFC 1918, ULA), loopback, link-local, carrier-grade NAT, unspecified, reserved or documentation address, often a LAN address copied from the router, is reached by the LAN at best: other homeservers, clients elsewhere and Let’s Encrypt cannot, so federation, logins from outside and the certificate fail, whatever address the configuration expects. Names reserved for testing (.test, example.org…) are not judged; a LAN-only name (home.arpa, .local, .internal, .lan) with LAN addresses is noted as such.',
+  },
   propagation: {
     id: 'dns.propagation.{record}.{type}',
     pass: '{name} {type} propagation',

@@ -5,7 +5,8 @@
 //
 //   a name that resolvers answer SERVFAIL for (broken DNSSEC) → everything on that name;
 //   a zone whose nameservers do not answer → the records that could not be judged;
-//   a wrong or missing A/AAAA/CNAME record → the TLS, federation, TURN and MatrixRTC findings on that name;
+//   a wrong or missing A/AAAA/CNAME record, or a name whose address nobody outside reaches → the TLS,
+//     federation, TURN and MatrixRTC findings on that name;
 //   a CAA record that forbids Let's Encrypt → the certificate failures of every host;
 //   a server well-known refused to homeservers but served to browsers → the well-known failures;
 //   an invalid or unreachable server well-known → discovery, and through it the fallback target;
@@ -74,7 +75,7 @@ const CHAINS: readonly Chain[] = [
   },
   {
     name: 'dns-record',
-    isRoot: (f, s) => f.status === 'fail' && /^dns\.record\..+\.(a|aaaa|cname)$/.test(f.id) && s.hosts.size > 0,
+    isRoot: (f, s) => f.status === 'fail' && /^dns\.(record\..+\.(a|aaaa|cname)|reach\..+)$/.test(f.id) && s.hosts.size > 0,
     // What reaching the name decides: resolving it, connecting, TLS, and who answers there.
     explains: (_r, rs, o, s) => isFailing(o) && REACHING.test(o.id) && !o.id.startsWith('dns.') && sharesHost(rs, s),
   },

@@ -9,6 +9,7 @@ import { atResolvers, atSource, describe, firstResolved, humanDuration, interpre
 import { isCloudflareProxy } from './cloudflare.ts';
 import { formatEndpoint } from '../core/net.ts';
 import type { ExpectedAddresses } from '../facts/dns.ts';
+import { addressRange, SCOPE_TEXT, type AddressRange } from '../facts/turn-config.ts';
 import { DNS } from '../findings/dns.ts';
 
 export interface DnsVerdict {
@@ -91,6 +92,7 @@ export function judgeDns(plan: Plan, facts: DnsFacts, expected: ExpectedAddresse
     ...zoneFindings(facts, plan.serverName),
     addressFinding(plan, facts, reference),
     ...plan.records.flatMap((spec) => recordFindings(spec, plan, facts, reference, missing)),
+    ...reachFindings(plan, facts, reference),
     ...consistencyFindings(plan, facts),
     ...srvFindings(plan, facts, missing),
     caaFinding(plan, facts),
@@ -367,6 +369,105 @@ function consistencyFindings(plan: Plan, facts: DnsFacts): Finding[] {
       fix: `Wait for the zone transfer, or check NOTIFY/AXFR between the nameservers of ${facts.zone.apex ?? plan.serverName}; resolvers pick a nameserver at random, so answers will flip until they agree`,
     }),
   ];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Who can reach the names
+
+// Names reserved for testing and documentation never exist in public DNS (RFC 2606 §2-3,
+// RFC 6761 §6): whatever they resolve to is a test network's, so their reach is not judged.
+const TEST_NAMES = /(^|\.)(test|example|invalid|localhost|example\.(com|net|org))$/;
+// Names of a home or site network (home.arpa, RFC 8375; .local, RFC 6762, and the private names
+// its Appendix G lists; .internal, reserved by ICANN for private use): LAN addresses are what
+// they are for, so those are noted, not failed. Such a name cannot federate at all, but that is
+// the name's doing, which the federation area reports.
+const LAN_NAMES = /(^|\.)(home\.arpa|local|internal|intranet|private|corp|home|lan)$/;
+
+/** Who still reaches an address of each range that is not public. */
+const REACHED_BY: Record<Exclude<AddressRange, 'public'>, string> = {
+  private: 'only machines on the same LAN (or VPN) reach it',
+  cgnat: "only machines inside the same carrier's NAT or overlay network (Tailscale's range) reach it",
+  loopback: 'every machine that looks the name up connects to itself, so only the server itself reaches it',
+  'link-local': 'only machines on the same network segment reach it',
+  unspecified: 'it is no destination: nobody reaches it',
+  reserved: 'the range is not routed: nobody reaches it',
+  documentation: 'the range is never routed: nobody reaches it',
+};
+
+/**
+ * One finding per public name of the deployment: the addresses it resolves to at the source, and
+ * who can reach them. Judged whatever the plan expects: a record that says what the configuration
+ * says (dns.record.*) still fails here when that address is the LAN's.
+ */
+function reachFindings(plan: Plan, facts: DnsFacts, reference: Reference): Finding[] {
+  return certificateNames(plan)
+    .filter((name) => !TEST_NAMES.test(name))
+    .flatMap((name) => {
+      const answers = (['A', 'AAAA'] as const).map((type) => ({ type, answer: atSource(facts, name, type).answer }));
+      const addresses = answers.flatMap(({ type, answer }) =>
+        answer.values.map((address) => ({ type, address, range: addressRange(address) })),
+      );
+      if (addresses.length === 0) return [];
+      const subject = { record: recordPart(name, plan.serverName), name };
+      const evidence = { record: name, addresses: addresses.map((a) => a.address) };
+      const unreachable = addresses.flatMap((a) => (a.range === 'public' ? [] : [{ ...a, range: a.range }]));
+      if (unreachable.length === 0) {
+        return [emit(DNS.reach, 'pass', { detail: `Public addresses only (${evidence.addresses.join(', ')})`, evidence }, subject)];
+      }
+      const shown = unreachable.map((a) => `${a.address} (${SCOPE_TEXT[a.range]})`).join(', ');
+      if (LAN_NAMES.test(name)) {
+        return [
+          emit(
+            DNS.reach,
+            'info',
+            {
+              detail: `${name} is a LAN-only name and resolves to ${shown}: the LAN reaches it, as such a name intends; nobody elsewhere can even resolve it`,
+              evidence,
+            },
+            subject,
+          ),
+        ];
+      }
+      const reached = [...new Set(unreachable.map((a) => REACHED_BY[a.range]))].join('; ');
+      const reachable = addresses.filter((a) => a.range === 'public').map((a) => a.address);
+      // An alias is fixed where its chain ends.
+      const owner = answers.find(({ answer }) => answer.chain.length > 0)?.answer.chain.at(-1) ?? name;
+      const resolves = owner === name ? 'Resolves' : `An alias of ${owner}, which resolves`;
+      return [
+        emit(
+          DNS.reach,
+          'fail',
+          {
+            detail: `${resolves} to ${shown}: ${reached}. Other homeservers, clients outside and Let's Encrypt cannot, so federation, logins from elsewhere and the certificate fail${reachable.length ? `; ${reachable.join(', ')} beside it only helps those that happen to pick it` : ''}`,
+            fix: `${reachFix(owner, addresses, reference)}. If a local DNS (the router, Pi-hole) serves the LAN address on purpose (split horizon), keep it there: the public zone at your DNS provider must carry the public address`,
+            evidence: { ...evidence, unreachable: unreachable.map((a) => a.address) },
+          },
+          subject,
+        ),
+      ];
+    });
+}
+
+/** What to write at the DNS provider: one change per family, to the public address where it is known. */
+function reachFix(owner: string, addresses: { type: 'A' | 'AAAA'; address: string; range: AddressRange }[], reference: Reference): string {
+  const changes = (['A', 'AAAA'] as const).flatMap((type) => {
+    const family = addresses.filter((a) => a.type === type);
+    const wrong = family.filter((a) => a.range !== 'public').map((a) => a.address);
+    const kept = family.filter((a) => a.range === 'public').map((a) => a.address);
+    if (wrong.length === 0) return [];
+    if (kept.length > 0) return [`delete ${owner}'s ${type} record ${wrong.join(', ')} (${kept.join(', ')} stays)`];
+    const given = reference.given ? (type === 'A' ? reference.ipv4 : reference.ipv6) : [];
+    const known = given.find((a) => addressRange(a) === 'public');
+    if (known) return [`change the record to: ${zoneLine(owner, type, known)}`];
+    const wrongGiven = given.find((a) => addressRange(a) !== 'public');
+    const note = wrongGiven ? ` (${reference.from} gives ${wrongGiven}, ${SCOPE_TEXT[addressRange(wrongGiven)]}: not that one)` : '';
+    return type === 'A'
+      ? [
+          `change the A record of ${owner} to your server's public IPv4 address (behind a home router: the router's, forwarding ports 80, 443 and 8448)${note}`,
+        ]
+      : [`change the AAAA record of ${owner} to your server's public IPv6 address, or delete it if the server has none${note}`];
+  });
+  return `At your DNS provider, ${changes.join('; ')}`;
 }
 
 function srvFindings(plan: Plan, facts: DnsFacts, missing: MissingRecord[]): Finding[] {

@@ -2,7 +2,21 @@
 // for the zone's nameservers so that NS discovery is exercised as on the internet).
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startDnsServer, startSilentServer, type LabRecord, type RunningDnsServer } from '../../lab/dns-server.ts';
-import { healthyRecords, NS1, NS2, OLD_IPV4, ORIGIN, SERVER_IPV4, SOA, withChanges, zone } from './dns-zones.ts';
+import {
+  healthyRecords,
+  LAN_IPV4,
+  NS1,
+  NS2,
+  OLD_IPV4,
+  ORIGIN,
+  PUBLIC_IPV4,
+  SERVER_IPV4,
+  SITE_ORIGIN,
+  SOA,
+  siteZone,
+  withChanges,
+  zone,
+} from './dns-zones.ts';
 import { runCli } from './run-cli.ts';
 import type { Report } from '../../checks/core/report.ts';
 import type { Finding } from '../../checks/core/finding.ts';
@@ -277,6 +291,62 @@ describe('DNS preflight against the lab', () => {
     expect(ids['dns.cloudflare.matrix'].fix).toContain('DNS only');
     expect(ids['dns.obsolete.dimension'].status).toBe('info');
     expect(ids['dns.obsolete.matrix-identity'].status).toBe('info');
+  });
+});
+
+describe('who can reach the names', () => {
+  // The zone of a name outside the reserved ones beside the lab's own, at the first nameserver and
+  // the resolver; the check only reads DNS, so the LAN address is never connected to.
+  async function siteCheck(address: string, ...args: string[]) {
+    for (const server of [ns1, fresh]) server.setZones([...zone(healthyRecords()), siteZone(address)]);
+    const run = await runCli('checks/dns.ts', [
+      SITE_ORIGIN,
+      '--authoritative',
+      at(ns1),
+      '--resolver',
+      at(fresh),
+      '--json',
+      '--timeout',
+      '2',
+      ...args,
+    ]);
+    expect(run.stderr).toBe('');
+    const report = JSON.parse(run.stdout) as Report;
+    return { run, report, byId: (id: string) => report.findings.find((f) => f.id === id) };
+  }
+
+  it('fails a public name whose A record is a LAN address, whatever the plan expects, with the public address to publish', async () => {
+    const { run, byId } = await siteCheck(LAN_IPV4, '--expect-ip', PUBLIC_IPV4);
+    const matrix = byId('dns.reach.matrix');
+    expect(matrix).toMatchObject({ status: 'fail', title: `matrix.${SITE_ORIGIN} resolves to an address others cannot reach` });
+    expect(matrix?.detail).toContain(`Resolves to ${LAN_IPV4} (a private (RFC 1918 / ULA) address): only machines on the same LAN`);
+    expect(matrix?.detail).toContain("Other homeservers, clients outside and Let's Encrypt cannot");
+    expect(matrix?.fix).toContain(`change the record to: matrix.${SITE_ORIGIN}. 3600 IN A ${PUBLIC_IPV4}`);
+    expect(matrix?.fix).toContain('split horizon');
+    expect(byId('dns.reach.element')?.detail).toContain(`An alias of matrix.${SITE_ORIGIN}, which resolves to ${LAN_IPV4}`);
+    expect(byId('dns.record.matrix.a')?.status).toBe('fail');
+    expect(run.code).toBe(2);
+
+    // The plan expecting that same LAN address: the record says what it says, and still no one outside reaches it.
+    const expected = await siteCheck(LAN_IPV4, '--expect-ip', LAN_IPV4);
+    expect(expected.byId('dns.record.matrix.a')?.status).toBe('pass');
+    expect(expected.byId('dns.reach.matrix')?.status).toBe('fail');
+    expect(expected.byId('dns.reach.matrix')?.fix).toContain(
+      `(--expect-ip gives ${LAN_IPV4}, a private (RFC 1918 / ULA) address: not that one)`,
+    );
+    expect(expected.run.code).toBe(2);
+  });
+
+  it('passes its healthy twin, published with a public address', async () => {
+    const { byId } = await siteCheck(PUBLIC_IPV4, '--expect-ip', PUBLIC_IPV4);
+    expect(byId('dns.reach.matrix')).toMatchObject({ status: 'pass', detail: `Public addresses only (${PUBLIC_IPV4})` });
+    expect(byId('dns.reach.element')).toMatchObject({ status: 'pass', detail: `Public addresses only (${PUBLIC_IPV4})` });
+    expect(byId('dns.record.matrix.a')?.status).toBe('pass');
+  });
+
+  it("does not judge the lab's own reserved name (example.test), whose addresses are documentation ones", async () => {
+    const { report } = await dnsCheck('--resolver', at(fresh));
+    expect(report.findings.filter((f) => f.id.startsWith('dns.reach.'))).toEqual([]);
   });
 });
 

@@ -1,4 +1,5 @@
-// Zone data for the DNS lab: the healthy zone of example.test and the variations tests apply.
+// Zone data for the DNS lab: the healthy zone of example.test and the variations tests apply, and
+// a zone under a name outside the reserved ones, whose addresses the DNS check judges.
 import type { LabRecord, LabZone } from '../../lab/dns-server.ts';
 
 export const ORIGIN = 'example.test';
@@ -6,6 +7,12 @@ export const SERVER_IPV4 = '203.0.113.10';
 export const OLD_IPV4 = '198.51.100.7';
 export const NS1 = '127.53.0.1';
 export const NS2 = '127.53.0.2';
+/** Made up, but not reserved for testing (RFC 2606): where an address is judged by who reaches it. */
+export const SITE_ORIGIN = 'lanparty.chat';
+/** A LAN address copied from the router: only ever read from DNS, never connected to. */
+export const LAN_IPV4 = '192.168.1.20';
+/** A public address outside every special range (a documentation address reaches nobody). */
+export const PUBLIC_IPV4 = '11.22.33.44';
 
 export const SOA: LabRecord = {
   name: ORIGIN,
@@ -41,4 +48,18 @@ export function withChanges(
   const kept = base.filter((r) => !changes.some((c) => c.name === r.name && c.type === r.type));
   const added = changes.filter((c) => c.value !== undefined).map((c) => ({ name: c.name, type: c.type, value: c.value!, ttl: c.ttl }));
   return [...kept, ...added];
+}
+
+/** The zone of SITE_ORIGIN: its matrix host at `address`, Element an alias of it. */
+export function siteZone(address: string): LabZone {
+  return {
+    origin: SITE_ORIGIN,
+    records: [
+      { name: SITE_ORIGIN, type: 'SOA', value: `ns1.${SITE_ORIGIN} hostmaster.${SITE_ORIGIN} 2026112601 3600 600 86400 300` },
+      { name: SITE_ORIGIN, type: 'NS', value: `ns1.${SITE_ORIGIN}` },
+      { name: `ns1.${SITE_ORIGIN}`, type: 'A', value: NS1 },
+      { name: `matrix.${SITE_ORIGIN}`, type: 'A', value: address },
+      { name: `element.${SITE_ORIGIN}`, type: 'CNAME', value: `matrix.${SITE_ORIGIN}` },
+    ],
+  };
 }

@@ -2,7 +2,7 @@
 // by how its text happens to start: an IPv4-mapped IPv6 address is judged as its IPv4 address,
 // and any spelling of an IPv6 address (compressed, full, upper-case) gets the same answer.
 import { describe, expect, it } from 'vitest';
-import { addressScope, type AddressScope } from '../../checks/facts/turn-config.ts';
+import { addressRange, addressScope, type AddressScope } from '../../checks/facts/turn-config.ts';
 
 const TABLE: [string, AddressScope][] = [
   // IPv4
@@ -34,6 +34,7 @@ const TABLE: [string, AddressScope][] = [
   ['2001:4860:4860::8888', 'public'],
   ['2a00:1450::1', 'public'],
   ['2001:db8::1', 'public'], // documentation
+  ['3fff::1', 'public'], // documentation (RFC 9637)
   ['::1', 'loopback'],
   ['0:0:0:0:0:0:0:1', 'loopback'],
   ['0000:0000:0000:0000:0000:0000:0000:0001', 'loopback'],
@@ -64,5 +65,33 @@ const TABLE: [string, AddressScope][] = [
 describe('addressScope', () => {
   it.each(TABLE)('%s is %s', (address, scope) => {
     expect(addressScope(address)).toBe(scope);
+  });
+});
+
+// addressRange is the same judgement with the documentation ranges told apart: they stand for
+// public addresses in examples, yet a DNS answer carrying one reaches nobody.
+describe('addressRange', () => {
+  it.each([
+    '192.0.2.1',
+    '198.51.100.7',
+    '203.0.113.10',
+    '2001:db8::1',
+    '2001:0DB8:0:0:0:0:0:1',
+    '3fff::1',
+    '3fff:fff::1',
+    '::ffff:203.0.113.10',
+  ])('%s is documentation', (address) => {
+    expect(addressRange(address)).toBe('documentation');
+  });
+
+  it.each(['192.0.3.1', '198.51.101.1', '203.0.114.1', '2001:db9::1', '3fff:1000::1'])(
+    '%s, next to a documentation range, is public',
+    (address) => {
+      expect(addressRange(address)).toBe('public');
+    },
+  );
+
+  it.each(TABLE.filter(([address]) => addressScope(address) !== 'public'))('%s is %s, as for addressScope', (address, scope) => {
+    expect(addressRange(address)).toBe(scope);
   });
 });

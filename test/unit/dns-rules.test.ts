@@ -6,7 +6,10 @@ import { isCloudflareProxy } from '../../checks/rules/cloudflare.ts';
 import type { NamedServer } from '../../checks/core/net.ts';
 import { questionKey, type DnsFacts } from '../../checks/facts/dns.ts';
 import type { DnsOutcome, DnsRecord } from '../../checks/facts/dns.ts';
+import type { Finding } from '../../checks/core/finding.ts';
 import type { Plan } from '../../checks/plan/types.ts';
+import { linkCauses } from '../../checks/rules/causes.ts';
+import type { ExpectedAddresses } from '../../checks/facts/dns.ts';
 
 const NAME = 'example.org';
 const IP = '203.0.113.10';
@@ -288,6 +291,160 @@ describe('SRV, CAA, Cloudflare and leftovers', () => {
     const { byId } = judge(facts(source));
     expect(byId('dns.obsolete.dimension')?.status).toBe('info');
     expect(byId('dns.obsolete.matrix-identity')?.fix).toContain('Delete the SRV record');
+  });
+});
+
+describe('who can reach the names', () => {
+  // A made-up name outside the reserved ones, whose addresses are judged; a public address
+  // outside every special range (documentation addresses are not public here).
+  const SITE = 'lanparty.chat';
+  const PUBLIC = '11.22.33.44';
+  const LAN_IP = '192.168.1.20';
+  const sitePlan = (name = SITE) =>
+    plan({
+      serverName: name,
+      matrixHost: `matrix.${name}`,
+      elementHost: `element.${name}`,
+      records: [
+        { name: `matrix.${name}`, type: 'A', service: 'homeserver', required: true },
+        { name: `matrix.${name}`, type: 'AAAA', service: 'homeserver', required: false },
+        { name: `element.${name}`, type: 'CNAME', value: `matrix.${name}`, service: 'element', required: true },
+      ],
+    });
+  /** The zone of `name` with these addresses on the matrix host, element a CNAME to it. */
+  const siteFacts = (v4: string[], v6: string[] = [], name = SITE) => {
+    const matrix = `matrix.${name}`;
+    return facts({
+      [questionKey(matrix, 'A')]: reply(v4.map((v) => rr(matrix, 'A', v))),
+      [questionKey(matrix, 'AAAA')]: reply(v6.map((v) => rr(matrix, 'AAAA', v))),
+      [questionKey(`element.${name}`, 'A')]: reply([rr(`element.${name}`, 'CNAME', matrix), ...v4.map((v) => rr(matrix, 'A', v))]),
+    });
+  };
+  const judgeSite = (f: DnsFacts, expected: ExpectedAddresses = {}, name = SITE) => {
+    const verdict = judgeDns(sitePlan(name), f, expected);
+    return { ...verdict, byId: (id: string) => verdict.findings.find((x) => x.id === id) };
+  };
+
+  it.each([
+    [LAN_IP, 'a private (RFC 1918 / ULA) address', 'only machines on the same LAN (or VPN) reach it'],
+    ['10.0.0.5', 'a private (RFC 1918 / ULA) address', 'same LAN'],
+    ['100.64.1.2', 'a carrier-grade NAT (100.64.0.0/10) address', "inside the same carrier's NAT"],
+    ['127.0.0.1', 'a loopback address', 'connects to itself, so only the server itself reaches it'],
+    ['169.254.10.1', 'a link-local address', 'same network segment'],
+    ['0.0.0.0', 'an unspecified address', 'nobody reaches it'],
+    ['240.0.0.1', 'a reserved address', 'not routed: nobody reaches it'],
+    ['203.0.113.10', 'a documentation address (reserved for examples, never routed)', 'never routed: nobody reaches it'],
+  ])('fails a name whose A record is %s (%s), and its alias', (address, scope, reached) => {
+    const { byId, findings } = judgeSite(siteFacts([address]));
+    const matrix = byId('dns.reach.matrix');
+    expect(matrix).toMatchObject({ status: 'fail', title: `matrix.${SITE} resolves to an address others cannot reach` });
+    expect(matrix?.detail).toContain(`Resolves to ${address} (${scope}): `);
+    expect(matrix?.detail).toContain(reached);
+    expect(matrix?.detail).toContain("Other homeservers, clients outside and Let's Encrypt cannot");
+    expect(matrix?.fix).toContain(`At your DNS provider, change the A record of matrix.${SITE} to your server's public IPv4 address`);
+    expect(matrix?.evidence).toMatchObject({ record: `matrix.${SITE}`, unreachable: [address] });
+    expect(byId('dns.reach.element')?.detail).toContain(`An alias of matrix.${SITE}, which resolves to ${address}`);
+    expect(byId('dns.reach.element')?.fix).toContain(`change the A record of matrix.${SITE}`);
+    // One finding per name, none for the other record types.
+    expect(findings.filter((x) => x.id.startsWith('dns.reach.')).map((x) => x.id)).toEqual(['dns.reach.matrix', 'dns.reach.element']);
+  });
+
+  it.each([
+    ['fd12:3456::20', 'a private (RFC 1918 / ULA) address'],
+    ['fc00::20', 'a private (RFC 1918 / ULA) address'],
+    ['::1', 'a loopback address'],
+    ['fe80::20', 'a link-local address'],
+    ['::', 'an unspecified address'],
+    ['ff02::1', 'a reserved address'],
+    ['2001:db8::20', 'a documentation address (reserved for examples, never routed)'],
+    ['3fff::20', 'a documentation address (reserved for examples, never routed)'],
+    ['::ffff:192.168.1.20', 'a private (RFC 1918 / ULA) address'], // IPv4-mapped: judged as its IPv4 address
+    ['::ffff:6440:102', 'a carrier-grade NAT (100.64.0.0/10) address'], // ::ffff:100.64.1.2
+  ])('fails a name whose AAAA record is %s (%s), beside a public A record', (address, scope) => {
+    const { byId } = judgeSite(siteFacts([PUBLIC], [address]));
+    const matrix = byId('dns.reach.matrix');
+    expect(matrix?.status).toBe('fail');
+    expect(matrix?.detail).toContain(`Resolves to ${address} (${scope})`);
+    expect(matrix?.detail).toContain(`${PUBLIC} beside it only helps those that happen to pick it`);
+    expect(matrix?.fix).toContain(
+      `At your DNS provider, change the AAAA record of matrix.${SITE} to your server's public IPv6 address, or delete it if the server has none`,
+    );
+    expect(matrix?.fix).not.toContain(' A record');
+    // element is asked for A only, which is public.
+    expect(byId('dns.reach.element')).toMatchObject({ status: 'pass', detail: `Public addresses only (${PUBLIC})` });
+  });
+
+  it('says both families in one finding, and passes public addresses', () => {
+    const both = judgeSite(siteFacts([LAN_IP], ['fd00::20'])).byId('dns.reach.matrix');
+    expect(both?.detail).toContain(`Resolves to ${LAN_IP} (a private (RFC 1918 / ULA) address), fd00::20 (a private`);
+    expect(both?.fix).toMatch(/public IPv4 address.*; change the AAAA record of .*public IPv6 address/);
+    const healthy = judgeSite(siteFacts([PUBLIC], ['2a00:1450::20']));
+    expect(healthy.byId('dns.reach.matrix')).toMatchObject({
+      status: 'pass',
+      title: `Who can reach matrix.${SITE}`,
+      detail: `Public addresses only (${PUBLIC}, 2a00:1450::20)`,
+    });
+    expect(healthy.findings.filter((x) => x.status === 'fail')).toEqual([]);
+  });
+
+  it('fails a mix of public and private answers, and asks to delete the private one', () => {
+    const { byId } = judgeSite(siteFacts([PUBLIC, LAN_IP]));
+    expect(byId('dns.reach.matrix')?.status).toBe('fail');
+    expect(byId('dns.reach.matrix')?.detail).toContain(`Resolves to ${LAN_IP} (a private`);
+    expect(byId('dns.reach.matrix')?.fix).toContain(`At your DNS provider, delete matrix.${SITE}'s A record ${LAN_IP} (${PUBLIC} stays)`);
+  });
+
+  it('gives the public address to publish when --expect-ip or ansible_host says it, and the split-horizon hint', () => {
+    const { byId } = judgeSite(siteFacts([LAN_IP]), { ipv4: PUBLIC, from: '--expect-ip' });
+    expect(byId('dns.reach.matrix')?.fix).toBe(
+      `At your DNS provider, change the record to: matrix.${SITE}. 3600 IN A ${PUBLIC}. If a local DNS (the router, Pi-hole) serves the LAN address on purpose (split horizon), keep it there: the public zone at your DNS provider must carry the public address`,
+    );
+    // The record points elsewhere than the plan says, too.
+    expect(byId('dns.record.matrix.a')?.status).toBe('fail');
+  });
+
+  it('fails the private address even when the plan expects it, and says the expected one is not the public one', () => {
+    const { byId } = judgeSite(siteFacts([LAN_IP]), { ipv4: LAN_IP, from: `ansible_host of matrix.${SITE}` });
+    // The record says what the configuration says…
+    expect(byId('dns.record.matrix.a')?.status).toBe('pass');
+    // …and no one outside the LAN reaches it.
+    const reach = byId('dns.reach.matrix');
+    expect(reach?.status).toBe('fail');
+    expect(reach?.fix).toContain(
+      `change the A record of matrix.${SITE} to your server's public IPv4 address (behind a home router: the router's, forwarding ports 80, 443 and 8448) (ansible_host of matrix.${SITE} gives ${LAN_IP}, a private (RFC 1918 / ULA) address: not that one)`,
+    );
+  });
+
+  it.each(['example.org', 'example.com', 'example.net', 'lab.test', 'site.example', 'nowhere.invalid', 'box.localhost'])(
+    'does not judge the addresses of %s, a name reserved for testing',
+    (name) => {
+      const { findings } = judgeSite(siteFacts([LAN_IP], ['::1'], name), {}, name);
+      expect(findings.filter((x) => x.id.startsWith('dns.reach.'))).toEqual([]);
+    },
+  );
+
+  it.each(['family.home.arpa', 'matrix.internal', 'hs.lan', 'house.local'])('notes LAN addresses of %s, a LAN-only name', (name) => {
+    const { byId } = judgeSite(siteFacts([LAN_IP], [], name), {}, name);
+    expect(byId('dns.reach.matrix')).toMatchObject({
+      status: 'info',
+      title: `Who can reach matrix.${name}`,
+      detail: `matrix.${name} is a LAN-only name and resolves to ${LAN_IP} (a private (RFC 1918 / ULA) address): the LAN reaches it, as such a name intends; nobody elsewhere can even resolve it`,
+    });
+  });
+
+  it('is the root cause of the failures of reaching that name', () => {
+    const { findings } = judgeSite(siteFacts([LAN_IP]), { ipv4: LAN_IP });
+    const connect: Finding = {
+      id: 'federation.192_168_1_20_8448.connect',
+      status: 'fail',
+      title: 'connect',
+      evidence: { host: `matrix.${SITE}`, address: LAN_IP, port: 8448 },
+    };
+    const other: Finding = { ...connect, id: 'federation.11_22_33_44_8448.connect', evidence: { host: `other.${SITE}` } };
+    const linked = linkCauses([...findings, connect, other]);
+    expect(linked.find((x) => x.id === connect.id)?.causedBy).toBe('dns.reach.matrix');
+    expect(linked.find((x) => x.id === other.id)?.causedBy).toBeUndefined();
+    expect(linked.find((x) => x.id === 'dns.reach.matrix')?.causedBy).toBeUndefined();
   });
 });
 
