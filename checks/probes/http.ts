@@ -8,6 +8,7 @@ import { request, type Dispatcher } from 'undici';
 import { cached, refusedAddress } from './run-cache.ts';
 import { TOOLKIT_USER_AGENT, type HttpFailure, type HttpOutcome, type HttpPhase, type HttpSuccess, type TlsFact } from '../facts/http.ts';
 import { routeFor, type ConnectTo } from '../core/net.ts';
+import { unreachableNameProblem } from '../facts/public-names.ts';
 import { leaseConnection, ownConnection, type Endpoint, type Lease } from './connections.ts';
 
 export interface HttpOptions {
@@ -48,8 +49,10 @@ async function send(url: string, options: HttpOptions): Promise<HttpOutcome> {
   const secure = target.protocol === 'https:';
   const host = target.hostname.replace(/^\[|\]$/g, '');
   const port = Number(target.port || (secure ? 443 : 80));
-  // The address DNS gave is judged, not a --connect-to route, which is the operator's own.
-  const guarded = refusedAddress(options.address);
+  const route = routeFor(options.connectTo, host, port);
+  // The address DNS gave is judged, not a --connect-to route, which is the operator's own: by
+  // the run's guard (the exporter's), and as a public name's address (facts/public-names.ts).
+  const guarded = refusedAddress(options.address) ?? (route ? undefined : unreachableNameProblem(host, options.address, port));
   if (guarded)
     return {
       ok: false,
@@ -60,7 +63,6 @@ async function send(url: string, options: HttpOptions): Promise<HttpOutcome> {
       message: `not connected: ${guarded}`,
       elapsedMs: 0,
     };
-  const route = routeFor(options.connectTo, host, port);
   const endpoint: Endpoint = {
     origin: target.origin,
     address: route?.address ?? options.address,

@@ -4,6 +4,7 @@
 // throws for a network fault; a timeout, a refusal, a reset or bytes that are not STUN are
 // outcomes. What arrives and cannot be decoded is recorded, never trusted.
 import { refusedAddress } from './run-cache.ts';
+import { unreachableNameProblem } from '../facts/public-names.ts';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -13,6 +14,8 @@ import type { ChannelFailure, TlsSummary, TransactionError, TransportName } from
 
 export interface ChannelTarget {
   address: string;
+  /** The name `address` was resolved from (none when it was given, or routed by --connect-to). */
+  resolvedFrom?: string;
   port: number;
   transport: TransportName;
   /** TLS: the name the certificate must be valid for (also SNI when it is not an IP address). */
@@ -225,7 +228,9 @@ function netFailure(error: NodeJS.ErrnoException, phase: 'tcp' | 'tls', started:
 /** Opens the connection (UDP: a connected socket; TCP: connect; TLS: connect and handshake). */
 export function openChannel(target: ChannelTarget): Promise<ChannelOpened | ChannelFailure> {
   const started = performance.now();
-  const guarded = refusedAddress(target.address);
+  const guarded =
+    refusedAddress(target.address) ??
+    (target.resolvedFrom ? unreachableNameProblem(target.resolvedFrom, target.address, target.port) : undefined);
   if (guarded) return Promise.resolve({ ok: false, error: 'unreachable', message: `not connected: ${guarded}`, elapsedMs: 0 });
   return target.transport === 'udp' ? openUdp(target, started) : openStream(target, started);
 }

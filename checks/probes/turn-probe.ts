@@ -192,6 +192,7 @@ function channelTarget(target: TurnTarget, options: TurnProbeOptions) {
     port: target.via?.port ?? target.port,
     transport,
     servername: target.host,
+    ...(target.via ? {} : { resolvedFrom: target.host }),
     ca: options.ca,
     timeoutMs: options.timeoutMs,
   };

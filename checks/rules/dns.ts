@@ -11,6 +11,7 @@ import { formatEndpoint } from '../core/net.ts';
 import type { ExpectedAddresses } from '../facts/dns.ts';
 import { addressRange, SCOPE_TEXT, type AddressRange } from '../facts/turn-config.ts';
 import { DNS } from '../findings/dns.ts';
+import { isLanName, isTestName } from '../facts/public-names.ts';
 
 export interface DnsVerdict {
   findings: Finding[];
@@ -374,15 +375,6 @@ function consistencyFindings(plan: Plan, facts: DnsFacts): Finding[] {
 // ---------------------------------------------------------------------------------------------
 // Who can reach the names
 
-// Names reserved for testing and documentation never exist in public DNS (RFC 2606 §2-3,
-// RFC 6761 §6): whatever they resolve to is a test network's, so their reach is not judged.
-const TEST_NAMES = /(^|\.)(test|example|invalid|localhost|example\.(com|net|org))$/;
-// Names of a home or site network (home.arpa, RFC 8375; .local, RFC 6762, and the private names
-// its Appendix G lists; .internal, reserved by ICANN for private use): LAN addresses are what
-// they are for, so those are noted, not failed. Such a name cannot federate at all, but that is
-// the name's doing, which the federation area reports.
-const LAN_NAMES = /(^|\.)(home\.arpa|local|internal|intranet|private|corp|home|lan)$/;
-
 /** Who still reaches an address of each range that is not public. */
 const REACHED_BY: Record<Exclude<AddressRange, 'public'>, string> = {
   private: 'only machines on the same LAN (or VPN) reach it',
@@ -401,7 +393,7 @@ const REACHED_BY: Record<Exclude<AddressRange, 'public'>, string> = {
  */
 function reachFindings(plan: Plan, facts: DnsFacts, reference: Reference): Finding[] {
   return certificateNames(plan)
-    .filter((name) => !TEST_NAMES.test(name))
+    .filter((name) => !isTestName(name))
     .flatMap((name) => {
       const answers = (['A', 'AAAA'] as const).map((type) => ({ type, answer: atSource(facts, name, type).answer }));
       const addresses = answers.flatMap(({ type, answer }) =>
@@ -415,7 +407,8 @@ function reachFindings(plan: Plan, facts: DnsFacts, reference: Reference): Findi
         return [emit(DNS.reach, 'pass', { detail: `Public addresses only (${evidence.addresses.join(', ')})`, evidence }, subject)];
       }
       const shown = unreachable.map((a) => `${a.address} (${SCOPE_TEXT[a.range]})`).join(', ');
-      if (LAN_NAMES.test(name)) {
+      // A LAN-only name (facts/public-names.ts): its LAN addresses are noted, not failed.
+      if (isLanName(name)) {
         return [
           emit(
             DNS.reach,

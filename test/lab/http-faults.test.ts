@@ -18,6 +18,7 @@ const ZONE = 'faults.test';
 const NGINX = '127.0.3.1';
 const HANG = '127.0.3.2';
 const SLOW = '127.0.3.3';
+const LAN_COPY = 'lan-copy.chat';
 const names = ['loop', 'chain', 'big', 'garbage', 'hang', 'slow'].map((n) => `${n}.${ZONE}`);
 let dir: string;
 let caFile: string;
@@ -63,6 +64,9 @@ beforeAll(async () => {
           value: name.startsWith('hang') ? HANG : name.startsWith('slow') ? SLOW : NGINX,
         })),
       },
+      // A name that is not reserved for tests, resolving to an address of this machine: the
+      // checks must not connect there (loopback, so that a check that did would stay here).
+      { origin: LAN_COPY, records: [{ name: LAN_COPY, type: 'A' as const, value: NGINX }] },
     ],
   });
   // Accepts TCP and never speaks TLS.
@@ -79,9 +83,10 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function wellknown(name: string, timeout = '1') {
+async function wellknown(name: string, timeout = '1', extra: string[] = []) {
   const run = await runCli('checks/wellknown.ts', [
-    `${name}.${ZONE}`,
+    name.includes('.') ? name : `${name}.${ZONE}`,
+    ...extra,
     '--resolver',
     `127.0.3.53:${resolver.port}`,
     '--ca-file',
@@ -114,6 +119,22 @@ describe('faults end as findings, within the timeout', () => {
   it('an oversized body is capped and failed', async () => {
     const { byId } = await wellknown('big');
     expect(byId('wellknown.server.size')).toMatchObject({ status: 'fail', detail: expect.stringContaining('over 50 KiB') });
+  });
+
+  it('a public name resolving to an address nobody outside reaches: not connected, unless routed on purpose', async () => {
+    const { status } = await wellknown(LAN_COPY);
+    expect(status).toMatchObject({
+      status: 'fail',
+      detail: expect.stringContaining(
+        `not connected: ${LAN_COPY} resolves to ${NGINX}, a loopback address, which no server or client elsewhere reaches (the dns area names the record); to test that address on purpose, --connect-to ${LAN_COPY}:443:${NGINX}:443`,
+      ),
+    });
+    // Routed with --connect-to, the same address is the operator's choice: the request is made
+    // (nginx has no site of that name: its first site, the redirect loop, answers).
+    const routed = await wellknown(LAN_COPY, '1', ['--connect-to', `${LAN_COPY}:443:${NGINX}:443`]);
+    expect(routed.status?.detail).toMatch(
+      new RegExp(`^https://${LAN_COPY.replace('.', '\\.')}/\\.well-known/matrix/server from ${NGINX.replaceAll('.', '\\.')}: `),
+    );
   });
 
   it('garbage served as JSON', async () => {

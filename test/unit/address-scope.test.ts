@@ -1,7 +1,10 @@
 // addressScope judges an address by the range it falls in (IANA special-purpose registries), not
 // by how its text happens to start: an IPv4-mapped IPv6 address is judged as its IPv4 address,
 // and any spelling of an IPv6 address (compressed, full, upper-case) gets the same answer.
+// A public name that resolves to such an address is not connected to (facts/public-names.ts).
 import { describe, expect, it } from 'vitest';
+import { isIP } from 'node:net';
+import { isLanName, isTestName, unreachableNameProblem } from '../../checks/facts/public-names.ts';
 import { addressRange, addressScope, type AddressScope } from '../../checks/facts/turn-config.ts';
 
 const TABLE: [string, AddressScope][] = [
@@ -93,5 +96,38 @@ describe('addressRange', () => {
 
   it.each(TABLE.filter(([address]) => addressScope(address) !== 'public'))('%s is %s, as for addressScope', (address, scope) => {
     expect(addressRange(address)).toBe(scope);
+  });
+});
+
+describe('a public name is not connected to an address nobody outside reaches', () => {
+  it.each([
+    ['matrix.example-club.de', '192.168.1.20', 'a private (RFC 1918 / ULA) address'],
+    ['matrix.example-club.de', 'fd00::20', 'a private (RFC 1918 / ULA) address'],
+    ['matrix.example-club.de', '127.0.0.1', 'a loopback address'],
+    ['matrix.example-club.de', '100.64.1.1', 'a carrier-grade NAT (100.64.0.0/10) address'],
+    ['matrix.example-club.de', '203.0.113.10', 'a documentation address (reserved for examples, never routed)'],
+    ['matrix.example-club.de', '::ffff:10.0.0.5', 'a private (RFC 1918 / ULA) address'],
+  ])('%s at %s (%s)', (host, address, scope) => {
+    const port = 8448;
+    const routed = isIP(address) === 6 ? `[${address}]` : address;
+    expect(unreachableNameProblem(host, address, port)).toBe(
+      `${host} resolves to ${address}, ${scope}, which no server or client elsewhere reaches (the dns area names the record); to test that address on purpose, --connect-to ${host}:${port}:${routed}:${port}`,
+    );
+  });
+  it.each([
+    ['a public address', 'matrix.example-club.de', '11.22.33.44'],
+    ['an IP literal, given on purpose', '192.168.1.20', '192.168.1.20'],
+    ['a name reserved for tests', 'matrix.sandbox.test', '127.0.0.1'],
+    ['an RFC 2606 example name', 'matrix.example.org', '203.0.113.10'],
+    ['a LAN-only name', 'matrix.home.arpa', '192.168.1.20'],
+    ['a LAN-only name written with a final dot', 'nas.LOCAL.', '192.168.1.20'],
+  ])('connected: %s', (_, host, address) => {
+    expect(unreachableNameProblem(host, address, 443)).toBeUndefined();
+  });
+  it('test and LAN names are told by their last labels only', () => {
+    expect(isTestName('test.example-club.de')).toBe(false);
+    expect(isLanName('lan.example-club.de')).toBe(false);
+    expect(isTestName('a.b.test')).toBe(true);
+    expect(isLanName('router.home.arpa')).toBe(true);
   });
 });
