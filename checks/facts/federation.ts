@@ -1,5 +1,6 @@
 // What the federation gatherer saw: the inputs and outcome of server discovery, and for every
-// address of every target the version, keys and certificate answers.
+// address of every target the version, keys and certificate answers, and how the proxy in front
+// treats a transaction and a media request as other servers send them.
 import type { Discovery, DiscoveryInput } from './discovery.ts';
 import type { AddressLookup } from './dns.ts';
 import type { HttpOutcome } from './http.ts';
@@ -17,9 +18,34 @@ export interface AddressProbe {
   versionBareHost?: HttpOutcome;
   /** An invented federation path: a JSON M_UNRECOGNIZED shows the homeserver answered, HTML a proxy. */
   unknownPath?: HttpOutcome;
+  /**
+   * PUT /_matrix/federation/v1/send/{txnId} with a transaction of `bytes` and a deliberately
+   * malformed X-Matrix header: made once, only when the connection and TLS handshake worked.
+   */
+  send?: { bytes: number; outcome: HttpOutcome };
+  /** GET /_matrix/federation/v1/media/download/{mediaId}, unauthenticated; made as `send` is. */
+  media?: HttpOutcome;
   /** The issuer fetched from the leaf's AIA URL when the chain could not be built (body in base64). */
   aiaIssuer?: { url: string; outcome: HttpOutcome };
 }
+
+/**
+ * The largest request body Synapse accepts, whatever the listener: MAX_REQUEST_SIZE = 200 *
+ * MAX_PDU_SIZE (65536), 12.5 MiB (element-hq/synapse 1.163.2 synapse/api/constants.py), which
+ * max_request_body_size() in synapse/app/_base.py raises to max_upload_size (default 50M) in a
+ * process that loads the media repository; SynapseSite (synapse/http/site.py) answers a larger
+ * Content-Length with its own 413 M_TOO_LARGE.
+ */
+export const SYNAPSE_MAX_REQUEST_BYTES = 200 * 65536;
+
+/**
+ * The largest transaction a server sends: at most 50 PDUs and 100 EDUs (spec, server-server API
+ * "Transactions"), a PDU at most 65536 bytes (spec, client-server API "Size limits"); EDUs have
+ * no size limit in the spec, and Synapse keeps each under SOFT_MAX_EDU_SIZE = 65536
+ * (synapse/api/constants.py). 150 x 64 KiB = 9.4 MiB, under Synapse's limit and far over nginx's
+ * default client_max_body_size of 1m.
+ */
+export const LARGEST_TRANSACTION = { pdus: 50, edus: 100, entryBytes: 65536 } as const;
 
 export interface FederationFacts {
   serverName: string;

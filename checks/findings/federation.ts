@@ -85,6 +85,27 @@ export const FEDERATION = declareFindings('federation', {
     about:
       "/_matrix/key/v2/server must serve the homeserver's signing keys: JSON for the right server_name, not expired, signed with a valid ed25519 signature. Servers that cannot verify the keys reject every event and request from this server; lesser deviations (a short validity, a key altered by a proxy) are warnings.",
   },
+  send: {
+    id: 'federation.{address}.send',
+    pass: '{label} takes a full-size transaction',
+    fail: '{label} refuses a full-size transaction',
+    about:
+      "Other servers push messages with PUT /_matrix/federation/v1/send/{txnId}; a busy room's transaction carries up to 50 events and 100 EDUs, about 9.4 MiB, and Synapse accepts 12.5 MiB. The check sends one that large (with an X-Matrix header Synapse refuses while parsing it, so nothing is processed) and expects Synapse's own JSON error. A 413 from a proxy (nginx's default client_max_body_size is 1m, a Traefik buffering middleware's maxRequestBodyBytes), a 404, a redirect or a web page means large transactions never arrive while every GET test passes: messages, read receipts and keys from busy rooms go missing.",
+  },
+  authorization: {
+    id: 'federation.{address}.authorization',
+    pass: '{label} forwards the X-Matrix Authorization header',
+    fail: '{label} strips the Authorization header',
+    about:
+      'Every federation request is signed in its Authorization: X-Matrix header. Synapse says whether the header it got was malformed (it arrived) or missing: a proxy that strips or replaces it leaves every signed request unauthenticated, and Synapse refuses them all with 401.',
+  },
+  media: {
+    id: 'federation.{address}.media',
+    pass: '{label} routes media over federation',
+    fail: '{label} does not route media over federation',
+    about:
+      "Since Matrix v1.11 (authenticated media) other servers fetch this server's media with GET /_matrix/federation/v1/media/download/{mediaId}. Unauthenticated, the homeserver answers its own JSON error (Synapse: 401); a proxy's 404, a web page or a 502 means images and files posted here do not load on other servers.",
+  },
   keysConsistency: {
     id: 'federation.keys.consistency',
     pass: 'Same keys on every address',

@@ -1,9 +1,10 @@
 // Gathers what the federation rules judge: the facts server discovery needs (well-known, SRV),
 // then, for every address of every target, the TLS handshake, /_matrix/federation/v1/version
-// and /_matrix/key/v2/server, sent with the Host header and SNI the spec prescribes.
+// and /_matrix/key/v2/server, sent with the Host header and SNI the spec prescribes; where the
+// handshake worked, the largest transaction a server sends, and a media request over federation.
 import { isIP } from 'node:net';
 import { fetchChain } from './fetch-chain.ts';
-import { httpRequest } from './http.ts';
+import { httpRequest, type HttpOptions } from './http.ts';
 import type { ConnectTo } from '../core/net.ts';
 import { queryDns, queryFirst } from './dns-query.ts';
 import type { DnsOutcome } from '../facts/dns.ts';
@@ -11,7 +12,7 @@ import type { NamedServer } from '../core/net.ts';
 import { deadline, resolveAddresses } from './resolve.ts';
 import { MAX_DOCUMENT } from '../facts/wellknown.ts';
 import { decideDiscovery, FED_SRV, LEGACY_SRV, wellKnownDelegation, type Discovery, type DiscoveryInput } from '../facts/discovery.ts';
-import type { AddressProbe, FederationFacts } from '../facts/federation.ts';
+import { LARGEST_TRANSACTION, type AddressProbe, type FederationFacts } from '../facts/federation.ts';
 import { BROWSER_USER_AGENT, refused, SYNAPSE_USER_AGENT } from '../facts/http.ts';
 
 export interface FederationGatherOptions {
@@ -27,6 +28,40 @@ export interface FederationGatherOptions {
 // The key document is small; a proxy's HTML page may not be.
 const MAX_BODY = 256 * 1024;
 const UNKNOWN_PATH = '/_matrix/federation/v1/matrix-selfhost-toolkit-probe';
+const SEND_PATH = '/_matrix/federation/v1/send/matrix-selfhost-toolkit-probe';
+// Authenticated media over federation (spec v1.11, server-server API "Content repository").
+const MEDIA_PATH = '/_matrix/federation/v1/media/download/matrix-selfhost-toolkit-probe';
+/**
+ * An X-Matrix header Synapse refuses while parsing it: its origin is no server name, so
+ * _parse_auth_header (element-hq/synapse 1.163.2 synapse/federation/transport/server/_base.py)
+ * fails in parse_and_validate_server_name and Authenticator answers 400 M_UNAUTHORIZED
+ * "Malformed Authorization header", before keyring.verify_json_for_server, the only step that
+ * would fetch a key from another server. A missing header (or one that is not X-Matrix) gets 401
+ * "Missing Authorization headers" instead: what a proxy that strips or replaces it leaves.
+ */
+const MALFORMED_X_MATRIX = 'X-Matrix origin="matrix-selfhost-toolkit probe",key="ed25519:probe",sig="unsigned"';
+
+let transaction: string | undefined;
+/**
+ * A transaction of the largest size servers send (LARGEST_TRANSACTION): every PDU and EDU padded
+ * to 64 KiB. Synapse parses the whole body as JSON before it authenticates the request
+ * (BaseFederationServlet._wrap), so its answer shows the body arrived entire.
+ */
+function largestTransaction(): string {
+  if (transaction) return transaction;
+  const { pdus, edus, entryBytes } = LARGEST_TRANSACTION;
+  const padded = (entry: Record<string, unknown>) => {
+    const bare = JSON.stringify({ ...entry, content: { padding: '' } });
+    return { ...entry, content: { padding: 'x'.repeat(entryBytes - bare.length) } };
+  };
+  transaction = JSON.stringify({
+    origin: 'matrix-selfhost-toolkit.invalid',
+    origin_server_ts: 0,
+    pdus: Array.from({ length: pdus }, () => padded({ type: 'org.matrix_selfhost_toolkit.padding' })),
+    edus: Array.from({ length: edus }, () => padded({ edu_type: 'org.matrix_selfhost_toolkit.padding' })),
+  });
+  return transaction;
+}
 
 export async function gatherFederation(options: FederationGatherOptions): Promise<FederationFacts> {
   const remaining = deadline(options.timeoutMs);
@@ -85,7 +120,7 @@ async function probeAddress(
   remaining: () => number,
 ): Promise<AddressProbe> {
   const urlHost = isIP(target) === 6 ? `[${target}]` : target;
-  const request = (path: string, userAgent = SYNAPSE_USER_AGENT) =>
+  const request = (path: string, userAgent = SYNAPSE_USER_AGENT, extra: Pick<HttpOptions, 'method' | 'headers' | 'body'> = {}) =>
     httpRequest(`https://${urlHost}:${port}${path}`, {
       userAgent,
       address,
@@ -96,17 +131,31 @@ async function probeAddress(
       servername: isIP(discovery.tlsName) ? undefined : discovery.tlsName,
       hostHeader: discovery.hostHeader,
       maxBodyBytes: MAX_BODY,
+      ...extra,
     });
   const [version, keys] = await Promise.all([request('/_matrix/federation/v1/version'), request('/_matrix/key/v2/server')]);
   const probe: AddressProbe = { target, port, address, version, keys };
+  // Only where the handshake worked: nothing else is judged where it did not.
+  const reached = Boolean(version.tls ?? keys.tls);
+  const body = reached ? largestTransaction() : '';
   // A homeserver's request refused: asked once more as a browser, to tell a WAF from the homeserver.
-  const [versionAsBrowser, keysAsBrowser] = await Promise.all(
-    [version, keys].map((o, i) =>
+  const [versionAsBrowser, keysAsBrowser, send, media] = await Promise.all([
+    ...[version, keys].map((o, i) =>
       o.ok && refused(o.status)
         ? request(i === 0 ? '/_matrix/federation/v1/version' : '/_matrix/key/v2/server', BROWSER_USER_AGENT)
         : undefined,
     ),
-  );
+    reached
+      ? request(SEND_PATH, SYNAPSE_USER_AGENT, {
+          method: 'PUT',
+          headers: { authorization: MALFORMED_X_MATRIX, 'content-type': 'application/json' },
+          body,
+        })
+      : undefined,
+    reached ? request(MEDIA_PATH) : undefined,
+  ]);
+  if (send) probe.send = { bytes: Buffer.byteLength(body), outcome: send };
+  if (media) probe.media = media;
   if (versionAsBrowser) probe.versionAsBrowser = versionAsBrowser;
   // The spec has servers send "Host: name:port" after a delegation with a port; a proxy that
   // routes by the bare name refuses it. Asked once more with the bare name to tell.

@@ -1,10 +1,11 @@
 // Federation rules: which discovery step decided, then for every address of every target the
-// connection, the certificate (against the name discovery expects), the version endpoint and the
-// signed server keys, and whether all addresses serve the same keys.
+// connection, the certificate (against the name discovery expects), the version endpoint, the
+// signed server keys, a full-size transaction and the X-Matrix header on the way to the
+// homeserver, media over federation, and whether all addresses serve the same keys.
 import type { Finding } from '../core/finding.ts';
 import { emit, type Emitted } from '../core/catalogue.ts';
 import { FEDERATION } from '../findings/federation.ts';
-import type { AddressProbe, FederationFacts } from '../facts/federation.ts';
+import { SYNAPSE_MAX_REQUEST_BYTES, type AddressProbe, type FederationFacts } from '../facts/federation.ts';
 import type { HttpOutcome, HttpSuccess } from '../facts/http.ts';
 import { judgeCertificate, type CertificateProblem } from './certificate.ts';
 import { isCloudflareProxy } from './cloudflare.ts';
@@ -217,6 +218,9 @@ function addressFindings(
   const keys = keysFinding(probe, subject, facts.serverName, context);
   findings.push(linked(keys.finding));
   if (keys.verdict) keyVerdicts.push({ probe, verdict: keys.verdict });
+  findings.push(...transactionFindings(probe, subject).map(linked));
+  const media = mediaFinding(probe, subject);
+  if (media) findings.push(linked(media));
   return findings;
 }
 
@@ -368,6 +372,159 @@ function versionFinding(probe: AddressProbe, subject: AddressSubject): Finding {
       detail: `Answered ${r.status} (${r.headers['content-type'] ?? 'no content type'}): ${answeredBy(probe, r)}`,
       fix: 'Route /_matrix/federation and /_matrix/key on the federation port to the homeserver (MDAD: the matrix-federation entrypoint; your own proxy: see MDAD docs/configuring-playbook-own-webserver.md)',
     },
+    subject,
+  );
+}
+
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+
+/** The errcode and error of a Matrix standard error response, if the body is one. */
+function matrixError(r: HttpSuccess): { errcode: string; error: string } | undefined {
+  const doc = parseObject(r.body);
+  return typeof doc?.errcode === 'string' ? { errcode: doc.errcode, error: String(doc.error ?? '') } : undefined;
+}
+
+const ROUTE_FIX =
+  'Route every method (PUT and POST too) of /_matrix/federation/ on the federation port to the homeserver (MDAD: the matrix-federation entrypoint; your own proxy: see MDAD docs/configuring-playbook-own-webserver.md)';
+
+/** Where the body limit is, for nginx, MDAD's own nginx in front of Synapse, and Traefik. */
+const BODY_LIMIT_FIX = `Let the proxy pass request bodies larger than ${mib(SYNAPSE_MAX_REQUEST_BYTES)} (Synapse's own limit) on /_matrix/federation: nginx: client_max_body_size 50M; in the server or location that proxies /_matrix/federation (nginx's default is 1m); MDAD's reverse-proxy companion: matrix_synapse_reverse_proxy_companion_federation_api_client_max_body_size_mb (default 100), or client_max_body_size 50M; for every block through matrix_synapse_reverse_proxy_companion_http_additional_server_configuration_blocks (MDAD issue 4100); Traefik: no buffering middleware on the federation router (MDAD sets none), or its maxRequestBodyBytes above ${SYNAPSE_MAX_REQUEST_BYTES}`;
+
+const AUTHORIZATION_FIX =
+  'Forward the Authorization header unchanged to the homeserver: nginx: remove proxy_set_header Authorization (e.g. proxy_set_header Authorization "";) from the location that proxies /_matrix; Traefik: remove the headers middleware that sets or clears Authorization (customRequestHeaders) from the federation router; no proxy authentication (basic auth, forward auth) on /_matrix/federation or /_matrix/key';
+
+/**
+ * The full-size transaction: did it reach the homeserver (send), and did its X-Matrix header
+ * (authorization)? Synapse answers 400 "Malformed Authorization header" to the probe's header and
+ * 401 "Missing Authorization headers" when none arrived (synapse/federation/transport/server/_base.py).
+ */
+function transactionFindings(probe: AddressProbe, subject: AddressSubject): Finding[] {
+  if (!probe.send) return [];
+  const { bytes, outcome: r } = probe.send;
+  const size = `a ${mib(bytes)} transaction (PUT /_matrix/federation/v1/send)`;
+  const unjudged = (send: Finding): Finding[] => [
+    send,
+    {
+      ...emit(FEDERATION.authorization, 'skip', { detail: 'Not judged: the transaction did not reach the homeserver' }, subject),
+      causedBy: send.id,
+    },
+  ];
+  const refusedWith = (emitted: Emitted) => unjudged(emit(FEDERATION.send, 'fail', emitted, subject));
+  if (!r.ok) {
+    if (r.error === 'timeout') {
+      return unjudged(
+        emit(
+          FEDERATION.send,
+          'warn',
+          {
+            detail: `No answer within the timeout to ${size}: the upload may not have finished (at 10 Mbit/s it takes ${Math.ceil((bytes * 8) / 10_000_000)} s), or something in between holds it`,
+            fix: "Run again with a longer --timeout (e.g. --timeout 30); if it still times out, check the proxy's request timeouts (nginx client_body_timeout, Traefik's entrypoint respondingTimeouts.readTimeout)",
+          },
+          subject,
+        ),
+      );
+    }
+    return refusedWith({
+      detail: `Sending ${size}: ${r.message}. A proxy that refuses large bodies may close the connection instead of answering 413`,
+      fix: BODY_LIMIT_FIX,
+    });
+  }
+  const error = matrixError(r);
+  const evidence = { bytes, status: r.status, ...(error ? { errcode: error.errcode, error: error.error } : {}) };
+  if (r.status === 413) {
+    const by = error
+      ? `a JSON ${error.errcode}`
+      : `${r.headers['content-type'] ?? 'no content type'}${r.headers.server ? `, Server: ${r.headers.server}` : ''}`;
+    return refusedWith({
+      detail: `Answered 413 (${by}) to ${size}, which Synapse accepts (up to ${mib(SYNAPSE_MAX_REQUEST_BYTES)}): a body limit in front of the homeserver is smaller than the transactions busy rooms send, so those never arrive (the sender retries them over and over, and what it sends after waits behind them) while every GET passes`,
+      fix: BODY_LIMIT_FIX,
+      evidence,
+    });
+  }
+  if (error && ['M_NOT_JSON', 'M_BAD_JSON'].includes(error.errcode)) {
+    return refusedWith({
+      detail: `The homeserver answered ${r.status} ${error.errcode} (${error.error}) to ${size}: the body arrived cut or altered`,
+      fix: 'Let the proxy pass request bodies unchanged to the homeserver (no body rewriting, no truncating buffer limits)',
+      evidence,
+    });
+  }
+  if (error && [400, 401, 403].includes(r.status)) {
+    const send = emit(
+      FEDERATION.send,
+      'pass',
+      { detail: `The homeserver got ${size} whole: ${r.status} ${error.errcode} (${error.error}), as for any unsigned request`, evidence },
+      subject,
+    );
+    const stripped = /missing authori[sz]ation/i.test(error.error);
+    const authorization = stripped
+      ? emit(
+          FEDERATION.authorization,
+          'fail',
+          {
+            detail: `Sent with an Authorization: X-Matrix header, and the homeserver answered "${error.error}": the proxy strips or replaces the header, so the homeserver refuses every signed request from other servers`,
+            fix: AUTHORIZATION_FIX,
+            evidence: { status: r.status, error: error.error },
+          },
+          subject,
+        )
+      : emit(
+          FEDERATION.authorization,
+          'pass',
+          {
+            detail: `The homeserver read the X-Matrix header (${r.status} "${error.error}")`,
+            evidence: { status: r.status, error: error.error },
+          },
+          subject,
+        );
+    return [send, authorization];
+  }
+  if (r.status >= 300 && r.status < 400) {
+    return refusedWith({
+      detail: `Answered ${r.status} to ${size} (to ${r.headers.location ?? 'no location'}): servers do not follow redirects on federation requests`,
+      fix: ROUTE_FIX,
+      evidence,
+    });
+  }
+  return refusedWith({
+    detail: `Answered ${r.status} (${r.headers['content-type'] ?? 'no content type'}) to ${size}: ${answeredBy(probe, r)}`,
+    fix: ROUTE_FIX,
+    evidence,
+  });
+}
+
+/** Media over federation, unauthenticated: the homeserver's own JSON error is the expected answer. */
+function mediaFinding(probe: AddressProbe, subject: AddressSubject): Finding | undefined {
+  const r = probe.media;
+  if (!r) return undefined;
+  const fix =
+    'Route /_matrix/federation/v1/media/ on the federation port to the homeserver process that serves media (MDAD with media repository workers: their federation locations)';
+  if (!r.ok) return emit(FEDERATION.media, 'fail', { detail: `GET /_matrix/federation/v1/media/download: ${r.message}`, fix }, subject);
+  const error = matrixError(r);
+  const evidence = { status: r.status, ...(error ? { errcode: error.errcode } : {}) };
+  if (error?.errcode === 'M_UNRECOGNIZED') {
+    return emit(
+      FEDERATION.media,
+      'warn',
+      {
+        detail: `The homeserver answered ${r.status} M_UNRECOGNIZED: the process behind this path does not serve authenticated media (Matrix v1.11), so servers that require it cannot load media posted here`,
+        fix: `${fix}; or upgrade a homeserver that predates authenticated media`,
+        evidence,
+      },
+      subject,
+    );
+  }
+  if (error) {
+    return emit(
+      FEDERATION.media,
+      'pass',
+      { detail: `The homeserver answers it: ${r.status} ${error.errcode} to an unauthenticated request, as expected`, evidence },
+      subject,
+    );
+  }
+  return emit(
+    FEDERATION.media,
+    'fail',
+    { detail: `Answered ${r.status} (${r.headers['content-type'] ?? 'no content type'}): ${answeredBy(probe, r)}`, fix, evidence },
     subject,
   );
 }

@@ -50,6 +50,13 @@ describe('federation check', () => {
     expect(find(`${MATRIX_8448}.version`).detail).toMatch(/^Synapse \d+\.\d+/);
     expect(find(`${MATRIX_8448}.keys`)).toMatchObject({ status: 'pass' });
     expect(find(`${MATRIX_8448}.keys`).detail).toContain(`server_name ${LAB.serverName}`);
+    // The full-size transaction reached Synapse, which read the malformed X-Matrix header.
+    const send = find(`${MATRIX_8448}.send`);
+    expect(send).toMatchObject({ status: 'pass', evidence: { status: 400, errcode: 'M_UNAUTHORIZED' } });
+    expect((send.evidence as { bytes: number }).bytes).toBeGreaterThan(9 * 1024 * 1024);
+    expect((send.evidence as { bytes: number }).bytes).toBeLessThan(200 * 65536);
+    expect(find(`${MATRIX_8448}.authorization`)).toMatchObject({ status: 'pass', evidence: { error: 'Malformed Authorization header' } });
+    expect(find(`${MATRIX_8448}.media`)).toMatchObject({ status: 'pass', evidence: { status: 401, errcode: 'M_UNAUTHORIZED' } });
     expect(run.code).toBe(0);
   });
 
@@ -133,6 +140,31 @@ describe('federation check', () => {
     expect(keys.status).toBe('fail');
     expect(keys.detail).toContain('as text/html');
     expect(keys.detail).toContain('the homeserver answers other federation paths');
+  });
+
+  it("a federation port with nginx's default body limit refuses the full-size transaction with 413", async () => {
+    await lab.use('send-body-limit');
+    const { run, find } = await check('federation');
+    expect(find(`${MATRIX_8448}.version`).status).toBe('pass');
+    const send = find(`${MATRIX_8448}.send`);
+    expect(send).toMatchObject({ status: 'fail', evidence: { status: 413 } });
+    expect(send.detail).toMatch(/^Answered 413 \(text\/html, Server: nginx[^)]*\) to a 9\.4 MiB transaction/);
+    expect(send.fix).toContain('client_max_body_size 50M;');
+    expect(send.fix).toContain('maxRequestBodyBytes');
+    expect(find(`${MATRIX_8448}.authorization`)).toMatchObject({ status: 'skip', causedBy: `${MATRIX_8448}.send` });
+    expect(find(`${MATRIX_8448}.media`).status).toBe('pass');
+    expect(run.code).toBe(2);
+  });
+
+  it('a proxy that clears the Authorization header: Synapse says it is missing', async () => {
+    await lab.use('authorization-stripped');
+    const { run, find } = await check('federation');
+    expect(find(`${MATRIX_8448}.send`).status).toBe('pass');
+    const authorization = find(`${MATRIX_8448}.authorization`);
+    expect(authorization).toMatchObject({ status: 'fail', evidence: { status: 401, error: 'Missing Authorization headers' } });
+    expect(authorization.fix).toContain('proxy_set_header Authorization');
+    expect(authorization.fix).toContain('customRequestHeaders');
+    expect(run.code).toBe(2);
   });
 });
 

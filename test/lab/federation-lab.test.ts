@@ -238,6 +238,43 @@ describe('federation lab: the scenarios are served as described', () => {
     const version = ok(await probe(`${FED}/_matrix/federation/v1/version`, LAB.matrixAddress));
     expect(JSON.parse(version.body)).toMatchObject({ server: { name: 'Synapse' } });
   });
+
+  it("send-body-limit and authorization-stripped: nginx's 413 for a 2 MiB body on 8448, and a header that never reaches Synapse", async () => {
+    const send = (headers: Record<string, string>, body: string) =>
+      httpRequest(`${FED}/_matrix/federation/v1/send/lab`, {
+        address: LAB.matrixAddress,
+        timeoutMs: 5000,
+        ca,
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', ...headers },
+        body,
+      });
+    const big = JSON.stringify({ pdus: [], padding: 'x'.repeat(2 * 1024 * 1024) });
+    const xMatrix = { authorization: 'X-Matrix origin="not a server name",key="ed25519:a",sig="b"' };
+    await lab.use('send-body-limit');
+    const limited = ok(await send(xMatrix, big));
+    expect(limited.status).toBe(413);
+    expect(limited.body).toContain('<title>413 Request Entity Too Large</title>');
+    // Small bodies still pass, and 443 keeps its limit.
+    expect(JSON.parse(ok(await send(xMatrix, '{}')).body)).toEqual({ errcode: 'M_UNAUTHORIZED', error: 'Malformed Authorization header' });
+    expect(
+      ok(
+        await httpRequest(`${MATRIX}/_matrix/federation/v1/send/lab`, {
+          address: LAB.matrixAddress,
+          timeoutMs: 5000,
+          ca,
+          method: 'PUT',
+          headers: xMatrix,
+          body: big,
+        }),
+      ).status,
+    ).toBe(400);
+
+    await lab.use('authorization-stripped');
+    const stripped = ok(await send(xMatrix, big));
+    expect(stripped.status).toBe(401);
+    expect(JSON.parse(stripped.body)).toEqual({ errcode: 'M_UNAUTHORIZED', error: 'Missing Authorization headers' });
+  });
 });
 
 describe('client-discovery referee (matrix-js-sdk AutoDiscovery.findClientConfig)', () => {
@@ -268,6 +305,8 @@ describe('client-discovery referee (matrix-js-sdk AutoDiscovery.findClientConfig
     'two-addresses': SUCCESS,
     'two-addresses-one-broken': SUCCESS,
     'keys-html': SUCCESS,
+    'send-body-limit': SUCCESS,
+    'authorization-stripped': SUCCESS,
   };
 
   it('covers every scenario', () => {

@@ -53,7 +53,9 @@ export type Scenario =
   | 'federation-port-closed'
   | 'two-addresses'
   | 'two-addresses-one-broken'
-  | 'keys-html';
+  | 'keys-html'
+  | 'send-body-limit'
+  | 'authorization-stripped';
 
 export const SCENARIOS: Record<Scenario, string> = {
   'healthy-wellknown': 'delegation by /.well-known/matrix/server to matrix.example.test:8448, everything valid (MDAD defaults)',
@@ -75,6 +77,10 @@ export const SCENARIOS: Record<Scenario, string> = {
   'two-addresses-one-broken':
     'matrix.example.test has A 127.0.1.2 and 127.0.1.3; 127.0.1.3:8448 answers 502 for /_matrix (dead upstream), all else equal',
   'keys-html': '/_matrix/key/v2/server on the Matrix host answers 200 text/html (a default web page); other paths normal',
+  'send-body-limit':
+    "nginx on matrix.example.test:8448 proxies /_matrix without client_max_body_size, so nginx's default 1m applies: a large transaction gets nginx's 413",
+  'authorization-stripped':
+    'nginx on matrix.example.test:8448 proxies /_matrix with proxy_set_header Authorization "": Synapse never sees X-Matrix',
 };
 
 export interface FederationLab {
@@ -113,6 +119,10 @@ export interface MatrixSite {
   keys: 'synapse' | 'html';
   /** /_matrix goes to a dead upstream: nginx answers 502. */
   matrixBadGateway: boolean;
+  /** client_max_body_size of the /_matrix location (null: none, nginx's default 1m). */
+  bodyLimit: string | null;
+  /** The /_matrix location clears the Authorization header. */
+  stripAuthorization: boolean;
 }
 
 export interface Layout {
@@ -135,7 +145,15 @@ const json = (body: string): JsonFile => ({ kind: 'json', body, contentType: 'ap
 const ABSENT: Publish = { kind: 'absent' };
 
 function matrixSite(): MatrixSite {
-  return { cert: 'matrix', server: json(SERVER_JSON), client: json(CLIENT_JSON), keys: 'synapse', matrixBadGateway: false };
+  return {
+    cert: 'matrix',
+    server: json(SERVER_JSON),
+    client: json(CLIENT_JSON),
+    keys: 'synapse',
+    matrixBadGateway: false,
+    bodyLimit: '50M',
+    stripAuthorization: false,
+  };
 }
 
 function soa(): LabRecord[] {
@@ -225,6 +243,13 @@ const CHANGES: Record<Scenario, (layout: Layout) => void> = {
     l.second = { site443: matrixSite(), site8448: { ...matrixSite(), matrixBadGateway: true } };
   },
   'keys-html': (l) => onMatrixHost(l, (site) => (site.keys = 'html')),
+  // MDAD issue 4100: the federation server block without a client_max_body_size of its own.
+  'send-body-limit': (l) => {
+    l.matrix8448!.bodyLimit = null;
+  },
+  'authorization-stripped': (l) => {
+    l.matrix8448!.stripAuthorization = true;
+  },
 };
 
 /** What a scenario serves, as data (the healthy layout with the scenario's change applied). */
@@ -279,18 +304,21 @@ function tlsServer(listen: string, served: Served, serverName: string, locations
   }`;
 }
 
-/** As MDAD's reverse-proxy example: no path after the upstream (nginx would re-encode the URI). */
-function proxy(upstream: string): string {
+/**
+ * As MDAD's reverse-proxy example (examples/reverse-proxies/nginx/matrix.conf): no path after the
+ * upstream (nginx would re-encode the URI), client_max_body_size 50M unless the site says otherwise.
+ */
+function proxy(upstream: string, site?: MatrixSite): string {
+  const bodyLimit = site ? site.bodyLimit : '50M';
   return `proxy_pass ${upstream};
       proxy_set_header X-Forwarded-For $remote_addr;
       proxy_set_header X-Forwarded-Proto $scheme;
-      proxy_set_header Host $host;
-      client_max_body_size 50M;`;
+      proxy_set_header Host $host;${site?.stripAuthorization ? '\n      proxy_set_header Authorization "";' : ''}${bodyLimit ? `\n      client_max_body_size ${bodyLimit};` : ''}`;
 }
 
 function matrixLocations(site: MatrixSite, synapseUrl: string, deadUpstream: string): string[] {
   const locations = [
-    `location /_matrix { ${proxy(site.matrixBadGateway ? deadUpstream : synapseUrl)} }`,
+    `location /_matrix { ${proxy(site.matrixBadGateway ? deadUpstream : synapseUrl, site)} }`,
     `location /_synapse/client { ${proxy(synapseUrl)} }`,
     publish('/.well-known/matrix/server', site.server),
     publish('/.well-known/matrix/client', site.client),

@@ -22,6 +22,7 @@ import {
   jsonResponse,
   lookup,
   NOW,
+  redirect,
   NXDOMAIN,
   response,
   srvAnswer,
@@ -456,5 +457,111 @@ describe('targets and discovery', () => {
       detail: `Step 4: the SRV lookup of _matrix-fed._tcp.${NAME} failed (timeout: no resolver answered), so servers cannot tell where you are`,
       fix: 'Fix the DNS records of the SRV name (run checks/dns.ts), or publish /.well-known/matrix/server',
     });
+  });
+});
+
+describe('a full-size transaction and media over federation', () => {
+  const SEND = `https://${MX}:443/_matrix/federation/v1/send/matrix-selfhost-toolkit-probe`;
+  const MEDIA = `https://${MX}:443/_matrix/federation/v1/media/download/matrix-selfhost-toolkit-probe`;
+  const BYTES = 150 * 65536 + 120;
+  const MALFORMED = { errcode: 'M_UNAUTHORIZED', error: 'Malformed Authorization header' };
+  const MISSING = { errcode: 'M_UNAUTHORIZED', error: 'Missing Authorization headers' };
+  const sent = (outcome: AddressProbe['version'], media: AddressProbe['version'] = jsonResponse(MEDIA, MISSING, 401)) =>
+    judge(federationFacts(delegated(), [probe(MX, 443, IPV4, { send: { bytes: BYTES, outcome }, media })])).byId;
+
+  it('Synapse read the whole body and the malformed X-Matrix header; media answers its own 401', () => {
+    const byId = sent(jsonResponse(SEND, MALFORMED, 400));
+    expect(byId(`${AT}.send`)).toMatchObject({
+      status: 'pass',
+      title: '203.0.113.10:443 (IPv4) takes a full-size transaction',
+      detail:
+        'The homeserver got a 9.4 MiB transaction (PUT /_matrix/federation/v1/send) whole: 400 M_UNAUTHORIZED (Malformed Authorization header), as for any unsigned request',
+    });
+    expect(byId(`${AT}.authorization`)).toMatchObject({
+      status: 'pass',
+      detail: 'The homeserver read the X-Matrix header (400 "Malformed Authorization header")',
+    });
+    expect(byId(`${AT}.media`)).toMatchObject({ status: 'pass', evidence: { status: 401, errcode: 'M_UNAUTHORIZED' } });
+  });
+
+  it("nginx's 413: the body limit, with the nginx, MDAD and Traefik settings; the header is not judged", () => {
+    const byId = sent(
+      response(SEND, 413, '<html><head><title>413 Request Entity Too Large</title></head></html>', {
+        headers: { 'content-type': 'text/html', server: 'nginx/1.22.1' },
+      }),
+    );
+    const send = byId(`${AT}.send`);
+    expect(send?.status).toBe('fail');
+    expect(send?.detail).toMatch(
+      /^Answered 413 \(text\/html, Server: nginx\/1\.22\.1\) to a 9\.4 MiB transaction \(PUT \/_matrix\/federation\/v1\/send\), which Synapse accepts \(up to 12\.5 MiB\)/,
+    );
+    expect(send?.fix).toContain("nginx's default is 1m");
+    expect(send?.fix).toContain('client_max_body_size 50M;');
+    expect(send?.fix).toContain('matrix_synapse_reverse_proxy_companion_federation_api_client_max_body_size_mb');
+    expect(send?.fix).toContain('maxRequestBodyBytes above 13107200');
+    expect(byId(`${AT}.authorization`)).toMatchObject({ status: 'skip', causedBy: `${AT}.send` });
+    expect(byId(`${AT}.media`)?.status).toBe('pass');
+  });
+
+  it("Traefik's buffering middleware: a plain-text 413, the same fix", () => {
+    const send = sent(response(SEND, 413, 'request body too large', { headers: { 'content-type': 'text/plain; charset=utf-8' } }))(
+      `${AT}.send`,
+    );
+    expect(send).toMatchObject({ status: 'fail', evidence: { bytes: BYTES, status: 413 } });
+    expect(send?.detail).toMatch(/^Answered 413 \(text\/plain; charset=utf-8\) to a 9\.4 MiB/);
+  });
+
+  it('a header stripped by the proxy: Synapse says it is missing', () => {
+    const byId = sent(jsonResponse(SEND, MISSING, 401));
+    expect(byId(`${AT}.send`)?.status).toBe('pass');
+    const authorization = byId(`${AT}.authorization`);
+    expect(authorization).toMatchObject({
+      status: 'fail',
+      title: '203.0.113.10:443 (IPv4) strips the Authorization header',
+      evidence: { status: 401, error: 'Missing Authorization headers' },
+    });
+    expect(authorization?.fix).toContain('remove proxy_set_header Authorization');
+    expect(authorization?.fix).toContain('customRequestHeaders');
+  });
+
+  it('a connection closed during the upload is a failure naming the body limit; a timeout only a warning', () => {
+    const reset = sent(failure(SEND, 'http', 'reset', 'connection closed during the HTTP exchange', { code: 'EPIPE' }))(`${AT}.send`);
+    expect(reset).toMatchObject({ status: 'fail', fix: expect.stringContaining('client_max_body_size') });
+    const byId = sent(failure(SEND, 'http', 'timeout', 'no answer within the timeout during the HTTP exchange'));
+    expect(byId(`${AT}.send`)).toMatchObject({ status: 'warn', detail: expect.stringContaining('at 10 Mbit/s it takes 8 s') });
+    expect(byId(`${AT}.send`)?.fix).toContain('--timeout 30');
+    expect(byId(`${AT}.authorization`)?.status).toBe('skip');
+  });
+
+  it("Traefik's own 404, a redirect and a body cut on the way are failures", () => {
+    const traefik = response(SEND, 404, '404 page not found\n', { headers: { 'content-type': 'text/plain; charset=utf-8' } });
+    const byId = sent(traefik, response(MEDIA, 404, '404 page not found\n', { headers: { 'content-type': 'text/plain; charset=utf-8' } }));
+    expect(byId(`${AT}.send`)).toMatchObject({ status: 'fail', detail: expect.stringContaining("Traefik's own 404") });
+    expect(byId(`${AT}.send`)?.fix).toContain('PUT and POST too');
+    expect(byId(`${AT}.media`)).toMatchObject({ status: 'fail', detail: expect.stringContaining("Traefik's own 404") });
+    expect(sent(redirect(SEND, `https://${NAME}/`, 301))(`${AT}.send`)).toMatchObject({
+      status: 'fail',
+      detail: expect.stringContaining(`(to https://${NAME}/): servers do not follow redirects`),
+    });
+    expect(sent(jsonResponse(SEND, { errcode: 'M_NOT_JSON', error: 'Content not JSON.' }, 400))(`${AT}.send`)).toMatchObject({
+      status: 'fail',
+      detail: expect.stringContaining('the body arrived cut or altered'),
+    });
+  });
+
+  it('media the homeserver does not know: a warning (no authenticated media behind that path)', () => {
+    const media = sent(
+      jsonResponse(SEND, MALFORMED, 400),
+      jsonResponse(MEDIA, { errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request' }, 404),
+    )(`${AT}.media`);
+    expect(media).toMatchObject({ status: 'warn', detail: expect.stringContaining('does not serve authenticated media (Matrix v1.11)') });
+  });
+
+  it('a 502 from the proxy on media names the homeserver behind it', () => {
+    const media = sent(
+      jsonResponse(SEND, MALFORMED, 400),
+      response(MEDIA, 502, '<html>Bad Gateway</html>', { headers: { 'content-type': 'text/html' } }),
+    )(`${AT}.media`);
+    expect(media).toMatchObject({ status: 'fail', detail: expect.stringContaining('cannot reach the homeserver behind it (502)') });
   });
 });
