@@ -51,6 +51,8 @@ async function main(): Promise<void> {
     timeoutMs: job.timeoutMs,
     ca: job.caFile ? readFileSync(job.caFile, 'utf8') : undefined,
     areas: job.areas ?? AREA_IDS,
+    // As doctor's fleet runs: the lab fleet's static servers are no homeservers to upload to.
+    bulk: true,
   };
   const target = (name: string) => ({ name: parseServerName(name), expected: {} });
   if (job.warmup) await diagnose(target(job.warmup), settings);

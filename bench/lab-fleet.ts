@@ -114,6 +114,8 @@ function serverBlock(name: string, options: FleetLabOptions, cert: { fullchain: 
     add_header Access-Control-Allow-Origin '*' always;
     add_header Cache-Control 'max-age=14400';
     location / { try_files $uri =404; }
+    # As Synapse answers an unauthenticated media request over federation.
+    location ^~ /_matrix/federation/v1/media/ { return 401 '{"errcode":"M_UNAUTHORIZED","error":"Missing Authorization headers"}'; }
   }`;
 }
 

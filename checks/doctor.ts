@@ -171,7 +171,7 @@ async function main(): Promise<number> {
     const results = await mapBounded(
       targets,
       concurrency,
-      (target) => diagnose(target, settings),
+      (target) => diagnose(target, { ...settings, bulk: true }),
       (done) => (finished = done),
     );
     stop();

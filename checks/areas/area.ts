@@ -43,6 +43,11 @@ export interface RunSettings {
   remotes?: readonly string[];
   /** --canary: the outbound area's one ping into a room where an echo bot answers. */
   canary?: CanaryRequest;
+  /**
+   * A run of many servers or one repeated by each scrape (a fleet, the exporter): the probes that
+   * upload megabytes (federation's full-size /send) are left out.
+   */
+  bulk?: boolean;
   /** The areas to run, by id. */
   areas: readonly string[];
   /** Addresses the run does not connect to, with the reason (the exporter's own networks). */

@@ -257,7 +257,7 @@ export function createExporter(options: ExporterOptions): Exporter {
         const refusal = options.allowPrivate ? undefined : await targetRefusal(target.name, options.settings.resolvers, timeoutMs);
         if (refusal) return refusedTarget(target, refusal, started);
         const guard = options.allowPrivate ? {} : { guard: ownNetworkGuard() };
-        return await diagnose(target, { ...options.settings, timeoutMs, areas: query.areas, ...guard });
+        return await diagnose(target, { ...options.settings, timeoutMs, areas: query.areas, bulk: true, ...guard });
       } finally {
         running.dec();
         release();

@@ -19,6 +19,7 @@ export const federationArea: Area<FederationFacts, Verdict> = {
       timeoutMs: settings.timeoutMs,
       ca: settings.ca,
       connectTo: settings.connectTo,
+      inbound: { transaction: !settings.bulk },
     });
   },
   // The clock is read here, once, so the rules stay pure: certificates and keys are judged at it.

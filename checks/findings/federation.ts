@@ -90,7 +90,7 @@ export const FEDERATION = declareFindings('federation', {
     pass: '{label} takes a full-size transaction',
     fail: '{label} refuses a full-size transaction',
     about:
-      "Other servers push messages with PUT /_matrix/federation/v1/send/{txnId}; a busy room's transaction carries up to 50 events and 100 EDUs, about 9.4 MiB, and Synapse accepts 12.5 MiB. The check sends one that large (with an X-Matrix header Synapse refuses while parsing it, so nothing is processed) and expects Synapse's own JSON error. A 413 from a proxy (nginx's default client_max_body_size is 1m, a Traefik buffering middleware's maxRequestBodyBytes), a 404, a redirect or a web page means large transactions never arrive while every GET test passes: messages, read receipts and keys from busy rooms go missing.",
+      "Other servers push messages with PUT /_matrix/federation/v1/send/{txnId}; a busy room's transaction carries up to 50 events of up to 64 KiB and 100 EDUs, over 3 MiB, and Synapse accepts 12.5 MiB. The check sends one of 3.2 MiB, once per single-server run (a fleet run and the exporter leave it out) (with an X-Matrix header Synapse refuses while parsing it, so nothing is processed) and expects Synapse's own JSON error. A 413 from a proxy (nginx's default client_max_body_size is 1m, a Traefik buffering middleware's maxRequestBodyBytes), a 404, a redirect or a web page means large transactions never arrive while every GET test passes: messages, read receipts and keys from busy rooms go missing.",
   },
   authorization: {
     id: 'federation.{address}.authorization',

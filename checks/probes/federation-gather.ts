@@ -1,7 +1,8 @@
 // Gathers what the federation rules judge: the facts server discovery needs (well-known, SRV),
 // then, for every address of every target, the TLS handshake, /_matrix/federation/v1/version
-// and /_matrix/key/v2/server, sent with the Host header and SNI the spec prescribes; where the
-// handshake worked, the largest transaction a server sends, and a media request over federation.
+// and /_matrix/key/v2/server, sent with the Host header and SNI the spec prescribes; for the
+// server under test, where the handshake worked, a media request over federation and, in a
+// single-server run, a transaction as large as busy rooms send.
 import { isIP } from 'node:net';
 import { fetchChain } from './fetch-chain.ts';
 import { httpRequest, type HttpOptions } from './http.ts';
@@ -23,6 +24,13 @@ export interface FederationGatherOptions {
   timeoutMs: number;
   ca?: string;
   connectTo?: readonly ConnectTo[];
+  /**
+   * The inbound paths of the server under test, beyond version and keys: media over federation,
+   * and with `transaction` the full-size PUT /send (a single-server run only: a fleet or the
+   * exporter would upload megabytes per server and scrape). Absent for other servers' discovery
+   * (the outbound and rtc areas): nothing is sent to a server that is not the one checked.
+   */
+  inbound?: { transaction: boolean };
 }
 
 // The key document is small; a proxy's HTML page may not be.
@@ -41,26 +49,24 @@ const MEDIA_PATH = '/_matrix/federation/v1/media/download/matrix-selfhost-toolki
  */
 const MALFORMED_X_MATRIX = 'X-Matrix origin="matrix-selfhost-toolkit probe",key="ed25519:probe",sig="unsigned"';
 
-let transaction: string | undefined;
 /**
- * A transaction of the largest size servers send (LARGEST_TRANSACTION): every PDU and EDU padded
- * to 64 KiB. Synapse parses the whole body as JSON before it authenticates the request
- * (BaseFederationServlet._wrap), so its answer shows the body arrived entire.
+ * A transaction of LARGEST_TRANSACTION's size, every PDU and EDU padded to its size there. Synapse
+ * parses the whole body as JSON before it authenticates the request (BaseFederationServlet._wrap),
+ * so its answer shows the body arrived entire. Made again for each probe: the exporter keeps
+ * nothing of it between runs.
  */
 function largestTransaction(): string {
-  if (transaction) return transaction;
-  const { pdus, edus, entryBytes } = LARGEST_TRANSACTION;
-  const padded = (entry: Record<string, unknown>) => {
+  const { pdus, pduBytes, edus, eduBytes } = LARGEST_TRANSACTION;
+  const padded = (entry: Record<string, unknown>, bytes: number) => {
     const bare = JSON.stringify({ ...entry, content: { padding: '' } });
-    return { ...entry, content: { padding: 'x'.repeat(entryBytes - bare.length) } };
+    return { ...entry, content: { padding: 'x'.repeat(bytes - bare.length) } };
   };
-  transaction = JSON.stringify({
+  return JSON.stringify({
     origin: 'matrix-selfhost-toolkit.invalid',
     origin_server_ts: 0,
-    pdus: Array.from({ length: pdus }, () => padded({ type: 'org.matrix_selfhost_toolkit.padding' })),
-    edus: Array.from({ length: edus }, () => padded({ edu_type: 'org.matrix_selfhost_toolkit.padding' })),
+    pdus: Array.from({ length: pdus }, () => padded({ type: 'org.matrix_selfhost_toolkit.padding' }, pduBytes)),
+    edus: Array.from({ length: edus }, () => padded({ edu_type: 'org.matrix_selfhost_toolkit.padding' }, eduBytes)),
   });
-  return transaction;
 }
 
 export async function gatherFederation(options: FederationGatherOptions): Promise<FederationFacts> {
@@ -136,8 +142,8 @@ async function probeAddress(
   const [version, keys] = await Promise.all([request('/_matrix/federation/v1/version'), request('/_matrix/key/v2/server')]);
   const probe: AddressProbe = { target, port, address, version, keys };
   // Only where the handshake worked: nothing else is judged where it did not.
-  const reached = Boolean(version.tls ?? keys.tls);
-  const body = reached ? largestTransaction() : '';
+  const reached = Boolean(version.tls ?? keys.tls) && options.inbound !== undefined;
+  const body = reached && options.inbound?.transaction ? largestTransaction() : undefined;
   // A homeserver's request refused: asked once more as a browser, to tell a WAF from the homeserver.
   const [versionAsBrowser, keysAsBrowser, send, media] = await Promise.all([
     ...[version, keys].map((o, i) =>
@@ -145,7 +151,7 @@ async function probeAddress(
         ? request(i === 0 ? '/_matrix/federation/v1/version' : '/_matrix/key/v2/server', BROWSER_USER_AGENT)
         : undefined,
     ),
-    reached
+    body !== undefined
       ? request(SEND_PATH, SYNAPSE_USER_AGENT, {
           method: 'PUT',
           headers: { authorization: MALFORMED_X_MATRIX, 'content-type': 'application/json' },
@@ -154,7 +160,7 @@ async function probeAddress(
       : undefined,
     reached ? request(MEDIA_PATH) : undefined,
   ]);
-  if (send) probe.send = { bytes: Buffer.byteLength(body), outcome: send };
+  if (send && body !== undefined) probe.send = { bytes: Buffer.byteLength(body), outcome: send };
   if (media) probe.media = media;
   if (versionAsBrowser) probe.versionAsBrowser = versionAsBrowser;
   // The spec has servers send "Host: name:port" after a delegation with a port; a proxy that

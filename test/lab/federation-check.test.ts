@@ -2,6 +2,9 @@
 // a real Synapse behind real nginx, openssl certificates, a dns2 resolver. For every scenario the
 // client-discovery verdict must agree with matrix-js-sdk's AutoDiscovery (the referee).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startFederationLab, LAB, SCENARIOS, WRONG_NAME, type FederationLab, type Scenario } from './federation-lab.ts';
 import { refereeClientDiscovery } from './autodiscovery-referee.ts';
 import { runCli } from './run-cli.ts';
@@ -53,11 +56,36 @@ describe('federation check', () => {
     // The full-size transaction reached Synapse, which read the malformed X-Matrix header.
     const send = find(`${MATRIX_8448}.send`);
     expect(send).toMatchObject({ status: 'pass', evidence: { status: 400, errcode: 'M_UNAUTHORIZED' } });
-    expect((send.evidence as { bytes: number }).bytes).toBeGreaterThan(9 * 1024 * 1024);
+    // 50 PDUs of 64 KiB and 100 EDUs of 1 KiB: over three times nginx's default limit, under Synapse's.
+    expect((send.evidence as { bytes: number }).bytes).toBeGreaterThan(50 * 65536 + 100 * 1024);
     expect((send.evidence as { bytes: number }).bytes).toBeLessThan(200 * 65536);
     expect(find(`${MATRIX_8448}.authorization`)).toMatchObject({ status: 'pass', evidence: { error: 'Malformed Authorization header' } });
     expect(find(`${MATRIX_8448}.media`)).toMatchObject({ status: 'pass', evidence: { status: 401, errcode: 'M_UNAUTHORIZED' } });
     expect(run.code).toBe(0);
+  });
+
+  it('a fleet run asks media but uploads no transaction (one per server would be megabytes each)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fleet-'));
+    try {
+      writeFileSync(join(dir, 'servers'), `${LAB.serverName}\n`);
+      const run = await runCli('checks/doctor.ts', [
+        '--list',
+        join(dir, 'servers'),
+        '--only',
+        'federation',
+        '--resolver',
+        lab.resolver,
+        '--ca-file',
+        lab.caFile,
+        '--json',
+      ]);
+      const ids = (JSON.parse(run.stdout) as Report).findings.map((f) => f.id);
+      expect(ids).toContain(`${MATRIX_8448}.media`);
+      expect(ids).not.toContain(`${MATRIX_8448}.send`);
+      expect(ids).not.toContain(`${MATRIX_8448}.authorization`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('healthy, delegated by SRV: step 4, the certificate must cover the server name itself', async () => {
@@ -148,7 +176,7 @@ describe('federation check', () => {
     expect(find(`${MATRIX_8448}.version`).status).toBe('pass');
     const send = find(`${MATRIX_8448}.send`);
     expect(send).toMatchObject({ status: 'fail', evidence: { status: 413 } });
-    expect(send.detail).toMatch(/^Answered 413 \(text\/html, Server: nginx[^)]*\) to a 9\.4 MiB transaction/);
+    expect(send.detail).toMatch(/^Answered 413 \(text\/html, Server: nginx[^)]*\) to a 3\.2 MiB transaction/);
     expect(send.fix).toContain('client_max_body_size 50M;');
     expect(send.fix).toContain('maxRequestBodyBytes');
     expect(find(`${MATRIX_8448}.authorization`)).toMatchObject({ status: 'skip', causedBy: `${MATRIX_8448}.send` });

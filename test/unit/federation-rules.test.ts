@@ -463,7 +463,7 @@ describe('targets and discovery', () => {
 describe('a full-size transaction and media over federation', () => {
   const SEND = `https://${MX}:443/_matrix/federation/v1/send/matrix-selfhost-toolkit-probe`;
   const MEDIA = `https://${MX}:443/_matrix/federation/v1/media/download/matrix-selfhost-toolkit-probe`;
-  const BYTES = 150 * 65536 + 120;
+  const BYTES = 50 * 65536 + 100 * 1024 + 120;
   const MALFORMED = { errcode: 'M_UNAUTHORIZED', error: 'Malformed Authorization header' };
   const MISSING = { errcode: 'M_UNAUTHORIZED', error: 'Missing Authorization headers' };
   const sent = (outcome: AddressProbe['version'], media: AddressProbe['version'] = jsonResponse(MEDIA, MISSING, 401)) =>
@@ -475,7 +475,7 @@ describe('a full-size transaction and media over federation', () => {
       status: 'pass',
       title: '203.0.113.10:443 (IPv4) takes a full-size transaction',
       detail:
-        'The homeserver got a 9.4 MiB transaction (PUT /_matrix/federation/v1/send) whole: 400 M_UNAUTHORIZED (Malformed Authorization header), as for any unsigned request',
+        'The homeserver got a 3.2 MiB transaction (PUT /_matrix/federation/v1/send) whole: 400 M_UNAUTHORIZED (Malformed Authorization header), as for any unsigned request',
     });
     expect(byId(`${AT}.authorization`)).toMatchObject({
       status: 'pass',
@@ -493,7 +493,7 @@ describe('a full-size transaction and media over federation', () => {
     const send = byId(`${AT}.send`);
     expect(send?.status).toBe('fail');
     expect(send?.detail).toMatch(
-      /^Answered 413 \(text\/html, Server: nginx\/1\.22\.1\) to a 9\.4 MiB transaction \(PUT \/_matrix\/federation\/v1\/send\), which Synapse accepts \(up to 12\.5 MiB\)/,
+      /^Answered 413 \(text\/html, Server: nginx\/1\.22\.1\) to a 3\.2 MiB transaction \(PUT \/_matrix\/federation\/v1\/send\), which Synapse accepts \(up to 12\.5 MiB\)/,
     );
     expect(send?.fix).toContain("nginx's default is 1m");
     expect(send?.fix).toContain('client_max_body_size 50M;');
@@ -508,7 +508,7 @@ describe('a full-size transaction and media over federation', () => {
       `${AT}.send`,
     );
     expect(send).toMatchObject({ status: 'fail', evidence: { bytes: BYTES, status: 413 } });
-    expect(send?.detail).toMatch(/^Answered 413 \(text\/plain; charset=utf-8\) to a 9\.4 MiB/);
+    expect(send?.detail).toMatch(/^Answered 413 \(text\/plain; charset=utf-8\) to a 3\.2 MiB/);
   });
 
   it('a header stripped by the proxy: Synapse says it is missing', () => {
@@ -528,7 +528,7 @@ describe('a full-size transaction and media over federation', () => {
     const reset = sent(failure(SEND, 'http', 'reset', 'connection closed during the HTTP exchange', { code: 'EPIPE' }))(`${AT}.send`);
     expect(reset).toMatchObject({ status: 'fail', fix: expect.stringContaining('client_max_body_size') });
     const byId = sent(failure(SEND, 'http', 'timeout', 'no answer within the timeout during the HTTP exchange'));
-    expect(byId(`${AT}.send`)).toMatchObject({ status: 'warn', detail: expect.stringContaining('at 10 Mbit/s it takes 8 s') });
+    expect(byId(`${AT}.send`)).toMatchObject({ status: 'warn', detail: expect.stringContaining('at 10 Mbit/s it takes 3 s') });
     expect(byId(`${AT}.send`)?.fix).toContain('--timeout 30');
     expect(byId(`${AT}.authorization`)?.status).toBe('skip');
   });
