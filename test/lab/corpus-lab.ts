@@ -88,13 +88,18 @@ export function wellKnown(file: 'server' | 'client', body: string, options: Json
     }`;
 }
 
-/** As MDAD's reverse-proxy example: no URI after the upstream. `trailingSlash` is the classic mistake. */
+/**
+ * As MDAD's reverse-proxy example: no URI after the upstream, and a body limit over the largest
+ * transaction (MDAD's companion: matrix_synapse_reverse_proxy_companion_federation_api_client_max_body_size_mb).
+ * `trailingSlash` is the classic mistake.
+ */
 export function synapseProxy(path = '/_matrix', trailingSlash = false): string {
   return `location ${path} {
       proxy_pass ${trailingSlash ? 'SYNAPSE_URL/' : 'SYNAPSE_URL'};
       proxy_set_header X-Forwarded-For $remote_addr;
       proxy_set_header X-Forwarded-Proto $scheme;
       proxy_set_header Host $host;
+      client_max_body_size 50M;
     }`;
 }
 
