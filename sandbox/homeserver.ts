@@ -30,7 +30,7 @@ export async function startSandboxHomeserver(plan: Plan, broken: boolean): Promi
   const { publicKey, privateKey } = generateKeyPairSync('ed25519');
   const keyId = 'ed25519:sandbox';
   const wellKnownHeaders = { 'content-type': 'application/json', 'access-control-allow-origin': '*' };
-  const route = (host: string, path: string, authorization: string | undefined): Reply => {
+  const route = (host: string, path: string): Reply => {
     if (path === '/.well-known/matrix/server' && plan.wellKnown.server)
       return { status: 200, body: plan.wellKnown.server, headers: wellKnownHeaders };
     if (path === '/.well-known/matrix/client') {
@@ -45,16 +45,17 @@ export async function startSandboxHomeserver(plan: Plan, broken: boolean): Promi
     if (path === '/_matrix/federation/v1/version') return { status: 200, body: { server: { name: 'Sandbox', version: '1.0' } } };
     if (path === '/_matrix/key/v2/server')
       return { status: 200, body: signedKeys(broken ? plan.matrixHost : plan.serverName, keyId, publicKey, privateKey) };
-    // As Synapse answers unsigned federation requests: a malformed X-Matrix header, or none.
-    if (path.startsWith('/_matrix/federation/v1/send/') || path.startsWith('/_matrix/federation/v1/media/'))
-      return authorization?.startsWith('X-Matrix ')
-        ? { status: 400, body: { errcode: 'M_UNAUTHORIZED', error: 'Malformed Authorization header' } }
-        : { status: 401, body: { errcode: 'M_UNAUTHORIZED', error: 'Missing Authorization headers' } };
+    // As Synapse answers the toolkit's unsigned federation requests: the transaction's malformed
+    // X-Matrix header, and media asked without one.
+    if (path.startsWith('/_matrix/federation/v1/send/'))
+      return { status: 400, body: { errcode: 'M_UNAUTHORIZED', error: 'Malformed Authorization header' } };
+    if (path.startsWith('/_matrix/federation/v1/media/'))
+      return { status: 401, body: { errcode: 'M_UNAUTHORIZED', error: 'Missing Authorization headers' } };
     return { status: 404, body: { errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request' } };
   };
   const server = createServer(SANDBOX_TLS, (request: IncomingMessage, response: ServerResponse) => {
     const host = (request.headers.host ?? '').replace(/:\d+$/, '');
-    const reply = route(host, new URL(request.url ?? '/', 'https://sandbox').pathname, request.headers.authorization);
+    const reply = route(host, new URL(request.url ?? '/', 'https://sandbox').pathname);
     // The whole body is read first, as Synapse does, so that an upload is never cut off.
     request.resume();
     request.on('end', () => {
