@@ -50,6 +50,8 @@ export interface RunSettings {
   bulk?: boolean;
   /** The areas to run, by id. */
   areas: readonly string[];
+  /** serve --allow-private: public names that resolve to private addresses are probed too. */
+  privateNamesAllowed?: boolean;
   /** Addresses the run does not connect to, with the reason (the exporter's own networks). */
   guard?: (address: string) => string | undefined;
 }

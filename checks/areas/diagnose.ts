@@ -48,6 +48,7 @@ export async function diagnose(
         }),
       ),
     settings.guard,
+    settings.privateNamesAllowed,
   );
   const ids = new Set(result.flatMap(([, r]) => r.findings.map((f) => f.id)));
   // Root causes are linked across areas once all are judged (a DNS record explains a TURN failure).

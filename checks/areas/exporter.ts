@@ -256,7 +256,7 @@ export function createExporter(options: ExporterOptions): Exporter {
         const started = new Date();
         const refusal = options.allowPrivate ? undefined : await targetRefusal(target.name, options.settings.resolvers, timeoutMs);
         if (refusal) return refusedTarget(target, refusal, started);
-        const guard = options.allowPrivate ? {} : { guard: ownNetworkGuard() };
+        const guard = options.allowPrivate ? { privateNamesAllowed: true } : { guard: ownNetworkGuard() };
         return await diagnose(target, { ...options.settings, timeoutMs, areas: query.areas, bulk: true, ...guard });
       } finally {
         running.dec();

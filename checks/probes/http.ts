@@ -5,10 +5,9 @@
 // Redirects are never followed here: callers judge every hop. A probe never throws.
 import net from 'node:net';
 import { request, type Dispatcher } from 'undici';
-import { cached, refusedAddress } from './run-cache.ts';
+import { cached, refusedAddress, unreachableNameRefusal } from './run-cache.ts';
 import { TOOLKIT_USER_AGENT, type HttpFailure, type HttpOutcome, type HttpPhase, type HttpSuccess, type TlsFact } from '../facts/http.ts';
 import { routeFor, type ConnectTo } from '../core/net.ts';
-import { unreachableNameProblem } from '../facts/public-names.ts';
 import { leaseConnection, ownConnection, type Endpoint, type Lease } from './connections.ts';
 
 export interface HttpOptions {
@@ -30,6 +29,11 @@ export interface HttpOptions {
   headers?: Record<string, string>;
   body?: string;
   maxBodyBytes?: number;
+  /**
+   * The stages' requests to the operator's own server, at the address their resolver gives (a
+   * split-horizon DNS, /etc/hosts): a public name's private address is connected to.
+   */
+  ownServer?: boolean;
   /** base64 for binary bodies (a DER certificate); default utf8. */
   bodyEncoding?: 'utf8' | 'base64';
 }
@@ -52,7 +56,8 @@ async function send(url: string, options: HttpOptions): Promise<HttpOutcome> {
   const route = routeFor(options.connectTo, host, port);
   // The address DNS gave is judged, not a --connect-to route, which is the operator's own: by
   // the run's guard (the exporter's), and as a public name's address (facts/public-names.ts).
-  const guarded = refusedAddress(options.address) ?? (route ? undefined : unreachableNameProblem(host, options.address, port));
+  const guarded =
+    refusedAddress(options.address) ?? (route || options.ownServer ? undefined : unreachableNameRefusal(host, options.address, port));
   if (guarded)
     return {
       ok: false,

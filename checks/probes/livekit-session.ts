@@ -11,7 +11,7 @@ import { RTCPeerConnection } from 'werift';
 import WebSocket from 'ws';
 import { type ConnectTo, routeFor } from '../core/net.ts';
 import { addressScope } from '../facts/turn-config.ts';
-import { unreachableNameProblem } from '../facts/public-names.ts';
+import { unreachableNameRefusal } from './run-cache.ts';
 import { type CandidateFact, type MediaFact, parseCandidate, type SessionFact, type SignalFact } from '../facts/rtc.ts';
 import { withheldMessage } from '../facts/http.ts';
 import { credentialFor, websocketWithCredential } from './credentialed.ts';
@@ -67,7 +67,7 @@ export async function runSession(input: SessionInput): Promise<SessionFact> {
     signal.failure = `${host} does not resolve`;
     return session;
   }
-  const unreachable = route ? undefined : unreachableNameProblem(host, address, port);
+  const unreachable = route ? undefined : unreachableNameRefusal(host, address, port);
   if (unreachable) {
     signal.failure = `not connected: ${unreachable}`;
     return session;

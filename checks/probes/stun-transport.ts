@@ -3,8 +3,7 @@
 // deadline), framing over streams, and a queue of indications (TURN Data). A probe: it never
 // throws for a network fault; a timeout, a refusal, a reset or bytes that are not STUN are
 // outcomes. What arrives and cannot be decoded is recorded, never trusted.
-import { refusedAddress } from './run-cache.ts';
-import { unreachableNameProblem } from '../facts/public-names.ts';
+import { refusedAddress, unreachableNameRefusal } from './run-cache.ts';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -230,7 +229,7 @@ export function openChannel(target: ChannelTarget): Promise<ChannelOpened | Chan
   const started = performance.now();
   const guarded =
     refusedAddress(target.address) ??
-    (target.resolvedFrom ? unreachableNameProblem(target.resolvedFrom, target.address, target.port) : undefined);
+    (target.resolvedFrom ? unreachableNameRefusal(target.resolvedFrom, target.address, target.port) : undefined);
   if (guarded) return Promise.resolve({ ok: false, error: 'unreachable', message: `not connected: ${guarded}`, elapsedMs: 0 });
   return target.transport === 'udp' ? openUdp(target, started) : openStream(target, started);
 }

@@ -68,6 +68,7 @@ async function call<T>(
     ? await sendWithCredential(url, credentialFor(secret.kind, secret.value, url, 'the homeserver the stage was given'), {
         method,
         timeoutMs: TIMEOUT_MS,
+        ownServer: true,
         ...(secret.place ? { place: secret.place } : {}),
         json: body,
       })
@@ -93,6 +94,7 @@ async function sendPlain(method: HttpOptions['method'] & string, url: string, bo
     address,
     method,
     timeoutMs: TIMEOUT_MS,
+    ownServer: true,
     headers: { accept: 'application/json', ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });

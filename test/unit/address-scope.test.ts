@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { isIP } from 'node:net';
 import { isLanName, isTestName, unreachableNameProblem } from '../../checks/facts/public-names.ts';
+import { unreachableNameRefusal, withRunCache } from '../../checks/probes/run-cache.ts';
 import { addressRange, addressScope, type AddressScope } from '../../checks/facts/turn-config.ts';
 
 const TABLE: [string, AddressScope][] = [
@@ -129,5 +130,15 @@ describe('a public name is not connected to an address nobody outside reaches', 
     expect(isLanName('lan.example-club.de')).toBe(false);
     expect(isTestName('a.b.test')).toBe(true);
     expect(isLanName('router.home.arpa')).toBe(true);
+  });
+});
+
+describe('serve --allow-private lets a run connect to those addresses', () => {
+  it('refused in a plain run, connected in one that allows private addresses', async () => {
+    expect(unreachableNameRefusal('matrix.example-club.de', '10.0.0.5', 443)).toMatch(/^matrix\.example-club\.de resolves to 10\.0\.0\.5/);
+    const refused = await withRunCache(async () => unreachableNameRefusal('matrix.example-club.de', '10.0.0.5', 443));
+    expect(refused.result).toMatch(/resolves to 10\.0\.0\.5/);
+    const allowed = await withRunCache(async () => unreachableNameRefusal('matrix.example-club.de', '10.0.0.5', 443), undefined, true);
+    expect(allowed.result).toBeUndefined();
   });
 });
