@@ -22,8 +22,8 @@ SRV _matrix-fed._tcp, the deprecated _matrix._tcp, port 8448), says which step d
 for every IPv4 and IPv6 address of the target: TCP, TLS and the certificate (name, chain,
 expiry), /_matrix/federation/v1/version and /_matrix/key/v2/server with its signatures; then
 the inbound paths other servers use: one 3.2 MiB PUT /_matrix/federation/v1/send (a transaction
-as busy rooms send, unsigned, so Synapse refuses it unread: a proxy's 413 shows a body limit, a
-missing-header answer a proxy that strips Authorization) and media over federation.
+as busy rooms send, with a malformed X-Matrix header that Synapse refuses once it has read it
+whole: a proxy's 413 shows a body limit, a missing-header answer a proxy stripping Authorization) and media over federation.
 
 Requests are made as Synapse makes them (User-Agent Synapse/<version>, the Host header and SNI
 the spec prescribes); one refused with a 4xx or 5xx is asked again as a browser, to tell a WAF

@@ -21,13 +21,12 @@
 import dgram from 'node:dgram';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { credentialFor, sendWithCredential } from '../checks/probes/credentialed.ts';
 import { type EchoBot, startEchoBot } from './echo-bot.ts';
 import { createLabPki, issueCertificate, type LabCertificate, type LabPki } from './certs.ts';
 import { startDnsServer, type LabRecord, type LabZone, type RunningDnsServer } from './dns-server.ts';
 import { newNginxPrefix, startNginx, type RunningNginx } from './nginx.ts';
 import { LAB_DIR } from './provision.ts';
-import { registerUser, startSynapse, type RunningSynapse, type UserToken } from './synapse.ts';
+import { clientCall, registerUser, startSynapse, type RunningSynapse, type UserToken } from './synapse.ts';
 import { teardown } from './teardown.ts';
 
 export const PAIR = {
@@ -177,20 +176,6 @@ function site(side: (typeof PAIR)[Side], certs: Certs, upstream: string, faults:
 
 /** The pair's users have the password pw-<user>-lab. */
 const register = (synapse: RunningSynapse, user: string, admin: boolean) => registerUser(synapse, user, `pw-${user}-lab`, admin);
-
-/** A client API call of a lab user to its own Synapse, through the toolkit's one credentialed sender. */
-async function clientCall(
-  synapse: RunningSynapse,
-  token: string,
-  method: 'POST' | 'PUT',
-  path: string,
-  json: unknown,
-): Promise<{ status: number; body: string }> {
-  const url = `${synapse.url}${path}`;
-  const outcome = await sendWithCredential(url, credentialFor('access token', token, url, 'the lab'), { method, json, timeoutMs: 10_000 });
-  if (!outcome.ok) throw new Error(`${method} ${path}: ${outcome.message}`);
-  return { status: outcome.status, body: outcome.body };
-}
 
 export async function startSynapsePair(): Promise<SynapsePair> {
   mkdirSync(join(LAB_DIR, 'outbound'), { recursive: true });

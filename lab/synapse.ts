@@ -9,6 +9,7 @@ import { stringify } from 'yaml';
 import { LAB_DIR, venvBin } from './provision.ts';
 import { freePort } from './ports.ts';
 import { stopProcess } from './process.ts';
+import { credentialFor, sendWithCredential } from '../checks/probes/credentialed.ts';
 
 export interface SynapseOptions {
   serverName: string;
@@ -177,4 +178,24 @@ export async function accessToken(synapse: RunningSynapse, user: string, passwor
   const body = (await response.json()) as { access_token?: string };
   if (!body.access_token) throw new Error(`login of ${user} failed: ${response.status}`);
   return body.access_token;
+}
+
+/** A client API call of a lab user to its own Synapse, through the toolkit's one credentialed sender. */
+export async function clientCall(
+  synapse: RunningSynapse,
+  token: string,
+  method: 'GET' | 'POST' | 'PUT',
+  path: string,
+  json?: unknown,
+  timeoutMs = 10_000,
+): Promise<{ status: number; body: string }> {
+  const url = `${synapse.url}${path}`;
+  const outcome = await sendWithCredential(url, credentialFor('access token', token, url, 'the lab'), {
+    method,
+    ...(json !== undefined ? { json } : {}),
+    timeoutMs,
+    maxBodyBytes: 4 * 1024 * 1024,
+  });
+  if (!outcome.ok) throw new Error(`${method} ${path}: ${outcome.message}`);
+  return { status: outcome.status, body: outcome.body };
 }

@@ -136,15 +136,13 @@ export interface CanaryFact {
   wasMember?: boolean;
   joinedRooms?: CallFact;
   join?: CallFact;
-  /** The sync that gives the position the reply is watched from. */
-  sync?: CallFact;
   send?: CallFact;
   eventId?: string;
   /** The bot's answer: its pong.ms is its clock at arrival less our event's origin_server_ts. */
   pong?: { sender: string; eventId: string; roundTripMs: number; outboundMs?: number };
   /** How long the reply was waited for, when none came. */
   waitedMs?: number;
-  /** A sync while waiting failed (the wait then ended). */
+  /** Asking for the ping's relations while waiting failed (the wait then ended). */
   watch?: CallFact;
   delivery?: DeliveryFact;
   leave?: CallFact;

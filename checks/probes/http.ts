@@ -29,6 +29,8 @@ export interface HttpOptions {
   headers?: Record<string, string>;
   body?: string;
   maxBodyBytes?: number;
+  /** A poll, asked again and again for an answer that changes: never shared within a run. */
+  poll?: boolean;
   /**
    * The stages' requests to the operator's own server, at the address their resolver gives (a
    * split-horizon DNS, /etc/hosts): a public name's private address is connected to.
@@ -42,7 +44,8 @@ const DEFAULT_MAX_BODY = 64 * 1024;
 
 export function httpRequest(url: string, options: HttpOptions): Promise<HttpOutcome> {
   // Reads are shared within a run; anything with a body (a login) or a side effect is always sent.
-  if (options.body !== undefined || !['GET', 'HEAD', 'OPTIONS'].includes(options.method ?? 'GET')) return send(url, options);
+  if (options.body !== undefined || options.poll || !['GET', 'HEAD', 'OPTIONS'].includes(options.method ?? 'GET'))
+    return send(url, options);
   const { timeoutMs: _timeout, ...identity } = options;
   return cached(`http ${url} ${JSON.stringify(identity)}`, () => send(url, options));
 }

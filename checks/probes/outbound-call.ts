@@ -32,6 +32,8 @@ export interface CallInit {
   endpoint?: Omit<Endpoint, 'url'>;
   /** Answers up to this size are read (default 256 KiB). */
   maxBodyBytes?: number;
+  /** Asked again for a changing answer (http.ts HttpOptions.poll). */
+  poll?: boolean;
 }
 
 export async function request(url: string, timeoutMs: number, context: ClientContext, init: CallInit = {}): Promise<Json> {
@@ -48,6 +50,7 @@ export async function request(url: string, timeoutMs: number, context: ClientCon
     ...(init.endpoint?.servername !== undefined ? { servername: init.endpoint.servername } : {}),
     ...(init.endpoint?.hostHeader !== undefined ? { hostHeader: init.endpoint.hostHeader } : {}),
     maxBodyBytes: init.maxBodyBytes ?? 256 * 1024,
+    ...(init.poll ? { poll: true } : {}),
   } as const;
   const outcome: HttpOutcome = init.credential
     ? await sendWithCredential(url, init.credential, { ...options, json: init.body })

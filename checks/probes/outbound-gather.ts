@@ -198,7 +198,9 @@ export async function gatherOutbound(input: OutboundGatherInput): Promise<Outbou
     const admin = input.adminToken ? homeserverCredential(home, 'admin token', input.adminToken) : undefined;
     const [probes, canary] = await Promise.all([
       Promise.all(remotes.map((r) => clientProbe(base, r, token, input))),
-      input.canary ? gatherCanary({ base, token, ...(admin ? { admin } : {}), canary: input.canary, context: input }) : undefined,
+      input.canary
+        ? gatherCanary({ serverName: input.serverName, base, token, ...(admin ? { admin } : {}), canary: input.canary, context: input })
+        : undefined,
     ]);
     return { facts: { baseUrl: base, whoami: whoami.call, probes }, canary };
   });

@@ -417,7 +417,7 @@ export function judgeOutbound(facts: OutboundFacts, context: OutboundJudgeContex
 
 function canaryCalls(c: CanaryFact | undefined): (CallFact | undefined)[] {
   if (!c) return [];
-  return [c.resolve, c.joinedRooms, c.join, c.sync, c.send, c.watch, c.leave, c.delivery?.before, c.delivery?.after];
+  return [c.resolve, c.joinedRooms, c.join, c.send, c.watch, c.leave, c.delivery?.before, c.delivery?.after];
 }
 
 /** A round trip slower than this is a warning: messages between the servers lag. */
@@ -473,8 +473,6 @@ export function judgeCanary(c: CanaryFact, serverName: string, findings: readonl
           'Choose a public room whose bot answers !ping, or invite the user first',
         )
       : unreachable('joining failed', c.join);
-  if (c.sync && c.sync.status !== 200)
-    return finding('fail', `the room could not be watched: GET /sync ${answerText(c.sync)}`, "See Synapse's log for the sync request");
   if (c.send && !c.eventId)
     return finding(
       'fail',
@@ -499,8 +497,8 @@ export function judgeCanary(c: CanaryFact, serverName: string, findings: readonl
   if (c.watch)
     return finding(
       'fail',
-      `watching the room for the reply failed: GET /sync ${answerText(c.watch)}`,
-      "See Synapse's log for the sync request",
+      `asking for the replies to the ping failed: GET …/relations ${answerText(c.watch)}`,
+      "See Synapse's log for the relations request",
     );
   const waited = `no reply from ${c.roomServer} within ${Math.round((c.waitedMs ?? c.waitMs) / 1000)} s`;
   const d = c.delivery;

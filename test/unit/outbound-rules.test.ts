@@ -254,7 +254,6 @@ describe('the canary', () => {
     wasMember: false,
     joinedRooms: call({ status: 200 }),
     join: call({ status: 200 }),
-    sync: call({ status: 200 }),
     send: call({ status: 200 }),
     eventId: '$ping',
     leave: call({ status: 200 }),
