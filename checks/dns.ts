@@ -10,19 +10,7 @@ import type { RunSettings, ServerTarget } from './areas/area.ts';
 // Start-up: Node's module compile cache first (Node 22.1 and newer; the README's "Runtimes"), then
 // the modules, so that from the second start on none of them is compiled again.
 (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
-const {
-  HELP_WITHOUT_CONNECT_TO,
-  OPTIONS_WITHOUT_CONNECT_TO,
-  emitReport,
-  isMain,
-  namedResolvers,
-  parseCheckCommand,
-  parseResolvers,
-  runCommand,
-} = await import('./core/cli.ts');
-const { emit } = await import('./core/catalogue.ts');
-const { DNS } = await import('./findings/dns.ts');
-const { setVerbose } = await import('./core/report.ts');
+const { HELP_WITHOUT_CONNECT_TO, OPTIONS_WITHOUT_CONNECT_TO, answerHelpEarly } = await import('./core/check-start.ts');
 
 const HELP = `Usage: dns.ts <server-name> [options]
 
@@ -48,6 +36,12 @@ const OPTIONS = {
   zone: { type: 'boolean', default: false },
   verbose: { type: 'boolean' },
 } satisfies ParseArgsConfig['options'];
+
+await answerHelpEarly(import.meta.url, OPTIONS, HELP);
+const { emitReport, isMain, namedResolvers, parseCheckCommand, parseResolvers, runCommand } = await import('./core/cli.ts');
+const { emit } = await import('./core/catalogue.ts');
+const { DNS } = await import('./findings/dns.ts');
+const { setVerbose } = await import('./core/report.ts');
 
 async function main(): Promise<number> {
   const started = new Date();

@@ -10,22 +10,7 @@ import type { RunSettings } from './areas/area.ts';
 // Start-up: Node's module compile cache first (Node 22.1 and newer; the README's "Runtimes"), then
 // the modules, so that from the second start on none of them is compiled again.
 (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
-const { recordFindings } = await import('./core/catalogue.ts');
-const {
-  COMMON_HELP,
-  COMMON_OPTIONS,
-  isMain,
-  namedResolvers,
-  parseCommandLine,
-  parseConnectTo,
-  parseResolvers,
-  parseTimeout,
-  readCaFile,
-  runCommand,
-} = await import('./core/cli.ts');
-const { InputError } = await import('./core/errors.ts');
-const { renderJson, setVerbose, useColour } = await import('./core/report.ts');
-const { parseServerName } = await import('./core/server-name.ts');
+const { COMMON_HELP, COMMON_OPTIONS, answerHelpEarly } = await import('./core/check-start.ts');
 
 const HELP = `Usage: doctor.ts <server-name> [options]
        doctor.ts --inventory inventory/hosts | --list FILE [options]
@@ -93,6 +78,15 @@ const OPTIONS = {
   canary: { type: 'string' },
   'canary-wait': { type: 'string' },
 } satisfies ParseArgsConfig['options'];
+
+if (process.argv[2] !== 'serve') await answerHelpEarly(import.meta.url, OPTIONS, HELP);
+const { isMain, namedResolvers, parseCommandLine, parseConnectTo, parseResolvers, parseTimeout, readCaFile, runCommand } = await import(
+  './core/cli.ts'
+);
+const { recordFindings } = await import('./core/catalogue.ts');
+const { InputError } = await import('./core/errors.ts');
+const { renderJson, setVerbose, useColour } = await import('./core/report.ts');
+const { parseServerName } = await import('./core/server-name.ts');
 
 /** A progress line on stderr while a run takes longer than a second, only on a terminal. */
 function progress(label: () => string): () => void {

@@ -10,12 +10,7 @@ import type { RunSettings, ServerTarget } from './areas/area.ts';
 // Start-up: Node's module compile cache first (Node 22.1 and newer; the README's "Runtimes"), then
 // the modules, so that from the second start on none of them is compiled again.
 (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
-const { COMMON_HELP, COMMON_OPTIONS, emitReport, isMain, namedResolvers, parseCheckCommand, parseConnectTo, readCaFile, runCommand } =
-  await import('./core/cli.ts');
-const { InputError } = await import('./core/errors.ts');
-const { readSecretFile } = await import('./core/prompt.ts');
-const { parseHomeserver } = await import('./core/client-auth.ts');
-const { parseServerName } = await import('./core/server-name.ts');
+const { COMMON_HELP, COMMON_OPTIONS, answerHelpEarly } = await import('./core/check-start.ts');
 const { DEFAULT_REMOTES } = await import('./facts/outbound.ts');
 
 const HELP = `Usage: outbound.ts <server-name> [options]
@@ -54,6 +49,13 @@ const OPTIONS = {
   canary: { type: 'string' },
   'canary-wait': { type: 'string' },
 } satisfies ParseArgsConfig['options'];
+
+await answerHelpEarly(import.meta.url, OPTIONS, HELP);
+const { emitReport, isMain, namedResolvers, parseCheckCommand, parseConnectTo, readCaFile, runCommand } = await import('./core/cli.ts');
+const { InputError } = await import('./core/errors.ts');
+const { readSecretFile } = await import('./core/prompt.ts');
+const { parseHomeserver } = await import('./core/client-auth.ts');
+const { parseServerName } = await import('./core/server-name.ts');
 
 function secret(file: string | undefined, option: string, env: string): string | undefined {
   if (file !== undefined) return readSecretFile(file, option);

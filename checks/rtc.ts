@@ -11,9 +11,7 @@ import type { RunSettings, ServerTarget } from './areas/area.ts';
 // Start-up: Node's module compile cache first (Node 22.1 and newer; the README's "Runtimes"), then
 // the modules, so that from the second start on none of them is compiled again.
 (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
-const { COMMON_HELP, COMMON_OPTIONS, emitReport, isMain, namedResolvers, parseCheckCommand, parseConnectTo, readCaFile, runCommand } =
-  await import('./core/cli.ts');
-const { authFrom, parseHomeserver } = await import('./core/client-auth.ts');
+const { COMMON_HELP, COMMON_OPTIONS, answerHelpEarly } = await import('./core/check-start.ts');
 const { RTC_STEPS } = await import('./facts/rtc.ts');
 
 const HELP = `Usage: rtc.ts <server-name> [options]
@@ -55,6 +53,10 @@ const OPTIONS = {
   user: { type: 'string' },
   'access-token-file': { type: 'string' },
 } satisfies ParseArgsConfig['options'];
+
+await answerHelpEarly(import.meta.url, OPTIONS, HELP);
+const { emitReport, isMain, namedResolvers, parseCheckCommand, parseConnectTo, readCaFile, runCommand } = await import('./core/cli.ts');
+const { authFrom, parseHomeserver } = await import('./core/client-auth.ts');
 
 async function main(): Promise<number> {
   const started = new Date();

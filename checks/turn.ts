@@ -13,12 +13,7 @@ import type { RunSettings, ServerTarget } from './areas/area.ts';
 // Start-up: Node's module compile cache first (Node 22.1 and newer; the README's "Runtimes"), then
 // the modules, so that from the second start on none of them is compiled again.
 (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
-const { COMMON_HELP, COMMON_OPTIONS, emitReport, isMain, namedResolvers, parseCheckCommand, parseConnectTo, readCaFile, runCommand } =
-  await import('./core/cli.ts');
-const { InputError } = await import('./core/errors.ts');
-const { authFrom, parseHomeserver } = await import('./core/client-auth.ts');
-const { readSecretFile } = await import('./core/prompt.ts');
-const { setVerbose } = await import('./core/report.ts');
+const { COMMON_HELP, COMMON_OPTIONS, answerHelpEarly } = await import('./core/check-start.ts');
 
 const HELP = `Usage: turn.ts <server-name> [options]
 
@@ -56,6 +51,13 @@ const OPTIONS = {
   'expect-ip': { type: 'string' },
   verbose: { type: 'boolean' },
 } satisfies ParseArgsConfig['options'];
+
+await answerHelpEarly(import.meta.url, OPTIONS, HELP);
+const { emitReport, isMain, namedResolvers, parseCheckCommand, parseConnectTo, readCaFile, runCommand } = await import('./core/cli.ts');
+const { InputError } = await import('./core/errors.ts');
+const { authFrom, parseHomeserver } = await import('./core/client-auth.ts');
+const { readSecretFile } = await import('./core/prompt.ts');
+const { setVerbose } = await import('./core/report.ts');
 
 async function main(): Promise<number> {
   const started = new Date();

@@ -3,16 +3,14 @@
 // hop, and judges them as peers, browsers and strict clients (Element X) do.
 //   npx tsx checks/wellknown.ts example.org --vars inventory/host_vars/matrix.example.org/vars.yml
 import module from 'node:module';
+import type { ParseArgsConfig } from 'node:util';
 import { isIP } from 'node:net';
 import type { RunSettings, ServerTarget } from './areas/area.ts';
 
 // Start-up: Node's module compile cache first (Node 22.1 and newer; the README's "Runtimes"), then
 // the modules, so that from the second start on none of them is compiled again.
 (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
-const { COMMON_HELP, COMMON_OPTIONS, emitReport, isMain, namedResolvers, parseCheckCommand, parseConnectTo, readCaFile, runCommand } =
-  await import('./core/cli.ts');
-const { InputError } = await import('./core/errors.ts');
-const { setVerbose } = await import('./core/report.ts');
+const { COMMON_HELP, COMMON_OPTIONS, answerHelpEarly } = await import('./core/check-start.ts');
 
 const HELP = `Usage: wellknown.ts <server-name> [options]
 
@@ -30,9 +28,16 @@ ${COMMON_HELP}
 Example:
   npx tsx checks/wellknown.ts example.org --vars inventory/host_vars/matrix.example.org/vars.yml`;
 
+const OPTIONS = { ...COMMON_OPTIONS, verbose: { type: 'boolean' } } satisfies ParseArgsConfig['options'];
+
+await answerHelpEarly(import.meta.url, OPTIONS, HELP);
+const { emitReport, isMain, namedResolvers, parseCheckCommand, parseConnectTo, readCaFile, runCommand } = await import('./core/cli.ts');
+const { InputError } = await import('./core/errors.ts');
+const { setVerbose } = await import('./core/report.ts');
+
 async function main(): Promise<number> {
   const started = new Date();
-  const command = parseCheckCommand(process.argv.slice(2), { ...COMMON_OPTIONS, verbose: { type: 'boolean' } }, HELP);
+  const command = parseCheckCommand(process.argv.slice(2), OPTIONS, HELP);
   if (!command) return 0;
   // What the run needs loads only now, not for --help or bad input.
   const [{ loadPlan }, { wellknownArea }, { linkCauses }] = await Promise.all([

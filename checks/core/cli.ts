@@ -1,7 +1,6 @@
 // The command-line contract shared by every check (docs/architecture.md "Command-line contract").
 import type { ParseArgsConfig } from 'node:util';
 import { parseCommandLine } from './command-line.ts';
-import { pathToFileURL } from 'node:url';
 import { InputError } from './errors.ts';
 import { readInputFileSync } from './input-file.ts';
 import { parseServerName } from './server-name.ts';
@@ -13,41 +12,7 @@ import { buildReport, renderJson, renderTable, useColour } from './report.ts';
 import type { Finding } from './finding.ts';
 import { recordFindings } from './catalogue.ts';
 
-/** The options of every check; the DNS check, which connects to no host, has these alone. */
-export const OPTIONS_WITHOUT_CONNECT_TO = {
-  vars: { type: 'string' },
-  playbook: { type: 'string' },
-  json: { type: 'boolean', default: false },
-  resolver: { type: 'string', multiple: true, default: [] as string[] },
-  'ca-file': { type: 'string' },
-  timeout: { type: 'string', default: '5' },
-  help: { type: 'boolean', short: 'h', default: false },
-} as const satisfies ParseArgsConfig['options'];
-
-export const COMMON_OPTIONS = {
-  ...OPTIONS_WITHOUT_CONNECT_TO,
-  'connect-to': { type: 'string', multiple: true, default: [] as string[] },
-} as const satisfies ParseArgsConfig['options'];
-
-const helpOf = (connectTo: boolean) => `  --vars FILE          read the deployment plan from an MDAD vars.yml
-  --playbook DIR       read it from an MDAD checkout (inventory/hosts + host_vars)
-  --resolver IP[:PORT] send every name lookup to this server (repeatable)
-  --ca-file FILE       also trust this CA (PEM) for TLS
-${
-  connectTo
-    ? `  --connect-to HOST:PORT:ADDR:PORT
-                       connect there for HOST:PORT whatever DNS says, e.g. to test a
-                       new server before the DNS switch (repeatable; as curl's option)
-`
-    : ''
-}  --timeout SECONDS    per-probe timeout (default 5)
-  --json               print the report as JSON on stdout, nothing else
-  -h, --help           this help
-
-Exit codes: 0 all passed, 1 a warning, 2 a failure, 3 could not run.`;
-
-export const COMMON_HELP = helpOf(true);
-export const HELP_WITHOUT_CONNECT_TO = helpOf(false);
+export { COMMON_HELP, COMMON_OPTIONS, HELP_WITHOUT_CONNECT_TO, isMain, OPTIONS_WITHOUT_CONNECT_TO } from './check-start.ts';
 
 export { parseCommandLine } from './command-line.ts';
 
@@ -179,9 +144,4 @@ function quietOnClosedPipe(): void {
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
   });
-}
-
-/** True when the module is the script being run, not imported (e.g. by the benchmark). */
-export function isMain(moduleUrl: string): boolean {
-  return process.argv[1] !== undefined && moduleUrl === pathToFileURL(process.argv[1]).href;
 }

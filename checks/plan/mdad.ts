@@ -4,7 +4,9 @@
 // evaluates them (jinja.ts) against the user's variables over MDAD's defaults.
 import { condition, namesIn, render, UNDEFINED, UNKNOWN } from './jinja.ts';
 import type { JinjaScope } from './jinja.ts';
-import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../core/package-files.ts';
 import { isVaulted } from './services.ts';
 
 export interface MdadRename {
@@ -58,7 +60,7 @@ let loaded: MdadTables | undefined;
 
 /** The committed tables, read on first use (most runs never need them). */
 export function mdadTables(): MdadTables {
-  loaded ??= createRequire(import.meta.url)('./mdad-rules.json') as MdadTables;
+  loaded ??= JSON.parse(readFileSync(join(PACKAGE_ROOT, 'checks', 'plan', 'mdad-rules.json'), 'utf8')) as MdadTables;
   return loaded;
 }
 

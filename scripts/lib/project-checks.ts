@@ -2,15 +2,18 @@
 // the playbook (the DNS check: the records must be right before certificates are requested)
 // and after it (doctor: every check area, as the after-picture).
 import { join } from 'node:path';
+import { PACKAGE_ROOT, RUNNING_BUILT } from '../../checks/core/package-files.ts';
 import { renderTable } from '../../checks/core/report.ts';
 import type { Report } from '../../checks/core/report.ts';
 import { capture, withSpinner } from './commands.ts';
 import type { Command } from './commands.ts';
 
-const PROJECT_DIR = join(import.meta.dirname, '..', '..');
+// The sources run with tsx's hooks (Node 20 cannot strip types); the package's built files run as they are.
+const EXTENSION = RUNNING_BUILT ? 'mjs' : 'ts';
+const LOADER = RUNNING_BUILT ? [] : ['--import', 'tsx'];
 
-export const PREFLIGHT_CHECK = join('checks', 'dns.ts');
-export const AFTER_CHECK = join('checks', 'doctor.ts');
+export const PREFLIGHT_CHECK = join('checks', `dns.${EXTENSION}`);
+export const AFTER_CHECK = join('checks', `doctor.${EXTENSION}`);
 
 export interface CheckOptions {
   /** --resolver values (repeatable). */
@@ -21,7 +24,7 @@ export interface CheckOptions {
   timeout?: string;
 }
 
-/** `node --import tsx checks/<script>.ts <server> --playbook DIR --json …`, from the project folder. */
+/** `node --import tsx checks/<script>.ts <server> --playbook DIR --json …` (the package: `node checks/<script>.mjs …`), from the project folder. */
 export function checkCommand(
   script: string,
   serverName: string,
@@ -29,12 +32,12 @@ export function checkCommand(
   o: CheckOptions,
   extra: readonly string[] = [],
 ): Command {
-  const args = ['--import', 'tsx', script, serverName, '--playbook', checkout, '--json', ...extra];
+  const args = [...LOADER, script, serverName, '--playbook', checkout, '--json', ...extra];
   for (const r of o.resolvers) args.push('--resolver', r);
   for (const a of o.authoritative) args.push('--authoritative', a);
   if (o.expectIp) args.push('--expect-ip', o.expectIp);
   if (o.timeout) args.push('--timeout', o.timeout);
-  return { program: process.execPath, args, cwd: PROJECT_DIR };
+  return { program: process.execPath, args, cwd: PACKAGE_ROOT };
 }
 
 interface CheckRun {
@@ -44,7 +47,9 @@ interface CheckRun {
 }
 
 export async function runCheck(command: Command): Promise<CheckRun> {
-  const run = await withSpinner(`running ${command.args[2] ?? 'the check'}`, () => capture(command, undefined, 180_000));
+  const run = await withSpinner(`running ${command.args.find((arg) => arg.startsWith('checks')) ?? 'the check'}`, () =>
+    capture(command, undefined, 180_000),
+  );
   try {
     return { report: JSON.parse(run.stdout) as Report };
   } catch {

@@ -1,10 +1,10 @@
 // The first part of every stage's command line (docs/architecture.md "Stages"), light on purpose:
 // the shared options and help, how the stage was started, and the early answer to --help and bad
 // options, given before the stage loads what its run needs (zx, yaml, the plan, Ansible helpers).
-import { realpathSync } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ParseArgsConfig } from 'node:util';
+import { realPath } from '../../checks/core/check-start.ts';
 import { parseCommandLine } from '../../checks/core/command-line.ts';
 
 export const DEFAULT_CHECKOUT = './matrix-docker-ansible-deploy';
@@ -35,14 +35,6 @@ export function stageArgv(): string[] {
 
 export function setStageArgv(args: string[]): void {
   ownArgv = args;
-}
-
-function realPath(path: string): string | undefined {
-  try {
-    return realpathSync(resolve(path));
-  } catch {
-    return undefined;
-  }
 }
 
 /** zx's command line (node_modules/zx/build/cli.js, or the .bin/zx link to it). */
