@@ -70,6 +70,7 @@ const { hostVarsFile, INVENTORY_FILE } = await import('../checks/plan/load.ts');
 const { planFromVars } = await import('../checks/plan/plan.ts');
 const { listOption, positiveInt, requireCheckout, runStage, stageCommandLine } = await import('./lib/cli.ts');
 const { requireExpectedVersion } = await import('./lib/checkout.ts');
+const { TEMPLATE_DIR } = await import('./lib/templates.ts');
 const {
   applyMigration,
   applyRegistration,
@@ -121,8 +122,6 @@ function registrationMode(value: string | undefined): 'token' | 'closed' | undef
   throw new InputError(`--registration must be token or closed, got "${value}"`);
 }
 
-const TEMPLATES = join(import.meta.dirname, '..', 'templates');
-
 function printMigration(file: string, steps: readonly MigrationStep[]): void {
   if (steps.length === 0) {
     process.stdout.write(`${file}: no variable that the current playbook rejects or ignores\n`);
@@ -159,7 +158,7 @@ async function main(): Promise<number> {
   if (migrateFrom !== undefined && existingVars !== undefined && migrateFrom !== varsPath) {
     throw new InputError(`${varsPath} exists already; migrate that file in place: --migrate ${varsPath}`);
   }
-  let text = migrateText ?? existingVars ?? (await readFile(join(TEMPLATES, 'vars.yml'), 'utf8'));
+  let text = migrateText ?? existingVars ?? (await readFile(join(TEMPLATE_DIR, 'vars.yml'), 'utf8'));
   const before = varsOf(text, varsPath);
   const edits: Edit[] = [];
   let steps: MigrationStep[] = [];
@@ -175,7 +174,7 @@ async function main(): Promise<number> {
   refuseNewRefusals(before, varsOf(text, varsPath));
 
   // 3. The inventory: the host's line added or updated.
-  const existingHosts = (await readOptionalInputFile(hostsPath)) ?? (await readFile(join(TEMPLATES, 'hosts'), 'utf8'));
+  const existingHosts = (await readOptionalInputFile(hostsPath)) ?? (await readFile(join(TEMPLATE_DIR, 'hosts'), 'utf8'));
   if (!hasHost(existingHosts, host) && settings.address === undefined && !settings.local) {
     throw new InputError(`${host} is not in ${INVENTORY_FILE} yet: give --ip ADDRESS (or --local when running on the server itself)`);
   }

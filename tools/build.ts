@@ -7,6 +7,7 @@
 //                                                       paths relative to them as in the repository
 //   dist/package.json                                   the root's, with bin and no dependencies
 // `npm run pack` then makes the tarball (npm pack ./dist).
+import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join } from 'node:path';
@@ -79,9 +80,34 @@ const manifest = {
 writeFileSync(join(DIST, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
 console.log(`built ${CHECKS.length + 1 + STAGES.length} commands into dist/`);
 
-/** A command of the package: Node's compile cache turned on, then the bundle it names, as if started directly. */
+/** The help of a built command, as it prints it. */
+function helpOf(file: string): string {
+  const run = spawnSync(process.execPath, [join(DIST, file), '--help'], { encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`build: ${file} --help: exit ${run.status}: ${run.stderr.trim()}`);
+  return run.stdout;
+}
+
+/**
+ * A command of the package. A bare --help (or -h) prints the command's help, taken from the built
+ * file at build time, without loading that file (a few MB to read and compile). Anything else turns
+ * Node's compile cache on and starts the built file as if it had been started directly.
+ */
 function binFile(bin: string, commands: Record<string, string>): string {
-  const single = Object.keys(commands).length === 1 ? Object.values(commands)[0] : undefined;
+  const names = Object.keys(commands);
+  const helps = Object.fromEntries(names.map((name) => [name, helpOf(commands[name]!)]));
+  const usage = `Usage: ${bin} COMMAND [options]   (COMMAND --help for its own)\nCommands: ${names.join(', ')}\n`;
+  const pick =
+    names.length === 1
+      ? `const name = ${JSON.stringify(names[0])};\n`
+      : `const name = process.argv[2];
+if (name === undefined || !Object.hasOwn(COMMANDS, name)) {
+  const help = name === '--help' || name === '-h';
+  if (help) process.stdout.write(USAGE);
+  else process.stderr.write(name === undefined ? USAGE : \`${bin}: unknown command "\${name}"\\n\${USAGE}\`);
+  process.exit(help ? 0 : 3);
+}
+process.argv.splice(2, 1);
+`;
   return `#!/usr/bin/env node
 // ${bin}: built by tools/build.ts.
 import module from 'node:module';
@@ -89,22 +115,13 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 const COMMANDS = ${JSON.stringify(commands)};
-${
-  single
-    ? `const file = ${JSON.stringify(single)};\n`
-    : `const name = process.argv[2];
-const file = name !== undefined && Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
-if (!file) {
-  const usage = \`Usage: ${bin} COMMAND [options]   (COMMAND --help for its own)\\nCommands: \${Object.keys(COMMANDS).join(', ')}\\n\`;
-  const help = name === '--help' || name === '-h';
-  if (help) process.stdout.write(usage);
-  else process.stderr.write(name === undefined ? usage : \`${bin}: unknown command "\${name}"\\n\${usage}\`);
-  process.exit(help ? 0 : 3);
+const HELPS = ${JSON.stringify(helps)};
+${names.length === 1 ? '' : `const USAGE = ${JSON.stringify(usage)};\n`}${pick}const args = process.argv.slice(2);
+if (args.length === 1 && (args[0] === '--help' || args[0] === '-h')) process.stdout.write(HELPS[name]);
+else {
+  module.enableCompileCache?.();
+  process.argv[1] = join(import.meta.dirname, '..', COMMANDS[name]);
+  await import(pathToFileURL(process.argv[1]).href);
 }
-process.argv.splice(2, 1);
-`
-}module.enableCompileCache?.();
-process.argv[1] = join(import.meta.dirname, '..', file);
-await import(pathToFileURL(process.argv[1]).href);
 `;
 }

@@ -9,8 +9,8 @@
 // URL never makes the others on that endpoint fail. Outside a run every request connects alone.
 import net from 'node:net';
 import tls, { type DetailedPeerCertificate, type PeerCertificate } from 'node:tls';
-import { Client } from 'undici';
 import { runResource } from './run-cache.ts';
+import { Client } from './undici-client.ts';
 import { trustContext } from './trust.ts';
 import type { CertificateFact, HttpPhase, TlsFact } from '../facts/http.ts';
 

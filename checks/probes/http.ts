@@ -4,11 +4,11 @@
 // reason to stop); this adds the response with a capped body, or where and why it failed.
 // Redirects are never followed here: callers judge every hop. A probe never throws.
 import net from 'node:net';
-import { request, type Dispatcher } from 'undici';
 import { cached, refusedAddress, unreachableNameRefusal } from './run-cache.ts';
 import { TOOLKIT_USER_AGENT, type HttpFailure, type HttpOutcome, type HttpPhase, type HttpSuccess, type TlsFact } from '../facts/http.ts';
 import { routeFor, type ConnectTo } from '../core/net.ts';
 import { leaseConnection, ownConnection, type Endpoint, type Lease } from './connections.ts';
+import { clientRequest, type ResponseBody } from './undici-client.ts';
 
 export interface HttpOptions {
   /** The IP address to connect to; the URL's host stays the name for SNI and Host. */
@@ -27,7 +27,8 @@ export interface HttpOptions {
   /** Default: the toolkit's own; federation requests send Synapse's, client requests a browser's. */
   userAgent?: string;
   headers?: Record<string, string>;
-  body?: string;
+  /** Bytes as they are, or text sent as UTF-8. */
+  body?: string | Uint8Array;
   maxBodyBytes?: number;
   /** A poll, asked again and again for an answer that changes: never shared within a run. */
   poll?: boolean;
@@ -102,11 +103,10 @@ async function exchange(
   // Set when the response headers came: from then on a failure is one of the HTTP exchange.
   let answer: { tls?: TlsFact } | undefined;
   try {
-    const response = await request(url, {
+    const response = await clientRequest(lease.client, new URL(url), {
       method: options.method ?? 'GET',
       headers: { host: options.hostHeader ?? target.host, 'user-agent': options.userAgent ?? TOOLKIT_USER_AGENT, ...options.headers },
       body: options.body,
-      dispatcher: lease.client,
       signal: AbortSignal.timeout(timeoutMs),
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
@@ -143,11 +143,7 @@ async function exchange(
   }
 }
 
-async function readCapped(
-  stream: Dispatcher.ResponseData['body'],
-  max: number,
-  encoding: BufferEncoding,
-): Promise<{ body: string; truncated: boolean }> {
+async function readCapped(stream: ResponseBody, max: number, encoding: BufferEncoding): Promise<{ body: string; truncated: boolean }> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of stream) {

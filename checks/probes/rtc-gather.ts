@@ -27,7 +27,6 @@ import { joinPath, parseObject } from '../facts/wellknown.ts';
 import { gatherFederation } from './federation-gather.ts';
 import { type Credential, credentialFor, type Placement, plainHttpAllowed, sendWithCredential } from './credentialed.ts';
 import { httpRequest } from './http.ts';
-import { runSession } from './livekit-session.ts';
 import {
   addressOf,
   type ClientContext,
@@ -336,6 +335,9 @@ async function gatherInto(facts: RtcFacts, input: RtcGatherInput): Promise<void>
     // /sfu/get's token (one identity), one after the other.
     const livekitHost = new URL(first.url).hostname;
     const livekitAddress = await addressOf(livekitHost, context);
+    // The WebRTC stack (werift and its X.509 and crypto libraries, 70 ms to load) only once a
+    // session is to run: doctor and the sandbox start without it.
+    const { runSession } = await import('./livekit-session.ts');
     const session = (jwt: string, token: SessionFact['token'], transport: 'udp' | 'tcp') =>
       runSession({
         livekitUrl: first.url!,

@@ -2,9 +2,11 @@
 // documents the playbook serves, and nginx, Apache or Caddy configuration that either proxies
 // them from the Matrix host (preferred: MDAD keeps that copy current) or serves copies with the
 // headers clients need (Content-Type: application/json, Access-Control-Allow-Origin: *).
-// Pure: the same plan and request give the same files.
+// The snippets are the files of templates/well-known/, filled in from the plan; the same plan and
+// request give the same files.
 import { InputError } from '../../checks/core/errors.ts';
 import type { Plan } from '../../checks/plan/types.ts';
+import { renderTemplate } from './templates.ts';
 
 export const FLAVORS = ['nginx', 'apache', 'caddy', 'static'] as const;
 export type Flavor = (typeof FLAVORS)[number];
@@ -122,92 +124,19 @@ export const SNIPPET_FILES: Readonly<Record<Exclude<Flavor, 'static'>, string>> 
 
 const GENERATED = '# Generated from the deployment plan by scripts/wellknown.ts; run it again after changing vars.yml.';
 
-function header(plan: Plan, req: WellKnownRequest, where: string): string[] {
-  const what =
-    req.serve === 'proxy'
-      ? [
-          `# /.well-known/matrix of ${plan.serverName}, proxied to ${plan.matrixHost}, where the playbook`,
-          '# keeps the documents current (no copy to go stale; the CORS and JSON headers come from there).',
-        ]
-      : [
-          `# /.well-known/matrix of ${plan.serverName}, served from copies in ${req.webRoot}/${DOCUMENT_DIR}/`,
-          '# with the headers clients need. Copies go stale when the playbook changes them (MatrixRTC,',
-          '# MAS…): generate them again after every playbook run, or use the proxy variant.',
-        ];
-  return [...what, ...where.split('\n').map((l) => `# ${l}`), GENERATED];
+/** A file of templates/well-known/ for this plan and request. */
+function renderWellKnown(template: string, plan: Plan, req: WellKnownRequest, snippetFile = ''): string {
+  return renderTemplate(`well-known/${template}`, {
+    serverName: plan.serverName,
+    matrixHost: plan.matrixHost,
+    webRoot: req.webRoot,
+    cacheControl: CACHE_CONTROL,
+    snippetFile,
+    generated: GENERATED,
+  });
 }
 
-function nginxSnippet(plan: Plan, req: WellKnownRequest): string {
-  const body =
-    req.serve === 'proxy'
-      ? [
-          `    proxy_pass https://${plan.matrixHost};`,
-          `    proxy_set_header Host ${plan.matrixHost};`,
-          '    proxy_set_header X-Forwarded-For $remote_addr;',
-          '    proxy_http_version 1.1;',
-          "    # Name the Matrix host in TLS (SNI), so that its proxy presents the host's certificate.",
-          '    proxy_ssl_server_name on;',
-          `    proxy_ssl_name ${plan.matrixHost};`,
-        ]
-      : [
-          `    root ${req.webRoot};`,
-          '    # The files have no extension, and every one of them is JSON.',
-          '    types { }',
-          '    default_type application/json;',
-          '    add_header Access-Control-Allow-Origin "*" always;',
-          `    add_header Cache-Control "${CACHE_CONTROL}" always;`,
-        ];
-  const where = `Put it inside the HTTPS server { } block of ${plan.serverName}, e.g.:\n  include /etc/nginx/snippets/${SNIPPET_FILES.nginx};\n^~ keeps regex locations (such as a "deny dot files" rule) from taking these paths.`;
-  return [...header(plan, req, where), 'location ^~ /.well-known/matrix/ {', ...body, '}', ''].join('\n');
-}
-
-function apacheSnippet(plan: Plan, req: WellKnownRequest): string {
-  const target = `https://${plan.matrixHost}/${DOCUMENT_DIR}/`;
-  const body =
-    req.serve === 'proxy'
-      ? ['SSLProxyEngine on', `ProxyPass "/${DOCUMENT_DIR}/" "${target}" nocanon`, `ProxyPassReverse "/${DOCUMENT_DIR}/" "${target}"`]
-      : [
-          `Alias "/${DOCUMENT_DIR}/" "${req.webRoot}/${DOCUMENT_DIR}/"`,
-          `<Directory "${req.webRoot}/${DOCUMENT_DIR}">`,
-          '    Require all granted',
-          '    ForceType application/json',
-          '    Header always set Access-Control-Allow-Origin "*"',
-          `    Header always set Cache-Control "${CACHE_CONTROL}"`,
-          '</Directory>',
-        ];
-  const modules = req.serve === 'proxy' ? 'a2enmod ssl proxy proxy_http' : 'a2enmod alias headers';
-  const where = `Put it inside the <VirtualHost *:443> of ${plan.serverName} (modules: ${modules}), e.g.:\n  Include /etc/apache2/snippets/${SNIPPET_FILES.apache}`;
-  return [...header(plan, req, where), ...body, ''].join('\n');
-}
-
-function caddySnippet(plan: Plan, req: WellKnownRequest): string {
-  const body =
-    req.serve === 'proxy'
-      ? [`\treverse_proxy https://${plan.matrixHost} {`, '\t\theader_up Host {http.reverse_proxy.upstream.hostport}', '\t}']
-      : [
-          `\troot * ${req.webRoot}`,
-          '\theader Content-Type application/json',
-          '\theader Access-Control-Allow-Origin *',
-          `\theader Cache-Control "${CACHE_CONTROL}"`,
-          '\tfile_server',
-        ];
-  const where = `Put it inside the ${plan.serverName} { } site block of the Caddyfile (Caddy 2), e.g.:\n  import /etc/caddy/${SNIPPET_FILES.caddy}\nA redir in the same site block runs before any handle: put it in a handle { } of its own.`;
-  return [...header(plan, req, where), `handle /${DOCUMENT_DIR}/* {`, ...body, '}', ''].join('\n');
-}
-
-/** Netlify's and Cloudflare Pages' _headers file; other hosts have the same three settings. */
-function headersFile(plan: Plan): string {
-  return [
-    `# The headers of /.well-known/matrix/* on ${plan.serverName} (Netlify, Cloudflare Pages: this _headers file at the`,
-    "# site root; elsewhere set the same headers on these files in the host's settings).",
-    GENERATED,
-    `/${DOCUMENT_DIR}/*`,
-    '  Content-Type: application/json',
-    '  Access-Control-Allow-Origin: *',
-    `  Cache-Control: ${CACHE_CONTROL}`,
-    '',
-  ].join('\n');
-}
+const SNIPPET_TEMPLATES: Readonly<Record<Exclude<Flavor, 'static'>, string>> = { nginx: 'conf', apache: 'conf', caddy: 'caddy' };
 
 const SUPPORT_VARS = 'matrix_static_files_file_matrix_support';
 
@@ -225,15 +154,15 @@ export function wellKnownOutput(plan: Plan, req: WellKnownRequest): WellKnownOut
   const files: OutputFile[] = [];
   const notes: string[] = [];
   if (req.flavor !== 'static') {
-    const snippet = { nginx: nginxSnippet, apache: apacheSnippet, caddy: caddySnippet }[req.flavor](plan, req);
-    files.push({ path: SNIPPET_FILES[req.flavor], content: snippet });
+    const template = `${req.flavor}-${req.serve}.${SNIPPET_TEMPLATES[req.flavor]}`;
+    files.push({ path: SNIPPET_FILES[req.flavor], content: renderWellKnown(template, plan, req, SNIPPET_FILES[req.flavor]) });
   }
   if (req.serve === 'static') {
     for (const name of ['server', 'client', 'support'] as const) {
       const doc = docs[name];
       if (doc) files.push({ path: `${DOCUMENT_DIR}/${name}`, content: documentText(doc) });
     }
-    if (req.flavor === 'static') files.push({ path: '_headers', content: headersFile(plan) });
+    if (req.flavor === 'static') files.push({ path: '_headers', content: renderWellKnown('_headers', plan, req) });
     notes.push(
       `Copy ${DOCUMENT_DIR}/ into ${req.flavor === 'static' ? 'the web root of ' + plan.serverName : req.webRoot} (readable by the web server), and generate the copies again after every playbook run: they are what the playbook serves on ${plan.matrixHost} today.`,
     );
@@ -260,26 +189,15 @@ export function wellKnownOutput(plan: Plan, req: WellKnownRequest): WellKnownOut
 // nginx -t
 
 /**
- * A whole nginx.conf for `nginx -t -p PREFIX` around the snippet: every path inside the prefix,
- * and the Matrix host pinned to 127.0.0.1 as an upstream group, so that the test reads the
- * snippet and does not depend on DNS.
+ * A whole nginx.conf for `nginx -t -p PREFIX` around the snippet (templates/well-known/nginx-validate.conf):
+ * every path inside the prefix, and the Matrix host pinned to 127.0.0.1 as an upstream group, so
+ * that the test reads the snippet and does not depend on DNS.
  */
 export function nginxTestConfig(prefix: string, snippetFile: string, plan: Plan): string {
-  return `pid ${prefix}/nginx.pid;
-error_log ${prefix}/error.log;
-events { worker_connections 16; }
-http {
-  client_body_temp_path ${prefix}/client_body;
-  proxy_temp_path ${prefix}/proxy;
-  fastcgi_temp_path ${prefix}/fastcgi;
-  uwsgi_temp_path ${prefix}/uwsgi;
-  scgi_temp_path ${prefix}/scgi;
-  upstream ${plan.matrixHost} { server 127.0.0.1:443; }
-  server {
-    listen 127.0.0.1:8443;
-    server_name ${plan.serverName};
-    include ${snippetFile};
-  }
-}
-`;
+  return renderTemplate('well-known/nginx-validate.conf', {
+    prefix,
+    snippetFile,
+    serverName: plan.serverName,
+    matrixHost: plan.matrixHost,
+  });
 }
