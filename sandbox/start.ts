@@ -4,7 +4,7 @@
 // in this process on loopback; the real checks ask them as they would ask the internet.
 //   npm start              a deployment that is nearly ready
 //   npm start -- --broken  the mistakes people make most, each with its fix
-import { startDnsServer } from '../lab/dns-server.ts';
+import { startDnsServer } from './dns-server.ts';
 import { isMain, runCommand } from '../checks/core/cli.ts';
 import { renderJson, setVerbose, useColour } from '../checks/core/report.ts';
 import { renderDoctorTable } from '../checks/core/doctor-report.ts';

@@ -1,6 +1,6 @@
 // The sandbox's DNS data: what the zone's nameserver says (the source) and what a resolver
 // that has not caught up still caches. `broken` adds the mistakes people make most.
-import type { LabRecord } from '../lab/dns-server.ts';
+import type { LabRecord } from './dns-server.ts';
 
 export const DOMAIN = 'sandbox.test';
 export const SERVER_IPV4 = '203.0.113.80';

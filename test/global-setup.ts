@@ -1,5 +1,5 @@
 // Runs once before the tests: the lab provisions itself (docs/lab.md "Provisioning").
-import { provisionLab } from '../lab/provision.ts';
+import { provisionLab } from './lab/servers/provision.ts';
 
 export default async function setup(): Promise<void> {
   await provisionLab();

@@ -37,7 +37,7 @@ export type HttpPhase = 'tcp' | 'tls' | 'http';
  * synapse/server.py; sent by synapse/http/matrixfederationclient.py as
  * `headers_dict[b"User-Agent"] = [self.version_string_bytes]` and by
  * synapse/http/federation/well_known_resolver.py). The version is the one the lab runs
- * (lab/requirements.txt, matrix-synapse 1.163.2).
+ * (test/lab/servers/requirements.txt, matrix-synapse 1.163.2).
  */
 export const SYNAPSE_USER_AGENT = 'Synapse/1.163.2';
 /** What a web client (Element Web in Firefox) sends: the client well-known, /versions, and the browser retry. */

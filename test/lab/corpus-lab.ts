@@ -18,14 +18,14 @@ import dgram from 'node:dgram';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Packet, UDPServer } from 'dns2';
-import { createLabPki, issueCertificate, type LabCertificate, type LabPki } from '../../lab/certs.ts';
-import { startCoturn, type RunningCoturn } from '../../lab/coturn.ts';
-import { startDnsServer, type LabRecord, type RunningDnsServer } from '../../lab/dns-server.ts';
-import { newNginxPrefix, startNginx, type RunningNginx } from '../../lab/nginx.ts';
-import { LAB_DIR } from '../../lab/provision.ts';
-import { stopProcess } from '../../lab/process.ts';
-import { startSynapse, type RunningSynapse } from '../../lab/synapse.ts';
-import { teardown } from '../../lab/teardown.ts';
+import { createLabPki, issueCertificate, type LabCertificate, type LabPki } from './servers/certs.ts';
+import { startCoturn, type RunningCoturn } from './servers/coturn.ts';
+import { startDnsServer, type LabRecord, type RunningDnsServer } from '../../sandbox/dns-server.ts';
+import { newNginxPrefix, startNginx, type RunningNginx } from './servers/nginx.ts';
+import { LAB_DIR } from './servers/provision.ts';
+import { stopProcess } from './servers/process.ts';
+import { startSynapse, type RunningSynapse } from './servers/synapse.ts';
+import { teardown } from './servers/teardown.ts';
 
 export const CORPUS = {
   serverName: 'corpus.test',

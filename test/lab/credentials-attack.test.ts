@@ -16,11 +16,11 @@ import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, 
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLabPki, issueCertificate, type LabPki } from '../../lab/certs.ts';
-import { type RunningDnsServer, startDnsServer } from '../../lab/dns-server.ts';
-import { stopProcess } from '../../lab/process.ts';
-import { LAB_DIR } from '../../lab/provision.ts';
-import { ANSWER_ALL, type RecordingServer, type Respond, startRecordingServer } from '../../lab/recording-server.ts';
+import { createLabPki, issueCertificate, type LabPki } from './servers/certs.ts';
+import { type RunningDnsServer, startDnsServer } from '../../sandbox/dns-server.ts';
+import { stopProcess } from './servers/process.ts';
+import { LAB_DIR } from './servers/provision.ts';
+import { ANSWER_ALL, type RecordingServer, type Respond, startRecordingServer } from './servers/recording-server.ts';
 import { runCli, runReport, startExporter } from './run-cli.ts';
 
 const ZONE = 'attack.test';

@@ -1,7 +1,7 @@
 // checks/dns.ts run as a real process against the lab's DNS servers (dns2 on loopback, port 53
 // for the zone's nameservers so that NS discovery is exercised as on the internet).
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startDnsServer, startSilentServer, type LabRecord, type RunningDnsServer } from '../../lab/dns-server.ts';
+import { startDnsServer, startSilentServer, type LabRecord, type RunningDnsServer } from '../../sandbox/dns-server.ts';
 import {
   healthyRecords,
   LAN_IPV4,

@@ -1,6 +1,6 @@
 // The DNS query probe against the lab's real DNS servers: UDP, the TCP fallback, and faults.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDnsServer, startSilentServer, type RunningDnsServer } from '../../lab/dns-server.ts';
+import { startDnsServer, startSilentServer, type RunningDnsServer } from '../../sandbox/dns-server.ts';
 import { queryDns } from '../../checks/probes/dns-query.ts';
 import { healthyRecords, ORIGIN, zone } from './dns-zones.ts';
 

@@ -1,6 +1,6 @@
 // Zone data for the DNS lab: the healthy zone of example.test and the variations tests apply, and
 // a zone under a name outside the reserved ones, whose addresses the DNS check judges.
-import type { LabRecord, LabZone } from '../../lab/dns-server.ts';
+import type { LabRecord, LabZone } from '../../sandbox/dns-server.ts';
 
 export const ORIGIN = 'example.test';
 export const SERVER_IPV4 = '203.0.113.10';

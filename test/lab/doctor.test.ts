@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startFederationLab, LAB, type FederationLab } from './federation-lab.ts';
 import { runCli } from './run-cli.ts';
-import { LAB_DIR } from '../../lab/provision.ts';
+import { LAB_DIR } from './servers/provision.ts';
 import type { Report } from '../../checks/core/report.ts';
 
 let lab: FederationLab;

@@ -12,10 +12,10 @@ import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'no
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FleetLab, startFleetLab } from '../../bench/lab-fleet.ts';
-import { LAB_DIR } from '../../lab/provision.ts';
-import { stopProcess } from '../../lab/process.ts';
-import { freePort } from '../../lab/ports.ts';
+import { type FleetLab, startFleetLab } from '../../tools/bench/lab-fleet.ts';
+import { LAB_DIR } from './servers/provision.ts';
+import { stopProcess } from './servers/process.ts';
+import { freePort } from './servers/ports.ts';
 import { startExporter } from './run-cli.ts';
 
 const EXPORTER = '127.16.2.10';

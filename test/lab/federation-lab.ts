@@ -14,12 +14,12 @@
 // addresses and ports are fixed.
 import { chmodSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
-import { createLabPki, issueCertificate, type LabCertificate, type LabPki } from '../../lab/certs.ts';
-import { startDnsServer, type LabRecord, type RunningDnsServer } from '../../lab/dns-server.ts';
-import { newNginxPrefix, startNginx, type RunningNginx } from '../../lab/nginx.ts';
-import { LAB_DIR } from '../../lab/provision.ts';
-import { startSynapse, type RunningSynapse } from '../../lab/synapse.ts';
-import { teardown } from '../../lab/teardown.ts';
+import { createLabPki, issueCertificate, type LabCertificate, type LabPki } from './servers/certs.ts';
+import { startDnsServer, type LabRecord, type RunningDnsServer } from '../../sandbox/dns-server.ts';
+import { newNginxPrefix, startNginx, type RunningNginx } from './servers/nginx.ts';
+import { LAB_DIR } from './servers/provision.ts';
+import { startSynapse, type RunningSynapse } from './servers/synapse.ts';
+import { teardown } from './servers/teardown.ts';
 
 export const LAB = {
   serverName: 'example.test',

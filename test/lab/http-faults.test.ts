@@ -7,10 +7,10 @@ import tls from 'node:tls';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { startNginx, type RunningNginx } from '../../lab/nginx.ts';
-import { createLabPki, issueCertificate } from '../../lab/certs.ts';
-import { startDnsServer, type RunningDnsServer } from '../../lab/dns-server.ts';
-import { LAB_DIR } from '../../lab/provision.ts';
+import { startNginx, type RunningNginx } from './servers/nginx.ts';
+import { createLabPki, issueCertificate } from './servers/certs.ts';
+import { startDnsServer, type RunningDnsServer } from '../../sandbox/dns-server.ts';
+import { LAB_DIR } from './servers/provision.ts';
 import { runCli } from './run-cli.ts';
 import type { Report } from '../../checks/core/report.ts';
 

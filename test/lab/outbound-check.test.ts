@@ -1,5 +1,5 @@
 // checks/outbound.ts run as a real process against two real Synapse homeservers that federate
-// with each other (lab/synapse-pair.ts, 127.15.0.0/16): alpha is the server checked, beta the
+// with each other (test/lab/servers/synapse-pair.ts, 127.15.0.0/16): alpha is the server checked, beta the
 // remote. Each fault breaks one side and is asserted on its finding and its fix. The inside steps
 // run the real ansible (ansible_connection=local) into alpha's mount namespace, and the container
 // step through the stand-in `docker`, whose command line is asserted exactly.
@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Finding } from '../../checks/core/finding.ts';
 import { insideArgv } from '../../checks/probes/outbound-adhoc.ts';
-import { VENV_DIR } from '../../lab/provision.ts';
-import type { EchoBot } from '../../lab/echo-bot.ts';
-import { PAIR, startSynapsePair, type SynapsePair } from '../../lab/synapse-pair.ts';
+import { VENV_DIR } from './servers/provision.ts';
+import type { EchoBot } from './servers/echo-bot.ts';
+import { PAIR, startSynapsePair, type SynapsePair } from './servers/synapse-pair.ts';
 import { type ReportRun, runCli, runReport } from './run-cli.ts';
 
 const TIMEOUT_S = '5';

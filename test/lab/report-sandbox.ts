@@ -1,7 +1,7 @@
 // The sandbox's servers (sandbox/start.ts: a nameserver, two resolvers, the HTTPS homeserver
 // and the TURN responder, all on 127.0.0.1 with free ports), started for checks/doctor.ts run as
 // a process: the arguments that point doctor at them, as --connect-to routes would.
-import { startDnsServer } from '../../lab/dns-server.ts';
+import { startDnsServer } from '../../sandbox/dns-server.ts';
 import { loadPlan } from '../../checks/plan/load.ts';
 import { DOMAIN, SERVER_IPV4, SERVER_IPV6, sourceRecords, staleResolverRecords } from '../../sandbox/zone.ts';
 import { SANDBOX_TLS, startSandboxHomeserver } from '../../sandbox/homeserver.ts';

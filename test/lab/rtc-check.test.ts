@@ -4,7 +4,7 @@
 import { createServer } from 'node:http';
 import { RoomServiceClient } from 'livekit-server-sdk';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { accessToken, registerUser } from '../../lab/synapse.ts';
+import { accessToken, registerUser } from './servers/synapse.ts';
 import { type ReportRun, runCli, runReport } from './run-cli.ts';
 import {
   dropPackets,

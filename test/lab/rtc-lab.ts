@@ -1,6 +1,6 @@
-// The MatrixRTC lab (docs/turn.md "MatrixRTC and LiveKit"): the real LiveKit (lab/livekit.ts,
+// The MatrixRTC lab (docs/turn.md "MatrixRTC and LiveKit"): the real LiveKit (test/lab/servers/livekit.ts,
 // built from the Go module proxy), the lab stand-in of the LiveKit JWT service
-// (lab/jwt-service.ts, lk-jwt-service's API), two real Synapses (one serving the MSC4143
+// (test/lab/servers/jwt-service.ts, lk-jwt-service's API), two real Synapses (one serving the MSC4143
 // transports API, one without it), nginx with the lab CA's certificates in front of them as
 // MDAD's Traefik is (well-known files, /livekit-jwt-service, /livekit-server with WebSocket
 // upgrades, the client and federation APIs), and DNS. One server address, as on a real host:
@@ -8,14 +8,14 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createLabPki, issueCertificate, type LabCertificate, type LabPki } from '../../lab/certs.ts';
-import { type LabZone, type RunningDnsServer, startDnsServer } from '../../lab/dns-server.ts';
-import { type RunningJwtService, startJwtService } from '../../lab/jwt-service.ts';
-import { type LivekitOptions, type RunningLivekit, startLivekit } from '../../lab/livekit.ts';
-import { type RunningNginx, startNginx } from '../../lab/nginx.ts';
-import { freePort } from '../../lab/ports.ts';
-import { LAB_DIR } from '../../lab/provision.ts';
-import { type RunningSynapse, startSynapse } from '../../lab/synapse.ts';
+import { createLabPki, issueCertificate, type LabCertificate, type LabPki } from './servers/certs.ts';
+import { type LabZone, type RunningDnsServer, startDnsServer } from '../../sandbox/dns-server.ts';
+import { type RunningJwtService, startJwtService } from './servers/jwt-service.ts';
+import { type LivekitOptions, type RunningLivekit, startLivekit } from './servers/livekit.ts';
+import { type RunningNginx, startNginx } from './servers/nginx.ts';
+import { freePort } from './servers/ports.ts';
+import { LAB_DIR } from './servers/provision.ts';
+import { type RunningSynapse, startSynapse } from './servers/synapse.ts';
 
 export const ORIGIN = 'rtc.test';
 export const MATRIX_HOST = `matrix.${ORIGIN}`;

@@ -4,9 +4,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deriveSecret } from '../../checks/plan/secrets.ts';
-import { startSilentServer, type RunningDnsServer } from '../../lab/dns-server.ts';
-import type { RunningCoturn } from '../../lab/coturn.ts';
-import { accessToken, registerUser } from '../../lab/synapse.ts';
+import { startSilentServer, type RunningDnsServer } from '../../sandbox/dns-server.ts';
+import type { RunningCoturn } from './servers/coturn.ts';
+import { accessToken, registerUser } from './servers/synapse.ts';
 import { type ReportRun, runCli, runReport } from './run-cli.ts';
 import {
   labCoturn,

@@ -5,12 +5,12 @@
 import dgram from 'node:dgram';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createLabPki, issueCertificate, type LabCertificate, type LabPki } from '../../lab/certs.ts';
-import { startCoturn, type CoturnOptions, type RunningCoturn } from '../../lab/coturn.ts';
-import { startDnsServer, type RunningDnsServer } from '../../lab/dns-server.ts';
-import { startNginx, type RunningNginx } from '../../lab/nginx.ts';
-import { LAB_DIR } from '../../lab/provision.ts';
-import { startSynapse, type RunningSynapse } from '../../lab/synapse.ts';
+import { createLabPki, issueCertificate, type LabCertificate, type LabPki } from './servers/certs.ts';
+import { startCoturn, type CoturnOptions, type RunningCoturn } from './servers/coturn.ts';
+import { startDnsServer, type RunningDnsServer } from '../../sandbox/dns-server.ts';
+import { startNginx, type RunningNginx } from './servers/nginx.ts';
+import { LAB_DIR } from './servers/provision.ts';
+import { startSynapse, type RunningSynapse } from './servers/synapse.ts';
 import { loadPlan } from '../../checks/plan/load.ts';
 
 export const ORIGIN = 'example.test';

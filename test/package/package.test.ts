@@ -10,7 +10,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStandin, type Standin } from '../../lab/standin.ts';
+import { createStandin, type Standin } from '../lab/servers/standin.ts';
 import { CHECKS, PACKAGE_BINS, STAGES } from '../../tools/package-commands.ts';
 import { type FederationLab, LAB, startFederationLab } from '../lab/federation-lab.ts';
 

@@ -1,7 +1,7 @@
 // What configure.ts writes, held against MDAD's own validation: for every service it offers
 // (alone) and for the feature sets the README shows, the real stage writes vars.yml on a
 // stand-in checkout; the project's copy of MDAD's rules (checks/plan/mdad-rules.json) must find
-// nothing to refuse, and so must ansible-core itself judging the same checks (lab/mdad-referee).
+// nothing to refuse, and so must ansible-core itself judging the same checks (test/lab/servers/mdad-referee).
 // Then each rule that configure's output depends on refuses a deliberately broken file, again
 // with Ansible agreeing check by check.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -9,10 +9,10 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mdadIssues } from '../../checks/plan/mdad-issues.ts';
 import { mdadRefusals, mdadTables } from '../../checks/plan/mdad.ts';
-import { ansibleVerdicts } from '../../lab/mdad-referee.ts';
-import type { RefereeVerdict } from '../../lab/mdad-referee.ts';
-import { createStandin, MIGRATION_DEFAULTS } from '../../lab/standin.ts';
-import type { Standin } from '../../lab/standin.ts';
+import { ansibleVerdicts } from '../lab/servers/mdad-referee.ts';
+import type { RefereeVerdict } from '../lab/servers/mdad-referee.ts';
+import { createStandin, MIGRATION_DEFAULTS } from '../lab/servers/standin.ts';
+import type { Standin } from '../lab/servers/standin.ts';
 import { SWITCHABLE } from '../../scripts/lib/switchable.ts';
 import { varsOf } from '../../scripts/lib/vars-text.ts';
 import { runStage } from './helpers.ts';

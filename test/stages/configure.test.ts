@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planFromVars } from '../../checks/plan/plan.ts';
 import { varsOf } from '../../scripts/lib/vars-text.ts';
-import { createStandin, MIGRATION_DEFAULTS } from '../../lab/standin.ts';
-import type { Standin } from '../../lab/standin.ts';
+import { createStandin, MIGRATION_DEFAULTS } from '../lab/servers/standin.ts';
+import type { Standin } from '../lab/servers/standin.ts';
 import { modeOf, runStage, snapshot } from './helpers.ts';
 
 let standin: Standin;

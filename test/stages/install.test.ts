@@ -4,10 +4,10 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startDnsServer } from '../../lab/dns-server.ts';
-import type { RunningDnsServer } from '../../lab/dns-server.ts';
-import { createStandin } from '../../lab/standin.ts';
-import type { Standin } from '../../lab/standin.ts';
+import { startDnsServer } from '../../sandbox/dns-server.ts';
+import type { RunningDnsServer } from '../../sandbox/dns-server.ts';
+import { createStandin } from '../lab/servers/standin.ts';
+import type { Standin } from '../lab/servers/standin.ts';
 import { healthyRecords, ORIGIN, withChanges, zone } from '../lab/dns-zones.ts';
 import { modeOf, runStage, snapshot } from './helpers.ts';
 

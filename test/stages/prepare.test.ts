@@ -8,9 +8,9 @@ import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Report } from '../../checks/core/report.ts';
-import { createStandin, git } from '../../lab/standin.ts';
-import type { Standin } from '../../lab/standin.ts';
-import { freePort } from '../../lab/ports.ts';
+import { createStandin, git } from '../lab/servers/standin.ts';
+import type { Standin } from '../lab/servers/standin.ts';
+import { freePort } from '../lab/servers/ports.ts';
 import { runStage, snapshot } from './helpers.ts';
 
 const standins: Standin[] = [];
@@ -30,8 +30,8 @@ async function prepare(standin: Standin, args: string[], env: Record<string, str
   return { run, report, byId };
 }
 
-/** ansible-core of the lab venv, as pinned in lab/requirements.txt. */
-const labAnsible = /ansible-core==(\S+)/.exec(readFileSync('lab/requirements.txt', 'utf8'))![1]!;
+/** ansible-core of the lab venv, as pinned in test/lab/servers/requirements.txt. */
+const labAnsible = /ansible-core==(\S+)/.exec(readFileSync('test/lab/servers/requirements.txt', 'utf8'))![1]!;
 /** A collections folder in which community.docker 3.6.0 is installed, as ansible-galaxy would leave it. */
 /** A collections path holding community.docker and community.general, as the playbook needs them. */
 function communityCollections(standin: Standin): string {

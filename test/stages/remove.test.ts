@@ -4,8 +4,8 @@
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createStandin } from '../../lab/standin.ts';
-import type { Standin } from '../../lab/standin.ts';
+import { createStandin } from '../lab/servers/standin.ts';
+import type { Standin } from '../lab/servers/standin.ts';
 import { CONFIRMATION } from '../../scripts/lib/remove-all.ts';
 import { modeOf, runStage, snapshot } from './helpers.ts';
 

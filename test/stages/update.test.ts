@@ -4,10 +4,10 @@
 import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startDnsServer } from '../../lab/dns-server.ts';
-import type { RunningDnsServer } from '../../lab/dns-server.ts';
-import { createStandin, git, MIGRATION_DEFAULTS } from '../../lab/standin.ts';
-import type { Standin } from '../../lab/standin.ts';
+import { startDnsServer } from '../../sandbox/dns-server.ts';
+import type { RunningDnsServer } from '../../sandbox/dns-server.ts';
+import { createStandin, git, MIGRATION_DEFAULTS } from '../lab/servers/standin.ts';
+import type { Standin } from '../lab/servers/standin.ts';
 import { secretsOf } from '../../scripts/lib/secrets.ts';
 import { varsOf } from '../../scripts/lib/vars-text.ts';
 import { healthyRecords, ORIGIN, zone } from '../lab/dns-zones.ts';

@@ -13,7 +13,7 @@ import { mdadRefusals, mdadTables } from '../../checks/plan/mdad.ts';
 import type { MdadTables } from '../../checks/plan/mdad.ts';
 import { EXPLAINED, generatedSecretFormat, mdadIssues, refusedByMigrationRole } from '../../checks/plan/mdad-issues.ts';
 import { finalName, obsoleteIssues } from '../../checks/plan/obsolete.ts';
-import { venvBin } from '../../lab/provision.ts';
+import { venvBin } from '../lab/servers/provision.ts';
 
 function scope(vars: Record<string, unknown>): JinjaScope {
   return {

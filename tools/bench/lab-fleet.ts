@@ -12,17 +12,17 @@
 //
 // Each server has its own zone, served by an authoritative dns2 server and by a dns2 "resolver".
 // The addresses written in the zones may differ from where the servers listen, so that a relay
-// (bench/delay-relay.ts) can stand in between.
+// (tools/bench/delay-relay.ts) can stand in between.
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { Endpoint } from '../checks/core/net.ts';
-import { canonicalJson } from '../checks/core/canonical-json.ts';
-import { createLabPki, issueCertificate } from '../lab/certs.ts';
-import { startDnsServer, type LabRecord, type LabZone, type RunningDnsServer } from '../lab/dns-server.ts';
-import { newNginxPrefix, startNginx, type RunningNginx } from '../lab/nginx.ts';
-import { LAB_DIR } from '../lab/provision.ts';
-import { teardown } from '../lab/teardown.ts';
+import type { Endpoint } from '../../checks/core/net.ts';
+import { canonicalJson } from '../../checks/core/canonical-json.ts';
+import { createLabPki, issueCertificate } from '../../test/lab/servers/certs.ts';
+import { startDnsServer, type LabRecord, type LabZone, type RunningDnsServer } from '../../sandbox/dns-server.ts';
+import { newNginxPrefix, startNginx, type RunningNginx } from '../../test/lab/servers/nginx.ts';
+import { LAB_DIR } from '../../test/lab/servers/provision.ts';
+import { teardown } from '../../test/lab/servers/teardown.ts';
 
 export interface FleetLabOptions {
   count: number;

@@ -27,8 +27,8 @@ import { stopProcess } from './process.ts';
 export const LIVEKIT_VERSION = '1.13.5';
 /** The toolchain go.mod of v1.13.5 asks for (go 1.26), as a module of the proxy. */
 const TOOLCHAIN = 'go1.26.8';
-// The lab's folder (.lab/, as lab/provision.ts has it; not imported from there, which builds this).
-const LIVEKIT_DIR = join(fileURLToPath(new URL('..', import.meta.url)), '.lab', 'livekit');
+// The lab's folder (.lab/, as test/lab/servers/provision.ts has it; not imported from there, which builds this).
+const LIVEKIT_DIR = join(fileURLToPath(new URL('../../..', import.meta.url)), '.lab', 'livekit');
 export const LIVEKIT_BINARY = join(LIVEKIT_DIR, `livekit-server-${LIVEKIT_VERSION}`);
 
 function run(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): string {

@@ -3,11 +3,11 @@
 // (discovery, OpenID token, JWT service, federation userinfo, signalling, ICE and DTLS over UDP
 // and TCP, leave), timed in-process without the lab's start, and the time from the WebRTC offer
 // to the first packet through DTLS (the data channel LiveKit opened answering).
-import { gatherRtc } from '../checks/probes/rtc-gather.ts';
-import { judgeRtc } from '../checks/rules/rtc.ts';
+import { gatherRtc } from '../../checks/probes/rtc-gather.ts';
+import { judgeRtc } from '../../checks/rules/rtc.ts';
 import { readFileSync } from 'node:fs';
-import { accessToken, registerUser } from '../lab/synapse.ts';
-import { DNS_ADDRESS, ORIGIN, startRtcLab } from '../test/lab/rtc-lab.ts';
+import { accessToken, registerUser } from '../../test/lab/servers/synapse.ts';
+import { DNS_ADDRESS, ORIGIN, startRtcLab } from '../../test/lab/rtc-lab.ts';
 import type { Figure } from './figure.ts';
 
 const RUNS = 5;

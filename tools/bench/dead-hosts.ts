@@ -5,9 +5,9 @@
 // reply, as behind a firewall that drops. The addresses are from 198.18.0.0/15, the range set
 // aside for benchmarks (RFC 2544). Without `ip`/`iptables` (or without the right to use them)
 // the fallback is silent servers on loopback: TCP listeners that accept and never speak, UDP
-// sockets that never reply (lab/dns-server.ts startSilentServer).
+// sockets that never reply (sandbox/dns-server.ts startSilentServer).
 import { spawnSync } from 'node:child_process';
-import { startSilentServer, type RunningDnsServer } from '../lab/dns-server.ts';
+import { startSilentServer, type RunningDnsServer } from '../../sandbox/dns-server.ts';
 
 export interface DeadHosts {
   /** How the packets are dropped, in a few words for the report. */

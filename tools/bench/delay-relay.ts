@@ -8,7 +8,7 @@
 // to close, a UDP query until its reply is delivered): the same run of a check then costs what
 // it would cost if the check issued its probes one after the other.
 //
-// Used as a child process (`node --import ./scripts/lib/typescript.mjs bench/delay-relay.ts`, driven over IPC by
+// Used as a child process (`node --import ./scripts/lib/typescript.mjs tools/bench/delay-relay.ts`, driven over IPC by
 // startRelayProcess) so that its work does not share the measured process's event loop.
 import dgram from 'node:dgram';
 import net from 'node:net';
@@ -264,7 +264,7 @@ export async function startRelayProcess(routes: readonly RelayRoute[], oneWayMs:
     execArgv: ['--import', './scripts/lib/typescript.mjs'],
     // The project's TypeScript hook (tsx only on Node without type stripping), resolved from the
     // working directory: the project's.
-    cwd: fileURLToPath(new URL('..', import.meta.url)),
+    cwd: fileURLToPath(new URL('../..', import.meta.url)),
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const replies: Reply[] = [];

@@ -1,9 +1,9 @@
 // The corpus of real failures (test/lab/corpus-cases.ts) as a benchmark: every scenario (the
 // failures and their healthy twins) run once through the real command against the corpus lab.
 // Figures: the whole corpus (lab start included) and the median time per reported case.
-import { CASES, SCENARIOS } from '../test/lab/corpus-cases.ts';
-import { startCorpusLab } from '../test/lab/corpus-lab.ts';
-import { runScenario } from '../test/lab/corpus-run.ts';
+import { CASES, SCENARIOS } from '../../test/lab/corpus-cases.ts';
+import { startCorpusLab } from '../../test/lab/corpus-lab.ts';
+import { runScenario } from '../../test/lab/corpus-run.ts';
 import type { Figure } from './figure.ts';
 
 export async function corpusCase(): Promise<Figure[]> {

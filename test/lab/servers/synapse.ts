@@ -9,7 +9,7 @@ import { stringify } from 'yaml';
 import { LAB_DIR, venvBin } from './provision.ts';
 import { freePort } from './ports.ts';
 import { stopProcess } from './process.ts';
-import { credentialFor, sendWithCredential } from '../checks/probes/credentialed.ts';
+import { credentialFor, sendWithCredential } from '../../../checks/probes/credentialed.ts';
 
 export interface SynapseOptions {
   serverName: string;

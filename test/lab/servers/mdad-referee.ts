@@ -1,6 +1,6 @@
 // The referee for the project's reading of MDAD's validation (checks/plan/jinja.ts, mdad.ts):
 // the committed checks of checks/plan/mdad-rules.json judged by the lab's real ansible-core
-// (lab/mdad-referee.py: Ansible's own Templar, loops and conditionals), with MDAD's defaults
+// (test/lab/servers/mdad-referee.py: Ansible's own Templar, loops and conditionals), with MDAD's defaults
 // under each configuration's variables, the precedence MDAD has (role defaults and group_vars
 // under the user's vars.yml).
 import { execFile } from 'node:child_process';
@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import type { MdadTables } from '../checks/plan/mdad.ts';
+import type { MdadTables } from '../../../checks/plan/mdad.ts';
 import { venvBin } from './provision.ts';
 
 export interface RefereeVerdict {

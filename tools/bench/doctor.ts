@@ -1,19 +1,19 @@
 // Benchmark cases of doctor (issue 7): latency, dead target, fleet and start-up.
 //
-// - latency: healthy lab servers (bench/lab-fleet.ts: nginx, static JSON, dns2) reached through
-//   a delaying relay (bench/delay-relay.ts, 25 ms each way: a 50 ms round trip on every DNS
+// - latency: healthy lab servers (tools/bench/lab-fleet.ts: nginx, static JSON, dns2) reached through
+//   a delaying relay (tools/bench/delay-relay.ts, 25 ms each way: a 50 ms round trip on every DNS
 //   query and TCP connection the checks make). doctor on one server as it runs (areas at once,
 //   probes at once) against the same run with the relay letting one probe through at a time;
 //   and, as `--concurrency` does today, a fleet of 8 such servers at 16 at once against 1.
 // - dead target: every address of the server (base domain, Matrix host and the zone's
-//   nameserver) drops every packet (bench/dead-hosts.ts); `checks/doctor.ts --timeout 2` as a
+//   nameserver) drops every packet (tools/bench/dead-hosts.ts); `checks/doctor.ts --timeout 2` as a
 //   process must end within 2 × --timeout + 1 s (5 s), every failure saying it timed out.
 // - fleet: 200 lab servers (a zone each on the lab DNS, one nginx choosing each server's
 //   certificate by SNI); doctor over all of them in a process of its own: servers per second
 //   and that process's peak RSS. Also the same with --ca-file, on fewer servers.
 // - start-up: `--help` of a check and of a stage as processes, median of 7.
 //
-// Every doctor run is a process of its own (bench/doctor-child.ts, or the CLI itself); the lab's
+// Every doctor run is a process of its own (tools/bench/doctor-child.ts, or the CLI itself); the lab's
 // DNS servers run here, nginx and the relay in their own processes. The timed runs trust the lab
 // CA through NODE_EXTRA_CA_CERTS, i.e. through Node's own store, the path a public CA takes in
 // real use; --ca-file is timed apart. Servers listen on loopback addresses only; the dead target
@@ -21,14 +21,14 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { startDnsServer, type LabRecord, type RunningDnsServer } from '../lab/dns-server.ts';
-import { PROJECT_DIR } from '../lab/provision.ts';
+import { startDnsServer, type LabRecord, type RunningDnsServer } from '../../sandbox/dns-server.ts';
+import { PROJECT_DIR } from '../../test/lab/servers/provision.ts';
 import { startDeadHosts, type DeadHosts } from './dead-hosts.ts';
 import { startRelayProcess, type RelayProcess, type RelayRoute } from './delay-relay.ts';
 import type { DoctorJob, DoctorJobResult, DoctorRun } from './doctor-child.ts';
 import type { Figure } from './figure.ts';
 import { startFleetLab, type FleetLab } from './lab-fleet.ts';
-import type { Report } from '../checks/core/report.ts';
+import type { Report } from '../../checks/core/report.ts';
 
 const CHILD = fileURLToPath(new URL('./doctor-child.ts', import.meta.url));
 
@@ -51,7 +51,7 @@ const median = (values: number[]) => {
 };
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
-/** Runs a job in bench/doctor-child.ts; the lab CA through NODE_EXTRA_CA_CERTS unless the job passes it as --ca-file does. */
+/** Runs a job in tools/bench/doctor-child.ts; the lab CA through NODE_EXTRA_CA_CERTS unless the job passes it as --ca-file does. */
 function runChild(job: DoctorJob, caFile: string): Promise<DoctorJobResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', './scripts/lib/typescript.mjs', CHILD, JSON.stringify(job)], {

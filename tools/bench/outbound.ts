@@ -1,4 +1,4 @@
-// Benchmark case of the outbound area on the lab pair (lab/synapse-pair.ts): the check's own time
+// Benchmark case of the outbound area on the lab pair (test/lab/servers/synapse-pair.ts): the check's own time
 // without process start-up, with a user's and an admin's token; then the same with a second
 // remote that accepts connections and never answers, which must not hold up the first; then with
 // the inside steps (two Ansible ad-hoc commands, the container one through the stand-in docker);
@@ -6,11 +6,11 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { runArea, type RunSettings, type ServerTarget } from '../checks/areas/area.ts';
-import { outboundAreaWith } from '../checks/areas/outbound.ts';
-import { parseEndpoint } from '../checks/core/net.ts';
-import { VENV_DIR } from '../lab/provision.ts';
-import { PAIR, startSynapsePair } from '../lab/synapse-pair.ts';
+import { runArea, type RunSettings, type ServerTarget } from '../../checks/areas/area.ts';
+import { outboundAreaWith } from '../../checks/areas/outbound.ts';
+import { parseEndpoint } from '../../checks/core/net.ts';
+import { VENV_DIR } from '../../test/lab/servers/provision.ts';
+import { PAIR, startSynapsePair } from '../../test/lab/servers/synapse-pair.ts';
 import type { Figure } from './figure.ts';
 
 const RUNS = 15;

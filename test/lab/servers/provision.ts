@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureLivekit } from './livekit.ts';
 
-export const PROJECT_DIR = fileURLToPath(new URL('..', import.meta.url));
+export const PROJECT_DIR = fileURLToPath(new URL('../../..', import.meta.url));
 export const LAB_DIR = join(PROJECT_DIR, '.lab');
 export const VENV_DIR = join(LAB_DIR, 'venv');
-const REQUIREMENTS = join(PROJECT_DIR, 'lab', 'requirements.txt');
+const REQUIREMENTS = join(PROJECT_DIR, 'test', 'lab', 'servers', 'requirements.txt');
 
 /**
  * Debian packages the lab runs: nginx for TLS and well-known files, coturn, ufw (dry runs only),
@@ -82,7 +82,7 @@ export async function provisionLab(): Promise<void> {
   try {
     ensureDebianPackages();
     ensureVenv();
-    // The real LiveKit, built once from the Go module proxy (lab/livekit.ts).
+    // The real LiveKit, built once from the Go module proxy (test/lab/servers/livekit.ts).
     ensureLivekit();
   } finally {
     rmSync(lock, { recursive: true, force: true });

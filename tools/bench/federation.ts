@@ -1,9 +1,9 @@
 // Benchmark case of the federation check: a server whose Matrix host has two addresses on the
 // lab (real nginx and Synapse), the check's own time without process start-up.
-import { startFederationLab } from '../test/lab/federation-lab.ts';
-import { runArea, type RunSettings, type ServerTarget } from '../checks/areas/area.ts';
-import { federationArea } from '../checks/areas/federation.ts';
-import { parseEndpoint } from '../checks/core/net.ts';
+import { startFederationLab } from '../../test/lab/federation-lab.ts';
+import { runArea, type RunSettings, type ServerTarget } from '../../checks/areas/area.ts';
+import { federationArea } from '../../checks/areas/federation.ts';
+import { parseEndpoint } from '../../checks/core/net.ts';
 import { readFileSync } from 'node:fs';
 import type { Figure } from './figure.ts';
 

@@ -1,11 +1,11 @@
 // `npm run bench`: measured figures against the targets the issues name. Not part of `npm test`.
 // Prints one table (figure, target, result) and exits non-zero when a target is missed.
-import { startDnsServer, type RunningDnsServer, type LabRecord } from '../lab/dns-server.ts';
-import { planFromVars } from '../checks/plan/plan.ts';
-import { runArea, type RunSettings } from '../checks/areas/area.ts';
-import { dnsArea, planTarget } from '../checks/areas/dns.ts';
-import { dnsQuestions } from '../checks/rules/dns.ts';
-import { provisionLab } from '../lab/provision.ts';
+import { startDnsServer, type RunningDnsServer, type LabRecord } from '../../sandbox/dns-server.ts';
+import { planFromVars } from '../../checks/plan/plan.ts';
+import { runArea, type RunSettings } from '../../checks/areas/area.ts';
+import { dnsArea, planTarget } from '../../checks/areas/dns.ts';
+import { dnsQuestions } from '../../checks/rules/dns.ts';
+import { provisionLab } from '../../test/lab/servers/provision.ts';
 import { federationCase } from './federation.ts';
 import { corpusCase } from './corpus.ts';
 import { turnCase } from './turn.ts';

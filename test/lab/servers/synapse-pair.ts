@@ -23,7 +23,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type EchoBot, startEchoBot } from './echo-bot.ts';
 import { createLabPki, issueCertificate, type LabCertificate, type LabPki } from './certs.ts';
-import { startDnsServer, type LabRecord, type LabZone, type RunningDnsServer } from './dns-server.ts';
+import { startDnsServer, type LabRecord, type LabZone, type RunningDnsServer } from '../../../sandbox/dns-server.ts';
 import { newNginxPrefix, startNginx, type RunningNginx } from './nginx.ts';
 import { LAB_DIR } from './provision.ts';
 import { clientCall, registerUser, startSynapse, type RunningSynapse, type UserToken } from './synapse.ts';
@@ -75,7 +75,7 @@ export interface SynapsePair {
   joinFromAlpha(alias: string): Promise<string>;
   /** alpha's user sends a message into a room (alpha then sends it to beta). */
   sendFromAlpha(roomId: string, text: string): Promise<void>;
-  /** An echo bot on beta (lab/echo-bot.ts) in a new public room with this alias (its local part). */
+  /** An echo bot on beta (test/lab/servers/echo-bot.ts) in a new public room with this alias (its local part). */
   startBetaEchoBot(localpart: string): Promise<EchoBot>;
   /** beta's admin token, for beta's own admin API. */
   betaAdmin: UserToken;

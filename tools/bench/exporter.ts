@@ -1,5 +1,5 @@
 // The exporter under Prometheus's load: `checks/doctor.ts serve` pinned to 2 cores (taskset),
-// 200 lab servers (bench/lab-fleet.ts: real nginx and dns2 on 127.16.5.x), each scraped every
+// 200 lab servers (tools/bench/lab-fleet.ts: real nginx and dns2 on 127.16.5.x), each scraped every
 // 15 s for 5 minutes as Prometheus does (targets spread over the interval, the
 // X-Prometheus-Scrape-Timeout-Seconds header, 10 s timeout). Measured: scrapes past their
 // timeout (none allowed), the exporter's CPU share of its 2 cores, its peak and final RSS, and
@@ -11,8 +11,8 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'undici';
-import { MEMORY_SETTINGS } from '../checks/areas/exporter.ts';
-import { stopProcess } from '../lab/process.ts';
+import { MEMORY_SETTINGS } from '../../checks/areas/exporter.ts';
+import { stopProcess } from '../../test/lab/servers/process.ts';
 import type { Figure } from './figure.ts';
 import { startFleetLab } from './lab-fleet.ts';
 

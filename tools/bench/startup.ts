@@ -13,9 +13,9 @@ import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { PROJECT_DIR } from '../lab/provision.ts';
-import { startFederationLab } from '../test/lab/federation-lab.ts';
-import { PACKAGE_BINS } from '../tools/package-commands.ts';
+import { PROJECT_DIR } from '../../test/lab/servers/provision.ts';
+import { startFederationLab } from '../../test/lab/federation-lab.ts';
+import { PACKAGE_BINS } from '../package-commands.ts';
 import type { Figure } from './figure.ts';
 
 const RUNS = 7;
@@ -219,7 +219,7 @@ export async function startupCases(): Promise<Figure[]> {
 
 /**
  * The federation check's wall time, process start to exit, whatever the report says
- * (bench/federation.ts checks the findings), and the part that is start-up: the wall time less
+ * (tools/bench/federation.ts checks the findings), and the part that is start-up: the wall time less
  * the check's own durationMs from its report. Medians of RUNS after one warm-up run.
  */
 async function federationRuns(program: string, args: string[]): Promise<{ wall: number; startup: number; failed: string }> {

@@ -2,14 +2,14 @@
 // a job with mapBounded, as `checks/doctor.ts --list` does, and prints one JSON line with each
 // run's time, the findings' statuses and the process's peak RSS. A process of its own, so that
 // its memory and event loop are not the benchmark driver's (which runs the lab's DNS servers).
-//   node --import tsx bench/doctor-child.ts '<job as JSON>'
+//   node --import tsx tools/bench/doctor-child.ts '<job as JSON>'
 import { readFileSync } from 'node:fs';
-import type { RunSettings } from '../checks/areas/area.ts';
-import { diagnose } from '../checks/areas/diagnose.ts';
-import { mapBounded } from '../checks/areas/fleet.ts';
-import { AREA_IDS } from '../checks/areas/registry.ts';
-import { parseServerName } from '../checks/core/server-name.ts';
-import type { Status as FindingStatus } from '../checks/core/finding.ts';
+import type { RunSettings } from '../../checks/areas/area.ts';
+import { diagnose } from '../../checks/areas/diagnose.ts';
+import { mapBounded } from '../../checks/areas/fleet.ts';
+import { AREA_IDS } from '../../checks/areas/registry.ts';
+import { parseServerName } from '../../checks/core/server-name.ts';
+import type { Status as FindingStatus } from '../../checks/core/finding.ts';
 
 export interface DoctorJob {
   names: string[];

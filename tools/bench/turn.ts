@@ -3,11 +3,11 @@
 // timed without process start-up or the lab's own start.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { createLabPki, issueCertificate } from '../lab/certs.ts';
-import { startCoturn } from '../lab/coturn.ts';
-import { startDnsServer } from '../lab/dns-server.ts';
-import { LAB_DIR } from '../lab/provision.ts';
-import { runTurnCheck } from '../checks/areas/turn.ts';
+import { createLabPki, issueCertificate } from '../../test/lab/servers/certs.ts';
+import { startCoturn } from '../../test/lab/servers/coturn.ts';
+import { startDnsServer } from '../../sandbox/dns-server.ts';
+import { LAB_DIR } from '../../test/lab/servers/provision.ts';
+import { runTurnCheck } from '../../checks/areas/turn.ts';
 import type { Figure } from './figure.ts';
 
 const RUNS = 10;

@@ -9,7 +9,7 @@ import { createSocket } from 'node:dgram';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
-import { encodeMessage, Method } from '../checks/probes/stun.ts';
+import { encodeMessage, Method } from '../../../checks/probes/stun.ts';
 import { LAB_DIR } from './provision.ts';
 import { stopProcess } from './process.ts';
 
