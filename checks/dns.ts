@@ -7,7 +7,7 @@ import type { Finding } from './core/finding.ts';
 import type { ServerName } from './core/server-name.ts';
 import type { RunSettings, ServerTarget } from './areas/area.ts';
 
-// Start-up: Node's module compile cache first (Node 22.1 and newer; the README's "Runtimes"), then
+// Start-up: Node's module compile cache first (Node 22.1 and newer; docs/runtimes.md), then
 // the modules, so that from the second start on none of them is compiled again.
 (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
 const { HELP_WITHOUT_CONNECT_TO, OPTIONS_WITHOUT_CONNECT_TO, answerHelpEarly } = await import('./core/check-start.ts');

@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
 import type { RunSettings, ServerTarget } from './areas/area.ts';
 
-// Start-up: Node's module compile cache first (Node 22.1 and newer; the README's "Runtimes"), then
+// Start-up: Node's module compile cache first (Node 22.1 and newer; docs/runtimes.md), then
 // the modules, so that from the second start on none of them is compiled again.
 (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
 const { COMMON_HELP, COMMON_OPTIONS, answerHelpEarly } = await import('./core/check-start.ts');

@@ -10,7 +10,7 @@ import type { ParseArgsConfig } from 'node:util';
 import type { InventoryHost } from '../checks/plan/types.ts';
 import type { UfwOptions, UfwState } from './lib/firewall-rules.ts';
 
-// Start-up: Node's module compile cache first (Node 22.1 and newer; the README's "Runtimes"), then
+// Start-up: Node's module compile cache first (Node 22.1 and newer; docs/runtimes.md), then
 // the modules, so that from the second start on none of them is compiled again.
 (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
 const { answerEarly, STAGE_HELP, STAGE_OPTIONS } = await import('./lib/stage-start.ts');

@@ -6,7 +6,7 @@
 //   npx tsx scripts/install.ts --playbook ./matrix-docker-ansible-deploy
 import module from 'node:module';
 
-// Start-up: Node's module compile cache first (Node 22.1 and newer; the README's "Runtimes"), then
+// Start-up: Node's module compile cache first (Node 22.1 and newer; docs/runtimes.md), then
 // the modules, so that from the second start on none of them is compiled again.
 (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
 const { answerEarly, STAGE_HELP } = await import('./lib/stage-start.ts');

@@ -13,7 +13,7 @@ import type { BreakingChange } from './lib/checkout.ts';
 import type { Command } from './lib/commands.ts';
 import type { Install } from './lib/install-run.ts';
 
-// Start-up: Node's module compile cache first (Node 22.1 and newer; the README's "Runtimes"), then
+// Start-up: Node's module compile cache first (Node 22.1 and newer; docs/runtimes.md), then
 // the modules, so that from the second start on none of them is compiled again.
 (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
 const { answerEarly, STAGE_HELP } = await import('./lib/stage-start.ts');

@@ -53,7 +53,7 @@ await build({
   legalComments: 'none',
   // ws loads these native speed-ups when installed, and works without them.
   external: ['bufferutil', 'utf-8-validate'],
-  // The CommonJS dependencies (dns2, cli-table3, …) call require() for Node's own modules.
+  // The CommonJS dependencies (dns2, undici, …) call require() for Node's own modules.
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
   plugins: [builtinsOnFirstUse],
   logLevel: 'warning',

@@ -437,7 +437,7 @@ export async function serveMain(argv: string[]): Promise<number> {
   const missing = missingMemorySettings(process.execArgv, process.env);
   if (missing.length)
     process.stderr.write(
-      `doctor serve: started without ${missing.join(' ')}: its memory will grow under steady probing (README, "Exporter")\n`,
+      `doctor serve: started without ${missing.join(' ')}: its memory will grow under steady probing (docs/monitoring.md, "Memory")\n`,
     );
   return new Promise<number>((resolve) => {
     const stop = () => {

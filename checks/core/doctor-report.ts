@@ -1,6 +1,6 @@
 // doctor's renderings: one table grouped by area (failures first in each), the fleet summary,
 // and Prometheus text for a node_exporter textfile collector.
-import Table from 'cli-table3';
+import { TextTable } from './text-table.ts';
 import { STATUS_ORDER, worstStatus, type Finding, type Status } from './finding.ts';
 import {
   causeGroups,
@@ -48,11 +48,10 @@ export function renderDoctorTable(report: Report, areas: Record<string, { findin
 
 /** One row a server: counts and the worst finding, so a hundred servers fit on a screen. */
 export function renderFleetTable(reports: Report[], colour = false): string {
-  const table = new Table({
+  const table = new TextTable({
     head: ['', 'server', 'pass', 'warn', 'fail', 'worst finding'],
     colWidths: [6, 28, 6, 6, 6, WIDTH - 6 - 28 - 18 - 7],
-    wordWrap: true,
-    style: { head: [], border: [], compact: true },
+    compact: true,
   });
   for (const report of [...reports].sort((a, b) => b.exitCode - a.exitCode || a.serverName.localeCompare(b.serverName))) {
     const worst = [...report.findings].sort(byStatus)[0];

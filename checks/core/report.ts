@@ -1,6 +1,6 @@
 // Rendering findings as a table, JSON or Prometheus text, and choosing the exit code
 // (monitoring-plugin convention, docs/architecture.md "Command-line contract": 0 pass, 1 warning, 2 failure, 3 could not run).
-import Table from 'cli-table3';
+import { TextTable, type TableRow } from './text-table.ts';
 import { STATUS_ORDER, type Finding, type Status } from './finding.ts';
 
 export interface Report {
@@ -58,13 +58,8 @@ export function useColour(stream: NodeJS.WriteStream): boolean {
   return Boolean(stream.isTTY) && !('NO_COLOR' in process.env) && process.env.TERM !== 'dumb';
 }
 
-export function findingsTable(): Table.Table {
-  return new Table({
-    head: ['', 'check', 'result'],
-    colWidths: [6, TITLE_WIDTH, RESULT_WIDTH],
-    wordWrap: true,
-    style: { head: [], border: [], compact: false },
-  }) as Table.Table;
+export function findingsTable(): TextTable {
+  return new TextTable({ head: ['', 'check', 'result'], colWidths: [6, TITLE_WIDTH, RESULT_WIDTH], compact: false });
 }
 
 export function statusLabel(status: Status, colour: boolean): string {
@@ -134,8 +129,8 @@ export function causeGroups(findings: readonly Finding[]): CauseGroup[] {
 }
 
 /** The rows of the root causes, each followed by one row listing its consequences. */
-export function causeRows(groups: readonly CauseGroup[], colour: boolean): Table.HorizontalTableRow[] {
-  const rows: Table.HorizontalTableRow[] = [];
+export function causeRows(groups: readonly CauseGroup[], colour: boolean): TableRow[] {
+  const rows: TableRow[] = [];
   for (const g of groups) {
     rows.push(findingRow(g.root, colour));
     if (g.consequences.length === 0) continue;

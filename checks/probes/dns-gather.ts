@@ -31,14 +31,18 @@ export async function gatherDns(options: GatherOptions): Promise<DnsFacts> {
   };
 
   const ask = async (servers: NamedServer[], questions: Question[], into: DnsFacts['source'], recursive: boolean) => {
-    await Promise.all(
+    const answers = await Promise.all(
       questions.flatMap((q) =>
-        servers.map(async (server) => {
-          const outcome = await queryDns(server.endpoint, q.name, q.type, { recursive, timeoutMs: remaining() });
-          (into[questionKey(q.name, q.type)] ??= {})[server.label] = outcome;
-        }),
+        servers.map(async (server) => ({
+          key: questionKey(q.name, q.type),
+          label: server.label,
+          outcome: await queryDns(server.endpoint, q.name, q.type, { recursive, timeoutMs: remaining() }),
+        })),
       ),
     );
+    // Kept in the servers' order, not in the order the answers came: the first server's answer is
+    // the one the others are compared with (facts/dns-answers.ts atSource), whoever was quicker.
+    for (const { key, label, outcome } of answers) (into[key] ??= {})[label] = outcome;
   };
   const askAll = (questions: Question[]) =>
     Promise.all([ask(facts.authoritative, questions, facts.source, false), ask(facts.resolvers, questions, facts.resolved, true)]);
