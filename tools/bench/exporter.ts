@@ -49,10 +49,13 @@ async function memoryOf(url: string, agent: Agent): Promise<Record<string, numbe
   };
 }
 
-function rssMb(pid: number): number {
-  const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+/** A line of /proc/PID/status (proc(5)) in MB: VmRSS, and its parts RssAnon (the process's own memory) and RssFile (pages of the node binary and other mapped files). */
+function statusMb(pid: number, field: 'VmRSS' | 'RssAnon' | 'RssFile'): number {
+  const kb = new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
   return Number(kb) / 1024;
 }
+
+const rssMb = (pid: number) => statusMb(pid, 'VmRSS');
 
 async function startExporter(args: string[]): Promise<{ child: ChildProcess; url: string }> {
   // taskset pins the exporter (node and its threads) to two cores, whatever the machine has. It
@@ -109,6 +112,7 @@ export async function exporterCase(): Promise<Figure[]> {
     const curve = async (label: string) => {
       const m = await memoryOf(started.url, agent).catch(() => undefined);
       const parts = m ? Object.entries(m).map(([k, v]) => `${k} ${v.toFixed(0)}`) : ['metrics unavailable'];
+      parts.push(`rssAnon ${statusMb(pid, 'RssAnon').toFixed(0)}`, `rssFile ${statusMb(pid, 'RssFile').toFixed(0)}`);
       console.error(`exporter memory, ${label}: ${parts.join(', ')} MB`);
     };
     const minutes = setInterval(() => void curve(`${Math.round((performance.now() - t0) / 60_000)} min`), 60_000);
