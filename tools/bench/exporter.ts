@@ -60,7 +60,7 @@ const rssMb = (pid: number) => statusMb(pid, 'VmRSS');
 async function startExporter(args: string[]): Promise<{ child: ChildProcess; url: string }> {
   // taskset pins the exporter (node and its threads) to two cores, whatever the machine has. It
   // starts with the memory settings the README's `npm run serve` gives it.
-  const node = [process.execPath, MEMORY_SETTINGS.v8, '--import', 'tsx', 'checks/doctor.ts', 'serve'];
+  const node = [process.execPath, ...MEMORY_SETTINGS.v8, '--import', 'tsx', 'checks/doctor.ts', 'serve'];
   const child = spawn('taskset', ['-c', CORES, ...node, ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, ...MEMORY_SETTINGS.env },
