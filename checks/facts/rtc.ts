@@ -10,6 +10,8 @@ import type { ApiCallFact, WellKnownClientFact } from './turn.ts';
 
 export const FOCI_KEY = 'org.matrix.msc4143.rtc_foci';
 export const TRANSPORTS_PATH = '_matrix/client/unstable/org.matrix.msc4143/rtc/transports';
+/** Where MDAD serves the LiveKit JWT service on the Matrix host (matrix_livekit_jwt_service_public_url; docs/turn.md "MatrixRTC and LiveKit"). */
+export const MDAD_JWT_SERVICE_PATH = '/livekit-jwt-service';
 /** The origin Element Call's web app is served from (the preflight's Origin). */
 export const CALL_ORIGIN = 'https://call.element.io';
 
@@ -163,6 +165,8 @@ export interface RtcFacts {
   login?: ApiCallFact & { userId?: string };
   whoami?: ApiCallFact & { userId?: string; deviceId?: string };
   transports?: TransportsFact;
+  /** GET MDAD's JWT service path + /healthz on the Matrix host, asked when the well-known names no LiveKit focus. */
+  deployedJwtService?: ApiCallFact;
   openid?: OpenIdFact;
   /** The focus the rest of the path used, and where it came from. */
   focus?: { serviceUrl: string; from: 'transports' | 'well-known' };

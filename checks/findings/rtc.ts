@@ -17,7 +17,7 @@ export const RTC = declareFindings('rtc', {
     pass: 'LiveKit transport from the homeserver (MSC4143)',
     fail: 'No LiveKit transport from the homeserver (MSC4143)',
     about:
-      "GET /_matrix/client/unstable/org.matrix.msc4143/rtc/transports (authenticated) is MSC4143's replacement for the well-known key. Standalone Element Call asks it first, current Element X (matrix-rust-sdk's Client::rtc_transports) and Element Web's widget driver too, each falling back to the well-known. Synapse serves it with experimental_features.msc4143_enabled and matrix_rtc.transports, which MDAD sets with MatrixRTC on.",
+      "GET /_matrix/client/unstable/org.matrix.msc4143/rtc/transports (authenticated) is MSC4143's replacement for the well-known key. Current Element X (matrix-rust-sdk's Client::discover_rtc_transports) asks it and falls back to the well-known only when it is not implemented (404 M_UNRECOGNIZED); standalone Element Call from v0.24 reads no well-known at all; Element Web's widget driver asks it on a widget's behalf. So any other answer is trusted: a 200 with an empty list, or Synapse's {} when msc4143_enabled is on without transports, breaks their calls even when the well-known is right. Synapse serves it with experimental_features.msc4143_enabled and matrix_rtc.transports, which MDAD sets with MatrixRTC on.",
   },
   agree: {
     id: 'rtc.discovery.agree',

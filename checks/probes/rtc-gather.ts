@@ -13,6 +13,7 @@ import {
   decodeJwtClaims,
   type FederationUserinfoFact,
   type JwtCallFact,
+  MDAD_JWT_SERVICE_PATH,
   type OpenIdFact,
   type RtcFacts,
   RTC_STEPS,
@@ -203,6 +204,12 @@ async function gatherInto(facts: RtcFacts, input: RtcGatherInput): Promise<void>
   const wellKnown = await clientWellKnown(input.serverName, context);
   facts.wellKnown = wellKnown;
   const discovered = discoverHomeserver(wellKnown, input);
+  // No focus to find: is a JWT service deployed at MDAD's path all the same? Asked without any
+  // credential, at the Matrix host the client API is on.
+  if (livekitServiceUrls(wellKnown.foci).length === 0) {
+    const matrixHost = discovered.baseUrl?.startsWith('https://') ? new URL(discovered.baseUrl).host : `matrix.${input.serverName}`;
+    facts.deployedJwtService = (await request(`https://${matrixHost}${MDAD_JWT_SERVICE_PATH}/healthz`, context)).fact;
+  }
   if (!input.auth) return;
   facts.homeserver = { ...discovered };
   const baseUrl = discovered.baseUrl;

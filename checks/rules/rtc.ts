@@ -6,6 +6,7 @@ import { emit } from '../core/catalogue.ts';
 import type { Finding } from '../core/finding.ts';
 import {
   FOCI_KEY,
+  MDAD_JWT_SERVICE_PATH,
   type MediaFact,
   RTC_STEPS,
   type RtcFacts,
@@ -38,7 +39,10 @@ function discovery(facts: RtcFacts): Finding[] {
   const transports = facts.transports;
   const fromApi = transportServiceUrls(transports?.transports);
   const expected = facts.plan?.expectedFoci !== undefined ? JSON.stringify(facts.plan.expectedFoci) : undefined;
-  const rtcWanted = facts.plan?.rtcEnabled || fromApi.length > 0 || fromWellKnown.length > 0;
+  // A JWT service answering at MDAD's path: MatrixRTC is deployed, whatever the documents say.
+  const deployed = facts.deployedJwtService?.status === 200 ? facts.deployedJwtService.url.replace(/\/healthz$/, '') : undefined;
+  const rtcWanted = facts.plan?.rtcEnabled || fromApi.length > 0 || fromWellKnown.length > 0 || deployed !== undefined;
+  const defaultServiceUrl = fromApi[0] ?? deployed ?? `https://matrix.${facts.serverName}${MDAD_JWT_SERVICE_PATH}`;
 
   if (fromWellKnown.length > 0) {
     findings.push(
@@ -54,11 +58,13 @@ function discovery(facts: RtcFacts): Finding[] {
       const why =
         fromApi.length > 0
           ? 'the transports API names a focus, but Element Call inside Element Web (a widget without an access token) and older Element X read only the well-known: their calls fail with MISSING_MATRIX_RTC_TRANSPORT / MISSING_MATRIX_RTC_FOCUS'
-          : 'calls fail with MISSING_MATRIX_RTC_FOCUS (Element X) or MISSING_MATRIX_RTC_TRANSPORT (Element Web)';
+          : deployed
+            ? `yet a LiveKit JWT service answers at ${deployed} (MDAD's path): MatrixRTC is deployed and no client finds it, so calls fail with MISSING_MATRIX_RTC_FOCUS (Element X) or MISSING_MATRIX_RTC_TRANSPORT (Element Web)`
+            : 'calls fail with MISSING_MATRIX_RTC_FOCUS (Element X) or MISSING_MATRIX_RTC_TRANSPORT (Element Web)';
       findings.push(
         emit(RTC.wellKnown, 'fail', {
           detail: `${what}; ${why}`,
-          fix: `Serve the playbook's client file, which holds "${FOCI_KEY}": ${expected ?? `[{"type": "livekit", "livekit_service_url": "${fromApi[0] ?? `https://matrix.${facts.serverName}/livekit-jwt-service`}"}]`} (MDAD writes it with matrix_rtc_enabled: true; a base domain served elsewhere needs the copy: npx tsx scripts/wellknown.ts), then run: ${RERUN_ALL}`,
+          fix: `Serve the playbook's client file, which holds "${FOCI_KEY}": ${expected ?? `[{"type": "livekit", "livekit_service_url": "${defaultServiceUrl}"}]`} (MDAD writes it with matrix_rtc_enabled: true; a base domain served elsewhere needs the copy: npx tsx scripts/wellknown.ts), then run: ${RERUN_ALL}`,
           evidence: { url: wk.url, status: wk.status, foci: wk.foci },
         }),
       );
@@ -87,25 +93,32 @@ function discovery(facts: RtcFacts): Finding[] {
       emit(RTC.transports, 'pass', { detail: `${transports.url}: ${fromApi.join(', ')}`, evidence: { transports: transports.transports } }),
     );
   } else {
+    // Element X (matrix-rust-sdk Client::discover_rtc_transports) falls back to the well-known only
+    // when the endpoint is not implemented: 404 with M_UNRECOGNIZED (ruma's
+    // is_endpoint_not_implemented). Any other answer is the homeserver's word, an empty list
+    // included, and standalone Element Call from v0.24 reads no well-known at all
+    // (RtcTransportAutoDiscovery): docs/turn.md "MatrixRTC and LiveKit".
     const answer = callText(transports);
-    const unsupported = transports.status === 404 || transports.errcode === 'M_UNRECOGNIZED';
-    const detail = unsupported
+    const notImplemented = transports.status === 404 && transports.errcode === 'M_UNRECOGNIZED';
+    const answered = transports.status === 200;
+    const detail = notImplemented
       ? `${answer}: the homeserver does not serve the MSC4143 transports API`
-      : transports.status === 200
-        ? `${transports.url} answered without a LiveKit transport: ${JSON.stringify(transports.transports ?? {})}`
+      : answered
+        ? `${transports.url} answered 200 without a LiveKit transport: ${transports.transports === undefined ? 'no rtc_transports at all (Synapse answers {} when msc4143_enabled is on and matrix_rtc.transports is empty)' : `rtc_transports ${JSON.stringify(transports.transports)}`}`
         : answer;
-    const consequence =
-      fromWellKnown.length > 0
+    const consequence = notImplemented
+      ? fromWellKnown.length > 0
         ? '; clients fall back to the well-known, so calls still find the focus'
-        : '; with the well-known also empty, calls fail with MISSING_MATRIX_RTC_TRANSPORT / MISSING_MATRIX_RTC_FOCUS';
+        : '; with the well-known also empty, calls fail with MISSING_MATRIX_RTC_TRANSPORT / MISSING_MATRIX_RTC_FOCUS'
+      : `; Element X and standalone Element Call take this answer as the homeserver's and do not fall back to the well-known${fromWellKnown.length > 0 ? ' (which names a focus: only clients that read it directly still find it)' : ''}, so their calls fail with MISSING_MATRIX_RTC_FOCUS / MISSING_MATRIX_RTC_TRANSPORT`;
+    const serviceUrl = fromWellKnown[0] ?? defaultServiceUrl;
+    const fix = answered
+      ? `Synapse's matrix_rtc.transports must name the JWT service: [{type: livekit, livekit_service_url: ${serviceUrl}}]. MDAD writes it (matrix_synapse_matrix_rtc_transports) with matrix_rtc_enabled: true; remove an msc4143_enabled or matrix_rtc set by hand (matrix_synapse_configuration_extension_yaml) without it. Then run: ${RERUN_ALL}`
+      : `Synapse: experimental_features: {msc4143_enabled: true} and matrix_rtc: {transports: [{type: livekit, livekit_service_url: ${serviceUrl}}]} (MDAD sets both with matrix_rtc_enabled: true); then run: ${RERUN_ALL}`;
     findings.push(
-      emit(RTC.transports, rtcWanted ? (fromWellKnown.length > 0 ? 'warn' : 'fail') : 'info', {
+      emit(RTC.transports, rtcWanted ? (notImplemented && fromWellKnown.length > 0 ? 'warn' : 'fail') : 'info', {
         detail: `${detail}${rtcWanted ? consequence : ''}`,
-        ...(rtcWanted
-          ? {
-              fix: `Synapse: experimental_features: {msc4143_enabled: true} and matrix_rtc: {transports: [{type: livekit, livekit_service_url: ${fromWellKnown[0] ?? `https://matrix.${facts.serverName}/livekit-jwt-service`}}]} (MDAD sets both with matrix_rtc_enabled: true); then run: ${RERUN_ALL}`,
-            }
-          : {}),
+        ...(rtcWanted ? { fix } : {}),
         evidence: { url: transports.url, status: transports.status, errcode: transports.errcode },
       }),
     );

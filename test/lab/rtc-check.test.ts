@@ -17,6 +17,7 @@ import {
   type RtcLab,
   SECRET,
   SERVER,
+  SERVICE_URL,
   startRtcLab,
 } from './rtc-lab.ts';
 
@@ -29,7 +30,7 @@ const cleanups: (() => void)[] = [];
 
 beforeAll(async () => {
   lab = await startRtcLab();
-  await Promise.all([registerUser(lab.synapse, USER, PASSWORD), registerUser(lab.synapsePlain, USER, PASSWORD)]);
+  await Promise.all([lab.synapse, lab.synapsePlain, lab.synapseNoTransports].map((synapse) => registerUser(synapse, USER, PASSWORD)));
   token = await accessToken(lab.synapse, USER, PASSWORD);
 }, 180_000);
 
@@ -200,6 +201,51 @@ describe('rtc check against a real LiveKit', () => {
     expect(run.byId('rtc.discovery.wellknown').status).toBe('pass');
     expect(run.byId('rtc.livekit.media-tcp').status).toBe('pass');
     expect(run.stdout).not.toContain(plainToken);
+  });
+
+  it("a JWT service at MDAD's path while neither the well-known nor the homeserver names a focus", async () => {
+    await healthy();
+    await lab.useSynapse('plain');
+    lab.setClientWellKnown({ 'm.homeserver': { base_url: `https://${MATRIX_HOST}` } });
+    const plainToken = await accessToken(lab.synapsePlain, USER, PASSWORD);
+    const run = await rtcCheck([], { MATRIX_ACCESS_TOKEN: plainToken });
+    const wk = run.byId('rtc.discovery.wellknown');
+    expect(wk.status).toBe('fail');
+    expect(wk.detail).toContain(`yet a LiveKit JWT service answers at ${SERVICE_URL} (MDAD's path)`);
+    expect(wk.fix).toContain(`"livekit_service_url": "${SERVICE_URL}"`);
+    expect(run.byId('rtc.discovery.transports').status).toBe('fail');
+    expect(run.code).toBe(2);
+    expect(run.stdout).not.toContain(plainToken);
+  });
+
+  it('the twin: no JWT service there either, so MatrixRTC is just not set up', async () => {
+    await lab.useSynapse('plain');
+    lab.setClientWellKnown({ 'm.homeserver': { base_url: `https://${MATRIX_HOST}` } });
+    const plainToken = await accessToken(lab.synapsePlain, USER, PASSWORD);
+    const run = await rtcCheck([], { MATRIX_ACCESS_TOKEN: plainToken });
+    expect(run.byId('rtc.discovery.wellknown').status).toBe('info');
+    expect(run.byId('rtc.discovery.wellknown').detail).toContain('not set up');
+    expect(run.code).toBe(0);
+  });
+
+  it('a transports API that answers 200 {} while the well-known names the focus', async () => {
+    // Synapse with msc4143_enabled and no matrix_rtc.transports: Element X keeps that answer (no
+    // fallback), so calls fail although the well-known is right. The healthy twin is the first test.
+    await healthy();
+    await lab.useSynapse('no-transports');
+    const noTransportsToken = await accessToken(lab.synapseNoTransports, USER, PASSWORD);
+    const run = await rtcCheck([], { MATRIX_ACCESS_TOKEN: noTransportsToken });
+    const transports = run.byId('rtc.discovery.transports');
+    expect(transports.status).toBe('fail');
+    expect(transports.detail).toContain('answered 200 without a LiveKit transport: no rtc_transports at all');
+    expect(transports.detail).toContain('do not fall back to the well-known');
+    expect(transports.fix).toContain(`livekit_service_url: ${FOCI[0]!.livekit_service_url}`);
+    expect(transports.fix).toContain('matrix_synapse_matrix_rtc_transports');
+    expect(run.byId('rtc.discovery.wellknown').status).toBe('pass');
+    expect(run.code).toBe(2);
+    // Clients that read the well-known directly still find the focus: the rest of the path runs with it.
+    expect(run.byId('rtc.livekit.media-udp').status).toBe('pass');
+    expect(run.stdout).not.toContain(noTransportsToken);
   });
 
   it('LiveKit advertising a private node IP', async () => {

@@ -24,6 +24,7 @@ export const SERVER = '127.14.0.2';
 export const JWT_ADDRESS = '127.14.0.4';
 export const SYNAPSE_ADDRESS = '127.14.0.5';
 export const SYNAPSE_PLAIN_ADDRESS = '127.14.0.6';
+export const SYNAPSE_NO_TRANSPORTS_ADDRESS = '127.14.0.7';
 /** What the check asks, and the server's own view (split horizon) the JWT service asks. */
 export const DNS_ADDRESS = '127.14.0.53';
 export const INTERNAL_DNS_ADDRESS = '127.14.0.54';
@@ -43,6 +44,8 @@ export interface RtcLab {
   internalDns: RunningDnsServer;
   synapse: RunningSynapse;
   synapsePlain: RunningSynapse;
+  /** msc4143_enabled without matrix_rtc.transports: the API answers 200 {}. */
+  synapseNoTransports: RunningSynapse;
   nginx: RunningNginx;
   livekit?: RunningLivekit;
   jwt?: RunningJwtService;
@@ -52,14 +55,16 @@ export interface RtcLab {
   setServerWellKnown(doc: Record<string, unknown>): void;
   /** Publish `address` for the server's names (default SERVER). */
   publish(address: string): void;
-  /** nginx in front of the Synapse with (default) or without the transports API. */
-  useSynapse(which: 'rtc' | 'plain'): Promise<void>;
+  /** nginx in front of the Synapse with the transports API (default), without it, or with it and no transports. */
+  useSynapse(which: SynapseVariant): Promise<void>;
   startLivekit(options?: Partial<LivekitOptions>): Promise<RunningLivekit>;
   startJwt(options?: { secret?: string; fullAccess?: string[] }): Promise<RunningJwtService>;
   /** Stops LiveKit and the JWT service of a scenario. */
   reset(): Promise<void>;
   stop(): Promise<void>;
 }
+
+export type SynapseVariant = 'rtc' | 'plain' | 'no-transports';
 
 export function zone(address: string): LabZone[] {
   return [
@@ -120,10 +125,16 @@ export async function startRtcLab(): Promise<RtcLab> {
   const dns = await startDnsServer({ address: DNS_ADDRESS, zones: zone(SERVER) });
   const internalDns = await startDnsServer({ address: INTERNAL_DNS_ADDRESS, zones: zone(SERVER) });
   const rtcConfig = { experimental_features: { msc4143_enabled: true }, matrix_rtc: { transports: FOCI } };
-  const [synapse, synapsePlain] = await Promise.all([
+  const [synapse, synapsePlain, synapseNoTransports] = await Promise.all([
     startSynapse({ serverName: ORIGIN, address: SYNAPSE_ADDRESS, config: rtcConfig }),
     startSynapse({ serverName: ORIGIN, address: SYNAPSE_PLAIN_ADDRESS }),
+    startSynapse({
+      serverName: ORIGIN,
+      address: SYNAPSE_NO_TRANSPORTS_ADDRESS,
+      config: { experimental_features: { msc4143_enabled: true } },
+    }),
   ]);
+  const variants: Record<SynapseVariant, RunningSynapse> = { rtc: synapse, plain: synapsePlain, 'no-transports': synapseNoTransports };
   const jwtPort = await freePort(JWT_ADDRESS);
   const ports = { signal: await freePort(SERVER), udp: await freePort(SERVER), tcp: await freePort('0.0.0.0'), jwt: jwtPort };
   const write = (name: string, doc: Record<string, unknown>) => writeFileSync(join(dir, name), JSON.stringify(doc), { mode: 0o644 });
@@ -139,6 +150,7 @@ export async function startRtcLab(): Promise<RtcLab> {
     internalDns,
     synapse,
     synapsePlain,
+    synapseNoTransports,
     nginx,
     resolver: `${DNS_ADDRESS}:${dns.port}`,
     ports,
@@ -146,7 +158,7 @@ export async function startRtcLab(): Promise<RtcLab> {
     setServerWellKnown: (doc) => write('server.json', doc),
     publish: (address) => dns.setZones(zone(address)),
     async useSynapse(which) {
-      const wanted = which === 'rtc' ? synapse : synapsePlain;
+      const wanted = variants[which];
       if (wanted === current) return;
       current = wanted;
       await nginx.reconfigure(nginxBody(dir, good, wanted, ports, jwtPort));
@@ -185,7 +197,14 @@ export async function startRtcLab(): Promise<RtcLab> {
     },
     async stop() {
       await lab.reset();
-      await Promise.allSettled([nginx.stop(), synapse.stop(), synapsePlain.stop(), dns.close(), internalDns.close()]);
+      await Promise.allSettled([
+        nginx.stop(),
+        synapse.stop(),
+        synapsePlain.stop(),
+        synapseNoTransports.stop(),
+        dns.close(),
+        internalDns.close(),
+      ]);
       if (!process.env.LAB_KEEP) rmSync(dir, { recursive: true, force: true });
     },
   };

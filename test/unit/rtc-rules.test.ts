@@ -8,6 +8,7 @@ import { findingById } from '../find-finding.ts';
 
 const SERVICE = 'https://matrix.example.org/livekit-jwt-service';
 const FOCI = [{ type: 'livekit', livekit_service_url: SERVICE }];
+const TRANSPORTS_URL = 'https://matrix.example.org/_matrix/client/unstable/org.matrix.msc4143/rtc/transports';
 
 function media(transport: 'udp' | 'tcp', patch: Partial<MediaFact> = {}): MediaFact {
   return {
@@ -72,7 +73,7 @@ function healthy(): RtcFacts {
     homeserver: { baseUrl: 'https://matrix.example.org', from: 'well-known' },
     api: call('https://matrix.example.org/_matrix/client/versions'),
     whoami: { ...call('https://matrix.example.org/_matrix/client/v3/account/whoami'), userId: '@alice:example.org', deviceId: 'DEV' },
-    transports: { ...call('https://matrix.example.org/_matrix/client/unstable/org.matrix.msc4143/rtc/transports'), transports: FOCI },
+    transports: { ...call(TRANSPORTS_URL), transports: FOCI },
     openid: {
       ...call('https://matrix.example.org/_matrix/client/v3/user/%40alice%3Aexample.org/openid/request_token'),
       userId: '@alice:example.org',
@@ -145,6 +146,59 @@ describe('rtc rules', () => {
     const transports = judge(noApi).byId('rtc.discovery.transports');
     expect(transports.status).toBe('warn');
     expect(transports.fix).toContain('msc4143_enabled');
+  });
+
+  it('fails a transports answer clients trust but cannot use, even with a focus in the well-known', () => {
+    // Only a 404 M_UNRECOGNIZED sends Element X to the well-known (matrix-rust-sdk); these do not.
+    const answers: [string, NonNullable<RtcFacts['transports']>][] = [
+      ['Synapse without transports: 200 {}', { url: TRANSPORTS_URL, status: 200, elapsedMs: 3 }],
+      ['an empty list', { url: TRANSPORTS_URL, status: 200, elapsedMs: 3, transports: [] }],
+      ['no LiveKit entry', { url: TRANSPORTS_URL, status: 200, elapsedMs: 3, transports: [{ type: 'other', url: 'https://x.example' }] }],
+    ];
+    for (const [label, answer] of answers) {
+      const facts = healthy();
+      facts.transports = answer;
+      const transports = judge(facts).byId('rtc.discovery.transports');
+      expect(transports.status, label).toBe('fail');
+      expect(transports.detail, label).toContain('answered 200 without a LiveKit transport');
+      expect(transports.detail, label).toContain('do not fall back to the well-known');
+      expect(transports.fix, label).toContain(`livekit_service_url: ${SERVICE}`);
+      expect(transports.fix, label).toContain('matrix_synapse_matrix_rtc_transports');
+    }
+    const empty = healthy();
+    empty.transports = { url: TRANSPORTS_URL, status: 200, elapsedMs: 3 };
+    expect(judge(empty).byId('rtc.discovery.transports').detail).toContain('no rtc_transports at all');
+
+    // A proxy's 404 without M_UNRECOGNIZED, or a 500, is an error to Element X, not a fallback.
+    for (const [status, errcode] of [
+      [404, undefined],
+      [500, 'M_UNKNOWN'],
+    ] as const) {
+      const facts = healthy();
+      facts.transports = { url: TRANSPORTS_URL, status, elapsedMs: 3, ...(errcode ? { errcode } : {}) };
+      const transports = judge(facts).byId('rtc.discovery.transports');
+      expect(transports.status, String(status)).toBe('fail');
+      expect(transports.fix, String(status)).toContain('msc4143_enabled');
+    }
+  });
+
+  it('a JWT service answering at MDAD\'s path with no focus anywhere is a failure, not "not set up"', () => {
+    const withoutFocus = (health: number): RtcFacts => {
+      const facts = healthy();
+      facts.wellKnown.foci = undefined;
+      facts.transports = { url: TRANSPORTS_URL, status: 404, errcode: 'M_UNRECOGNIZED', elapsedMs: 3 };
+      facts.deployedJwtService = { url: `${SERVICE}/healthz`, status: health, elapsedMs: 3 };
+      return facts;
+    };
+    const wk = judge(withoutFocus(200)).byId('rtc.discovery.wellknown');
+    expect(wk.status).toBe('fail');
+    expect(wk.detail).toContain(`yet a LiveKit JWT service answers at ${SERVICE} (MDAD's path)`);
+    expect(wk.detail).toContain('MISSING_MATRIX_RTC_FOCUS');
+    expect(wk.fix).toContain(`"org.matrix.msc4143.rtc_foci": [{"type": "livekit", "livekit_service_url": "${SERVICE}"}]`);
+    // The twin: nothing answers there, so MatrixRTC is simply not set up.
+    const notSetUp = judge(withoutFocus(404));
+    expect(notSetUp.byId('rtc.discovery.wellknown').status).toBe('info');
+    expect(notSetUp.byId('rtc.discovery.transports').status).toBe('info');
   });
 
   it('without a user and without MatrixRTC says only that it is not set up', () => {
