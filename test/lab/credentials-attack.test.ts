@@ -153,9 +153,10 @@ describe('checks against a homeserver that is not what it claims', () => {
       expect(finding.detail).toContain(`its certificate does not verify (${tlsError}), so no ${kind} went over that connection`);
       expect(finding.fix).toContain(`Give ${name}.${ZONE} a certificate that verifies for that name`);
     }
-    // turn and rtc read the unauthenticated /versions only, and say why nothing else was sent.
+    // turn and rtc read unauthenticated paths only (/versions, and rtc's look for a JWT service at
+    // MDAD's path when no focus is named), and say why nothing else was sent.
     const paths = servers[name].requests().map((r) => r.url.split('?')[0]);
-    expect(new Set(paths)).toEqual(new Set(['/_matrix/client/versions']));
+    expect(new Set(paths)).toEqual(new Set(['/_matrix/client/versions', '/livekit-jwt-service/healthz']));
     expect(runs.turnToken.byId('turn.homeserver.api').detail).toContain('no credentials were sent to it');
     expect(runs.rtcLogin.byId('rtc.homeserver.auth').detail).toContain('no credentials were sent');
   });
