@@ -11,6 +11,7 @@ import { insideArgv } from '../../checks/probes/outbound-adhoc.ts';
 import { VENV_DIR } from './servers/provision.ts';
 import type { EchoBot } from './servers/echo-bot.ts';
 import { PAIR, startSynapsePair, type SynapsePair } from './servers/synapse-pair.ts';
+import { clientCall } from './servers/synapse.ts';
 import { type ReportRun, runCli, runReport } from './run-cli.ts';
 
 const TIMEOUT_S = '5';
@@ -64,10 +65,8 @@ const HOST = 'outbound.inside.host.beta_test';
 const CONTAINER = 'outbound.inside.container.beta_test';
 
 async function adminDestinations(): Promise<{ destination: string; retry_interval: number }[]> {
-  const response = await fetch(`${pair.alpha.url}/_synapse/admin/v1/federation/destinations`, {
-    headers: { authorization: `Bearer ${pair.admin.token}` },
-  });
-  return ((await response.json()) as { destinations: { destination: string; retry_interval: number }[] }).destinations;
+  const response = await clientCall(pair.alpha, pair.admin.token, 'GET', '/_synapse/admin/v1/federation/destinations');
+  return (JSON.parse(response.body) as { destinations: { destination: string; retry_interval: number }[] }).destinations;
 }
 
 describe('checks/outbound.ts against two federating homeservers', () => {
@@ -269,10 +268,8 @@ describe('checks/outbound.ts against two federating homeservers', () => {
       expect(bot.answered).toBe(1);
       expect(run.code).toBe(0);
       // The user is out of the room again.
-      const joined = await fetch(`${pair.alpha.url}/_matrix/client/v3/joined_rooms`, {
-        headers: { authorization: `Bearer ${pair.user.token}` },
-      });
-      expect(((await joined.json()) as { joined_rooms: string[] }).joined_rooms).not.toContain(bot.roomId);
+      const joined = await clientCall(pair.alpha, pair.user.token, 'GET', '/_matrix/client/v3/joined_rooms');
+      expect((JSON.parse(joined.body) as { joined_rooms: string[] }).joined_rooms).not.toContain(bot.roomId);
     });
 
     it('doctor runs it in its outbound area for one server, and refuses it for a fleet', async () => {
@@ -322,11 +319,13 @@ describe('checks/outbound.ts against two federating homeservers', () => {
       } finally {
         await pair.setFaults({});
         // beta's backoff for alpha, from the refused transactions, ends here.
-        await fetch(`${pair.beta.url}/_synapse/admin/v1/federation/destinations/${PAIR.alpha.serverName}/reset_connection`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${pair.betaAdmin.token}`, 'content-type': 'application/json' },
-          body: '{}',
-        });
+        await clientCall(
+          pair.beta,
+          pair.betaAdmin.token,
+          'POST',
+          `/_synapse/admin/v1/federation/destinations/${PAIR.alpha.serverName}/reset_connection`,
+          {},
+        );
       }
     });
 

@@ -55,8 +55,8 @@ export interface RtcLab {
   setServerWellKnown(doc: Record<string, unknown>): void;
   /** Publish `address` for the server's names (default SERVER). */
   publish(address: string): void;
-  /** nginx in front of the Synapse with the transports API (default), without it, or with it and no transports. */
-  useSynapse(which: SynapseVariant): Promise<void>;
+  /** nginx in front of the Synapse with the transports API (default), without it, or with it and no transports; returns that Synapse. */
+  useSynapse(which: SynapseVariant): Promise<RunningSynapse>;
   startLivekit(options?: Partial<LivekitOptions>): Promise<RunningLivekit>;
   startJwt(options?: { secret?: string; fullAccess?: string[] }): Promise<RunningJwtService>;
   /** Stops LiveKit and the JWT service of a scenario. */
@@ -159,9 +159,10 @@ export async function startRtcLab(): Promise<RtcLab> {
     publish: (address) => dns.setZones(zone(address)),
     async useSynapse(which) {
       const wanted = variants[which];
-      if (wanted === current) return;
+      if (wanted === current) return wanted;
       current = wanted;
       await nginx.reconfigure(nginxBody(dir, good, wanted, ports, jwtPort));
+      return wanted;
     },
     async startLivekit(options = {}) {
       lab.livekit = await startLivekit({

@@ -9,7 +9,7 @@ import { planFromVars } from '../../checks/plan/plan.ts';
 import { createStandin } from '../lab/servers/standin.ts';
 import type { Standin } from '../lab/servers/standin.ts';
 import { freePort } from '../lab/servers/ports.ts';
-import { startSynapse } from '../lab/servers/synapse.ts';
+import { clientCall, startSynapse } from '../lab/servers/synapse.ts';
 import type { RunningSynapse } from '../lab/servers/synapse.ts';
 import { rolesCommands } from '../../scripts/lib/checkout.ts';
 import { capture } from '../../scripts/lib/commands.ts';
@@ -85,8 +85,8 @@ describe('register.ts user, straight to Synapse', () => {
     const response = await login('alice', ALICE_PASSWORD);
     expect(response.status).toBe(200);
     const { access_token: token } = (await response.json()) as { access_token: string };
-    const user = await fetch(`${synapse.url}/_synapse/admin/v2/users/@alice:${DOMAIN}`, { headers: { authorization: `Bearer ${token}` } });
-    expect(((await user.json()) as { admin: boolean }).admin).toBe(true);
+    const user = await clientCall(synapse, token, 'GET', `/_synapse/admin/v2/users/@alice:${DOMAIN}`);
+    expect((JSON.parse(user.body) as { admin: boolean }).admin).toBe(true);
   });
 
   it("a taken name is a failure with Synapse's reason", async () => {
@@ -133,11 +133,7 @@ describe('register.ts token', () => {
   it('deletes a token that starts with a dash (Synapse draws tokens from letters, digits and ._~-)', async () => {
     const { access_token: admin } = (await (await login('alice', ALICE_PASSWORD)).json()) as { access_token: string };
     for (const token of ['-dash-first', '--two-dashes']) {
-      const made = await fetch(`${synapse.url}/_synapse/admin/v1/registration_tokens/new`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${admin}` },
-        body: JSON.stringify({ token }),
-      });
+      const made = await clientCall(synapse, admin, 'POST', '/_synapse/admin/v1/registration_tokens/new', { token });
       expect(made.status).toBe(200);
     }
     const deleted = await register(tokenArgs('delete', '-dash-first'), asAlice);
